@@ -1,0 +1,126 @@
+// The stable part of the log as raft reads it, and MemoryStorage, the
+// in-memory implementation the host fills from its write-ahead log and
+// appends to after each fsync. Must never perform I/O: durability is the
+// host's job, this only mirrors what is already durable.
+import type { ConfState, Entry, HardState, Snapshot } from './types.ts';
+import { emptyConfState } from './types.ts';
+import { CompactedError, SnapshotOutOfDateError, UnavailableError, invariant } from './errors.ts';
+
+/** Storage is read by the core; entries and terms outside the retained range throw Compacted/Unavailable. */
+export interface Storage {
+  initialState(): { hardState: HardState; confState: ConfState };
+  /** entries in [lo, hi), at least one if any, then up to maxSize bytes. */
+  entries(lo: number, hi: number, maxSize: number): Entry[];
+  term(index: number): number;
+  lastIndex(): number;
+  firstIndex(): number;
+  /** snapshot is the most recent snapshot (may throw SnapshotTemporarilyUnavailableError). */
+  snapshot(): Snapshot;
+}
+
+/** entrySize approximates an entry's encoded size for flow control. */
+export function entrySize(e: Entry): number {
+  return e.data.length + 24;
+}
+
+/** limitSize keeps a prefix of entries within maxSize bytes, but always at least one. */
+export function limitSize(ents: Entry[], maxSize: number): Entry[] {
+  if (ents.length === 0) return ents;
+  let size = entrySize(ents[0]);
+  let n = 1;
+  for (; n < ents.length; n++) {
+    size += entrySize(ents[n]);
+    if (size > maxSize) break;
+  }
+  return n === ents.length ? ents : ents.slice(0, n);
+}
+
+export class MemoryStorage implements Storage {
+  private hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private snap: Snapshot = { metadata: { index: 0, term: 0, confState: emptyConfState() }, data: new Uint8Array() };
+  /** ents[0] is a dummy entry standing for the snapshot (index and term only). */
+  private ents: Entry[] = [{ index: 0, term: 0, type: 'normal', data: new Uint8Array() }];
+
+  initialState(): { hardState: HardState; confState: ConfState } {
+    return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };
+  }
+
+  getHardState(): HardState {
+    return { ...this.hardState };
+  }
+
+  setHardState(hs: HardState): void {
+    this.hardState = { ...hs };
+  }
+
+  entries(lo: number, hi: number, maxSize: number): Entry[] {
+    const offset = this.ents[0].index;
+    if (lo <= offset) throw new CompactedError();
+    invariant(hi <= this.lastIndex() + 1, `entries hi(${hi}) is out of bound lastindex(${this.lastIndex()})`);
+    if (this.ents.length === 1) throw new UnavailableError();
+    return limitSize(this.ents.slice(lo - offset, hi - offset), maxSize);
+  }
+
+  term(index: number): number {
+    const offset = this.ents[0].index;
+    if (index < offset) throw new CompactedError();
+    if (index - offset >= this.ents.length) throw new UnavailableError();
+    return this.ents[index - offset].term;
+  }
+
+  lastIndex(): number {
+    return this.ents[0].index + this.ents.length - 1;
+  }
+
+  firstIndex(): number {
+    return this.ents[0].index + 1;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  /** applySnapshot replaces the whole log with a snapshot (received from the leader, or at startup). */
+  applySnapshot(snap: Snapshot): void {
+    if (snap.metadata.index <= this.snap.metadata.index) throw new SnapshotOutOfDateError();
+    this.snap = snap;
+    this.ents = [{ index: snap.metadata.index, term: snap.metadata.term, type: 'normal', data: new Uint8Array() }];
+  }
+
+  /** createSnapshot records the application's state at applied index `i` (log is not compacted here). */
+  createSnapshot(i: number, cs: ConfState, data: Uint8Array): Snapshot {
+    if (i <= this.snap.metadata.index) throw new SnapshotOutOfDateError();
+    const offset = this.ents[0].index;
+    invariant(i <= this.lastIndex(), `snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
+    this.snap = { metadata: { index: i, term: this.ents[i - offset].term, confState: cs }, data };
+    return this.snap;
+  }
+
+  /** compact discards entries before compactIndex; the host keeps some for slow followers. */
+  compact(compactIndex: number): void {
+    const offset = this.ents[0].index;
+    if (compactIndex <= offset) throw new CompactedError();
+    invariant(compactIndex <= this.lastIndex(), `compact ${compactIndex} is out of bound lastindex(${this.lastIndex()})`);
+    const i = compactIndex - offset;
+    const dummy: Entry = { index: this.ents[i].index, term: this.ents[i].term, type: 'normal', data: new Uint8Array() };
+    this.ents = [dummy, ...this.ents.slice(i + 1)];
+  }
+
+  /** append adds entries that are now durable, truncating any conflicting suffix. */
+  append(entries: Entry[]): void {
+    if (entries.length === 0) return;
+    const first = this.firstIndex();
+    const last = entries[0].index + entries.length - 1;
+    if (last < first) return; // already compacted
+    if (first > entries[0].index) entries = entries.slice(first - entries[0].index);
+    const offset = entries[0].index - this.ents[0].index;
+    if (this.ents.length > offset) {
+      this.ents = this.ents.slice(0, offset);
+      for (const e of entries) this.ents.push(e);
+    } else if (this.ents.length === offset) {
+      for (const e of entries) this.ents.push(e);
+    } else {
+      invariant(false, `missing log entry [last: ${this.lastIndex()}, append at: ${entries[0].index}]`);
+    }
+  }
+}
