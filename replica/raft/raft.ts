@@ -114,6 +114,12 @@ export class Raft {
    * every candidate that still counts it in a joint quorum).
    */
   removingSelf = false;
+  /**
+   * campaignAfterApply: a TimeoutNow arrived while configuration changes were
+   * committed but not yet applied; campaign as soon as they are (the host
+   * applies them in the same Ready cycle), instead of losing the transfer.
+   */
+  campaignAfterApply = false;
   readOnly = new ReadOnly();
   /** reads received before this leader committed an entry of its term (§6.4 step 1). */
   private pendingReadIndexMessages: Message[] = [];
@@ -190,6 +196,7 @@ export class Raft {
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
     this.removingSelf = false;
+    this.campaignAfterApply = false;
     this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
   }
@@ -827,7 +834,8 @@ export class Raft {
         return undefined;
       case 'timeoutNow':
         // A transfer campaign skips pre-vote: the old leader asked for it.
-        this.hup('transfer');
+        if (this.promotable() && this.hasUnappliedConfChanges()) this.campaignAfterApply = true;
+        else this.hup('transfer');
         return undefined;
       case 'readIndex':
         if (this.lead === NONE) return new ProposalDroppedError('no leader');
@@ -944,6 +952,13 @@ export class Raft {
       });
     }
     if (this.leadTransferee !== NONE && !this.trk.config.voters.has(this.leadTransferee)) this.abortLeaderTransfer();
+  }
+
+  /** maybeCampaignAfterApply runs a transfer campaign deferred until configuration changes were applied. */
+  maybeCampaignAfterApply(): void {
+    if (!this.campaignAfterApply || this.state !== 'follower' || this.hasUnappliedConfChanges()) return;
+    this.campaignAfterApply = false;
+    this.hup('transfer');
   }
 
   /** maybeAutoLeave proposes leaving the joint configuration once it is applied (auto-leave). */

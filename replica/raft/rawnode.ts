@@ -190,6 +190,7 @@ export class RawNode {
       r.raftLog.appliedTo(last.index);
       if (r.state === 'leader') r.reduceUncommittedSize(rd.committedEntries);
       r.maybeAutoLeave();
+      r.maybeCampaignAfterApply();
     }
   }
 

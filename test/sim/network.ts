@@ -81,19 +81,28 @@ export class Network {
     return true;
   }
 
-  /** due removes and returns the messages to deliver at `now`, in a seeded order. */
-  due(now: number): Message[] {
+  /**
+   * due removes the messages due at `now` and returns them in a seeded order:
+   * those to deliver, and those lost on a link cut meanwhile (a transport
+   * learns that a send failed, which matters for snapshots).
+   */
+  due(now: number): { deliver: Message[]; lost: Message[] } {
     const ready: InFlight[] = [];
     const rest: InFlight[] = [];
     for (const f of this.queue) (f.at <= now ? ready : rest).push(f);
     this.queue = rest;
     ready.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    return ready.map((f) => (this.blocked(f.msg.from, f.msg.to) ? undefined : copyMessage(f.msg))).filter((m): m is Message => m !== undefined);
+    const deliver: Message[] = [];
+    const lost: Message[] = [];
+    for (const f of ready) (this.blocked(f.msg.from, f.msg.to) ? lost : deliver).push(f.msg);
+    return { deliver: deliver.map(copyMessage), lost };
   }
 
-  /** dropFor forgets every message to or from `id` (it crashed: its sockets are gone). */
-  dropFor(id: NodeId): void {
+  /** dropFor forgets every message to or from `id` (it crashed: its sockets are gone); returns them. */
+  dropFor(id: NodeId): Message[] {
+    const lost = this.queue.filter((f) => f.msg.to === id || f.msg.from === id).map((f) => f.msg);
     this.queue = this.queue.filter((f) => f.msg.to !== id && f.msg.from !== id);
+    return lost;
   }
 }
 

@@ -67,6 +67,9 @@ class Simulation {
   private proposals = 0;
   private reads = 0;
   private readonly intensity: number;
+  /** probability that a new leader is killed within a few steps (short-lived leaders, partial logs) */
+  private readonly killNewLeader: number;
+  private readonly crashAt = new Map<NodeId, number>();
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed;
@@ -84,6 +87,7 @@ class Simulation {
       keepAfterSnapshot: r.intn(6),
     };
     this.intensity = 0.5 + r.next();
+    this.killNewLeader = r.intn(3) === 0 ? 0.2 + r.next() * 0.6 : 0;
     this.net = new Network(this.rand);
     const ids: NodeId[] = [];
     for (let i = 0; i < this.initial; i++) ids.push(this.nextId++);
@@ -141,7 +145,9 @@ class Simulation {
     for (const n of this.upNodes()) {
       if (this.now % STEPS_PER_TICK === n.phase) n.raw!.tick();
     }
-    for (const m of this.net.due(this.now)) {
+    const { deliver, lost } = this.net.due(this.now);
+    for (const m of lost) this.reportLost(this.nodes.get(m.from), m.to, m.type === 'snap');
+    for (const m of deliver) {
       const to = this.nodes.get(m.to);
       const from = this.nodes.get(m.from);
       if (!to?.up) {
@@ -162,6 +168,15 @@ class Simulation {
       }
       if (!any) break;
     }
+    for (const [id, at] of this.crashAt) {
+      if (at > this.now) continue;
+      this.crashAt.delete(id);
+      const n = this.nodes.get(id)!;
+      if (n.up && this.now < this.chaosSteps) {
+        this.crash(n);
+        this.restartAt.set(id, this.now + 5 + this.rand.intn(100));
+      }
+    }
     for (const [id, at] of this.restartAt) {
       if (at <= this.now) {
         this.restartAt.delete(id);
@@ -181,7 +196,10 @@ class Simulation {
     const raw = n.raw!;
     const wasLeader = raw.raft.state === 'leader';
     const rd: Ready = raw.ready();
-    if (rd.softState?.state === 'leader') this.mon.onLeader(this.now, n, raw.raft.term);
+    if (rd.softState?.state === 'leader') {
+      this.mon.onLeader(this.now, n, raw.raft.term);
+      if (this.now < this.chaosSteps && this.rand.next() < this.killNewLeader) this.crashAt.set(n.id, this.now + 1 + this.rand.intn(30));
+    }
     if (rd.hardState && raw.raft.state === 'leader' && wasLeader) {
       const prev = n.storage.getHardState().commit;
       if (rd.hardState.commit > prev) this.mon.onCommit(this.now, n, rd.hardState.commit, this.nodes);
@@ -213,7 +231,7 @@ class Simulation {
 
   private crash(n: SimNode): void {
     n.crash();
-    this.net.dropFor(n.id);
+    for (const m of this.net.dropFor(n.id)) this.reportLost(this.nodes.get(m.from), m.to, m.type === 'snap');
     this.mix(3, n.id, this.now);
   }
 
