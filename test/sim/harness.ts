@@ -34,8 +34,11 @@ export class Group {
   readonly sent: Message[] = [];
   private readonly cut = new Set<NodeId>();
   readonly electionTick = 10;
+  private readonly maxSizePerMsg: number;
 
-  constructor(voters: NodeId[]) {
+  /** maxSizePerMsg 1 sends one entry per append, which lets a test split a leader's appends apart. */
+  constructor(voters: NodeId[], opts: { maxSizePerMsg?: number } = {}) {
+    this.maxSizePerMsg = opts.maxSizePerMsg ?? 1024 * 1024;
     for (const id of voters) {
       const storage = new MemoryStorage();
       bootstrap(storage, voters, new Uint8Array());
@@ -51,6 +54,7 @@ export class Group {
       applied: snap.metadata.index,
       electionTick: this.electionTick,
       heartbeatTick: 1,
+      maxSizePerMsg: this.maxSizePerMsg,
       checkQuorum: true,
       preVote: true,
       rand: seededRand(id),

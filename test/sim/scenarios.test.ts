@@ -268,3 +268,47 @@ test('a member restarted from its storage rejoins with its log and its vote', ()
   // After a restart the member re-applies its committed log.
   assert.deepEqual(g.appliedTexts(2), ['w0', 'w1', 'w2', 'w3']);
 });
+
+test('an old-term entry replicated to a majority is not committed by counting (Raft Figure 8)', () => {
+  const g = new Group([1, 2, 3, 4, 5], { maxSizePerMsg: 1 });
+  g.elect(1);
+  // (a) leader 1 (term 2) replicates 'a' to 2 only.
+  g.propose(1, 'a');
+  g.stabilize((m) => m.from === 1 && m.type === 'app' && m.to !== 2);
+  const k = g.member(1).raw.raft.raftLog.lastIndex();
+  assert.equal(g.member(2).raw.raft.raftLog.lastIndex(), k);
+  // (b) 1 and 2 are cut off; one of 3, 4, 5 wins term 3 and appends at k alone.
+  g.isolate(1);
+  g.isolate(2);
+  g.tick([3, 4, 5], 3 * g.electionTick, (m) => m.type === 'app');
+  const x = g.leaderId()!;
+  assert.ok([3, 4, 5].includes(x));
+  assert.equal(g.member(x).raw.raft.raftLog.lastIndex(), k);
+  assert.equal(g.member(x).raw.raft.raftLog.term(k), 3);
+  const [y, z] = [3, 4, 5].filter((id) => id !== x);
+  // (c) x goes away; 1 wins term 4 and copies its term-2 entry at k to y, but not its own new entry.
+  g.heal();
+  g.isolate(x);
+  // Appends of the new term are dropped wherever they would be accepted.
+  const wouldAccept = (m: Message) => g.member(m.to).raw.raft.raftLog.matchTerm(m.index, m.logTerm);
+  g.tick([1, 2, y, z], 3 * g.electionTick, (m) => m.from === 1 && m.type === 'app' && m.entries.some((e) => e.term > 2) && wouldAccept(m));
+  assert.equal(g.leaderId(), 1);
+  assert.ok(g.member(1).raw.raft.term >= 4);
+  const holders = [1, 2, y, z].filter((id) => g.member(id).raw.raft.raftLog.term(k) === 2);
+  assert.ok(holders.length >= 3, `a majority holds the term-2 entry (${holders})`);
+  assert.ok(g.member(1).raw.raft.raftLog.committed < k, 'it is not committed by counting replicas');
+  // (d) 1 and 2 go away; x, with the higher last term at k, wins and overwrites index k.
+  g.heal();
+  g.isolate(1);
+  g.isolate(2);
+  g.tick([x, y, z], 5 * g.electionTick);
+  const final = g.leaderId()!;
+  assert.equal(final, x);
+  g.heal();
+  g.propose(final, 'b');
+  g.tickAll(2);
+  assert.equal(g.member(2).raw.raft.raftLog.term(k), 3, 'the term-2 entry was overwritten');
+  // Nobody ever applied 'a': it was never committed, so overwriting it is safe.
+  for (const id of [1, 2, 3, 4, 5]) assert.ok(!g.appliedTexts(id).includes('a'), `member ${id} applied an entry later overwritten`);
+  assert.deepEqual(g.appliedTexts(final).slice(-1), ['b']);
+});
