@@ -1,0 +1,64 @@
+// The byte formats the server puts into raft: the data of normal log entries
+// (a KV command with its proposer, or a member publishing its attributes) and
+// the snapshot payload (member table + KV snapshot). Versioned and checked on
+// decode. Must never change an existing kind's layout: logs outlive versions.
+const KIND_KV = 1;
+const KIND_PUBLISH = 2;
+const SNAPSHOT_MAGIC = 0x52504e31; // "RPN1"
+
+export type EntryPayload =
+  | { kind: 'kv'; proposer: number; command: Uint8Array }
+  | { kind: 'publish'; id: number; name: string; clientURLs: string[] };
+
+export function encodeKvEntry(proposer: number, command: Uint8Array): Uint8Array {
+  const out = new Uint8Array(9 + command.length);
+  out[0] = KIND_KV;
+  new DataView(out.buffer).setFloat64(1, proposer);
+  out.set(command, 9);
+  return out;
+}
+
+export function encodePublishEntry(id: number, name: string, clientURLs: string[]): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify({ id, name, clientURLs }));
+  const out = new Uint8Array(1 + json.length);
+  out[0] = KIND_PUBLISH;
+  out.set(json, 1);
+  return out;
+}
+
+export function decodeEntry(data: Uint8Array): EntryPayload {
+  if (data.length === 0) throw new Error('empty entry');
+  switch (data[0]) {
+    case KIND_KV: {
+      if (data.length < 9) throw new Error('truncated kv entry');
+      const proposer = new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(1);
+      return { kind: 'kv', proposer, command: data.subarray(9) };
+    }
+    case KIND_PUBLISH: {
+      const v = JSON.parse(new TextDecoder().decode(data.subarray(1))) as { id: number; name: string; clientURLs: string[] };
+      return { kind: 'publish', id: v.id, name: String(v.name), clientURLs: (v.clientURLs ?? []).map(String) };
+    }
+    default:
+      throw new Error(`unknown entry kind ${data[0]}`);
+  }
+}
+
+/** encodeSnapshot joins the member table and the KV snapshot into raft's snapshot data. */
+export function encodeSnapshot(members: Uint8Array, kv: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + members.length + kv.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, SNAPSHOT_MAGIC);
+  v.setUint32(4, members.length);
+  out.set(members, 8);
+  out.set(kv, 8 + members.length);
+  return out;
+}
+
+export function decodeSnapshot(data: Uint8Array): { members: Uint8Array; kv: Uint8Array } {
+  if (data.length < 8) throw new Error('snapshot data too short');
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (v.getUint32(0) !== SNAPSHOT_MAGIC) throw new Error('snapshot data has an unknown format');
+  const n = v.getUint32(4);
+  if (8 + n > data.length) throw new Error('snapshot data truncated');
+  return { members: data.subarray(8, 8 + n), kv: data.subarray(8 + n) };
+}

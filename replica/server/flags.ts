@@ -1,0 +1,192 @@
+// Command-line flags of the replica, named after etcd's so etcd users feel at
+// home. Parsing turns them into a validated ReplicaConfig or throws a one-line
+// FlagError naming the flag and what is wrong. Must never start anything.
+import { parseArgs } from 'node:util';
+
+export class FlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FlagError';
+  }
+}
+
+export interface ReplicaConfig {
+  name: string;
+  dataDir: string;
+  listenClientUrls: URL[];
+  advertiseClientUrls: string[];
+  listenPeerUrls: URL[];
+  initialAdvertisePeerUrls: string[];
+  /** initialCluster maps member name to its peer URLs. */
+  initialCluster: Map<string, string[]>;
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  listenMetricsUrls: URL[];
+  /** raft tick length in milliseconds (etcd's --heartbeat-interval) */
+  heartbeatIntervalMs: number;
+  /** election timeout in milliseconds (etcd's --election-timeout) */
+  electionTimeoutMs: number;
+  /** take a snapshot every this many applied entries */
+  snapshotCount: number;
+  /** entries kept behind a snapshot for slow followers */
+  snapshotCatchupEntries: number;
+  /** digest checkpoint every this many applied entries (same on every member) */
+  checkpointInterval: number;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  logLevel: string;
+  /** test-only: serve linearizable reads locally without ReadIndex (a deliberate bug for the chaos harness) */
+  unsafeLocalReads: boolean;
+  /** test-only: allow fault injection through the admin API */
+  enableFaultInjection: boolean;
+}
+
+export const USAGE = `usage: replicant replica [flags]
+
+  --name NAME                          member name (default "default")
+  --data-dir DIR                       data directory (default "NAME.replicant")
+  --listen-client-urls URLS            client (etcd v3 gRPC + admin) listen URLs (default http://127.0.0.1:2379)
+  --advertise-client-urls URLS         client URLs to advertise to the cluster (default: the listen URLs)
+  --listen-peer-urls URLS              peer listen URLs (default http://127.0.0.1:2380)
+  --initial-advertise-peer-urls URLS   peer URLs to advertise (default: the listen URLs)
+  --initial-cluster NAME=URL,...       initial members (default NAME=first advertised peer URL)
+  --initial-cluster-state new|existing new: found a cluster; existing: join one that already added this member
+  --initial-cluster-token TOKEN        cluster token (default "replicant-cluster")
+  --listen-metrics-urls URLS           /metrics /healthz /readyz listen URLs (default http://127.0.0.1:2381)
+  --heartbeat-interval MS              raft tick in milliseconds (default 100)
+  --election-timeout MS                election timeout in milliseconds (default 1000)
+  --snapshot-count N                   applied entries between snapshots (default 10000)
+  --snapshot-catchup-entries N         entries kept after a snapshot for slow followers (default 5000)
+  --checkpoint-interval N              applied entries between state digests (default 1000)
+  --max-request-bytes N                largest client request (default 1572864)
+  --max-txn-ops N                      most operations in one txn (default 128)
+  --log-level LEVEL                    debug, info, warn or error (default info)
+  --help                               print this help
+`;
+
+function urls(flag: string, value: string): URL[] {
+  const out: URL[] = [];
+  for (const raw of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw new FlagError(`--${flag}: ${JSON.stringify(raw)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FlagError(`--${flag}: ${raw}: scheme must be http or https`);
+    if (u.protocol === 'https:') throw new FlagError(`--${flag}: ${raw}: TLS is not supported yet; use http://`);
+    if (!u.port) throw new FlagError(`--${flag}: ${raw}: a port is required`);
+    if (u.pathname !== '/' && u.pathname !== '') throw new FlagError(`--${flag}: ${raw}: URLs must not have a path`);
+    out.push(u);
+  }
+  if (out.length === 0) throw new FlagError(`--${flag}: at least one URL is required`);
+  return out;
+}
+
+function positive(flag: string, value: string | undefined, def: number, min = 1): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new FlagError(`--${flag}: ${JSON.stringify(value)} must be an integer >= ${min}`);
+  return n;
+}
+
+function plain(u: URL): string {
+  return `${u.protocol}//${u.host}`;
+}
+
+/** parseFlags parses argv (without node and script); returns undefined when --help was asked. */
+export function parseFlags(argv: string[]): ReplicaConfig | undefined {
+  const opt = { type: 'string' } as const;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        name: opt,
+        'data-dir': opt,
+        'listen-client-urls': opt,
+        'advertise-client-urls': opt,
+        'listen-peer-urls': opt,
+        'initial-advertise-peer-urls': opt,
+        'initial-cluster': opt,
+        'initial-cluster-state': opt,
+        'initial-cluster-token': opt,
+        'listen-metrics-urls': opt,
+        'heartbeat-interval': opt,
+        'election-timeout': opt,
+        'snapshot-count': opt,
+        'snapshot-catchup-entries': opt,
+        'checkpoint-interval': opt,
+        'max-request-bytes': opt,
+        'max-txn-ops': opt,
+        'log-level': opt,
+        'unsafe-local-reads': { type: 'boolean' },
+        'enable-fault-injection': { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new FlagError((e as Error).message.split('\n')[0]);
+  }
+  if (values.help) return undefined;
+  const s = (k: string) => values[k] as string | undefined;
+  const name = s('name') ?? 'default';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new FlagError(`--name: ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-'`);
+  const listenClientUrls = urls('listen-client-urls', s('listen-client-urls') ?? 'http://127.0.0.1:2379');
+  const listenPeerUrls = urls('listen-peer-urls', s('listen-peer-urls') ?? 'http://127.0.0.1:2380');
+  const advertiseClientUrls = s('advertise-client-urls')
+    ? urls('advertise-client-urls', s('advertise-client-urls')!).map(plain)
+    : listenClientUrls.map(plain);
+  const initialAdvertisePeerUrls = s('initial-advertise-peer-urls')
+    ? urls('initial-advertise-peer-urls', s('initial-advertise-peer-urls')!).map(plain)
+    : listenPeerUrls.map(plain);
+  const initialCluster = new Map<string, string[]>();
+  const ic = s('initial-cluster') ?? `${name}=${initialAdvertisePeerUrls[0]}`;
+  for (const part of ic.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new FlagError(`--initial-cluster: ${JSON.stringify(part)} must be NAME=URL`);
+    const n = part.slice(0, eq);
+    const u = urls('initial-cluster', part.slice(eq + 1)).map(plain);
+    initialCluster.set(n, [...(initialCluster.get(n) ?? []), ...u]);
+  }
+  const mine = initialCluster.get(name);
+  if (!mine) throw new FlagError(`--initial-cluster: does not list this member's name ${JSON.stringify(name)}`);
+  if (!mine.some((u) => initialAdvertisePeerUrls.includes(u))) {
+    throw new FlagError(
+      `--initial-cluster: ${name}=${mine.join(',')} does not match --initial-advertise-peer-urls ${initialAdvertisePeerUrls.join(',')}`,
+    );
+  }
+  const state = s('initial-cluster-state') ?? 'new';
+  if (state !== 'new' && state !== 'existing') throw new FlagError(`--initial-cluster-state: must be new or existing, got ${JSON.stringify(state)}`);
+  const heartbeatIntervalMs = positive('heartbeat-interval', s('heartbeat-interval'), 100, 5);
+  const electionTimeoutMs = positive('election-timeout', s('election-timeout'), 1000, 10);
+  if (electionTimeoutMs < 3 * heartbeatIntervalMs) {
+    throw new FlagError(`--election-timeout: ${electionTimeoutMs}ms must be at least 3x --heartbeat-interval (${heartbeatIntervalMs}ms)`);
+  }
+  const level = s('log-level') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new FlagError(`--log-level: must be debug, info, warn or error`);
+  return {
+    name,
+    dataDir: s('data-dir') ?? `${name}.replicant`,
+    listenClientUrls,
+    advertiseClientUrls,
+    listenPeerUrls,
+    initialAdvertisePeerUrls,
+    initialCluster,
+    initialClusterState: state,
+    initialClusterToken: s('initial-cluster-token') ?? 'replicant-cluster',
+    listenMetricsUrls: urls('listen-metrics-urls', s('listen-metrics-urls') ?? 'http://127.0.0.1:2381'),
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount: positive('snapshot-count', s('snapshot-count'), 10000),
+    snapshotCatchupEntries: positive('snapshot-catchup-entries', s('snapshot-catchup-entries'), 5000, 0),
+    checkpointInterval: positive('checkpoint-interval', s('checkpoint-interval'), 1000),
+    maxRequestBytes: positive('max-request-bytes', s('max-request-bytes'), 1572864, 1024),
+    maxTxnOps: positive('max-txn-ops', s('max-txn-ops'), 128),
+    logLevel: level,
+    unsafeLocalReads: !!values['unsafe-local-reads'],
+    enableFaultInjection: !!values['enable-fault-injection'],
+  };
+}
