@@ -1,0 +1,174 @@
+// Checks a history of compare-and-set registers for linearizability. By
+// P-compositionality (linearizability is local: a history is linearizable iff
+// each object's sub-history is) it splits the operations per key and searches
+// each key alone, which keeps every search small.
+// Semantics: registers start nil; :fail operations did not happen and are
+// dropped; :info (or never completed) operations may take effect at any time
+// after their call, or never; a read without a value (:info/:fail) has no
+// effect and is dropped.
+// It must never report "linearizable" for a key it did not finish ordering.
+import { pairOperations } from '../history/index.ts';
+import type { HistoryEvent, HistoryKey, Operation, RegisterValue } from '../history/index.ts';
+import { casRegister, NIL } from './model.ts';
+import type { RegisterInput } from './model.ts';
+import { searchLinearization } from './search.ts';
+import type { SearchOp } from './search.ts';
+
+export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
+
+/**
+ * StuckOperation is an operation that could be next after a prefix by real
+ * time: `illegal` if the register's value forbids it, else every continuation
+ * through it fails later. For a read or cas refused by the value, `writers`
+ * are the operations that could have set the value it needs (nil: none).
+ */
+export interface StuckOperation {
+  readonly op: Operation;
+  readonly illegal: boolean;
+  readonly writers: readonly Operation[];
+}
+
+/** Violation explains one key that is not linearizable (or could not be decided in time). */
+export interface Violation {
+  readonly key: HistoryKey;
+  /** Operations of this key the search had to order (after dropping :fail and unanswered reads). */
+  readonly checked: number;
+  /** The longest sequence of operations found that respects real time and the register. */
+  readonly prefix: readonly Operation[];
+  /** The register's value after `prefix`. */
+  readonly state: RegisterValue;
+  /** The operations that could come next by real time, none of which works. */
+  readonly stuck: readonly StuckOperation[];
+}
+
+export interface KeyResult {
+  readonly key: HistoryKey;
+  readonly verdict: Verdict;
+  readonly checked: number;
+  /** A witness order (linearizable keys only). */
+  readonly order?: readonly Operation[];
+  readonly violation?: Violation;
+}
+
+export interface CheckResult {
+  /** not-linearizable if any key is; else unknown if any key timed out; else linearizable. */
+  readonly verdict: Verdict;
+  readonly keys: readonly KeyResult[];
+  readonly elapsedMs: number;
+}
+
+export interface CheckOptions {
+  /** Give up (verdict "unknown") after this many milliseconds in total. */
+  readonly timeoutMs?: number;
+  /** Stop at the first key that is not linearizable. */
+  readonly stopAtFirstViolation?: boolean;
+}
+
+/** checkHistory pairs events into operations and checks them; `source` names the history in errors. */
+export function checkHistory(events: readonly HistoryEvent[], options: CheckOptions & { source?: string } = {}): CheckResult {
+  return checkOperations(pairOperations(events, options.source), options);
+}
+
+/** checkOperations checks paired operations, one key at a time. */
+export function checkOperations(ops: readonly Operation[], options: CheckOptions = {}): CheckResult {
+  const started = performance.now();
+  const deadline = options.timeoutMs !== undefined ? started + options.timeoutMs : undefined;
+  const keys: KeyResult[] = [];
+  let verdict: Verdict = 'linearizable';
+  for (const [key, keyOps] of partitionByKey(ops)) {
+    const result = checkKey(key, keyOps, deadline);
+    keys.push(result);
+    if (result.verdict === 'not-linearizable') {
+      verdict = 'not-linearizable';
+      if (options.stopAtFirstViolation) break;
+    } else if (result.verdict === 'unknown') {
+      if (verdict === 'linearizable') verdict = 'unknown';
+      break; // the deadline is shared: later keys would time out at once
+    }
+  }
+  return { verdict, keys, elapsedMs: performance.now() - started };
+}
+
+/** partitionByKey groups operations per key, keys in order of first appearance. */
+export function partitionByKey(ops: readonly Operation[]): Map<HistoryKey, Operation[]> {
+  const parts = new Map<HistoryKey, Operation[]>();
+  for (const op of ops) {
+    let part = parts.get(op.key);
+    if (part === undefined) parts.set(op.key, (part = []));
+    part.push(op);
+  }
+  return parts;
+}
+
+function checkKey(key: HistoryKey, all: readonly Operation[], deadline: number | undefined): KeyResult {
+  // Dropped: :fail (did not happen), and reads that never answered (no effect, nothing observed).
+  const ops = all.filter((op) => op.status !== 'fail' && !(op.f === 'read' && op.status !== 'ok'));
+  const values = new Interner();
+  const searchOps: SearchOp<RegisterInput>[] = ops.map((op) => ({
+    call: op.invoke,
+    ret: op.status === 'ok' && op.complete !== null ? op.complete : Infinity,
+    input: toInput(op, values),
+  }));
+  const result = searchLinearization(casRegister, searchOps, deadline !== undefined ? { deadline } : {});
+  if (result.verdict === 'linearizable') {
+    return { key, verdict: 'linearizable', checked: ops.length, order: result.order.map((i) => ops[i]) };
+  }
+  const done = new Set(result.longest);
+  let firstReturn = Infinity;
+  for (let i = 0; i < ops.length; i++) if (!done.has(i)) firstReturn = Math.min(firstReturn, searchOps[i].ret);
+  const stuck: StuckOperation[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    if (done.has(i) || !(searchOps[i].call < firstReturn)) continue;
+    const illegal = casRegister.step(result.state, searchOps[i].input) === undefined;
+    stuck.push({ op: ops[i], illegal, writers: illegal ? writersOf(needed(ops[i]), ops) : [] });
+  }
+  const violation: Violation = {
+    key,
+    checked: ops.length,
+    prefix: result.longest.map((i) => ops[i]),
+    state: values.value(result.state),
+    stuck,
+  };
+  return { key, verdict: result.verdict, checked: ops.length, violation };
+}
+
+/** needed is the value an operation requires the register to hold (undefined: none). */
+function needed(op: Operation): RegisterValue | undefined {
+  return op.f === 'read' ? op.value : op.f === 'cas' ? op.from : undefined;
+}
+
+function writersOf(value: RegisterValue | undefined, ops: readonly Operation[]): Operation[] {
+  if (value === undefined || value === null) return [];
+  return ops.filter((op) => (op.f === 'write' && op.value === value) || (op.f === 'cas' && op.to === value));
+}
+
+function toInput(op: Operation, values: Interner): RegisterInput {
+  switch (op.f) {
+    case 'read':
+      return { f: 'read', value: values.id(op.value) };
+    case 'write':
+      return { f: 'write', value: values.id(op.value) };
+    case 'cas':
+      return { f: 'cas', from: values.id(op.from), to: values.id(op.to), known: op.status === 'ok' };
+  }
+}
+
+/** Interner maps register values to small integers, nil to NIL. */
+class Interner {
+  readonly #ids = new Map<RegisterValue, number>([[null, NIL]]);
+  readonly #values: RegisterValue[] = [null];
+
+  id(v: RegisterValue): number {
+    let id = this.#ids.get(v);
+    if (id === undefined) {
+      id = this.#values.length;
+      this.#ids.set(v, id);
+      this.#values.push(v);
+    }
+    return id;
+  }
+
+  value(id: number): RegisterValue {
+    return this.#values[id];
+  }
+}
