@@ -15,11 +15,14 @@ import type { EventType, HistoryEvent } from './types.ts';
 export class HistoryFormatError extends Error {
   readonly source: string;
   readonly line: number;
-  constructor(source: string, line: number, message: string) {
-    super(`${source}:${line}: ${message}`);
+  /** The problem itself, without the source:line prefix. */
+  readonly reason: string;
+  constructor(source: string, line: number, reason: string) {
+    super(`${source}:${line}: ${reason}`);
     this.name = 'HistoryFormatError';
     this.source = source;
     this.line = line;
+    this.reason = reason;
   }
 }
 

@@ -69,7 +69,7 @@ export class HistoryRecorder {
 
   /** ok records that the pending call of `process` took effect; a read passes the value it read. */
   ok(process: number, ...read: [] | [RegisterValue]): void {
-    const open = this.#take(process, 'ok');
+    const open = this.#peek(process, 'ok');
     let args = open.args;
     if (args.f === 'read') {
       if (read.length === 0) throw new Error(`history: process ${process} completes a read without the value read`);
@@ -77,6 +77,7 @@ export class HistoryRecorder {
     } else if (read.length !== 0) {
       throw new Error(`history: process ${process} completes a ${args.f} with a read value`);
     }
+    this.#open.delete(process);
     this.#append(process, 'ok', open.key, args);
   }
 
@@ -121,9 +122,14 @@ export class HistoryRecorder {
     }
   }
 
-  #take(process: number, type: EventType): Open {
+  #peek(process: number, type: EventType): Open {
     const open = this.#open.get(process);
     if (!open) throw new Error(`history: process ${process} reports :${type} but has no pending call`);
+    return open;
+  }
+
+  #take(process: number, type: EventType): Open {
+    const open = this.#peek(process, type);
     this.#open.delete(process);
     return open;
   }

@@ -9,6 +9,7 @@
 // It must never accept a history it has not ordered: "linearizable" comes with
 // the witness order, and a deadline yields "unknown", never a guess.
 import type { Model } from './model.ts';
+import { ExploredStates } from './explored.ts';
 
 /**
  * SearchOp is one operation: `call` and `ret` are positions in real time
@@ -79,44 +80,7 @@ export function searchLinearization<State, Input>(
     if (next[e] !== NONE) prev[next[e]] = e;
   };
 
-  // Zobrist hashing of the linearized set: two independent 32-bit words per operation.
-  const zobrist = new Int32Array(2 * n);
-  let seed = 0x2545f491;
-  for (let i = 0; i < zobrist.length; i++) {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let z = seed;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    zobrist[i] = z ^ (z >>> 14);
-  }
-  const words = (n + 31) >>> 5;
-  const linearized = new Uint32Array(words);
-  let h1 = 0;
-  let h2 = 0;
-  const cache = new Map<number, Array<{ bits: Uint32Array; state: State }>>();
-  const remember = (state: State): boolean => {
-    const sh = model.hash(state);
-    const key = ((h1 ^ sh) >>> 0) * 0x200000 + ((h2 ^ Math.imul(sh, 0x85ebca6b)) & 0x1fffff);
-    let bucket = cache.get(key);
-    if (bucket === undefined) {
-      bucket = [];
-      cache.set(key, bucket);
-    } else {
-      outer: for (const seen of bucket) {
-        if (!model.equal(seen.state, state)) continue;
-        for (let w = 0; w < words; w++) if (seen.bits[w] !== linearized[w]) continue outer;
-        return false;
-      }
-    }
-    bucket.push({ bits: linearized.slice(), state });
-    return true;
-  };
-  const toggle = (op: number): void => {
-    linearized[op >>> 5] ^= 1 << (op & 31);
-    h1 ^= zobrist[2 * op];
-    h2 ^= zobrist[2 * op + 1];
-  };
-
+  const explored = new ExploredStates<State>(n, model);
   const stackOps = new Int32Array(n);
   const stackStates: State[] = new Array(n);
   let depth = 0;
@@ -137,8 +101,8 @@ export function searchLinearization<State, Input>(
       const op = entry >> 1;
       const after = model.step(state, ops[op].input);
       if (after !== undefined) {
-        toggle(op);
-        if (remember(after)) {
+        explored.toggle(op);
+        if (explored.visit(after)) {
           stackOps[depth] = op;
           stackStates[depth] = state;
           depth++;
@@ -152,7 +116,7 @@ export function searchLinearization<State, Input>(
           entry = next[HEAD];
           continue;
         }
-        toggle(op);
+        explored.toggle(op);
       }
       entry = next[entry];
     } else {
@@ -161,7 +125,7 @@ export function searchLinearization<State, Input>(
       depth--;
       const op = stackOps[depth];
       state = stackStates[depth];
-      toggle(op);
+      explored.toggle(op);
       restore(2 * op + 1);
       restore(2 * op);
       entry = next[2 * op];
