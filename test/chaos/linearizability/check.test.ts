@@ -233,3 +233,26 @@ test('a deadline yields "unknown", never a verdict', () => {
   assert.equal(r.verdict, 'unknown');
   assert.equal(r.keys[0].order, undefined);
 });
+
+test('unknown writes whose value nobody observes are set aside, keeping the verdict', () => {
+  // 30 timed-out writes of values never read: the search need not place them.
+  const lines: string[] = [];
+  for (let p = 0; p < 30; p++) lines.push(`${p} :invoke :write ${1000 + p}`, `${p} :info :write :timed-out`);
+  lines.push('50 :invoke :write 1', '50 :ok :write 1', '51 :invoke :read nil', '51 :ok :read 1');
+  const ok = checkHistory(parseHistory(lines.join('\n')));
+  assert.equal(ok.verdict, 'linearizable');
+  assert.equal(ok.keys[0].checked, 2);
+  assert.equal(ok.keys[0].order!.length, 32, 'the witness still lists every operation, set-aside ones last');
+  // An observed one is kept: the read of 1003 needs it, and it cannot be undone.
+  lines.push('52 :invoke :read nil', '52 :ok :read 1003', '53 :invoke :read nil', '53 :ok :read 1');
+  const bad = checkHistory(parseHistory(lines.join('\n')));
+  assert.equal(bad.verdict, 'not-linearizable');
+  assert.equal(bad.keys[0].checked, 5);
+  // An unknown cas expecting the value keeps it observable.
+  linearizable(`0 :invoke :write 5
+                0 :info :write 5
+                1 :invoke :cas [5 6]
+                1 :info :cas [5 6]
+                2 :invoke :read nil
+                2 :ok :read 6`);
+});

@@ -24,9 +24,11 @@ export interface SearchOp<Input> {
 }
 
 export type SearchResult<State> =
-  | { readonly verdict: 'linearizable'; readonly order: readonly number[] }
+  | { readonly verdict: 'linearizable'; readonly order: readonly number[]; readonly explored: number }
   | {
       readonly verdict: 'not-linearizable' | 'unknown';
+      /** How many distinct (linearized set, state) pairs the search visited. */
+      readonly explored: number;
       /** The longest sequence of operations (indices) the search managed to linearize. */
       readonly longest: readonly number[];
       /** The model's state after `longest`. */
@@ -49,7 +51,7 @@ export function searchLinearization<State, Input>(
 ): SearchResult<State> {
   const n = ops.length;
   const init = model.init();
-  if (n === 0) return { verdict: 'linearizable', order: [] };
+  if (n === 0) return { verdict: 'linearizable', order: [], explored: 0 };
 
   // Entries 0..2n-1: entry 2i is the call of op i, 2i+1 its return. HEAD is the list head.
   const HEAD = 2 * n;
@@ -91,9 +93,9 @@ export function searchLinearization<State, Input>(
   let entry = next[HEAD];
 
   for (;;) {
-    if (next[HEAD] === NONE) return { verdict: 'linearizable', order: Array.from(stackOps) };
+    if (next[HEAD] === NONE) return { verdict: 'linearizable', order: Array.from(stackOps), explored: explored.size };
     if (options.deadline !== undefined && ++steps % DEADLINE_CHECK_EVERY === 0 && performance.now() > options.deadline) {
-      return { verdict: 'unknown', longest, state: longestState };
+      return { verdict: 'unknown', longest, state: longestState, explored: explored.size };
     }
     if (entry === NONE) throw new Error('search: ran past the last return (invariant: the list ends with a return)');
     if ((entry & 1) === 0) {
@@ -121,7 +123,7 @@ export function searchLinearization<State, Input>(
       entry = next[entry];
     } else {
       // A return whose call has not taken effect: undo the last choice and try the next call after it.
-      if (depth === 0) return { verdict: 'not-linearizable', longest, state: longestState };
+      if (depth === 0) return { verdict: 'not-linearizable', longest, state: longestState, explored: explored.size };
       depth--;
       const op = stackOps[depth];
       state = stackStates[depth];
