@@ -53,14 +53,21 @@ function writersNote(stuck: Operation, value: string, writers: readonly Operatio
   return `; ${value} is first written after it returned, by ${positionOf(w)} process ${w.process} ${describeOperation(w)}${more}`;
 }
 
-/** explainViolation is the lines explaining one key's violation. */
+/**
+ * explainViolation is the lines explaining one key's violation. For a search
+ * stopped by its deadline (`timedOut`) nothing is proven, so it only says how
+ * far the best order found so far reaches.
+ */
 export function explainViolation(v: Violation, timedOut = false): string[] {
   const out: string[] = [];
-  const head = timedOut ? `${formatKey(v.key)}: search stopped at the deadline;` : `${formatKey(v.key)}:`;
   const last = v.prefix[v.prefix.length - 1];
   const upTo = last ? ` (last: ${positionOf(last)})` : '';
+  if (timedOut) {
+    out.push(`  ${formatKey(v.key)}: no verdict before the deadline; the longest order found covers ${v.prefix.length} of ${v.checked} operations${upTo}`);
+    return out;
+  }
   out.push(
-    `  ${head} at most ${v.prefix.length} of ${v.checked} operations can be ordered${upTo}; ` +
+    `  ${formatKey(v.key)}: at most ${v.prefix.length} of ${v.checked} operations can be ordered${upTo}; ` +
       `the value is then ${formatRegisterValue(v.state)}, and none of these can come next:`,
   );
   const state = formatRegisterValue(v.state);
