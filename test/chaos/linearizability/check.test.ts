@@ -218,6 +218,11 @@ test('the explanation names the stuck operation, its lines, the value and the la
   const never = notLinearizable(`1 :invoke :read nil
                                  1 :ok :read 42`);
   assert.match(explainResult(never).join('\n'), /no operation writes 42/);
+  const absent = notLinearizable(`0 :invoke :write "v"
+                                  0 :ok :write "v"
+                                  1 :invoke :read nil
+                                  1 :ok :read nil`);
+  assert.match(explainResult(absent).join('\n'), /read -> nil: reads nil, but the value is "v"; nil holds only until the first write/);
 });
 
 test('a deadline yields "unknown", never a verdict', () => {

@@ -165,7 +165,7 @@ function needed(op: Operation): RegisterValue | undefined {
 }
 
 function writersOf(value: RegisterValue | undefined, ops: readonly Operation[]): Operation[] {
-  if (value === undefined || value === null) return [];
+  if (value === undefined) return [];
   return ops.filter((op) => (op.f === 'write' && op.value === value) || (op.f === 'cas' && op.to === value));
 }
 

@@ -40,7 +40,7 @@ function row(op: Operation, note?: string): string {
  * none, the first one called after it), plus how many others exist.
  */
 function writersNote(stuck: Operation, value: string, writers: readonly Operation[]): string {
-  if (writers.length === 0) return `; no operation writes ${value}`;
+  if (writers.length === 0) return value === 'nil' ? '; nil holds only until the first write' : `; no operation writes ${value}`;
   const end = stuck.complete ?? Infinity;
   const before = writers.filter((w) => w.invoke < end);
   const others = writers.length - 1;
