@@ -80,7 +80,12 @@ export function runCheckHistory(argv: readonly string[], io: CommandOutput): num
       if (!quiet) for (const line of explainResult(result)) io.log(line);
     } else {
       unchecked++;
-      io.log(`${file}: unknown (no verdict within ${(timeoutMs ?? 0) / 1000}s; raise --timeout)`);
+      const memory = result.keys.some((k) => k.stoppedBy === 'memory');
+      io.log(
+        memory
+          ? `${file}: unknown (the search outgrew its memory limit; the history is too concurrent to decide)`
+          : `${file}: unknown (no verdict within ${(timeoutMs ?? 0) / 1000}s; raise --timeout)`,
+      );
       if (!quiet) for (const line of explainResult(result)) io.log(line);
     }
   }

@@ -225,7 +225,7 @@ test('the explanation names the stuck operation, its lines, the value and the la
   assert.match(explainResult(absent).join('\n'), /read -> nil: reads nil, but the value is "v"; nil holds only until the first write/);
 });
 
-test('a deadline yields "unknown", never a verdict', () => {
+test('a deadline or the memory limit yields "unknown", never a verdict', () => {
   // 40 concurrent unknown writes read back one by one, then a value read twice:
   // impossible, but only after trying the subsets of writes that could hide in between.
   const lines: string[] = [];
@@ -236,7 +236,13 @@ test('a deadline yields "unknown", never a verdict', () => {
   const events = parseHistory(lines.join('\n'));
   const r = checkHistory(events, { timeoutMs: 1 });
   assert.equal(r.verdict, 'unknown');
+  assert.equal(r.keys[0].stoppedBy, 'deadline');
   assert.equal(r.keys[0].order, undefined);
+  assert.match(explainResult(r)[0], /register: no verdict before the deadline; the longest order found covers \d+ of 81 operations/);
+  const m = checkHistory(events, { maxMemoBytes: 1 << 20 });
+  assert.equal(m.verdict, 'unknown');
+  assert.equal(m.keys[0].stoppedBy, 'memory');
+  assert.match(explainResult(m)[0], /no verdict within the memory limit/);
 });
 
 test('unknown writes whose value nobody observes are set aside, keeping the verdict', () => {

@@ -12,7 +12,7 @@ import type { HistoryEvent, HistoryKey, Operation, RegisterValue } from '../hist
 import { casRegister, NIL } from './model.ts';
 import type { RegisterInput } from './model.ts';
 import { searchLinearization } from './search.ts';
-import type { SearchOp } from './search.ts';
+import type { SearchOp, SearchOptions } from './search.ts';
 
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
 
@@ -48,6 +48,8 @@ export interface KeyResult {
   readonly checked: number;
   /** Distinct (linearized set, value) states the search visited: a measure of its effort. */
   readonly explored: number;
+  /** For "unknown": the time limit ran out, or the memo reached its memory limit. */
+  readonly stoppedBy?: 'deadline' | 'memory';
   /** A witness order (linearizable keys only). */
   readonly order?: readonly Operation[];
   readonly violation?: Violation;
@@ -63,6 +65,8 @@ export interface CheckResult {
 export interface CheckOptions {
   /** Give up (verdict "unknown") after this many milliseconds in total. */
   readonly timeoutMs?: number;
+  /** Give up (verdict "unknown") when one key's memo of explored states exceeds this (default 512 MiB). */
+  readonly maxMemoBytes?: number;
   /** Stop at the first key that is not linearizable. */
   readonly stopAtFirstViolation?: boolean;
 }
@@ -79,14 +83,18 @@ export function checkOperations(ops: readonly Operation[], options: CheckOptions
   const keys: KeyResult[] = [];
   let verdict: Verdict = 'linearizable';
   for (const [key, keyOps] of partitionByKey(ops)) {
-    const result = checkKey(key, keyOps, deadline);
+    const limits: SearchOptions = {
+      ...(deadline !== undefined ? { deadline } : {}),
+      ...(options.maxMemoBytes !== undefined ? { maxMemoBytes: options.maxMemoBytes } : {}),
+    };
+    const result = checkKey(key, keyOps, limits);
     keys.push(result);
     if (result.verdict === 'not-linearizable') {
       verdict = 'not-linearizable';
       if (options.stopAtFirstViolation) break;
     } else if (result.verdict === 'unknown') {
       if (verdict === 'linearizable') verdict = 'unknown';
-      break; // the deadline is shared: later keys would time out at once
+      if (result.stoppedBy === 'deadline') break; // the deadline is shared: later keys would time out at once
     }
   }
   return { verdict, keys, elapsedMs: performance.now() - started };
@@ -103,7 +111,7 @@ export function partitionByKey(ops: readonly Operation[]): Map<HistoryKey, Opera
   return parts;
 }
 
-function checkKey(key: HistoryKey, all: readonly Operation[], deadline: number | undefined): KeyResult {
+function checkKey(key: HistoryKey, all: readonly Operation[], limits: SearchOptions): KeyResult {
   // Dropped: :fail (did not happen), and reads that never answered (no effect, nothing observed).
   const answered = all.filter((op) => op.status !== 'fail' && !(op.f === 'read' && op.status !== 'ok'));
   const ops = withoutUnobservedUnknowns(answered);
@@ -113,7 +121,7 @@ function checkKey(key: HistoryKey, all: readonly Operation[], deadline: number |
     ret: op.status === 'ok' && op.complete !== null ? op.complete : Infinity,
     input: toInput(op, values),
   }));
-  const result = searchLinearization(casRegister, searchOps, deadline !== undefined ? { deadline } : {});
+  const result = searchLinearization(casRegister, searchOps, limits);
   if (result.verdict === 'linearizable') {
     // Dropped unknowns go last, where taking effect or not changes nothing observed.
     const kept = new Set(ops);
@@ -136,7 +144,14 @@ function checkKey(key: HistoryKey, all: readonly Operation[], deadline: number |
     state: values.value(result.state),
     stuck,
   };
-  return { key, verdict: result.verdict, checked: ops.length, explored: result.explored, violation };
+  return {
+    key,
+    verdict: result.verdict,
+    checked: ops.length,
+    explored: result.explored,
+    ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+    violation,
+  };
 }
 
 /**

@@ -55,15 +55,16 @@ function writersNote(stuck: Operation, value: string, writers: readonly Operatio
 
 /**
  * explainViolation is the lines explaining one key's violation. For a search
- * stopped by its deadline (`timedOut`) nothing is proven, so it only says how
- * far the best order found so far reaches.
+ * that was stopped (`stoppedBy`) nothing is proven, so it only says how far
+ * the best order found so far reaches.
  */
-export function explainViolation(v: Violation, timedOut = false): string[] {
+export function explainViolation(v: Violation, stoppedBy?: 'deadline' | 'memory'): string[] {
   const out: string[] = [];
   const last = v.prefix[v.prefix.length - 1];
   const upTo = last ? ` (last: ${positionOf(last)})` : '';
-  if (timedOut) {
-    out.push(`  ${formatKey(v.key)}: no verdict before the deadline; the longest order found covers ${v.prefix.length} of ${v.checked} operations${upTo}`);
+  if (stoppedBy) {
+    const why = stoppedBy === 'deadline' ? 'before the deadline' : 'within the memory limit';
+    out.push(`  ${formatKey(v.key)}: no verdict ${why}; the longest order found covers ${v.prefix.length} of ${v.checked} operations${upTo}`);
     return out;
   }
   out.push(
@@ -95,7 +96,7 @@ export function explainViolation(v: Violation, timedOut = false): string[] {
 export function explainResult(result: CheckResult): string[] {
   const out: string[] = [];
   for (const k of result.keys) {
-    if (k.violation) out.push(...explainViolation(k.violation, k.verdict === 'unknown'));
+    if (k.violation) out.push(...explainViolation(k.violation, k.verdict === 'unknown' ? (k.stoppedBy ?? 'deadline') : undefined));
   }
   return out;
 }

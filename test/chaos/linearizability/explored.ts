@@ -48,6 +48,11 @@ export class ExploredStates<State> {
     return this.#count;
   }
 
+  /** bytes is roughly the memory the memo holds (typed arrays plus state references). */
+  get bytes(): number {
+    return this.#slots.byteLength + this.#entryHashes.byteLength + this.#entryBits.byteLength + this.#entryStates.length * 8;
+  }
+
   /** toggle adds op to, or removes it from, the current linearized set. */
   toggle(op: number): void {
     this.#bits[op >>> 5] ^= 1 << (op & 31);

@@ -7,7 +7,8 @@
 // two paths that linearized the same operations into the same state have the
 // same future.
 // It must never accept a history it has not ordered: "linearizable" comes with
-// the witness order, and a deadline yields "unknown", never a guess.
+// the witness order, and a deadline or the memory limit yields "unknown",
+// never a guess.
 import type { Model } from './model.ts';
 import { ExploredStates } from './explored.ts';
 
@@ -29,6 +30,8 @@ export type SearchResult<State> =
       readonly verdict: 'not-linearizable' | 'unknown';
       /** How many distinct (linearized set, state) pairs the search visited. */
       readonly explored: number;
+      /** For "unknown": what stopped the search. */
+      readonly stoppedBy?: 'deadline' | 'memory';
       /** The longest sequence of operations (indices) the search managed to linearize. */
       readonly longest: readonly number[];
       /** The model's state after `longest`. */
@@ -38,10 +41,15 @@ export type SearchResult<State> =
 export interface SearchOptions {
   /** performance.now() value after which the search gives up with verdict "unknown". */
   readonly deadline?: number;
+  /** Memory the memo may use before the search gives up with verdict "unknown" (default 512 MiB). */
+  readonly maxMemoBytes?: number;
 }
 
+const DEFAULT_MAX_MEMO_BYTES = 512 * 1024 * 1024;
+
 const NONE = -1;
-const DEADLINE_CHECK_EVERY = 1 << 14;
+/** How often (in search steps) the deadline and the memo's size are checked. */
+const LIMIT_CHECK_EVERY = 1 << 14;
 
 /** searchLinearization finds an order of `ops` legal for `model` and consistent with real time, or shows there is none. */
 export function searchLinearization<State, Input>(
@@ -83,6 +91,7 @@ export function searchLinearization<State, Input>(
   };
 
   const explored = new ExploredStates<State>(n, model);
+  const maxMemoBytes = options.maxMemoBytes ?? DEFAULT_MAX_MEMO_BYTES;
   const stackOps = new Int32Array(n);
   const stackStates: State[] = new Array(n);
   let depth = 0;
@@ -94,8 +103,14 @@ export function searchLinearization<State, Input>(
 
   for (;;) {
     if (next[HEAD] === NONE) return { verdict: 'linearizable', order: Array.from(stackOps), explored: explored.size };
-    if (options.deadline !== undefined && ++steps % DEADLINE_CHECK_EVERY === 0 && performance.now() > options.deadline) {
-      return { verdict: 'unknown', longest, state: longestState, explored: explored.size };
+    if (++steps % LIMIT_CHECK_EVERY === 0) {
+      const stoppedBy =
+        options.deadline !== undefined && performance.now() > options.deadline
+          ? 'deadline'
+          : explored.bytes > maxMemoBytes
+            ? 'memory'
+            : undefined;
+      if (stoppedBy) return { verdict: 'unknown', stoppedBy, longest, state: longestState, explored: explored.size };
     }
     if (entry === NONE) throw new Error('search: ran past the last return (invariant: the list ends with a return)');
     if ((entry & 1) === 0) {
