@@ -1,8 +1,8 @@
 // The check-history command (`npm run check-history -- [--timeout SECONDS]
-// [--quiet] FILE...`), as a function of its arguments and output: checks each
-// history file for linearizability (compare-and-set registers per key) and
-// prints one line per file, `FILE: linearizable` or `FILE: not linearizable`,
-// followed for a violation by a short explanation.
+// [--failed-cas MODE] [--quiet] FILE...`), as a function of its arguments and
+// output: checks each history file for linearizability (compare-and-set
+// registers per key) and prints one line per file, `FILE: linearizable` or
+// `FILE: not linearizable`, followed for a violation by a short explanation.
 // Exit status: 1 if any file is not linearizable; otherwise 2 if any file
 // could not be checked (unreadable, malformed, or timed out); otherwise 0.
 // It must never print a verdict for a file it could not read completely, and
@@ -10,7 +10,8 @@
 import { readHistoryFile, HistoryFormatError, EdnError } from './history/index.ts';
 import { checkHistory, explainResult } from './linearizability/index.ts';
 
-const USAGE = 'usage: npm run check-history -- [--timeout SECONDS] [--quiet] FILE...';
+const USAGE =
+  'usage: npm run check-history -- [--timeout SECONDS] [--failed-cas no-effect|observed-mismatch] [--quiet] FILE...';
 
 /** CommandOutput receives whole lines (no trailing newline). */
 export interface CommandOutput {
@@ -23,6 +24,7 @@ export function runCheckHistory(argv: readonly string[], io: CommandOutput): num
   const files: string[] = [];
   let timeoutMs: number | undefined;
   let quiet = false;
+  let failedCas: 'no-effect' | 'observed-mismatch' = 'no-effect';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') {
@@ -38,6 +40,13 @@ export function runCheckHistory(argv: readonly string[], io: CommandOutput): num
         return 2;
       }
       timeoutMs = seconds * 1000;
+    } else if (a === '--failed-cas' || a.startsWith('--failed-cas=')) {
+      const v: string | undefined = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v !== 'no-effect' && v !== 'observed-mismatch') {
+        io.error(`check-history: --failed-cas is no-effect or observed-mismatch, got ${JSON.stringify(v ?? '')}`);
+        return 2;
+      }
+      failedCas = v;
     } else if (a === '--') {
       files.push(...argv.slice(i + 1));
       break;
@@ -66,7 +75,7 @@ export function runCheckHistory(argv: readonly string[], io: CommandOutput): num
     }
     let result;
     try {
-      result = checkHistory(events, { source: file, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+      result = checkHistory(events, { source: file, failedCas, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
     } catch (err) {
       unchecked++;
       io.log(`${file}: error: ${describeError(err)}`);

@@ -74,6 +74,17 @@ test('unreadable or malformed files are reported per file with exit 2', (t) => {
   assert.equal(run([missing, path.join(CORPUS, 'etcd_000.log')]).status, 1);
 });
 
+test('--failed-cas observed-mismatch reads a failed cas as a compare that saw another value', (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'failed-cas.log');
+  fs.writeFileSync(file, '0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :cas [1 2]\n1 :fail :cas [1 2]\n');
+  assert.equal(run([file]).status, 0);
+  const strict = run(['--failed-cas', 'observed-mismatch', file]);
+  assert.equal(strict.status, 1);
+  assert.match(strict.stdout, /lines 3-4 +process 1 +cas \[1 2\] \(failed\): its compare failed, but the value is 1/);
+  assert.match(run(['--failed-cas=sometimes', file]).stderr, /--failed-cas is no-effect or observed-mismatch/);
+});
+
 test('usage errors and timeouts exit 2', (t) => {
   const none = run([]);
   assert.equal(none.status, 2);

@@ -124,6 +124,29 @@ test(':fail operations did not happen', () => {
                 1 :ok :read 1`);
 });
 
+test('a failed cas is ignored by default, or read as an observed mismatch on request', () => {
+  const history = `0 :invoke :write 1
+                   0 :ok :write 1
+                   1 :invoke :cas [1 2]
+                   1 :fail :cas [1 2]
+                   2 :invoke :read nil
+                   2 :ok :read 1`;
+  linearizable(history);
+  const strict = checkHistory(parseHistory(history.replace(/^\s+/gm, '')), { failedCas: 'observed-mismatch' });
+  assert.equal(strict.verdict, 'not-linearizable');
+  assert.match(
+    explainResult(strict).join('\n'),
+    /lines 3-4 +process 1 +cas \[1 2\] \(failed\): its compare failed, but the value is 1, the one it expects/,
+  );
+  // A failed compare against a value that is not there is fine either way.
+  const fine = checkHistory(
+    parseHistory(`0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :cas [3 2]\n1 :fail :cas [3 2]\n2 :invoke :read nil\n2 :ok :read 1`),
+    { failedCas: 'observed-mismatch' },
+  );
+  assert.equal(fine.verdict, 'linearizable');
+  assert.equal(fine.keys[0].order!.length, 3);
+});
+
 test(':info operations may take effect at any later time', () => {
   // The write lands between the two reads.
   linearizable(`0 :invoke :write 3

@@ -67,6 +67,14 @@ export interface CheckOptions {
   readonly timeoutMs?: number;
   /** Give up (verdict "unknown") when one key's memo of explored states exceeds this (default 512 MiB). */
   readonly maxMemoBytes?: number;
+  /**
+   * What a `:fail` cas means. `no-effect` (default, Jepsen/Knossos): it did not
+   * happen and is ignored. `observed-mismatch` (Porcupine's etcd model): it
+   * happened and found a value other than `from`, so a spurious compare
+   * failure is caught too; only for harnesses that record `:fail` on a cas
+   * solely for a compare that failed (other errors as `:info`).
+   */
+  readonly failedCas?: 'no-effect' | 'observed-mismatch';
   /** Stop at the first key that is not linearizable. */
   readonly stopAtFirstViolation?: boolean;
 }
@@ -87,7 +95,7 @@ export function checkOperations(ops: readonly Operation[], options: CheckOptions
       ...(deadline !== undefined ? { deadline } : {}),
       ...(options.maxMemoBytes !== undefined ? { maxMemoBytes: options.maxMemoBytes } : {}),
     };
-    const result = checkKey(key, keyOps, limits);
+    const result = checkKey(key, keyOps, limits, options.failedCas === 'observed-mismatch');
     keys.push(result);
     if (result.verdict === 'not-linearizable') {
       verdict = 'not-linearizable';
@@ -111,14 +119,18 @@ export function partitionByKey(ops: readonly Operation[]): Map<HistoryKey, Opera
   return parts;
 }
 
-function checkKey(key: HistoryKey, all: readonly Operation[], limits: SearchOptions): KeyResult {
-  // Dropped: :fail (did not happen), and reads that never answered (no effect, nothing observed).
-  const answered = all.filter((op) => op.status !== 'fail' && !(op.f === 'read' && op.status !== 'ok'));
-  const ops = withoutUnobservedUnknowns(answered);
+function checkKey(key: HistoryKey, all: readonly Operation[], limits: SearchOptions, failedCasObserves: boolean): KeyResult {
+  // Dropped: :fail (did not happen; except cas when a failed compare is an observation),
+  // and reads that never answered (no effect, nothing observed).
+  const answered = all.filter((op) =>
+    op.status === 'fail' ? failedCasObserves && op.f === 'cas' : !(op.f === 'read' && op.status !== 'ok'),
+  );
+  // A failed compare is satisfied by any other value, so it observes every write: no setting aside then.
+  const ops = answered.some((op) => op.status === 'fail') ? answered : withoutUnobservedUnknowns(answered);
   const values = new Interner();
   const searchOps: SearchOp<RegisterInput>[] = ops.map((op) => ({
     call: op.invoke,
-    ret: op.status === 'ok' && op.complete !== null ? op.complete : Infinity,
+    ret: op.status !== 'info' && op.complete !== null ? op.complete : Infinity,
     input: toInput(op, values),
   }));
   const result = searchLinearization(casRegister, searchOps, limits);
@@ -191,7 +203,12 @@ function toInput(op: Operation, values: Interner): RegisterInput {
     case 'write':
       return { f: 'write', value: values.id(op.value) };
     case 'cas':
-      return { f: 'cas', from: values.id(op.from), to: values.id(op.to), known: op.status === 'ok' };
+      return {
+        f: 'cas',
+        from: values.id(op.from),
+        to: values.id(op.to),
+        outcome: op.status === 'ok' ? 'swapped' : op.status === 'fail' ? 'mismatch' : 'unknown',
+      };
   }
 }
 

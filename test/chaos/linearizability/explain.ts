@@ -25,7 +25,7 @@ export function describeOperation(op: Operation): string {
 export function positionOf(op: Operation): string {
   const lines = op.invokeLine !== undefined;
   const from = lines ? op.invokeLine : op.invoke + 1;
-  const returned = op.status === 'ok' ? (lines ? op.completeLine : op.complete === null ? undefined : op.complete + 1) : undefined;
+  const returned = op.status !== 'info' ? (lines ? op.completeLine : op.complete === null ? undefined : op.complete + 1) : undefined;
   return `${lines ? 'lines' : 'events'} ${from}-${returned ?? 'end'}`;
 }
 
@@ -76,9 +76,10 @@ export function explainViolation(v: Violation, stoppedBy?: 'deadline' | 'memory'
     let why: string;
     if (!s.illegal) why = 'allowed here, but then the rest cannot be ordered';
     else if (s.op.f === 'read') why = `reads ${formatRegisterValue(s.op.value)}, but the value is ${state}`;
+    else if (s.op.f === 'cas' && s.op.status === 'fail') why = `its compare failed, but the value is ${state}, the one it expects`;
     else if (s.op.f === 'cas') why = `expects ${formatRegisterValue(s.op.from)}, but the value is ${state}`;
     else why = 'not allowed here';
-    if (s.illegal && s.op.f !== 'write') {
+    if (s.illegal && s.op.f !== 'write' && s.op.status !== 'fail') {
       why += writersNote(s.op, formatRegisterValue(s.op.f === 'read' ? s.op.value : s.op.from), s.writers);
     }
     out.push(row(s.op, why));

@@ -8,4 +8,4 @@ export { explainResult, explainViolation, describeOperation, positionOf } from '
 export { searchLinearization } from './search.ts';
 export type { SearchOp, SearchOptions, SearchResult } from './search.ts';
 export { casRegister, NIL } from './model.ts';
-export type { Model, RegisterInput } from './model.ts';
+export type { Model, RegisterInput, CasOutcome } from './model.ts';

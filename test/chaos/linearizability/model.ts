@@ -16,14 +16,16 @@ export interface Model<State, Input> {
 
 /**
  * RegisterInput is one call on an interned register, with what it returned:
- * a read's value, or for cas whether it is known to have succeeded (`ok`) or
- * its outcome is unknown (`info`: it may have swapped or found a mismatch).
+ * a read's value, or a cas's outcome: `swapped` (it found `from`), `mismatch`
+ * (it found another value and changed nothing) or `unknown` (either).
  * Writes need no outcome: a write that happened always sets the value.
  */
 export type RegisterInput =
   | { readonly f: 'read'; readonly value: number }
   | { readonly f: 'write'; readonly value: number }
-  | { readonly f: 'cas'; readonly from: number; readonly to: number; readonly known: boolean };
+  | { readonly f: 'cas'; readonly from: number; readonly to: number; readonly outcome: CasOutcome };
+
+export type CasOutcome = 'swapped' | 'mismatch' | 'unknown';
 
 /** NIL is the interned id of nil: the value of a register nobody has written. */
 export const NIL = 0;
@@ -38,8 +40,8 @@ export const casRegister: Model<number, RegisterInput> = {
       case 'write':
         return input.value;
       case 'cas':
-        if (state === input.from) return input.to;
-        return input.known ? undefined : state;
+        if (state === input.from) return input.outcome === 'mismatch' ? undefined : input.to;
+        return input.outcome === 'swapped' ? undefined : state;
     }
   },
   hash: (state) => Math.imul(state + 1, 0x9e3779b1),

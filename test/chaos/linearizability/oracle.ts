@@ -6,13 +6,18 @@
 // on more than a handful of operations (it is factorial).
 import type { HistoryKey, Operation, RegisterValue } from '../history/index.ts';
 
-/** relevant is what the checker must order: no :fail, no read without a value. */
-export function relevant(ops: readonly Operation[]): Operation[] {
-  return ops.filter((op) => op.status !== 'fail' && !(op.f === 'read' && op.status !== 'ok'));
+/**
+ * relevant is what the checker must order: no read without a value, no :fail
+ * (except a failed cas when `failedCasObserves`: it then found another value).
+ */
+export function relevant(ops: readonly Operation[], failedCasObserves = false): Operation[] {
+  return ops.filter((op) =>
+    op.status === 'fail' ? failedCasObserves && op.f === 'cas' : !(op.f === 'read' && op.status !== 'ok'),
+  );
 }
 
 function endOf(op: Operation): number {
-  return op.status === 'ok' && op.complete !== null ? op.complete : Infinity;
+  return op.status !== 'info' && op.complete !== null ? op.complete : Infinity;
 }
 
 /** applyAll replays an order on one register; undefined if some step is illegal. */
@@ -23,6 +28,8 @@ function applyAll(order: readonly Operation[]): RegisterValue | undefined {
       if (op.value !== v) return undefined;
     } else if (op.f === 'write') {
       v = op.value;
+    } else if (op.status === 'fail') {
+      if (v === op.from) return undefined; // a failed compare saw another value
     } else if (v === op.from) {
       v = op.to;
     } else if (op.status === 'ok') {
@@ -41,8 +48,8 @@ function respectsRealTime(order: readonly Operation[]): boolean {
 }
 
 /** witnessProblem says what is wrong with a claimed linearization of one key's operations, or null if it is valid. */
-export function witnessProblem(ops: readonly Operation[], order: readonly Operation[]): string | null {
-  const need = relevant(ops);
+export function witnessProblem(ops: readonly Operation[], order: readonly Operation[], failedCasObserves = false): string | null {
+  const need = relevant(ops, failedCasObserves);
   if (order.length !== need.length) return `order has ${order.length} operations, expected ${need.length}`;
   const ids = new Set(order.map((op) => op.id));
   for (const op of need) if (!ids.has(op.id)) return `operation ${op.id} missing from the order`;
@@ -52,10 +59,10 @@ export function witnessProblem(ops: readonly Operation[], order: readonly Operat
 }
 
 /** bruteForceLinearizable decides one key's operations by enumeration (unknown outcomes may be left out). */
-export function bruteForceLinearizable(ops: readonly Operation[]): boolean {
-  const need = relevant(ops);
-  const sure = need.filter((op) => op.status === 'ok');
-  const maybe = need.filter((op) => op.status !== 'ok');
+export function bruteForceLinearizable(ops: readonly Operation[], failedCasObserves = false): boolean {
+  const need = relevant(ops, failedCasObserves);
+  const sure = need.filter((op) => op.status !== 'info');
+  const maybe = need.filter((op) => op.status === 'info');
   for (let mask = 0; mask < 1 << maybe.length; mask++) {
     const chosen = [...sure, ...maybe.filter((_, i) => (mask >> i) & 1)];
     if (somePermutation(chosen, [])) return true;

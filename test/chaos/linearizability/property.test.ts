@@ -4,7 +4,8 @@
 //    unknown or failed) are accepted, with a valid witness order; changing one
 //    read's value to one never written makes them rejected, on that read's key.
 // 2. On small random histories (linearizable or not) the checker agrees with a
-//    brute-force enumeration written from the definition.
+//    brute-force enumeration written from the definition, whichever meaning a
+//    failed cas has (no effect, or an observed mismatch).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -48,8 +49,9 @@ const command: fc.Arbitrary<Command> = fc.record({
  * invoke and completion times surround those instants: every client process
  * runs one call at a time, so calls of different processes overlap freely.
  * After an :info the process gets a fresh id (Jepsen's convention).
+ * With `failedCasObserves`, a cas is recorded :fail only when it found another value.
  */
-function sequentialHistory(commands: readonly Command[]): HistoryEvent[] {
+function sequentialHistory(commands: readonly Command[], failedCasObserves: boolean): HistoryEvent[] {
   const SPACING = 1000;
   const at = (i: number): number => SPACING * i + SPACING / 2;
   const nextOfProc = commands.map((c, i) => {
@@ -81,6 +83,8 @@ function sequentialHistory(commands: readonly Command[]): HistoryEvent[] {
       const possible = c.f === 'write' || current === c.from;
       applied = possible && (c.outcome === 'ok' || c.outcome === 'info-applied');
       status = c.outcome === 'ok' ? (possible ? 'ok' : 'fail') : c.outcome === 'fail' ? 'fail' : 'info';
+      // When a failed cas means "found another value", other failures must be recorded as unknown.
+      if (failedCasObserves && c.f === 'cas' && possible && status === 'fail') status = 'info';
     }
     if (applied) registers.set(c.key, c.value);
     if (status === 'info') ids.set(c.proc, fresh++);
@@ -113,15 +117,16 @@ function sequentialHistory(commands: readonly Command[]): HistoryEvent[] {
 
 test('histories of a sequential execution are accepted with a valid witness; one impossible read makes them rejected', () => {
   fc.assert(
-    fc.property(fc.array(command, { minLength: 1, maxLength: 40, size: 'max' }), fc.nat(), (commands, pick) => {
-      const events = sequentialHistory(commands);
-      const result = checkHistory(events);
+    fc.property(fc.array(command, { minLength: 1, maxLength: 40, size: 'max' }), fc.nat(), fc.boolean(), (commands, pick, failedCasObserves) => {
+      const events = sequentialHistory(commands, failedCasObserves);
+      const options = { failedCas: failedCasObserves ? ('observed-mismatch' as const) : ('no-effect' as const) };
+      const result = checkHistory(events, options);
       assert.equal(result.verdict, 'linearizable', explainResult(result).join('\n'));
       const ops = pairOperations(events);
       const perKey = byKey(ops);
-      for (const k of result.keys) assert.equal(witnessProblem(perKey.get(k.key)!, k.order!), null);
+      for (const k of result.keys) assert.equal(witnessProblem(perKey.get(k.key)!, k.order!, failedCasObserves), null);
       // The written text reads back to the same verdict.
-      assert.equal(checkHistory(parseHistory(formatHistory(events))).verdict, 'linearizable');
+      assert.equal(checkHistory(parseHistory(formatHistory(events)), options).verdict, 'linearizable');
 
       const reads = ops.filter((op) => op.f === 'read' && op.status === 'ok');
       if (reads.length === 0) return;
@@ -129,7 +134,7 @@ test('histories of a sequential execution are accepted with a valid witness; one
       const mutated = events.map((e, i) =>
         i === victim.complete ? { ...e, value: victim.key === null ? NEVER_WRITTEN : [victim.key, NEVER_WRITTEN] } : e,
       );
-      const bad = checkHistory(mutated);
+      const bad = checkHistory(mutated, options);
       assert.equal(bad.verdict, 'not-linearizable');
       const failing = bad.keys.filter((k) => k.verdict !== 'linearizable').map((k) => k.key);
       assert.deepEqual(failing, [victim.key]);
@@ -151,9 +156,9 @@ const step = fc.record({
   outcome: fc.constantFrom('ok' as const, 'ok' as const, 'ok' as const, 'fail' as const, 'info' as const),
 });
 
-test('agrees with brute-force enumeration on small random histories', () => {
+test('agrees with brute-force enumeration on small random histories, under both meanings of a failed cas', () => {
   fc.assert(
-    fc.property(fc.array(step, { minLength: 4, maxLength: 30, size: 'max' }), (steps) => {
+    fc.property(fc.array(step, { minLength: 4, maxLength: 30, size: 'max' }), fc.boolean(), (steps, failedCasObserves) => {
       const recorder = new HistoryRecorder();
       const pending = new Map<number, 'read' | 'write' | 'cas'>();
       const ids = [0, 1, 2];
@@ -179,9 +184,13 @@ test('agrees with brute-force enumeration on small random histories', () => {
         else recorder.ok(process);
       }
       const ops = pairOperations(recorder.events);
-      const expected = [...byKey(ops).values()].every((keyOps) => bruteForceLinearizable(keyOps));
-      const result = checkHistory(recorder.events);
+      const expected = [...byKey(ops).values()].every((keyOps) => bruteForceLinearizable(keyOps, failedCasObserves));
+      const result = checkHistory(recorder.events, { failedCas: failedCasObserves ? 'observed-mismatch' : 'no-effect' });
       assert.equal(result.verdict, expected ? 'linearizable' : 'not-linearizable', recorder.format());
+      const perKey = byKey(ops);
+      for (const k of result.keys) {
+        if (k.order) assert.equal(witnessProblem(perKey.get(k.key)!, k.order, failedCasObserves), null);
+      }
     }),
     { numRuns: 1000 },
   );
