@@ -1,0 +1,170 @@
+// The admin gRPC service (replicant.admin.v1.Admin): Status for the operator,
+// ChangeMembership and TransferLeadership. A member that does not lead
+// forwards the two writes to the leader's client URL, so callers may use any
+// member. Must never change membership except through Reconfigurer.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { NodeId } from '../raft/index.ts';
+import { clientConstructor, loadProtos, serviceDefinition } from '../../proto/grpc.ts';
+import { EtcdError } from './etcdapi/index.ts';
+import { ReconfigureError, type Reconfigurer } from './reconfigure.ts';
+import type { ReplicaNode } from './replica-node.ts';
+
+export const ADMIN_SERVICE = 'replicant.admin.v1.Admin';
+let root: ReturnType<typeof loadProtos> | undefined;
+
+function adminRoot() {
+  root ??= loadProtos('admin.proto');
+  return root;
+}
+
+export function adminServiceDefinition(): grpc.ServiceDefinition {
+  return serviceDefinition(adminRoot(), ADMIN_SERVICE);
+}
+
+/** adminClient returns a client for the admin API at host:port. */
+export function adminClient(address: string, credentials = grpc.credentials.createInsecure()): grpc.Client & Record<string, Function> {
+  const C = clientConstructor(adminRoot(), ADMIN_SERVICE);
+  return new C(address, credentials) as unknown as grpc.Client & Record<string, Function>;
+}
+
+export interface AdminDeps {
+  node: () => ReplicaNode;
+  reconfigurer: () => Reconfigurer;
+  clusterId: number;
+  name: string;
+  version: string;
+  log: Logger;
+  electionMs: number;
+}
+
+function configuration(node: ReplicaNode) {
+  const cs = node.raw.raft.trk.confState();
+  return {
+    voters: cs.voters,
+    votersOutgoing: cs.votersOutgoing,
+    learners: cs.learners,
+    learnersNext: cs.learnersNext,
+    joint: cs.votersOutgoing.length > 0,
+  };
+}
+
+function members(node: ReplicaNode) {
+  return node.members.list().map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner }));
+}
+
+function toStatusError(e: unknown): grpc.ServiceError {
+  const err = e as Error;
+  let code = grpc.status.INTERNAL;
+  if (e instanceof EtcdError) code = e.code;
+  else if (e instanceof ReconfigureError) {
+    code = { invalid: grpc.status.INVALID_ARGUMENT, unhealthy: grpc.status.FAILED_PRECONDITION, deadline: grpc.status.DEADLINE_EXCEEDED, conflict: grpc.status.ABORTED }[e.code];
+  }
+  return Object.assign(new Error(err.message), { code, details: err.message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+}
+
+export function adminHandlers(d: AdminDeps): grpc.UntypedServiceImplementation {
+  const clients = new Map<string, grpc.Client & Record<string, Function>>();
+  const leaderClient = (): (grpc.Client & Record<string, Function>) | undefined => {
+    const node = d.node();
+    const leader = node.leaderId;
+    if (leader === 0 || leader === node.id) return undefined;
+    const url = node.members.get(leader)?.clientURLs[0];
+    if (!url) return undefined;
+    const host = new URL(url).host;
+    let c = clients.get(host);
+    if (!c) {
+      c = adminClient(host);
+      clients.set(host, c);
+    }
+    return c;
+  };
+  /** forward runs `local` when leading, else relays the call to the leader. */
+  const forward = <Req, Res>(method: string, local: (req: Req) => Promise<Res>) =>
+    (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+      const node = d.node();
+      if (node.raw.raft.state === 'leader') {
+        local(call.request).then((r) => cb(null, r), (e) => cb(toStatusError(e)));
+        return;
+      }
+      const c = leaderClient();
+      if (!c) {
+        cb(toStatusError(new EtcdError(node.leaderId === 0 ? 'noLeader' : 'notLeader')));
+        return;
+      }
+      const deadline = call.getDeadline();
+      c[method](call.request, { deadline }, (err: grpc.ServiceError | null, res: Res) => (err ? cb(err) : cb(null, res)));
+    };
+
+  return {
+    Status: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      try {
+        const node = d.node();
+        const st = node.status();
+        const leaderUrls = node.members.get(node.leaderId)?.clientURLs ?? [];
+        cb(null, {
+          memberId: node.id,
+          name: d.name,
+          clusterId: d.clusterId,
+          term: st.term,
+          leader: st.lead,
+          role: st.state,
+          commitIndex: st.commit,
+          appliedIndex: node.kv.appliedIndex,
+          lastIndex: st.lastIndex,
+          configuration: configuration(node),
+          members: members(node),
+          progress: st.progress
+            ? [...st.progress].map(([id, p]) => ({ id, match: p.match, next: p.next, state: p.state, recentActive: p.recentActive, isLearner: p.isLearner }))
+            : [],
+          checkpoints: node.kv.checkpoints(),
+          revision: node.kv.revision,
+          version: d.version,
+          snapshotIndex: node.snapshotIndex,
+          leaderClientUrls: leaderUrls,
+        });
+      } catch (e) {
+        cb(toStatusError(e));
+      }
+    },
+    ChangeMembership: forward('ChangeMembership', async (req: {
+      requestId: string;
+      add: { name: string; peerUrls: string[] }[];
+      remove: number[];
+      promote: number[];
+      catchUpTimeoutMs: number;
+    }) => {
+      const node = d.node();
+      const result = await d.reconfigurer().change({
+        requestId: req.requestId,
+        add: req.add.map((a) => ({ name: a.name, peerURLs: a.peerUrls })),
+        remove: req.remove,
+        promote: req.promote,
+        catchUpTimeoutMs: req.catchUpTimeoutMs,
+      });
+      return {
+        configuration: configuration(node),
+        members: members(node),
+        added: result.added.map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: false })),
+        index: result.index,
+      };
+    }),
+    TransferLeadership: forward('TransferLeadership', async (req: { target: number }) => {
+      const node = d.node();
+      let target: NodeId = req.target;
+      if (target === 0) {
+        let best = -1;
+        for (const [id, pr] of node.raw.raft.trk.progress) {
+          if (id === node.id || pr.isLearner || !node.raw.raft.trk.config.voters.has(id)) continue;
+          if (pr.match > best) {
+            best = pr.match;
+            target = id;
+          }
+        }
+        if (target === 0) throw new EtcdError('badLeaderTransferee');
+      }
+      const leader = await node.transferLeadership(target, 2 * d.electionMs);
+      return { leader };
+    }),
+  };
+}

@@ -1,0 +1,186 @@
+// The etcd client API's backend over raft: writes are proposed and answered
+// with their apply result, reads wait for a ReadIndex barrier unless
+// serializable, and Cluster calls become configuration changes on the leader
+// (followers relay them to it). Must never answer a linearizable read from
+// state older than the barrier.
+import * as grpc from '@grpc/grpc-js';
+import type { NodeId } from '../raft/index.ts';
+import { ConfChangeRejectedError } from '../raft/index.ts';
+import type { HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from '../kv/index.ts';
+import { EtcdError, type ClientBackend, type ClusterHeader, type Member, type MemberStatus } from './etcdapi/index.ts';
+import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
+import { RequestIdGenerator } from '../kv/index.ts';
+import { freshMemberId } from './ids.ts';
+import { encodeChangeContext, type MemberView } from './members.ts';
+import type { ReplicaNode } from './replica-node.ts';
+
+/** SERVER_VERSION is what Maintenance.Status reports: the etcd API level we serve. */
+export const SERVER_VERSION = '3.4.0';
+
+let clusterClient: grpc.ServiceClientConstructor | undefined;
+
+function quorum(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+function toMember(m: MemberView): Member {
+  return { id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner };
+}
+
+export class RaftClientBackend implements ClientBackend {
+  private readonly node: () => ReplicaNode;
+  private readonly clusterId: number;
+  private readonly ids: RequestIdGenerator;
+  private readonly relays = new Map<string, grpc.Client & Record<string, Function>>();
+  /** divergence is set by the digest comparison; a divergent member refuses reads. */
+  divergentReason: string | undefined;
+
+  constructor(node: () => ReplicaNode, clusterId: number, memberId: number) {
+    this.node = node;
+    this.clusterId = clusterId;
+    this.ids = new RequestIdGenerator(memberId, Date.now());
+  }
+
+  nextRequestId(): number {
+    return this.ids.next();
+  }
+
+  write(command: KvCommand, data: Uint8Array): Promise<KvResult> {
+    return this.node().proposeKv(command, data);
+  }
+
+  async read(request: RangeRequest, serializable: boolean): Promise<RangeResponse> {
+    if (this.divergentReason) {
+      throw Object.assign(new Error(`replicant: this member's state diverged from the majority (${this.divergentReason}); it serves no reads`), {
+        code: grpc.status.UNAVAILABLE,
+      });
+    }
+    const node = this.node();
+    if (!serializable) await node.readBarrier();
+    return node.kv.range(request);
+  }
+
+  header(): ClusterHeader {
+    const node = this.node();
+    return { clusterId: this.clusterId, memberId: node.id, raftTerm: node.raw.raft.term, revision: node.kv.revision };
+  }
+
+  async status(): Promise<MemberStatus> {
+    const node = this.node();
+    const st = node.status();
+    const stats = node.kv.stats();
+    return {
+      version: SERVER_VERSION,
+      dbSize: stats.approximateBytes,
+      dbSizeInUse: stats.approximateBytes,
+      leader: st.lead,
+      raftIndex: st.commit,
+      raftTerm: st.term,
+      raftAppliedIndex: node.kv.appliedIndex,
+      errors: this.divergentReason ? [`divergent: ${this.divergentReason}`] : [],
+      isLearner: st.config.learners.includes(node.id),
+    };
+  }
+
+  async hashKV(revision: number): Promise<HashKVResult> {
+    return this.node().kv.hashKV(revision);
+  }
+
+  async memberList(linearizable: boolean): Promise<Member[]> {
+    const node = this.node();
+    if (linearizable) await node.readBarrier();
+    return node.members.list().map(toMember);
+  }
+
+  async memberAdd(peerURLs: string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
+    const node = this.node();
+    if (node.raw.raft.state !== 'leader') {
+      const r = await this.relay<{ member: Member; members: Member[] }>('MemberAdd', { peerURLs, isLearner });
+      return { member: r.member, members: r.members };
+    }
+    if (peerURLs.length === 0) throw new EtcdError('memberBadURLs');
+    for (const u of peerURLs) {
+      try {
+        const p = new URL(u);
+        if (p.protocol !== 'http:' && p.protocol !== 'https:') throw new Error();
+      } catch {
+        throw new EtcdError('memberBadURLs');
+      }
+    }
+    for (const u of peerURLs) if (node.members.findByPeerURL(u)) throw new EtcdError('peerURLExist');
+    if (!isLearner) this.requireStartedQuorum(node, +1);
+    const id = freshMemberId((x) => node.members.taken(x));
+    await this.propose(node, { type: isLearner ? 'addLearner' : 'addNode', nodeId: id }, [{ id, name: '', peerURLs, clientURLs: [] }]);
+    const members = node.members.list();
+    const member = members.find((m) => m.id === id);
+    return { member: toMember(member ?? { id, name: '', peerURLs, clientURLs: [], isLearner }), members: members.map(toMember) };
+  }
+
+  async memberRemove(id: number): Promise<Member[]> {
+    const node = this.node();
+    if (!node.members.get(id)) throw new EtcdError('memberNotFound');
+    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: Member[] }>('MemberRemove', { ID: id })).members;
+    const cs = node.raw.raft.trk.confState();
+    if (cs.voters.includes(id)) this.requireStartedQuorum(node, -1, id);
+    await this.propose(node, { type: 'removeNode', nodeId: id }, []);
+    return node.members.list().map(toMember);
+  }
+
+  async memberPromote(id: number): Promise<Member[]> {
+    const node = this.node();
+    if (!node.members.get(id)) throw new EtcdError('memberNotFound');
+    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: Member[] }>('MemberPromote', { ID: id })).members;
+    const raft = node.raw.raft;
+    if (!raft.trk.confState().learners.includes(id)) throw new EtcdError('memberNotLearner');
+    const pr = raft.trk.progress.get(id);
+    const leaderMatch = raft.trk.progress.get(raft.id)?.match ?? 0;
+    // etcd's rule: a learner may be promoted once it holds 90% of the leader's log.
+    if (!pr || pr.match < leaderMatch * 0.9) throw new EtcdError('learnerNotReady');
+    await this.propose(node, { type: 'addNode', nodeId: id }, []);
+    return node.members.list().map(toMember);
+  }
+
+  /**
+   * requireStartedQuorum refuses a voter change that would leave the
+   * configuration without a quorum of active members (etcd's strict reconfig check).
+   */
+  private requireStartedQuorum(node: ReplicaNode, delta: number, removing?: NodeId): void {
+    const raft = node.raw.raft;
+    const voters = raft.trk.confState().voters;
+    const active = voters.filter((v) => v !== removing && (v === raft.id || raft.trk.progress.get(v)?.recentActive)).length;
+    if (active < quorum(voters.length + delta)) throw new EtcdError('memberNotEnoughStarted');
+  }
+
+  private async propose(node: ReplicaNode, change: { type: 'addNode' | 'addLearner' | 'removeNode'; nodeId: NodeId }, records: Parameters<typeof encodeChangeContext>[0]['members']): Promise<void> {
+    try {
+      await node.proposeConfChange({ transition: 'auto', changes: [change], context: encodeChangeContext({ members: records }) });
+    } catch (e) {
+      if (e instanceof ConfChangeRejectedError) {
+        throw Object.assign(new Error(`etcdserver: ${e.message}`), { code: grpc.status.FAILED_PRECONDITION });
+      }
+      throw e;
+    }
+  }
+
+  /** relay forwards a Cluster call to the leader's client URL. */
+  private relay<T>(method: string, request: object): Promise<T> {
+    const node = this.node();
+    const url = node.members.get(node.leaderId)?.clientURLs[0];
+    if (node.leaderId === 0 || !url) return Promise.reject(new EtcdError('noLeader'));
+    const host = new URL(url).host;
+    let c = this.relays.get(host);
+    if (!c) {
+      clusterClient ??= clientConstructor(loadProtos('etcd/rpc.proto'), 'etcdserverpb.Cluster');
+      c = new clusterClient(host, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
+      this.relays.set(host, c);
+    }
+    return new Promise<T>((resolve, reject) =>
+      c[method](request, { deadline: Date.now() + 10_000 }, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))),
+    );
+  }
+
+  close(): void {
+    for (const c of this.relays.values()) c.close();
+    this.relays.clear();
+  }
+}

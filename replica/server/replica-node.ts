@@ -1,0 +1,606 @@
+// The loop that drives the raft core for one replica: ticks, messages and
+// proposals in; for every Ready: persist (fsync) → send → apply → advance.
+// It matches apply results to waiting client requests, runs ReadIndex
+// barriers for linearizable reads, applies configuration changes to raft, the
+// member table and the transport, and takes snapshots.
+// It must never send a message or acknowledge a client before what they
+// depend on is durable, and never apply an entry twice or out of order.
+import type { Logger } from 'pino';
+import {
+  ConfChangeRejectedError,
+  ProposalDroppedError,
+  RawNode,
+  decodeConfChange,
+  seededRand,
+  type ConfChange,
+  type Entry,
+  type MemoryStorage,
+  type Message,
+  type NodeId,
+  type Ready,
+  type Snapshot,
+  type Status,
+} from '../raft/index.ts';
+import { decodeCommand, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
+import type { DiskStorage } from '../storage/index.ts';
+import { EtcdError } from './etcdapi/index.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntry, encodePublishEntry, encodeSnapshot } from './envelope.ts';
+import { MemberTable } from './members.ts';
+import type { ReplicaMetrics } from './metrics.ts';
+
+export interface PeerSender {
+  send(messages: Message[]): void;
+  /** syncPeers makes the transport dial exactly these members (id → peer URL). */
+  syncPeers(peers: Map<NodeId, string>): void;
+}
+
+export interface ReplicaNodeOptions {
+  id: NodeId;
+  name: string;
+  clientURLs: string[];
+  tickMs: number;
+  electionTicks: number;
+  mem: MemoryStorage;
+  disk: DiskStorage;
+  kv: KvStore;
+  members: MemberTable;
+  /** applied: the index the restored state machine reflects (the snapshot's). */
+  applied: number;
+  logger: Logger;
+  metrics: ReplicaMetrics;
+  snapshotCount: number;
+  snapshotCatchupEntries: number;
+  requestTimeoutMs: number;
+  /** test-only negative control: reads skip ReadIndex. */
+  unsafeLocalReads: boolean;
+  /** called when the node cannot go on (storage failed): the process must restart. */
+  onFatal(err: Error): void;
+}
+
+interface Waiter<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface IndexWaiter {
+  term: number;
+  resolve(index: number): void;
+  reject(e: Error): void;
+}
+
+interface ReadBatch {
+  ctx: Uint8Array;
+  key: string;
+  waiters: Waiter<void>[];
+  index?: number;
+  issuedAt: number;
+}
+
+export class ReplicaNode {
+  readonly id: NodeId;
+  readonly raw: RawNode;
+  readonly kv: KvStore;
+  members: MemberTable;
+  private readonly o: ReplicaNodeOptions;
+  private readonly log: Logger;
+  private peers: PeerSender | undefined;
+  private running = false;
+  private wake: (() => void) | undefined;
+  private kicked = false;
+  private ticker: NodeJS.Timeout | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
+  private readonly indexWaiters = new Map<number, IndexWaiter[]>();
+  private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
+  private pendingReads: Waiter<void>[] = [];
+  private readInFlight: ReadBatch | undefined;
+  private readonly readsAwaitingApply: ReadBatch[] = [];
+  private readSeq = 0;
+  private leader: NodeId = 0;
+  private lastSnapshotIndex: number;
+  private publishedAttributes = false;
+  private lastPublishTry = 0;
+  private stopping = false;
+
+  constructor(o: ReplicaNodeOptions) {
+    this.o = o;
+    this.id = o.id;
+    this.kv = o.kv;
+    this.members = o.members;
+    this.log = o.logger;
+    this.lastSnapshotIndex = o.mem.snapshot().metadata.index;
+    this.raw = new RawNode({
+      id: o.id,
+      storage: o.mem,
+      applied: o.applied,
+      electionTick: o.electionTicks,
+      heartbeatTick: 1,
+      checkQuorum: true,
+      preVote: true,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 256,
+      maxUncommittedEntriesSize: 64 * 1024 * 1024,
+      rand: seededRand((Math.random() * 2 ** 32) >>> 0),
+    });
+  }
+
+  /** start begins ticking and processing; `peers` carries messages out. */
+  start(peers: PeerSender): void {
+    this.peers = peers;
+    this.running = true;
+    this.syncPeers();
+    this.ticker = setInterval(() => {
+      this.raw.tick();
+      this.maybePublish();
+      this.kick();
+    }, this.o.tickMs);
+    this.loopDone = this.loop();
+  }
+
+  /** stop halts the loop after the Ready in progress and fails every waiting request. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.stopping = true;
+    this.running = false;
+    clearInterval(this.ticker);
+    this.kick();
+    await this.loopDone;
+    const stopped = new EtcdError('stopped');
+    for (const w of this.kvWaiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(stopped);
+    }
+    this.kvWaiters.clear();
+    for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(stopped);
+    this.indexWaiters.clear();
+    this.failReads(stopped);
+  }
+
+  get isStopped(): boolean {
+    return !this.running;
+  }
+
+  /** step feeds messages received from peers. */
+  step(msgs: Message[]): void {
+    if (!this.running) return;
+    for (const m of msgs) {
+      try {
+        this.raw.step(m);
+      } catch (e) {
+        this.log.warn({ err: e, type: m.type, from: m.from }, 'dropped a raft message');
+      }
+    }
+    this.kick();
+  }
+
+  reportUnreachable(peer: NodeId): void {
+    if (!this.running) return;
+    this.raw.reportUnreachable(peer);
+    this.o.metrics.peerSendFailures.inc({ peer: peer.toString(16) });
+    this.kick();
+  }
+
+  reportSnapshot(peer: NodeId, ok: boolean): void {
+    if (!this.running) return;
+    this.raw.reportSnapshot(peer, ok);
+    this.kick();
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    if (w) {
+      this.wake = undefined;
+      w();
+    } else {
+      this.kicked = true;
+    }
+  }
+
+  // ---- the loop ------------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      if (!this.raw.hasReady()) {
+        if (this.kicked) {
+          this.kicked = false;
+          continue;
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      const rd = this.raw.ready();
+      try {
+        await this.handleReady(rd);
+      } catch (e) {
+        this.running = false;
+        clearInterval(this.ticker);
+        this.log.error({ err: e }, 'fatal error while handling raft ready; the member must restart');
+        this.o.onFatal(e as Error);
+        return;
+      }
+      this.raw.advance();
+      this.afterAdvance();
+      try {
+        await this.maybeSnapshot();
+      } catch (e) {
+        this.running = false;
+        clearInterval(this.ticker);
+        this.log.error({ err: e }, 'fatal error while saving a snapshot; the member must restart');
+        this.o.onFatal(e as Error);
+        return;
+      }
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    const m = this.o.metrics;
+    if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.state);
+    // 1. persist: snapshot file first, then the hard state and entries (fsync when required)
+    if (rd.snapshot) await this.o.disk.saveSnapshot(rd.snapshot);
+    if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
+    if (rd.snapshot) this.o.mem.applySnapshot(rd.snapshot);
+    this.o.mem.append(rd.entries);
+    if (rd.hardState) {
+      this.o.mem.setHardState(rd.hardState);
+      m.term.set(rd.hardState.term);
+      m.commitIndex.set(rd.hardState.commit);
+    }
+    // 2. send
+    if (rd.messages.length > 0) this.peers?.send(rd.messages);
+    // 3. apply
+    if (rd.snapshot) this.installSnapshot(rd.snapshot);
+    if (rd.committedEntries.length > 0) {
+      const started = performance.now();
+      for (const e of rd.committedEntries) this.applyEntry(e);
+      m.applySeconds.observe((performance.now() - started) / 1000);
+      m.appliedIndex.set(this.kv.appliedIndex);
+    }
+    for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+  }
+
+  private onSoftState(leader: NodeId, state: string): void {
+    const m = this.o.metrics;
+    if (leader !== this.leader) {
+      if (this.leader !== 0 || leader !== 0) m.leaderChanges.inc();
+      this.log.info({ leader: leader.toString(16), previous: this.leader.toString(16), state }, 'leader changed');
+      this.leader = leader;
+      // A ReadIndex in flight may have been lost with the old leader: ask again.
+      if (this.readInFlight) {
+        this.pendingReads.unshift(...this.readInFlight.waiters);
+        this.readInFlight = undefined;
+      }
+    }
+    m.isLeader.set(state === 'leader' ? 1 : 0);
+    m.hasLeader.set(leader !== 0 ? 1 : 0);
+  }
+
+  private applyEntry(e: Entry): void {
+    if (e.index <= this.kv.appliedIndex) return; // already in the restored snapshot
+    if (e.type === 'confChange') {
+      this.applyConfChange(e);
+    } else if (e.data.length === 0) {
+      this.kv.advanceTo(e.index);
+    } else {
+      let payload;
+      try {
+        payload = decodeEntry(e.data);
+      } catch (err) {
+        // Every member meets the same bytes and skips them alike.
+        this.log.error({ err, index: e.index }, 'skipping an undecodable log entry');
+        this.kv.advanceTo(e.index);
+        this.resolveIndex(e);
+        return;
+      }
+      if (payload.kind === 'kv') {
+        const cmd: KvCommand = decodeCommand(payload.command);
+        const result = this.kv.apply(e.index, cmd);
+        if (payload.proposer === this.id) {
+          const w = this.kvWaiters.get(cmd.requestId);
+          if (w) {
+            this.kvWaiters.delete(cmd.requestId);
+            clearTimeout(w.timer);
+            this.o.metrics.proposalsCommitted.inc();
+            this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+            w.resolve(result);
+          }
+        }
+      } else {
+        this.members.publish(payload.id, payload.name, payload.clientURLs);
+        this.kv.advanceTo(e.index);
+        if (payload.id === this.id) this.publishedAttributes = true;
+      }
+    }
+    this.resolveIndex(e);
+  }
+
+  private applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    const cs = this.raw.applyConfChange(cc);
+    this.members.applyConfChange(cc, cs);
+    this.kv.advanceTo(e.index);
+    const m = this.o.metrics;
+    m.votersCount.set(cs.voters.length);
+    m.joint.set(cs.votersOutgoing.length > 0 ? 1 : 0);
+    m.isLearner.set(cs.learners.includes(this.id) ? 1 : 0);
+    this.log.info({ index: e.index, config: this.raw.status().configString }, 'applied configuration change');
+    this.syncPeers();
+    if (!this.members.get(this.id) && this.members.isRemoved(this.id)) {
+      this.log.warn('this member was removed from the group');
+    }
+  }
+
+  private installSnapshot(snap: Snapshot): void {
+    const { members, kv } = decodeSnapshot(snap.data);
+    this.kv.restore(kv);
+    this.kv.advanceTo(snap.metadata.index);
+    this.members = MemberTable.decode(members, snap.metadata.confState);
+    this.lastSnapshotIndex = snap.metadata.index;
+    this.o.metrics.snapshots.inc({ kind: 'installed' });
+    this.log.info({ index: snap.metadata.index, term: snap.metadata.term }, 'installed snapshot from leader');
+    this.syncPeers();
+  }
+
+  private syncPeers(): void {
+    const peers = new Map<NodeId, string>();
+    for (const m of this.members.list()) if (m.id !== this.id && m.peerURLs.length > 0) peers.set(m.id, m.peerURLs[0]);
+    this.peers?.syncPeers(peers);
+  }
+
+  private afterAdvance(): void {
+    const applied = this.kv.appliedIndex;
+    // reads whose index is now applied
+    for (let i = this.readsAwaitingApply.length - 1; i >= 0; i--) {
+      const b = this.readsAwaitingApply[i];
+      if (b.index! <= applied) {
+        this.readsAwaitingApply.splice(i, 1);
+        this.finishRead(b);
+      }
+    }
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      if (this.appliedWaiters[i].index <= applied) this.appliedWaiters.splice(i, 1)[0].resolve();
+    }
+    this.maybeIssueRead();
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.kv.appliedIndex;
+    if (applied - this.lastSnapshotIndex < this.o.snapshotCount) return;
+    const started = performance.now();
+    const data = encodeSnapshot(this.members.encode(), this.kv.snapshot());
+    const snap = this.o.mem.createSnapshot(applied, this.raw.raft.trk.confState(), data);
+    await this.o.disk.saveSnapshot(snap);
+    this.lastSnapshotIndex = applied;
+    const compactTo = applied - this.o.snapshotCatchupEntries;
+    if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
+    this.o.metrics.snapshots.inc({ kind: 'taken' });
+    this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
+    this.log.info({ index: applied, bytes: data.length }, 'saved snapshot');
+  }
+
+  // ---- proposals -------------------------------------------------------------
+
+  /** proposeKv proposes a KV command and resolves with its result once applied on this member. */
+  proposeKv(cmd: KvCommand, encoded: Uint8Array): Promise<KvResult> {
+    if (!this.running) return Promise.reject(new EtcdError('stopped'));
+    return new Promise<KvResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kvWaiters.delete(cmd.requestId);
+        this.o.metrics.proposalsFailed.inc({ reason: 'timeout' });
+        this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+        reject(new EtcdError(this.leader === 0 ? 'timeoutDueToLeaderFail' : 'timeout'));
+      }, this.o.requestTimeoutMs);
+      this.kvWaiters.set(cmd.requestId, { resolve, reject, timer });
+      this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+      try {
+        this.raw.propose(encodeKvEntry(this.id, encoded));
+      } catch (e) {
+        clearTimeout(timer);
+        this.kvWaiters.delete(cmd.requestId);
+        this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+        this.o.metrics.proposalsFailed.inc({ reason: 'dropped' });
+        reject(this.proposalError(e));
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  private proposalError(e: unknown): Error {
+    if (e instanceof ProposalDroppedError) {
+      if (this.leader === 0) return new EtcdError('noLeader');
+      if (/transfer/.test(e.message)) return new EtcdError('leaderChanged');
+      if (/leaving the configuration/.test(e.message)) return new EtcdError('leaderChanged');
+      if (/uncommitted/.test(e.message)) return new EtcdError('tooManyRequests');
+      return new EtcdError('noLeader');
+    }
+    return e as Error;
+  }
+
+  /**
+   * proposeConfChange proposes a change on this member (which must lead) and
+   * resolves with the entry's index once it is applied here.
+   */
+  proposeConfChange(cc: ConfChange): Promise<number> {
+    if (!this.running) return Promise.reject(new EtcdError('stopped'));
+    try {
+      this.raw.proposeConfChange(cc);
+    } catch (e) {
+      if (e instanceof ConfChangeRejectedError) return Promise.reject(e);
+      return Promise.reject(this.raw.raft.state !== 'leader' ? new EtcdError('notLeader') : this.proposalError(e));
+    }
+    const index = this.raw.raft.raftLog.lastIndex();
+    const term = this.raw.raft.term;
+    this.kick();
+    return this.waitIndex(index, term);
+  }
+
+  /** waitIndex resolves when the entry (index, term) is applied; rejects if another entry lands there. */
+  private waitIndex(index: number, term: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const list = this.indexWaiters.get(index) ?? [];
+      list.push({ term, resolve, reject });
+      this.indexWaiters.set(index, list);
+    });
+  }
+
+  private resolveIndex(e: Entry): void {
+    const list = this.indexWaiters.get(e.index);
+    if (!list) return;
+    this.indexWaiters.delete(e.index);
+    for (const w of list) {
+      if (w.term === e.term) w.resolve(e.index);
+      else w.reject(new EtcdError('leaderChanged'));
+    }
+  }
+
+  /** waitApplied resolves once the state machine has applied `index`. */
+  waitApplied(index: number): Promise<void> {
+    if (this.kv.appliedIndex >= index) return Promise.resolve();
+    return new Promise<void>((resolve) => this.appliedWaiters.push({ index, resolve }));
+  }
+
+  // ---- linearizable reads ------------------------------------------------------
+
+  /** readBarrier resolves once this member has applied everything committed before the call (ReadIndex). */
+  readBarrier(): Promise<void> {
+    if (!this.running) return Promise.reject(new EtcdError('stopped'));
+    if (this.o.unsafeLocalReads) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter<void> = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          w.reject(new EtcdError(this.leader === 0 ? 'noLeader' : 'timeout'));
+          this.removeReadWaiter(w);
+        }, this.o.requestTimeoutMs),
+      };
+      this.pendingReads.push(w);
+      this.maybeIssueRead();
+    });
+  }
+
+  private removeReadWaiter(w: Waiter<void>): void {
+    const drop = (list: Waiter<void>[]) => {
+      const i = list.indexOf(w);
+      if (i >= 0) list.splice(i, 1);
+    };
+    drop(this.pendingReads);
+    if (this.readInFlight) drop(this.readInFlight.waiters);
+    for (const b of this.readsAwaitingApply) drop(b.waiters);
+  }
+
+  private maybeIssueRead(): void {
+    const now = performance.now();
+    if (this.readInFlight && now - this.readInFlight.issuedAt > this.o.tickMs * this.o.electionTicks) {
+      // No answer within an election timeout: the request or its answer was lost.
+      this.pendingReads.unshift(...this.readInFlight.waiters);
+      this.readInFlight = undefined;
+    }
+    if (this.readInFlight || this.pendingReads.length === 0) return;
+    const seq = ++this.readSeq;
+    const ctx = new Uint8Array(16);
+    const v = new DataView(ctx.buffer);
+    v.setFloat64(0, this.id);
+    v.setFloat64(8, seq);
+    const batch: ReadBatch = { ctx, key: `${seq}`, waiters: this.pendingReads, issuedAt: now };
+    this.pendingReads = [];
+    try {
+      this.raw.readIndex(ctx);
+    } catch (e) {
+      for (const w of batch.waiters) {
+        clearTimeout(w.timer);
+        w.reject(this.proposalError(e));
+      }
+      return;
+    }
+    this.readInFlight = batch;
+    this.kick();
+  }
+
+  private onReadState(ctx: Uint8Array, index: number): void {
+    const b = this.readInFlight;
+    if (!b || ctx.length !== 16) return;
+    const seq = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength).getFloat64(8);
+    if (`${seq}` !== b.key) return;
+    this.readInFlight = undefined;
+    b.index = index;
+    if (this.kv.appliedIndex >= index) this.finishRead(b);
+    else this.readsAwaitingApply.push(b);
+  }
+
+  private finishRead(b: ReadBatch): void {
+    for (const w of b.waiters) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+  }
+
+  private failReads(err: Error): void {
+    const all = [...this.pendingReads, ...(this.readInFlight?.waiters ?? []), ...this.readsAwaitingApply.flatMap((b) => b.waiters)];
+    this.pendingReads = [];
+    this.readInFlight = undefined;
+    this.readsAwaitingApply.length = 0;
+    for (const w of all) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+
+  // ---- membership and leadership -------------------------------------------
+
+  /** maybePublish records this member's name and client URLs in the member table (once, through the log). */
+  private maybePublish(): void {
+    if (this.publishedAttributes || this.leader === 0 || this.stopping) return;
+    const me = this.members.get(this.id);
+    if (!me) return;
+    if (me.name === this.o.name && sameList(me.clientURLs, this.o.clientURLs)) {
+      this.publishedAttributes = true;
+      return;
+    }
+    const now = performance.now();
+    if (now - this.lastPublishTry < 1000) return;
+    this.lastPublishTry = now;
+    try {
+      this.raw.propose(encodePublishEntry(this.id, this.o.name, this.o.clientURLs));
+    } catch {
+      // retried on a later tick
+    }
+  }
+
+  /** transferLeadership asks the leader (this member) to hand over, and waits until it has. */
+  async transferLeadership(target: NodeId, timeoutMs: number): Promise<NodeId> {
+    if (this.raw.raft.state !== 'leader') throw new EtcdError('notLeader');
+    if (target === this.id) return this.id;
+    if (!this.raw.raft.trk.config.voters.has(target)) throw new EtcdError('badLeaderTransferee');
+    this.raw.transferLeadership(target);
+    this.kick();
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, this.o.tickMs / 2));
+      if (this.leader === target) return target;
+      if (this.raw.raft.state === 'leader' && this.raw.raft.leadTransferee === 0 && this.leader === this.id) {
+        // the transfer was abandoned (target did not catch up in time); try again until the deadline
+        this.raw.transferLeadership(target);
+        this.kick();
+      }
+    }
+    throw new EtcdError('timeout');
+  }
+
+  status(): Status {
+    return this.raw.status();
+  }
+
+  get leaderId(): NodeId {
+    return this.leader;
+  }
+
+  get snapshotIndex(): number {
+    return this.lastSnapshotIndex;
+  }
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,320 @@
+// Wires one replica together: data dir (found a cluster, join one, or
+// restart), raft node, peer transport, etcd client API + admin API on the
+// client URLs, metrics and health on the metrics URLs. Returns a handle whose
+// stop() hands leadership over when leading and releases every resource.
+// Must never start serving before the storage has been recovered.
+import * as grpc from '@grpc/grpc-js';
+import pino, { type Logger } from 'pino';
+import { MemoryStorage, bootstrap, type NodeId } from '../raft/index.ts';
+import { KvStore } from '../kv/index.ts';
+import { isInitialized, openStorage, type DiskStorage } from '../storage/index.ts';
+import { PeerTransport } from '../transport/index.ts';
+import { grpcServerOptions, registerEtcdApi } from './etcdapi/index.ts';
+import { clientConstructor, loadProtos, serviceDefinition } from '../../proto/grpc.ts';
+import type { ReplicaConfig } from './flags.ts';
+import { clusterIdFor, hexId, memberIdFor } from './ids.ts';
+import { readIdentity, writeIdentity, type Identity } from './identity.ts';
+import { MemberTable, type MemberRecord } from './members.ts';
+import { decodeSnapshot, encodeSnapshot } from './envelope.ts';
+import { createReplicaMetrics } from './metrics.ts';
+import { ReplicaNode } from './replica-node.ts';
+import { Reconfigurer } from './reconfigure.ts';
+import { RaftClientBackend, SERVER_VERSION } from './client-backend.ts';
+import { adminHandlers, adminServiceDefinition } from './admin-service.ts';
+import { startHealthServer } from './health.ts';
+
+export interface ReplicaHandle {
+  readonly config: ReplicaConfig;
+  readonly node: ReplicaNode;
+  readonly memberId: NodeId;
+  readonly clusterId: number;
+  /** the bound client, peer and metrics ports (useful when the flags asked for port 0) */
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly metricsPort: number;
+  readonly log: Logger;
+  /** stop hands leadership over (when leading), then closes everything. */
+  stop(opts?: { transferLeadership?: boolean }): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** called when the member cannot continue (storage failure); default: log and exit(1) */
+  onFatal?: (err: Error) => void;
+}
+
+let peerRoot: ReturnType<typeof loadProtos> | undefined;
+
+function listenTarget(u: URL): string {
+  return `${u.hostname}:${u.port}`;
+}
+
+/** startReplica recovers or creates the member's state and starts serving. */
+export async function startReplica(config: ReplicaConfig, opts: StartOptions = {}): Promise<ReplicaHandle> {
+  const log = opts.logger ?? pino({ level: config.logLevel, base: { member: config.name } });
+  const metrics = createReplicaMetrics({ member: config.name });
+  const tickMs = config.heartbeatIntervalMs;
+  const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / tickMs));
+  const myPeerUrl = config.initialAdvertisePeerUrls[0];
+
+  // ---- identity: restart, found, or join --------------------------------------
+  let identity = readIdentity(config.dataDir);
+  let joinMembers: MemberRecord[] | undefined;
+  const initialized = isInitialized(config.dataDir);
+  if (initialized && !identity) {
+    throw new Error(`${config.dataDir}: holds a write-ahead log but no member identity; it was not created by this version of replicant`);
+  }
+  if (!identity) {
+    if (config.initialClusterState === 'new') {
+      const ids = [...config.initialCluster.keys()].map((n) => memberIdFor(n, config.initialClusterToken));
+      identity = { clusterId: clusterIdFor(config.initialClusterToken, ids), memberId: memberIdFor(config.name, config.initialClusterToken), name: config.name };
+    } else {
+      const found = await discoverSelf(config, myPeerUrl, log);
+      identity = { clusterId: found.clusterId, memberId: found.memberId, name: config.name };
+      joinMembers = found.members;
+    }
+  } else if (identity.name !== config.name) {
+    log.warn({ was: identity.name, now: config.name }, 'member name changed since this data dir was created');
+  }
+  const { clusterId, memberId } = identity;
+
+  // ---- storage -------------------------------------------------------------------
+  const kv = new KvStore({ checkpointInterval: config.checkpointInterval });
+  const opened = await openStorage(config.dataDir, { clusterId, memberId }, { onFsync: (s) => metrics.walFsyncSeconds.observe(s) });
+  const disk: DiskStorage = opened.storage;
+  for (const w of opened.warnings) log.warn(w);
+  const mem = new MemoryStorage();
+  let members: MemberTable;
+  let applied = 0;
+  if (!initialized && config.initialClusterState === 'new') {
+    // Found the cluster: every founding member writes the same initial snapshot.
+    const records: MemberRecord[] = [...config.initialCluster].map(([name, urls]) => ({
+      id: memberIdFor(name, config.initialClusterToken),
+      name: '',
+      peerURLs: urls,
+      clientURLs: [],
+    }));
+    const voters = records.map((r) => r.id);
+    const conf = { voters: [...voters].sort((a, b) => a - b), learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    members = MemberTable.initial(records, conf);
+    const snap = bootstrap(mem, voters, encodeSnapshot(members.encode(), kv.snapshot()));
+    await disk.saveSnapshot(snap);
+    await disk.save(mem.getHardState(), [], true);
+    kv.advanceTo(1);
+    applied = 1;
+    writeIdentity(config.dataDir, identity);
+    log.info({ cluster: hexId(clusterId), member: hexId(memberId), members: records.length }, 'founded a new cluster');
+  } else {
+    const st = opened.state;
+    if (st.snapshot) {
+      mem.applySnapshot(st.snapshot);
+      const parts = decodeSnapshot(st.snapshot.data);
+      kv.restore(parts.kv);
+      kv.advanceTo(st.snapshot.metadata.index);
+      members = MemberTable.decode(parts.members, st.snapshot.metadata.confState);
+      applied = st.snapshot.metadata.index;
+    } else {
+      // A joining member: nothing yet; the leader will send a snapshot.
+      members = MemberTable.initial(joinMembers ?? [], { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
+    }
+    mem.setHardState(st.hardState);
+    mem.append(st.entries);
+    if (!initialized) writeIdentity(config.dataDir, identity);
+    log.info(
+      { cluster: hexId(clusterId), member: hexId(memberId), snapshot: applied, entries: st.entries.length, commit: st.hardState.commit },
+      initialized ? 'recovered from data dir' : 'joining an existing cluster',
+    );
+  }
+
+  // ---- raft node and transport -------------------------------------------------
+  let fatal = opts.onFatal ?? ((err: Error) => {
+    log.fatal({ err }, 'stopping: the member must restart');
+    process.exit(1);
+  });
+  const node: ReplicaNode = new ReplicaNode({
+    id: memberId,
+    name: config.name,
+    clientURLs: config.advertiseClientUrls,
+    tickMs,
+    electionTicks,
+    mem,
+    disk,
+    kv,
+    members,
+    applied,
+    logger: log,
+    metrics,
+    snapshotCount: config.snapshotCount,
+    snapshotCatchupEntries: config.snapshotCatchupEntries,
+    requestTimeoutMs: Math.max(5000, 5 * config.electionTimeoutMs),
+    unsafeLocalReads: config.unsafeLocalReads,
+    onFatal: (e) => fatal(e),
+  });
+  peerRoot ??= loadProtos('peer.proto');
+  const transport = new PeerTransport({
+    memberId,
+    clusterId: String(clusterId),
+    listenUrl: `http://${config.listenPeerUrls[0].host}`,
+    logger: log,
+    onMessages: (msgs) => node.step(msgs),
+    onUnreachable: (peer) => node.reportUnreachable(peer),
+    onSnapshotStatus: (peer, ok) => node.reportSnapshot(peer, ok),
+    services: [
+      {
+        definition: serviceDefinition(peerRoot, 'replicant.peer.v1.Membership'),
+        implementation: {
+          FindMember: (call: grpc.ServerUnaryCall<{ peerUrl: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+            const m = node.members.findByPeerURL(call.request.peerUrl);
+            cb(null, {
+              found: !!m,
+              memberId: m?.id ?? 0,
+              clusterId,
+              members: node.members.list().map((x) => ({ id: x.id, name: x.name, peerUrls: x.peerURLs, clientUrls: x.clientURLs })),
+            });
+          },
+        },
+      },
+    ],
+  });
+  await transport.start();
+  node.start({
+    send: (msgs) => transport.send(msgs),
+    syncPeers: (peers) => {
+      for (const [id, url] of peers) transport.addPeer(id, url);
+      for (const id of transport.peerIds()) if (!peers.has(id)) transport.removePeer(id);
+    },
+  });
+
+  // ---- client and admin API ----------------------------------------------------
+  const backend = new RaftClientBackend(() => node, clusterId, memberId);
+  const reconfigurer = new Reconfigurer(node, log, tickMs);
+  const limits = { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps };
+  const grpcServer = new grpc.Server(grpcServerOptions(limits));
+  registerEtcdApi(grpcServer, backend, {
+    limits,
+    onError: (err: unknown) => log.warn({ err }, 'client API error'),
+  });
+  grpcServer.addService(
+    adminServiceDefinition(),
+    adminHandlers({
+      node: () => node,
+      reconfigurer: () => reconfigurer,
+      clusterId,
+      name: config.name,
+      version: SERVER_VERSION,
+      log,
+      electionMs: config.electionTimeoutMs,
+    }),
+  );
+  let clientPort = 0;
+  for (const u of config.listenClientUrls) {
+    clientPort = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync(listenTarget(u), grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(new Error(`cannot listen for clients on ${u.href}: ${err.message}`)) : resolve(port),
+      ),
+    );
+  }
+
+  // ---- metrics and health --------------------------------------------------------
+  const health = await startHealthServer(config.listenMetricsUrls, {
+    registry: metrics.registry,
+    live: () => !node.isStopped,
+    notReadyReason: () => {
+      if (node.isStopped) return 'raft loop stopped';
+      if (node.leaderId === 0) return 'no leader known';
+      const st = node.status();
+      if (node.kv.appliedIndex < st.commit) return `applying: ${node.kv.appliedIndex} of ${st.commit} committed entries`;
+      if (backend.divergentReason) return `divergent: ${backend.divergentReason}`;
+      return undefined;
+    },
+  });
+  log.info(
+    {
+      client: config.listenClientUrls.map((u) => u.href),
+      peer: transport.listenUrl,
+      metrics: config.listenMetricsUrls.map((u) => u.href),
+    },
+    'replica serving',
+  );
+
+  let stopped = false;
+  const handle: ReplicaHandle = {
+    config,
+    node,
+    memberId,
+    clusterId,
+    clientPort,
+    peerPort: Number(new URL(transport.listenUrl).port),
+    metricsPort: health.ports[0],
+    log,
+    async stop(o = {}) {
+      if (stopped) return;
+      stopped = true;
+      fatal = () => undefined;
+      if (o.transferLeadership !== false && node.raw.raft.state === 'leader' && node.raw.raft.trk.voterIds().length > 1) {
+        try {
+          let best = 0;
+          let bestMatch = -1;
+          for (const [id, pr] of node.raw.raft.trk.progress) {
+            if (id !== memberId && !pr.isLearner && node.raw.raft.trk.config.voters.has(id) && pr.match > bestMatch) {
+              best = id;
+              bestMatch = pr.match;
+            }
+          }
+          if (best !== 0) {
+            await node.transferLeadership(best, 2 * config.electionTimeoutMs);
+            log.info({ to: hexId(best) }, 'handed leadership over before stopping');
+          }
+        } catch (err) {
+          log.warn({ err }, 'could not hand leadership over before stopping');
+        }
+      }
+      grpcServer.forceShutdown();
+      backend.close();
+      await node.stop();
+      await transport.close();
+      await disk.close();
+      await health.close();
+      log.info('replica stopped');
+    },
+  };
+  return handle;
+}
+
+/** discoverSelf asks the peers in --initial-cluster which id the group gave this member's peer URL. */
+async function discoverSelf(config: ReplicaConfig, myPeerUrl: string, log: Logger): Promise<Identity & { members: MemberRecord[] }> {
+  peerRoot ??= loadProtos('peer.proto');
+  const Client = clientConstructor(peerRoot, 'replicant.peer.v1.Membership');
+  const targets = [...config.initialCluster]
+    .filter(([name]) => name !== config.name)
+    .flatMap(([, urls]) => urls)
+    .map((u) => new URL(u).host);
+  if (targets.length === 0) throw new Error('--initial-cluster-state existing: --initial-cluster lists no other member to join through');
+  const clients = targets.map((t) => new Client(t, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>);
+  let lastReport = 0;
+  try {
+    for (;;) {
+      for (const c of clients) {
+        const res = await new Promise<{ found: boolean; memberId: number; clusterId: number; members: { id: number; name: string; peerUrls: string[]; clientUrls: string[] }[] } | undefined>(
+          (resolve) => c.FindMember({ peerUrl: myPeerUrl }, { deadline: Date.now() + 2000 }, (err: Error | null, r: any) => resolve(err ? undefined : r)),
+        );
+        if (res?.found) {
+          log.info({ member: hexId(res.memberId), cluster: hexId(res.clusterId) }, 'found this member in the existing cluster');
+          return {
+            clusterId: res.clusterId,
+            memberId: res.memberId,
+            name: config.name,
+            members: res.members.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls })),
+          };
+        }
+      }
+      if (performance.now() - lastReport > 5000) {
+        lastReport = performance.now();
+        log.info({ peerUrl: myPeerUrl, asked: targets }, 'waiting to be added to the cluster (add this peer URL with the admin API or etcdctl member add)');
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
