@@ -3,8 +3,8 @@
 // writes it with one (vectored) write call and, if any caller asked for it, one
 // fdatasync, then resolves those callers together. A segment that has grown past
 // the limit is cut after the round: truncated to its exact length and fsynced,
-// then the next segment is created as a temp file (zero-filled ahead of time in
-// the background when preallocating), its header written and fsynced, renamed in
+// then the next segment is created as a temp file (zero-filled in the background,
+// once the current one is half full, when preallocating), its header written and fsynced, renamed in
 // place, and the directory fsynced. Any I/O error makes the writer unusable.
 // Must never resolve a sync request before its bytes are on disk, never reorder
 // buffers, and never touch a segment other than the last except to delete it.
@@ -141,7 +141,6 @@ export class WalWriter {
     this.current = current;
     this.offset = offset;
     this.stats = { writes: 0, fsyncs: 0, bytesWritten: 0, saves: 0, entriesWritten: 0, segments: segments.length };
-    this.startPreparing();
   }
 
   /** create starts a brand-new WAL: segment 0 holding only its header. */
@@ -175,8 +174,9 @@ export class WalWriter {
     return this.failure;
   }
 
+  /** startPreparing zero-fills the next segment in the background once the current one is half full. */
   private startPreparing(): void {
-    if (!this.cfg.preallocate || this.closed) return;
+    if (!this.cfg.preallocate || this.closed || this.prepared || this.offset < this.cfg.segmentBytes / 2) return;
     const p = prepareSegmentFile(this.cfg);
     p.catch(() => {}); // observed when the cut awaits it
     this.prepared = p;
@@ -194,6 +194,7 @@ export class WalWriter {
           return;
         }
         for (const p of batch) p.resolve();
+        this.startPreparing();
         if (this.offset >= this.cfg.segmentBytes) {
           try {
             await this.cut(batch[batch.length - 1].cut);
@@ -249,7 +250,6 @@ export class WalWriter {
     this.offset = offset;
     this.segments.push(segment.info);
     this.stats.segments = this.segments.length;
-    this.startPreparing();
   }
 
   private fail(err: unknown, batch: Pending[]): void {
