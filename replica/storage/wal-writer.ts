@@ -166,7 +166,9 @@ export class WalWriter {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ buf, sync, cut, resolve, reject });
-      this.running ??= this.run();
+      // Start the round after the microtasks already queued: callers woken by the
+      // previous round's acknowledgements then join this round instead of the next.
+      this.running ??= Promise.resolve().then(() => this.run());
     });
   }
 
