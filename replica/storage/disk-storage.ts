@@ -84,8 +84,10 @@ export async function openStorage(dataDir: string, ids: StorageIds, opts?: Stora
   const lock = acquireDirLock(layout.lockFile);
   try {
     const cfg = { walDir: layout.walDir, ids, segmentBytes: o.segmentBytes, preallocate: o.preallocate, onFsync: o.onFsync };
-    for (const tmp of listSegments(layout.walDir).temps) fs.rmSync(tmp, { force: true });
     const rec = await recover(layout, ids);
+    // Temp files are never acknowledged data (a segment being prepared, a snapshot
+    // being written); removed only once recovery accepted the dir.
+    for (const tmp of listSegments(layout.walDir).temps) fs.rmSync(tmp, { force: true });
     if (!rec) {
       const hardState: HardState = { term: 0, vote: 0, commit: 0 };
       const writer = await WalWriter.create(cfg, { lastIndex: 0, lastTerm: 0, hardState, marker: undefined });
