@@ -3,7 +3,7 @@
 // with many concurrent single-entry savers (group commit), with and without
 // preallocated segments; plus the raw fdatasync rate of this disk for reference.
 // A tool, not a test: it writes under --dir (default os.tmpdir()) and removes it.
-// Usage: node replica/storage/bench.ts [--seconds 3] [--dir DIR] [--entry-bytes 300]
+// Usage: node replica/storage/bench.ts [--seconds 3] [--dir DIR] [--entry-bytes 300] [--recovery-only]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     dir: { type: 'string', default: os.tmpdir() },
     'entry-bytes': { type: 'string', default: '300' },
+    'recovery-only': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -126,6 +127,28 @@ function rawFdatasync(preallocate: boolean): Result {
   }
 }
 
+/** recovery: time to reopen a WAL of `count` entries (what a restart costs before raft can start). */
+async function recovery(count: number): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(values.dir!, 'wal-bench-'));
+  try {
+    const { storage } = await openStorage(dir, ids);
+    const data = new Uint8Array(entryBytes).fill(0x64);
+    for (let next = 1; next <= count; next += 256) {
+      await storage.save({ term: 1, vote: 1, commit: next - 1 }, makeEntries(next, Math.min(256, count - next + 1), data), false);
+    }
+    await storage.save(undefined, [], true);
+    const segments = storage.stats().segments;
+    await storage.close();
+    const t0 = performance.now();
+    const r = await openStorage(dir, ids);
+    const ms = performance.now() - t0;
+    await r.storage.close();
+    console.log(`recovery of ${r.state.entries.length} entries in ${segments} segment(s) of 64 MiB`.padEnd(52) + `  ${ms.toFixed(0)} ms`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function report(r: Result): void {
   const sorted = r.latencies.slice().sort((a, b) => a - b);
   console.log(
@@ -141,8 +164,10 @@ function report(r: Result): void {
 }
 
 console.log(`WAL benchmark: ${entryBytes}-byte entries, ${seconds}s per case, dir ${values.dir}, node ${process.version}, ${os.cpus().length} cpus`);
-for (const preallocate of [true, false]) {
+const only = values['recovery-only'];
+if (!only) for (const preallocate of [true, false]) {
   for (const batch of [1, 16, 256]) report(await sequential(batch, preallocate));
   report(await concurrent(64, preallocate));
   report(rawFdatasync(preallocate));
 }
+await recovery(200_000);

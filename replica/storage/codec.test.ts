@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { Entry, HardState } from '../raft/types.ts';
 import { DataDirMismatchError, SnapshotCorruptError } from './errors.ts';
-import { FRAME_HEADER_BYTES, hasUnwrittenSector, readFrame } from './frame.ts';
+import { crc32 } from 'node:zlib';
+import { FRAME_HEADER_BYTES, hasUnwrittenSector, headerCrc, readFrame } from './frame.ts';
 import { decodeRecord, encodeBatch, encodeRecord, encodeSegmentHeader, UnknownFormatVersion, WAL_FORMAT_VERSION } from './records.ts';
 import type { WalRecord } from './records.ts';
 import { decodeSnapshotFile, encodeSnapshotFile } from './snapshot-file.ts';
@@ -107,6 +108,16 @@ test('every single flipped byte of a frame is detected by a checksum', () => {
     // Length and body checksum are covered by the header checksum, the body by its own.
     assert.equal(f.kind, i < FRAME_HEADER_BYTES ? 'badHeader' : 'badBody', `flip at ${i}`);
   }
+});
+
+test('the in-place header checksum is zlib.crc32 of the 8 header bytes', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 8, maxLength: 40 }), fc.nat(32), (bytes, at) => {
+      const off = at % (bytes.length - 7);
+      assert.equal(headerCrc(bytes, off), crc32(bytes.subarray(off, off + 8)));
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('an all-zero header never checks out, so preallocated space is never read as a record', () => {

@@ -9,6 +9,28 @@ import { crc32 } from 'node:zlib';
 
 export const FRAME_HEADER_BYTES = 12;
 
+/** CRC32_TABLE is the IEEE CRC-32 table (the polynomial zlib.crc32 uses). */
+const CRC32_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/**
+ * headerCrc is zlib.crc32 of the 8 header bytes at off, computed in place: the
+ * header check runs once per record on both paths, and a view plus a native call
+ * cost more than these eight table steps.
+ */
+export function headerCrc(buf: Uint8Array, off: number): number {
+  let c = -1;
+  for (let i = off; i < off + 8; i++) c = CRC32_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 /** MAX_RECORD_BODY bounds a single record (one log entry plus a few bytes); larger lengths are corruption. */
 export const MAX_RECORD_BODY = 1 << 30;
 
@@ -20,7 +42,7 @@ export function sealFrame(buf: Buffer, off: number, bodyLength: number): void {
   const bodyStart = off + FRAME_HEADER_BYTES;
   buf.writeUInt32LE(bodyLength, off);
   buf.writeUInt32LE(crc32(buf.subarray(bodyStart, bodyStart + bodyLength)), off + 4);
-  buf.writeUInt32LE(crc32(buf.subarray(off, off + 8)), off + 8);
+  buf.writeUInt32LE(headerCrc(buf, off), off + 8);
 }
 
 /** FrameRead is what readFrame finds at an offset. */
@@ -44,7 +66,7 @@ export function readFrame(buf: Buffer, off: number): FrameRead {
   const n = buf.length;
   if (off === n) return { kind: 'end' };
   if (n - off < FRAME_HEADER_BYTES) return { kind: 'shortHeader' };
-  if (crc32(buf.subarray(off, off + 8)) !== buf.readUInt32LE(off + 8)) return { kind: 'badHeader' };
+  if (headerCrc(buf, off) !== buf.readUInt32LE(off + 8)) return { kind: 'badHeader' };
   const length = buf.readUInt32LE(off);
   if (length === 0 || length > MAX_RECORD_BODY) return { kind: 'badLength', length };
   const bodyStart = off + FRAME_HEADER_BYTES;
@@ -74,8 +96,13 @@ export function hasUnwrittenSector(buf: Buffer, start: number, end: number): boo
   return false;
 }
 
-/** isZero tells whether buf[start, end) holds only zero bytes. */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** isZero tells whether buf[start, end) holds only zero bytes (fast: a preallocated tail is megabytes). */
 export function isZero(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+  for (let p = start; p < end; p += ZEROS.length) {
+    const n = Math.min(ZEROS.length, end - p);
+    if (buf.compare(ZEROS, 0, n, p, p + n) !== 0) return false;
+  }
   return true;
 }

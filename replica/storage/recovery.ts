@@ -264,11 +264,32 @@ export async function recover(layout: DataDirLayout, ids: StorageIds): Promise<R
     );
   }
 
-  // ---- entries after the snapshot, copied out of the segment buffers ----
+  // ---- entries after the snapshot, as views of the segment buffers ----
+  // A segment whose returned entries fill most of it is kept as it is (no copy);
+  // otherwise the byte range they span is copied once, so the rest of the buffer
+  // (older entries, preallocated zeros) can be freed. Never one copy per entry.
+  const first = Math.max(snapIndex, entriesBase) + 1;
+  const spans = new Map<ArrayBufferLike, { lo: number; hi: number; copy?: ArrayBufferLike }>();
+  for (let i = first; i <= log.lastIndex; i++) {
+    const d = entries[i - entriesBase - 1].data;
+    const span = spans.get(d.buffer);
+    if (!span) spans.set(d.buffer, { lo: d.byteOffset, hi: d.byteOffset + d.length });
+    else {
+      if (d.byteOffset < span.lo) span.lo = d.byteOffset;
+      if (d.byteOffset + d.length > span.hi) span.hi = d.byteOffset + d.length;
+    }
+  }
+  for (const [buffer, span] of spans) {
+    if ((span.hi - span.lo) * 2 >= buffer.byteLength) {
+      span.copy = buffer;
+      span.lo = 0;
+    } else span.copy = (buffer as ArrayBuffer).slice(span.lo, span.hi);
+  }
   const out: Entry[] = [];
-  for (let i = Math.max(snapIndex, entriesBase) + 1; i <= log.lastIndex; i++) {
+  for (let i = first; i <= log.lastIndex; i++) {
     const e = entries[i - entriesBase - 1];
-    out.push({ term: e.term, index: e.index, type: e.type, data: new Uint8Array(e.data) });
+    const span = spans.get(e.data.buffer)!;
+    out.push({ term: e.term, index: e.index, type: e.type, data: new Uint8Array(span.copy!, e.data.byteOffset - span.lo, e.data.length) });
   }
 
   // ---- snapshot files: keep the recorded ones, drop the ones the WAL never recorded ----
