@@ -32,10 +32,13 @@ export class SnapshotCorruptError extends Error {
 /** DataDirMismatchError: the data dir belongs to another cluster or member, or has another format version. */
 export class DataDirMismatchError extends Error {
   readonly file: string;
-  constructor(file: string, reason: string) {
-    super(`data dir mismatch: ${file}: ${reason}; refusing to start (point --data-dir at this member's own dir)`);
+  readonly offset: number | undefined;
+  constructor(file: string, reason: string, offset?: number) {
+    const where = offset === undefined ? file : `${file} offset ${offset}`;
+    super(`data dir mismatch: ${where}: ${reason}; refusing to start (point --data-dir at this member's own dir)`);
     this.name = 'DataDirMismatchError';
     this.file = file;
+    this.offset = offset;
   }
 }
 

@@ -14,7 +14,6 @@ import type { DataDirLayout } from './layout.ts';
 import { isTempFileName, parseSegmentFileName, parseSnapshotFileName, snapshotFileName } from './layout.ts';
 import { LogShape } from './log-shape.ts';
 import type { SnapshotMarker } from './records.ts';
-import { UnknownFormatVersion } from './records.ts';
 import type { SegmentTail } from './segment-scan.ts';
 import { scanSegment } from './segment-scan.ts';
 import { readSnapshotFile } from './snapshot-file.ts';
@@ -113,81 +112,75 @@ export async function recover(layout: DataDirLayout, ids: StorageIds): Promise<R
     const buf = await fsp.readFile(seg.file);
     const info: SegmentInfo = { seq: seg.seq, firstIndex: seg.firstIndex, file: seg.file, headerMarkerIndex: 0 };
     let recordNo = 0;
-    const scan = (() => {
-      try {
-        return scanSegment(seg.file, buf, isLast, (rec, offset) => {
-          const n = recordNo++;
-          if (n === 0 && rec.kind !== 'metadata') throw new RangeError(`segment does not start with a metadata record (found ${rec.kind})`);
-          switch (rec.kind) {
-            case 'metadata': {
-              if (n !== 0) throw new RangeError('metadata record in the middle of a segment');
-              const m = rec.metadata;
-              if (m.clusterId !== ids.clusterId || m.memberId !== ids.memberId) {
-                throw new DataDirMismatchError(
-                  seg.file,
-                  `WAL belongs to cluster ${hexId(m.clusterId)} member ${hexId(m.memberId)}, not cluster ${hexId(ids.clusterId)} member ${hexId(ids.memberId)}`,
-                );
-              }
-              if (m.seq !== seg.seq) throw new RangeError(`metadata says segment ${m.seq} but the file name says ${seg.seq}`);
-              if (m.prevIndex + 1 !== seg.firstIndex) {
-                throw new RangeError(`metadata says the segment follows index ${m.prevIndex} but the file name says ${seg.firstIndex - 1}`);
-              }
-              // Term 0 never labels a real entry: a header written while the term was unknown.
-              const prevTerm = m.prevIndex > 0 && m.prevTerm === 0 ? undefined : m.prevTerm;
-              if (!shape) {
-                shape = new LogShape({ index: m.prevIndex, term: prevTerm }, true);
-                entriesBase = m.prevIndex;
-              } else {
-                const lastTerm = shape.lastTerm();
-                if (shape.lastIndex !== m.prevIndex || (lastTerm !== undefined && prevTerm !== undefined && lastTerm !== prevTerm)) {
-                  throw new RangeError(
-                    `segment says the log before it ends at index ${m.prevIndex} term ${m.prevTerm}, ` +
-                      `but the previous segment ends at index ${shape.lastIndex} term ${lastTerm ?? 'unknown'}`,
-                  );
-                }
-              }
-              return;
-            }
-            case 'entry': {
-              const e = rec.entry;
-              const s = shape!;
-              const problem = s.appendProblem(e.index);
-              if (problem) throw new RangeError(problem);
-              s.append(e.index, e.term);
-              if (s.baseIndex !== entriesBase) {
-                entries = [];
-                entriesBase = s.baseIndex;
-              }
-              entries.length = e.index - entriesBase - 1;
-              entries.push(e);
-              return;
-            }
-            case 'hardState':
-              hardState = rec.hardState;
-              hardStateAt = { file: seg.file, offset };
-              shape!.raiseFloor(hardState.commit);
-              return;
-            case 'snapshot': {
-              const m = rec.marker;
-              if (n === 2) info.headerMarkerIndex = m.index;
-              const last = markers[markers.length - 1];
-              if (last && m.index < last.index) {
-                throw new RangeError(`snapshot marker index ${m.index} is older than the previous marker ${last.index}`);
-              }
-              if (shape!.applyMarker(m)) {
-                entries = [];
-                entriesBase = shape!.baseIndex;
-              }
-              if (!last || last.index !== m.index || last.term !== m.term) markers.push(m);
-              return;
+    const scan = scanSegment(seg.file, buf, isLast, (rec, offset) => {
+      const n = recordNo++;
+      if (n === 0 && rec.kind !== 'metadata') throw new RangeError(`segment does not start with a metadata record (found ${rec.kind})`);
+      switch (rec.kind) {
+        case 'metadata': {
+          if (n !== 0) throw new RangeError('metadata record in the middle of a segment');
+          const m = rec.metadata;
+          if (m.clusterId !== ids.clusterId || m.memberId !== ids.memberId) {
+            throw new DataDirMismatchError(
+              seg.file,
+              `WAL belongs to cluster ${hexId(m.clusterId)} member ${hexId(m.memberId)}, not cluster ${hexId(ids.clusterId)} member ${hexId(ids.memberId)}`,
+              offset,
+            );
+          }
+          if (m.seq !== seg.seq) throw new RangeError(`metadata says segment ${m.seq} but the file name says ${seg.seq}`);
+          if (m.prevIndex + 1 !== seg.firstIndex) {
+            throw new RangeError(`metadata says the segment follows index ${m.prevIndex} but the file name says ${seg.firstIndex - 1}`);
+          }
+          // Term 0 never labels a real entry: a header written while the term was unknown.
+          const prevTerm = m.prevIndex > 0 && m.prevTerm === 0 ? undefined : m.prevTerm;
+          if (!shape) {
+            shape = new LogShape({ index: m.prevIndex, term: prevTerm }, true);
+            entriesBase = m.prevIndex;
+          } else {
+            const lastTerm = shape.lastTerm();
+            if (shape.lastIndex !== m.prevIndex || (lastTerm !== undefined && prevTerm !== undefined && lastTerm !== prevTerm)) {
+              throw new RangeError(
+                `segment says the log before it ends at index ${m.prevIndex} term ${m.prevTerm}, ` +
+                  `but the previous segment ends at index ${shape.lastIndex} term ${lastTerm ?? 'unknown'}`,
+              );
             }
           }
-        });
-      } catch (err) {
-        if (err instanceof UnknownFormatVersion) throw new DataDirMismatchError(seg.file, err.message);
-        throw err;
+          return;
+        }
+        case 'entry': {
+          const e = rec.entry;
+          const s = shape!;
+          const problem = s.appendProblem(e.index);
+          if (problem) throw new RangeError(problem);
+          s.append(e.index, e.term);
+          if (s.baseIndex !== entriesBase) {
+            entries = [];
+            entriesBase = s.baseIndex;
+          }
+          entries.length = e.index - entriesBase - 1;
+          entries.push(e);
+          return;
+        }
+        case 'hardState':
+          hardState = rec.hardState;
+          hardStateAt = { file: seg.file, offset };
+          shape!.raiseFloor(hardState.commit);
+          return;
+        case 'snapshot': {
+          const m = rec.marker;
+          if (n === 2) info.headerMarkerIndex = m.index;
+          const last = markers[markers.length - 1];
+          if (last && m.index < last.index) {
+            throw new RangeError(`snapshot marker index ${m.index} is older than the previous marker ${last.index}`);
+          }
+          if (shape!.applyMarker(m)) {
+            entries = [];
+            entriesBase = shape!.baseIndex;
+          }
+          if (!last || last.index !== m.index || last.term !== m.term) markers.push(m);
+          return;
+        }
       }
-    })();
+    });
     if (recordNo === 0) throw new WalCorruptError(seg.file, 0, 'segment holds no complete record (no metadata)');
     segments.push(info);
     if (isLast) {

@@ -6,7 +6,7 @@
 // one was created, so any damage in them is corruption.
 // Must never modify the file or guess past damage: the caller truncates, with a
 // warning, only what this returns as torn.
-import { WalCorruptError } from './errors.ts';
+import { DataDirMismatchError, WalCorruptError } from './errors.ts';
 import { FRAME_HEADER_BYTES, SECTOR_BYTES, hasUnwrittenSector, isZero, readFrame } from './frame.ts';
 import { decodeRecord, UnknownFormatVersion } from './records.ts';
 import type { WalRecord } from './records.ts';
@@ -47,15 +47,13 @@ export function scanSegment(
         try {
           record = decodeRecord(f.body);
         } catch (err) {
-          if (err instanceof UnknownFormatVersion) throw err;
+          if (err instanceof UnknownFormatVersion) throw new DataDirMismatchError(file, err.message, off);
           throw new WalCorruptError(file, off, `malformed record (${(err as Error).message})`);
         }
         try {
           onRecord(record, off);
         } catch (err) {
-          if (err instanceof RangeError && !(err instanceof UnknownFormatVersion)) {
-            throw new WalCorruptError(file, off, err.message);
-          }
+          if (err instanceof RangeError) throw new WalCorruptError(file, off, err.message);
           throw err;
         }
         off = f.next;

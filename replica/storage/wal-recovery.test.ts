@@ -221,7 +221,7 @@ test('a data dir of another cluster or member, or another format, is refused wit
       assert.ok(err instanceof DataDirMismatchError);
       assert.equal(
         err.message,
-        `data dir mismatch: ${seg}: WAL belongs to cluster 51 member 7, not cluster ${other.clusterId.toString(16)} member ${other.memberId.toString(16)}; ` +
+        `data dir mismatch: ${seg} offset 0: WAL belongs to cluster 51 member 7, not cluster ${other.clusterId.toString(16)} member ${other.memberId.toString(16)}; ` +
           'refusing to start (point --data-dir at this member\'s own dir)',
       );
       return true;
@@ -235,7 +235,7 @@ test('a data dir of another cluster or member, or another format, is refused wit
     path.join(dir2, 'member', 'wal', '0000000000000000-0000000000000001.wal'),
     encodeRecord({ kind: 'metadata', metadata: { version: 2, clusterId: ids.clusterId, memberId: ids.memberId, seq: 0, prevIndex: 0, prevTerm: 0 } }),
   );
-  await assert.rejects(openStorage(dir2, ids), /data dir mismatch: .*: format version 2 is not supported/);
+  await assert.rejects(openStorage(dir2, ids), /data dir mismatch: .*0000000000000000-0000000000000001.wal offset 0: format version 2 is not supported/);
 });
 
 test('a lost or damaged snapshot falls back to an older one when the WAL still covers it, else refuses', async (t) => {
