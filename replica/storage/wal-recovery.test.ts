@@ -334,3 +334,37 @@ test('random bytes as a segment file never crash recovery with anything but our 
     }
   }
 });
+
+test('an older segment cut short at a record boundary breaks the chain of segment headers: refused', async (t) => {
+  const dir = tempDataDir(t);
+  const opts = { preallocate: false, segmentBytes: 2048 };
+  const { storage } = await openStorage(dir, ids, opts);
+  for (let i = 1; i <= 20; i++) await storage.save({ term: 1, vote: 1, commit: i - 1 }, [entry(i, 1)], true);
+  await storage.close();
+  const [first, second] = segments(dir);
+  const spans = recordSpans(first);
+  // Drop the last entry record (and the hard state after it) cleanly.
+  const lastEntry = spans.filter((s) => s.length > 300).at(-1)!;
+  fs.truncateSync(first, lastEntry.offset);
+  await assert.rejects(openStorage(dir, ids, opts), (err: unknown) => {
+    assert.ok(err instanceof WalCorruptError);
+    assert.equal(err.file, second);
+    assert.equal(err.offset, 0);
+    assert.match(err.message, /segment says the log before it ends at index \d+ term 1, but the previous segment ends at index \d+ term 1/);
+    return true;
+  });
+});
+
+test('temp files left by a crash (a segment being prepared, a snapshot being written) are removed quietly', async (t) => {
+  const dir = tempDataDir(t);
+  await writeLog(dir, 3, { preallocate: false });
+  const wal = path.dirname(segments(dir)[0]);
+  fs.writeFileSync(path.join(wal, 'next.wal.tmp'), Buffer.alloc(4096));
+  fs.writeFileSync(path.join(dir, 'member', 'snap', '0000000000000002-0000000000000001.snap.tmp'), 'partial');
+  const r = await openStorage(dir, ids, { preallocate: false });
+  await r.storage.close();
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.state.entries.length, 4);
+  assert.deepEqual(fs.readdirSync(wal).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'member', 'snap')), []);
+});
