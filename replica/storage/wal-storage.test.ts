@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DataDirLockedError, StorageMisuseError } from './errors.ts';
+import { DataDirLockedError, StorageFailedError, StorageMisuseError } from './errors.ts';
 import { isInitialized, openStorage, snapshotDue } from './index.ts';
 import { parseSegmentFileName, parseSnapshotFileName } from './layout.ts';
 import { writeSnapshotFile } from './snapshot-file.ts';
@@ -259,4 +259,23 @@ test('openStorage rejects bad options and ids before touching the disk', async (
   await assert.rejects(openStorage(dir, ids, { segmentBytes: 10 }), /segmentBytes must be an integer >= 1024/);
   await assert.rejects(openStorage(dir, ids, { keepSnapshots: 0 }), /keepSnapshots must be an integer >= 1/);
   assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('a failed write or fsync makes the storage refuse every later save; what was acknowledged survives', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, { preallocate: false });
+  await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  // Pull the file out from under the writer (white-box: its open segment handle).
+  const writer = (storage as unknown as { writer: { current: { fh: { close(): Promise<void> } } } }).writer;
+  await writer.current.fh.close();
+  const failed = storage.save(undefined, [entry(4, 1)], true);
+  const queuedBehind = storage.save(undefined, [entry(5, 1)], true);
+  await assert.rejects(failed, (err: unknown) => err instanceof StorageFailedError && /restart the member/.test(err.message));
+  await assert.rejects(queuedBehind, StorageFailedError);
+  await assert.rejects(storage.save(undefined, [entry(6, 1)], true), StorageFailedError);
+  await assert.rejects(storage.saveSnapshot(snapshotAt(2, 1)), StorageFailedError);
+  await storage.close();
+  const r = await openStorage(dir, ids, { preallocate: false });
+  await r.storage.close();
+  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3]);
 });
