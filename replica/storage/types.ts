@@ -1,0 +1,45 @@
+// The shapes the storage package exchanges with its host (the replica server).
+// Plain data only: must never hold behaviour.
+import type { Entry, HardState, Snapshot } from '../raft/types.ts';
+
+/** StorageIds names whose data dir this is; a dir of another cluster or member refuses to open. */
+export interface StorageIds {
+  clusterId: number;
+  memberId: number;
+}
+
+export interface StorageOptions {
+  /** A segment is cut once it holds at least this many bytes. Default 64 MiB. */
+  segmentBytes?: number;
+  /**
+   * Fill each new segment with zeros up front (in the background), so appends do
+   * not grow the file and fdatasync need not commit metadata. Default true.
+   */
+  preallocate?: boolean;
+  /** Snapshot files kept after a new one (at least 1); the WAL is kept from the oldest of them on. Default 2. */
+  keepSnapshots?: number;
+  /** Called with the duration of every WAL fsync, in seconds (for the fsync histogram). */
+  onFsync?: (seconds: number) => void;
+}
+
+/** RecoveredState is everything the host needs to rebuild raft after a restart. */
+export interface RecoveredState {
+  hardState: HardState;
+  /** the newest usable snapshot, if any; the host restores the state machine and raft's storage from it */
+  snapshot?: Snapshot;
+  /** the log after the snapshot (or from index 1), contiguous, conflicts already resolved */
+  entries: Entry[];
+}
+
+/** WalStats are cumulative counters since open, for metrics and benchmarks. */
+export interface WalStats {
+  /** write syscall batches issued (one per group commit round) */
+  writes: number;
+  fsyncs: number;
+  bytesWritten: number;
+  /** save() calls accepted */
+  saves: number;
+  entriesWritten: number;
+  /** segment files currently in the WAL directory */
+  segments: number;
+}

@@ -1,0 +1,304 @@
+// The WAL's append path: group commit and segment files. Buffers handed to
+// enqueue() are written in order; every round takes everything queued so far,
+// writes it with one (vectored) write call and, if any caller asked for it, one
+// fdatasync, then resolves those callers together. A segment that has grown past
+// the limit is cut after the round: truncated to its exact length and fsynced,
+// then the next segment is created as a temp file (zero-filled in the background,
+// once the current one is half full, when preallocating), its header written and fsynced, renamed in
+// place, and the directory fsynced. Any I/O error makes the writer unusable.
+// Must never resolve a sync request before its bytes are on disk, never reorder
+// buffers, and never touch a segment other than the last except to delete it.
+import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { HardState } from '../raft/types.ts';
+import { StorageFailedError } from './errors.ts';
+import { fsyncDir, writeAll } from './fs-util.ts';
+import { segmentFileName } from './layout.ts';
+import type { SnapshotMarker } from './records.ts';
+import { WAL_FORMAT_VERSION, encodeSegmentHeader } from './records.ts';
+import type { SegmentInfo } from './recovery.ts';
+import type { StorageIds, WalStats } from './types.ts';
+
+/** CutState is where the log stands after a queued buffer: what the next segment's header must say. */
+export interface CutState {
+  lastIndex: number;
+  lastTerm: number | undefined;
+  hardState: HardState;
+  marker: SnapshotMarker | undefined;
+}
+
+interface Pending {
+  buf: Buffer;
+  sync: boolean;
+  cut: CutState;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface OpenSegment {
+  info: SegmentInfo;
+  fh: FileHandle;
+  /** current file size (preallocated space included) */
+  size: number;
+}
+
+interface PreparedFile {
+  fh: FileHandle;
+  file: string;
+  size: number;
+}
+
+export interface WalWriterConfig {
+  walDir: string;
+  ids: StorageIds;
+  segmentBytes: number;
+  preallocate: boolean;
+  onFsync?: (seconds: number) => void;
+}
+
+const ZERO_CHUNK = 1 << 20;
+const PREPARED_NAME = 'next.wal.tmp';
+
+/** prepareSegmentFile creates the next segment as a temp file, zero-filled and fsynced when preallocating. */
+async function prepareSegmentFile(cfg: WalWriterConfig): Promise<PreparedFile> {
+  const file = path.join(cfg.walDir, PREPARED_NAME);
+  const fh = await fsp.open(file, 'w', 0o600);
+  try {
+    let size = 0;
+    if (cfg.preallocate) {
+      const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, cfg.segmentBytes));
+      while (size < cfg.segmentBytes) {
+        const n = Math.min(zeros.length, cfg.segmentBytes - size);
+        await writeAll(fh, [zeros.subarray(0, n)], size);
+        size += n;
+      }
+      await fh.sync();
+    }
+    return { fh, file, size };
+  } catch (err) {
+    await fh.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * installSegment writes the header into a prepared file and renames it into place
+ * durably. Returns the open segment positioned after the header.
+ */
+async function installSegment(
+  cfg: WalWriterConfig,
+  prepared: PreparedFile,
+  seq: number,
+  state: CutState,
+): Promise<{ segment: OpenSegment; offset: number }> {
+  const firstIndex = state.lastIndex + 1;
+  const header = encodeSegmentHeader(
+    {
+      version: WAL_FORMAT_VERSION,
+      clusterId: cfg.ids.clusterId,
+      memberId: cfg.ids.memberId,
+      seq,
+      prevIndex: state.lastIndex,
+      prevTerm: state.lastTerm ?? 0,
+    },
+    state.hardState,
+    state.marker,
+  );
+  await writeAll(prepared.fh, [header], 0);
+  await prepared.fh.sync();
+  const file = path.join(cfg.walDir, segmentFileName({ seq, firstIndex }));
+  await fsp.rename(prepared.file, file);
+  await fsyncDir(cfg.walDir);
+  return {
+    segment: {
+      info: { seq, firstIndex, file, headerMarkerIndex: state.marker?.index ?? 0 },
+      fh: prepared.fh,
+      size: Math.max(prepared.size, header.length),
+    },
+    offset: header.length,
+  };
+}
+
+export class WalWriter {
+  private readonly cfg: WalWriterConfig;
+  /** retained segments, oldest first; the last one is open for appending */
+  private readonly segments: SegmentInfo[];
+  private current: OpenSegment;
+  private offset: number;
+  private unsynced = false;
+  private queue: Pending[] = [];
+  private running: Promise<void> | undefined;
+  private prepared: Promise<PreparedFile> | undefined;
+  private failure: StorageFailedError | undefined;
+  private closed = false;
+  readonly stats: WalStats;
+
+  private constructor(cfg: WalWriterConfig, segments: SegmentInfo[], current: OpenSegment, offset: number) {
+    this.cfg = cfg;
+    this.segments = segments;
+    this.current = current;
+    this.offset = offset;
+    this.stats = { writes: 0, fsyncs: 0, bytesWritten: 0, saves: 0, entriesWritten: 0, segments: segments.length };
+  }
+
+  /** create starts a brand-new WAL: segment 0 holding only its header. */
+  static async create(cfg: WalWriterConfig, state: CutState): Promise<WalWriter> {
+    const prepared = await prepareSegmentFile(cfg);
+    const { segment, offset } = await installSegment(cfg, prepared, 0, state);
+    return new WalWriter(cfg, [segment.info], segment, offset);
+  }
+
+  /**
+   * resume continues an existing WAL at `offset` of the last segment (whose torn
+   * tail, if any, the caller has already truncated).
+   */
+  static async resume(cfg: WalWriterConfig, segments: SegmentInfo[], offset: number): Promise<WalWriter> {
+    const last = segments[segments.length - 1];
+    const fh = await fsp.open(last.file, fs.constants.O_RDWR);
+    const { size } = await fh.stat();
+    return new WalWriter(cfg, segments.slice(), { info: last, fh, size }, offset);
+  }
+
+  /** enqueue appends buf after everything queued before it; resolves once written (and on disk, if sync). */
+  enqueue(buf: Buffer, sync: boolean, cut: CutState): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ buf, sync, cut, resolve, reject });
+      // Start the round after the microtasks already queued: callers woken by the
+      // previous round's acknowledgements then join this round instead of the next.
+      this.running ??= Promise.resolve().then(() => this.run());
+    });
+  }
+
+  get failed(): StorageFailedError | undefined {
+    return this.failure;
+  }
+
+  /** startPreparing zero-fills the next segment in the background once the current one is half full. */
+  private startPreparing(): void {
+    if (!this.cfg.preallocate || this.closed || this.prepared || this.offset < this.cfg.segmentBytes / 2) return;
+    const p = prepareSegmentFile(this.cfg);
+    p.catch(() => {}); // observed when the cut awaits it
+    this.prepared = p;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && !this.failure) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          await this.writeRound(batch);
+        } catch (err) {
+          this.fail(err, batch);
+          return;
+        }
+        for (const p of batch) p.resolve();
+        this.startPreparing();
+        if (this.offset >= this.cfg.segmentBytes) {
+          try {
+            await this.cut(batch[batch.length - 1].cut);
+          } catch (err) {
+            this.fail(err, []);
+            return;
+          }
+        }
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async writeRound(batch: Pending[]): Promise<void> {
+    const bufs: Buffer[] = [];
+    let bytes = 0;
+    let sync = false;
+    for (const p of batch) {
+      if (p.buf.length > 0) {
+        bufs.push(p.buf);
+        bytes += p.buf.length;
+      }
+      if (p.sync) sync = true;
+    }
+    if (bytes > 0) {
+      await writeAll(this.current.fh, bufs, this.offset);
+      this.offset += bytes;
+      if (this.offset > this.current.size) this.current.size = this.offset;
+      this.unsynced = true;
+      this.stats.writes++;
+      this.stats.bytesWritten += bytes;
+    }
+    if (sync && this.unsynced) {
+      const t0 = process.hrtime.bigint();
+      await this.current.fh.datasync();
+      this.unsynced = false;
+      this.stats.fsyncs++;
+      this.cfg.onFsync?.(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  }
+
+  private async cut(state: CutState): Promise<void> {
+    const old = this.current;
+    if (old.size > this.offset) await old.fh.truncate(this.offset);
+    await old.fh.sync();
+    this.unsynced = false;
+    await old.fh.close();
+    const prepared = await (this.prepared ?? prepareSegmentFile(this.cfg));
+    this.prepared = undefined;
+    const { segment, offset } = await installSegment(this.cfg, prepared, old.info.seq + 1, state);
+    this.current = segment;
+    this.offset = offset;
+    this.segments.push(segment.info);
+    this.stats.segments = this.segments.length;
+  }
+
+  private fail(err: unknown, batch: Pending[]): void {
+    this.failure = new StorageFailedError(this.current.info.file, err);
+    for (const p of batch) p.reject(this.failure);
+    for (const p of this.queue) p.reject(this.failure);
+    this.queue = [];
+  }
+
+  /**
+   * releaseBefore deletes the oldest segments that hold nothing a replay from the
+   * snapshot at `index` needs: segment k goes when the segment after it starts at
+   * or below index + 1 and its header's marker is not newer than index (so the
+   * marker of that snapshot survives). The last segment is never deleted.
+   */
+  async releaseBefore(index: number): Promise<string[]> {
+    let n = 0;
+    while (n + 1 < this.segments.length) {
+      const next = this.segments[n + 1];
+      if (next.firstIndex - 1 <= index && next.headerMarkerIndex <= index) n++;
+      else break;
+    }
+    if (n === 0) return [];
+    const gone = this.segments.splice(0, n);
+    this.stats.segments = this.segments.length;
+    for (const s of gone) await fsp.rm(s.file, { force: true });
+    await fsyncDir(this.cfg.walDir);
+    return gone.map((s) => s.file);
+  }
+
+  /** segmentFiles lists the retained segments, oldest first (for tests and tools). */
+  segmentFiles(): string[] {
+    return this.segments.map((s) => s.file);
+  }
+
+  /** close waits for queued writes, then closes files; pending preallocation is discarded. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+    await this.current.fh.close().catch(() => {});
+    if (this.prepared) {
+      const prepared = await this.prepared.catch(() => undefined);
+      this.prepared = undefined;
+      if (prepared) {
+        await prepared.fh.close().catch(() => {});
+        await fsp.rm(prepared.file, { force: true }).catch(() => {});
+      }
+    }
+  }
+}
