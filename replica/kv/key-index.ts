@@ -161,6 +161,7 @@ export class KeyIndex<V> {
 
   /** countLive returns how many live keys lie in [start, end) (end null = unbounded), in O(log n). */
   countLive(start: string, end: string | null): number {
+    if (end !== null && end <= start) return 0;
     const upper = end === null ? this.root.count : this.rank(end);
     return upper - this.rank(start);
   }

@@ -98,8 +98,15 @@ export function executeRange(ks: Keyspace, req: RangeRequest, scope: WriteScope 
   const minCreate = req.minCreateRevision ?? 0;
   const maxCreate = req.maxCreateRevision ?? 0;
   const filtered = minMod !== 0 || maxMod !== 0 || minCreate !== 0 || maxCreate !== 0;
+  // Results come in ascending key order; etcd sorts ascending by default for a
+  // non-key target, and never re-sorts ascending keys.
+  let order: number = sortOrder;
+  if (sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
+  else if (sortTarget === SortTarget.KEY && order === SortOrder.ASCEND) order = SortOrder.NONE;
   // Sorting or filtering needs every key; otherwise fetch one extra to learn `more`.
-  const fetch = sortOrder !== SortOrder.NONE || filtered ? 0 : limit > 0 ? limit + 1 : 0;
+  // (etcd decides this on the requested order, so a non-key target with order
+  // NONE and a limit sorts only the first limit+1 keys; we sort them all.)
+  const fetch = order !== SortOrder.NONE || filtered ? 0 : limit > 0 ? limit + 1 : 0;
   const { found, count } = ks.rangeAt(keyRange(req.key, req.rangeEnd), at, fetch, !!req.countOnly);
   let kvs = found;
   if (filtered) {
@@ -109,11 +116,6 @@ export function executeRange(ks: Keyspace, req: RangeRequest, scope: WriteScope 
       !(maxCreate !== 0 && rev.createRevision > maxCreate) &&
       !(minCreate !== 0 && rev.createRevision < minCreate));
   }
-  // Results come in ascending key order; etcd sorts ascending by default for a
-  // non-key target, and never re-sorts ascending keys.
-  let order: number = sortOrder;
-  if (sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
-  else if (sortTarget === SortTarget.KEY && order === SortOrder.ASCEND) order = SortOrder.NONE;
   if (order !== SortOrder.NONE) {
     const cmp = sortKey(sortTarget);
     kvs = order === SortOrder.DESCEND ? kvs.slice().sort((a, b) => cmp(b, a)) : kvs.slice().sort(cmp);
