@@ -67,8 +67,10 @@ export class Driver {
 }
 
 /** ok asserts a result is not an error and returns its response. */
-export function ok<K extends Exclude<KvResult['kind'], 'error'>>(result: KvResult, kind: K): Extract<KvResult, { kind: K }>['response'] {
+type ResponseOf<K> = Extract<KvResult, { kind: K }> extends { response: infer R } ? R : never;
+
+export function ok<K extends Exclude<KvResult['kind'], 'error'>>(result: KvResult, kind: K): ResponseOf<K> {
   if (result.kind === 'error') assert.fail(`expected ${kind}, got error: ${result.error.message}`);
   assert.equal(result.kind, kind);
-  return (result as Extract<KvResult, { kind: K }>).response;
+  return (result as unknown as { response: ResponseOf<K> }).response;
 }
