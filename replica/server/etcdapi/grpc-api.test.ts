@@ -165,7 +165,7 @@ test('oversized requests get etcd\'s error (or gRPC\'s beyond the headroom) and 
   // The etcd3 client sees the same error.
   const client = new Etcd3({ hosts: endpoint });
   t.after(() => client.close());
-  await assert.rejects(client.put('big2').value(Buffer.alloc(1600000, 2)), /etcdserver: request is too large/);
+  await assert.rejects(client.put('big2').value(Buffer.alloc(1600000, 2)).exec(), /etcdserver: request is too large/);
   assert.equal(await client.get('big2').string(), null);
 });
 
