@@ -105,12 +105,17 @@ export class Keyspace {
     return head(this.index.get(key));
   }
 
+  /** history returns key's revisions (oldest first), or undefined if the key is not held. */
+  history(key: string): History | undefined {
+    return this.index.get(key);
+  }
+
   /**
    * put writes key=value as revision (main, sub). Returns the previous live
-   * revision, if any. The caller owns revision numbering.
+   * revision, if any. The caller owns revision numbering; a caller that has
+   * just looked the key up may pass its history to save a second lookup.
    */
-  put(key: string, value: string, main: number, sub: number): Revision | null {
-    const history = this.index.get(key);
+  put(key: string, value: string, main: number, sub: number, history: History | undefined = this.index.get(key)): Revision | null {
     const prev = head(history);
     const rev = prev
       ? new Revision(main, sub, prev.createRevision, prev.version + 1, value)

@@ -7,6 +7,7 @@
 // request is checked before the first write.
 import { KvError } from './errors.ts';
 import { asBytes, fromLatin1, keyRange, toLatin1 } from './keys.ts';
+import { head } from './mvcc.ts';
 import type { Found, Keyspace, Revision } from './mvcc.ts';
 import { CompareResult, CompareTarget, SortOrder, SortTarget } from './types.ts';
 import type {
@@ -140,11 +141,12 @@ function precheckPut(ks: Keyspace, req: PutRequest): void {
 
 function executePut(ks: Keyspace, req: PutRequest, scope: WriteScope): PutResponse {
   const key = toLatin1(req.key);
-  const before = ks.current(key);
+  const history = ks.history(key);
+  const before = head(history);
   if ((req.ignoreValue || req.ignoreLease) && !before) throw new KvError('keyNotFound');
   const value = req.ignoreValue ? before!.value! : toLatin1(req.value);
   const prevKv = req.prevKv && before ? toKeyValue(key, before) : null;
-  ks.put(key, value, scope.main, scope.sub++);
+  ks.put(key, value, scope.main, scope.sub++, history);
   scope.changes++;
   const response: PutResponse = { header: { revision: scope.main } };
   if (prevKv) response.prevKv = prevKv;
