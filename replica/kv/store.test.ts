@@ -227,7 +227,8 @@ test('txn: failure branch, nested txns decided on the state before the txn', () 
   }), 'txn');
   assert.equal(r.succeeded, false);
   assert.equal(r.responses[1].responseTxn!.succeeded, true);
-  assert.equal(r.responses[1].responseTxn!.header.revision, 3);
+  // etcd leaves nested txn headers without a revision.
+  assert.equal(r.responses[1].responseTxn!.header.revision, 0);
   assert.deepEqual(d.keys(), ['flag=on@2/3/v2', 'nested=then@3/3/v1']);
 });
 

@@ -249,16 +249,20 @@ function precheckPlan(ks: Keyspace, plan: TxnPlan): void {
   }
 }
 
-function runPlan(ks: Keyspace, plan: TxnPlan, scope: WriteScope): TxnResponse {
+/**
+ * runPlan executes the chosen branches. Like etcd, only the outermost txn
+ * response carries a header revision; nested txn responses report 0.
+ */
+function runPlan(ks: Keyspace, plan: TxnPlan, scope: WriteScope, nested = false): TxnResponse {
   const responses: ResponseOp[] = [];
   let n = 0;
   for (const op of plan.ops) {
     if (op.requestRange) responses.push({ responseRange: executeRange(ks, op.requestRange, scope) });
     else if (op.requestPut) responses.push({ responsePut: executePut(ks, op.requestPut, scope) });
     else if (op.requestDeleteRange) responses.push({ responseDeleteRange: executeDeleteRange(ks, op.requestDeleteRange, scope) });
-    else if (op.requestTxn) responses.push({ responseTxn: runPlan(ks, plan.nested[n++], scope) });
+    else if (op.requestTxn) responses.push({ responseTxn: runPlan(ks, plan.nested[n++], scope, true) });
   }
-  return { header: { revision: scope.visibleRevision }, succeeded: plan.succeeded, responses };
+  return { header: { revision: nested ? 0 : scope.visibleRevision }, succeeded: plan.succeeded, responses };
 }
 
 /** finish makes a write scope's revision current if it changed anything. */
