@@ -72,13 +72,14 @@ class Writer {
     this.pos += this.buf.write(value, this.pos, 'latin1');
   }
 
+  /** finish appends the CRC-32 of everything written and returns the whole image (one copy). */
   finish(): Uint8Array {
     this.chunks.push(this.buf.subarray(0, this.pos));
-    const body = Buffer.concat(this.chunks);
-    const out = Buffer.allocUnsafe(body.length + 4);
-    body.copy(out, 0);
-    out.writeUInt32BE(zlib.crc32(body) >>> 0, body.length);
-    return out;
+    let crc = 0;
+    for (const chunk of this.chunks) crc = zlib.crc32(chunk, crc);
+    const trailer = Buffer.allocUnsafe(4);
+    trailer.writeUInt32BE(crc >>> 0, 0);
+    return Buffer.concat([...this.chunks, trailer]);
   }
 }
 

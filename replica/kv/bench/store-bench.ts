@@ -10,12 +10,19 @@ import type { KvCommand } from '../index.ts';
 const arg = process.argv.indexOf('--keys');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 1_000_000;
 
+/**
+ * time reports wall-clock and process CPU time (user + system, all threads):
+ * on a shared machine the CPU figure is the steadier one.
+ */
 function time<T>(label: string, fn: () => T, per = 0): T {
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const out = fn();
   const ms = performance.now() - start;
-  const rate = per > 0 ? `  (${((ms * 1000) / per).toFixed(2)} us/op, ${Math.round(per / (ms / 1000)).toLocaleString('en')} ops/s)` : '';
-  console.log(`${label.padEnd(52)} ${ms.toFixed(1).padStart(9)} ms${rate}`);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const rate = per > 0 ? `  wall ${((ms * 1000) / per).toFixed(2)} us/op, cpu ${((cpuMs * 1000) / per).toFixed(2)} us/op` : '';
+  console.log(`${label.padEnd(60)} wall ${ms.toFixed(0).padStart(7)} ms  cpu ${cpuMs.toFixed(0).padStart(7)} ms${rate}`);
   return out;
 }
 
@@ -32,7 +39,7 @@ time(`put ${N.toLocaleString('en')} keys (100-byte values)`, () => {
 }, N);
 globalThis.gc?.();
 const heapAfter = process.memoryUsage().heapUsed;
-console.log(`${'heap used by the store'.padEnd(52)} ${((heapAfter - heapBefore) / 2 ** 20).toFixed(0).padStart(9)} MiB (${((heapAfter - heapBefore) / N).toFixed(0)} B/key; run with --expose-gc for a settled figure)`);
+console.log(`${'heap used by the store'.padEnd(60)} ${((heapAfter - heapBefore) / 2 ** 20).toFixed(0).padStart(9)} MiB (${((heapAfter - heapBefore) / N).toFixed(0)} B/key; settled only with --expose-gc)`);
 
 const overwrites = Math.min(N, 200_000);
 time(`overwrite ${overwrites.toLocaleString('en')} keys`, () => {
@@ -68,7 +75,7 @@ time(`historical range prefix limit 10 (walks the ${(N / 100).toLocaleString('en
 }, 100);
 
 const snap = time('snapshot', () => store.snapshot());
-console.log(`${'snapshot size'.padEnd(52)} ${(snap.length / 2 ** 20).toFixed(1).padStart(9)} MiB`);
+console.log(`${'snapshot size'.padEnd(60)} ${(snap.length / 2 ** 20).toFixed(1).padStart(9)} MiB`);
 const copy = new KvStore({ checkpointInterval: 1000 });
 time('restore (incl. digest recomputation)', () => copy.restore(snap));
 if (copy.digest() !== store.digest()) throw new Error('restored digest differs');
