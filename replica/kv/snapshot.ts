@@ -20,7 +20,6 @@ import type { Checkpoint } from './types.ts';
 
 const MAGIC = 'RKVS';
 const FORMAT_VERSION = 1;
-const CHUNK = 1 << 20;
 
 /** SnapshotContents is everything a snapshot holds. */
 export interface SnapshotContents {
@@ -33,53 +32,87 @@ export interface SnapshotContents {
   histories: History[];
 }
 
-class Writer {
-  private chunks: Buffer[] = [];
-  private buf = Buffer.allocUnsafe(CHUNK);
-  private pos = 0;
+/** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
+interface Sink {
+  uvarint(value: number): void;
+  u8(value: number): void;
+  u32(value: number): void;
+  latin1(value: string): void;
+}
 
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.chunks.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK, n));
-    this.pos = 0;
+function varintSize(value: number): number {
+  let n = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    n++;
   }
+  return n;
+}
+
+class Sizer implements Sink {
+  size = 0;
 
   uvarint(value: number): void {
     if (!Number.isSafeInteger(value) || value < 0) throw new Error(`kv snapshot: cannot encode ${value} as an unsigned integer`);
-    this.ensure(10);
+    this.size += varintSize(value);
+  }
+
+  u8(): void {
+    this.size += 1;
+  }
+
+  u32(): void {
+    this.size += 4;
+  }
+
+  latin1(value: string): void {
+    this.size += varintSize(value.length) + value.length;
+  }
+}
+
+/** Writer fills one buffer of the exact size (no chunking, no copies). */
+class Writer implements Sink {
+  private readonly buf: Buffer;
+  private pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  uvarint(value: number): void {
+    const buf = this.buf;
     while (value >= 0x80) {
-      this.buf[this.pos++] = (value % 0x80) | 0x80;
+      buf[this.pos++] = (value % 0x80) | 0x80;
       value = Math.floor(value / 0x80);
     }
-    this.buf[this.pos++] = value;
+    buf[this.pos++] = value;
   }
 
   u8(value: number): void {
-    this.ensure(1);
     this.buf[this.pos++] = value;
   }
 
   u32(value: number): void {
-    this.ensure(4);
     this.buf.writeUInt32BE(value >>> 0, this.pos);
     this.pos += 4;
   }
 
   latin1(value: string): void {
     this.uvarint(value.length);
-    this.ensure(value.length);
-    this.pos += this.buf.write(value, this.pos, 'latin1');
+    if (value.length < 64) {
+      // Short strings: a JS loop beats a call into the runtime.
+      const buf = this.buf;
+      for (let i = 0; i < value.length; i++) buf[this.pos++] = value.charCodeAt(i);
+    } else {
+      this.pos += this.buf.write(value, this.pos, value.length, 'latin1');
+    }
   }
 
-  /** finish appends the CRC-32 of everything written and returns the whole image (one copy). */
+  /** finish appends the CRC-32 of everything written and returns the image. */
   finish(): Uint8Array {
-    this.chunks.push(this.buf.subarray(0, this.pos));
-    let crc = 0;
-    for (const chunk of this.chunks) crc = zlib.crc32(chunk, crc);
-    const trailer = Buffer.allocUnsafe(4);
-    trailer.writeUInt32BE(crc >>> 0, 0);
-    return Buffer.concat([...this.chunks, trailer]);
+    if (this.pos !== this.buf.length - 4) throw new Error(`kv snapshot: sized ${this.buf.length - 4} bytes but wrote ${this.pos}`);
+    this.buf.writeUInt32BE(zlib.crc32(this.buf.subarray(0, this.pos)) >>> 0, this.pos);
+    return this.buf;
   }
 }
 
@@ -141,7 +174,14 @@ class Reader {
 
 /** encodeSnapshot writes `contents` in the format above. */
 export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
-  const w = new Writer();
+  const sizer = new Sizer();
+  writeBody(sizer, contents);
+  const w = new Writer(sizer.size + 4);
+  writeBody(w, contents);
+  return w.finish();
+}
+
+function writeBody(w: Sink, contents: SnapshotContents): void {
   for (let i = 0; i < MAGIC.length; i++) w.u8(MAGIC.charCodeAt(i));
   w.u8(FORMAT_VERSION);
   w.uvarint(contents.appliedIndex);
@@ -172,7 +212,6 @@ export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
       }
     }
   }
-  return w.finish();
 }
 
 /**

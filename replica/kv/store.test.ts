@@ -367,6 +367,7 @@ test('snapshot/restore round-trips the whole state machine', () => {
   d.del('key/1', 'key/3');
   d.compact(30);
   d.put('after', 'compaction');
+  d.put('long\u00e9', '\u0000x\u00ff'.repeat(100));
   const bytes = d.store.snapshot();
   const copy = new KvStore({ checkpointInterval: 3 });
   copy.restore(bytes);
@@ -378,6 +379,7 @@ test('snapshot/restore round-trips the whole state machine', () => {
   assert.deepEqual(copy.checkpoints(), d.store.checkpoints());
   assert.deepEqual(copy.hashKV(), d.store.hashKV());
   assert.deepEqual(copy.range({ key: b('k'), rangeEnd: b('l'), revision: 31 }), d.store.range({ key: b('k'), rangeEnd: b('l'), revision: 31 }));
+  assert.deepEqual(copy.range({ key: b('long\u00e9') }).kvs.map(kvText), ['long\u00e9=' + '\u0000x\u00ff'.repeat(100) + '@44/44/v1']);
   // Both continue identically.
   const next = { kind: 'put' as const, requestId: 1, request: { key: b('key/5'), value: b('x'), prevKv: true } };
   assert.deepEqual(copy.apply(d.index + 1, next), d.store.apply(d.index + 1, next));
