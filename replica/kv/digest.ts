@@ -1,0 +1,74 @@
+// The state digest: a 64-bit fingerprint of the live key-value state (every
+// existing key with its value, create revision, mod revision and version)
+// that members compare at checkpoints to catch a member whose state diverged.
+//
+// Choice: a multiset hash (AdHash-style). Each live key contributes
+// h(key, value, createRevision, modRevision, version), the first 64 bits of
+// SHA-256 over an unambiguous encoding of those fields; the digest is the sum
+// of the contributions modulo 2^64. Adding or removing a key is one add or
+// subtract, so the digest is maintained in O(1) per write and reading it at a
+// checkpoint is O(1). The sum does not depend on the order keys were written
+// in, only on the resulting state, and it covers nothing about timing.
+//
+// Collision properties: for two different states the difference of their
+// digests is a sum of per-key SHA-256 prefixes that do not cancel except by
+// chance, so an accidental divergence (a bit flip, a lost or extra write, a
+// wrong revision) goes unnoticed with probability about 2^-64. It is a
+// fault detector, not a defence against an adversary who picks values to
+// forge a collision (64 bits and additive combination allow that with effort).
+//
+// This module must never look at anything but the key's own fields.
+import crypto from 'node:crypto';
+
+const TWO_32 = 0x1_0000_0000;
+
+/** KeyHash is one key's 64-bit contribution, as two unsigned 32-bit halves. */
+export interface KeyHash {
+  hi: number;
+  lo: number;
+}
+
+/**
+ * keyHash hashes one live key. `key` and `value` are latin1 strings (one char
+ * per byte). The numeric fields and the key length come first, comma
+ * separated, so no two different inputs share an encoding.
+ */
+export function keyHash(key: string, value: string, createRevision: number, modRevision: number, version: number): KeyHash {
+  const encoded = `${key.length},${createRevision},${modRevision},${version},${key}${value}`;
+  const sum = crypto.hash('sha256', encoded, 'buffer') as unknown as Buffer;
+  return { hi: sum.readUInt32BE(0), lo: sum.readUInt32BE(4) };
+}
+
+/** Digest64 is the running sum modulo 2^64 of key hashes. */
+export class Digest64 {
+  private hi = 0;
+  private lo = 0;
+
+  add(h: KeyHash): void {
+    const lo = this.lo + h.lo;
+    const carry = lo >= TWO_32 ? 1 : 0;
+    this.lo = lo - carry * TWO_32;
+    this.hi = (this.hi + h.hi + carry) % TWO_32;
+  }
+
+  subtract(h: KeyHash): void {
+    let lo = this.lo - h.lo;
+    let borrow = 0;
+    if (lo < 0) {
+      lo += TWO_32;
+      borrow = 1;
+    }
+    this.lo = lo;
+    this.hi = (this.hi - h.hi - borrow + 2 * TWO_32) % TWO_32;
+  }
+
+  reset(): void {
+    this.hi = 0;
+    this.lo = 0;
+  }
+
+  /** hex renders the digest as 16 lowercase hex digits. */
+  hex(): string {
+    return this.hi.toString(16).padStart(8, '0') + this.lo.toString(16).padStart(8, '0');
+  }
+}

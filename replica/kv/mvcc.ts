@@ -1,0 +1,335 @@
+// The multi-version keyspace: every key's history of revisions, the global
+// revision counter, compaction, the running state digest and etcd's HashKV.
+// It holds the MVCC rules (what a key looks like at a revision, what
+// compaction may drop) and nothing about requests or responses: txn.ts turns
+// etcd requests into calls on it. It must never read a clock, draw a random
+// number or do I/O: every member must reach the same state from the same calls.
+import zlib from 'node:zlib';
+import { KeyIndex } from './key-index.ts';
+import { Digest64, keyHash } from './digest.ts';
+import type { KeyRange } from './keys.ts';
+
+/**
+ * Revision is one version of one key. A tombstone (the key deleted at
+ * `main`) has value null and zero create revision and version.
+ * Invariant: a key's revisions are in strictly ascending (main, sub) order.
+ */
+export class Revision {
+  readonly main: number;
+  readonly sub: number;
+  readonly createRevision: number;
+  readonly version: number;
+  /** value is the latin1 value, or null for a tombstone. Only corruptValue rewrites it. */
+  value: string | null;
+  /** hashHi/hashLo are this revision's digest contribution while it is a key's live head. */
+  hashHi: number;
+  hashLo: number;
+
+  constructor(main: number, sub: number, createRevision: number, version: number, value: string | null) {
+    this.main = main;
+    this.sub = sub;
+    this.createRevision = createRevision;
+    this.version = version;
+    this.value = value;
+    this.hashHi = 0;
+    this.hashLo = 0;
+  }
+}
+
+/** History is a key's revisions, oldest first. */
+export type History = Revision[];
+
+/** Found is one key as seen at some revision: its latin1 name and the revision in force. */
+export interface Found {
+  key: string;
+  rev: Revision;
+}
+
+/** PER_REVISION_OVERHEAD approximates the bookkeeping bytes of one revision for size reports. */
+const PER_REVISION_OVERHEAD = 48;
+
+/** visibleAt returns the revision of `history` in force at revision `at`, or null if the key did not exist then. */
+export function visibleAt(history: History, at: number): Revision | null {
+  let lo = 0;
+  let hi = history.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (history[mid].main <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === 0) return null;
+  const rev = history[lo - 1];
+  return rev.value === null ? null : rev;
+}
+
+/** head returns a key's current revision if the key exists now. */
+export function head(history: History | undefined): Revision | null {
+  if (!history || history.length === 0) return null;
+  const rev = history[history.length - 1];
+  return rev.value === null ? null : rev;
+}
+
+export class Keyspace {
+  readonly index = new KeyIndex<History>();
+  /** currentRevision is the revision of the last completed write; an empty store is at 1, like etcd. */
+  currentRevision = 1;
+  /** compactRevision is the last compaction's revision; -1 before any compaction, like etcd. */
+  compactRevision = -1;
+  /**
+   * writtenRevision is the highest main revision held: currentRevision, or one
+   * more while a txn's writes are pending. Reads at or above it see the head.
+   */
+  private writtenRevision = 1;
+  /** digest covers every live key's current state (see digest.ts). */
+  readonly digest = new Digest64();
+  /**
+   * compactable holds the keys whose history compaction might shorten (more
+   * than one revision, or a tombstone), so compaction never walks clean keys.
+   */
+  private readonly compactable = new Set<string>();
+  private revisionCount = 0;
+  private bytesHeld = 0;
+
+  /** revisions is the number of revisions held (all keys, all history). */
+  get revisions(): number {
+    return this.revisionCount;
+  }
+
+  /** sizeBytes approximates the memory the keyspace's data occupies. */
+  get sizeBytes(): number {
+    return this.bytesHeld;
+  }
+
+  /** current returns key's live head revision, or null if the key does not exist now. */
+  current(key: string): Revision | null {
+    return head(this.index.get(key));
+  }
+
+  /** history returns key's revisions (oldest first), or undefined if the key is not held. */
+  history(key: string): History | undefined {
+    return this.index.get(key);
+  }
+
+  /**
+   * put writes key=value as revision (main, sub). Returns the previous live
+   * revision, if any. The caller owns revision numbering; a caller that has
+   * just looked the key up may pass its history to save a second lookup.
+   */
+  put(key: string, value: string, main: number, sub: number, history: History | undefined = this.index.get(key)): Revision | null {
+    const prev = head(history);
+    const rev = prev
+      ? new Revision(main, sub, prev.createRevision, prev.version + 1, value)
+      : new Revision(main, sub, main, 1, value);
+    this.assertAfter(history, rev);
+    if (prev) this.digest.subtract({ hi: prev.hashHi, lo: prev.hashLo });
+    this.stampHash(key, rev);
+    this.digest.add({ hi: rev.hashHi, lo: rev.hashLo });
+    if (!history) {
+      this.index.set(key, [rev], true);
+    } else {
+      history.push(rev);
+      if (!prev) this.index.setLive(key, true);
+      this.compactable.add(key);
+    }
+    this.account(key, rev, 1);
+    if (main > this.writtenRevision) this.writtenRevision = main;
+    return prev;
+  }
+
+  /** tombstone deletes a live key at revision (main, sub). Returns the revision it ended. */
+  tombstone(key: string, main: number, sub: number): Revision {
+    const history = this.index.get(key);
+    const prev = head(history);
+    if (!history || !prev) throw new Error(`keyspace: tombstone of a key that does not exist`);
+    const rev = new Revision(main, sub, 0, 0, null);
+    this.assertAfter(history, rev);
+    this.digest.subtract({ hi: prev.hashHi, lo: prev.hashLo });
+    history.push(rev);
+    this.index.setLive(key, false);
+    this.compactable.add(key);
+    this.account(key, rev, 1);
+    if (main > this.writtenRevision) this.writtenRevision = main;
+    return prev;
+  }
+
+  /**
+   * liveKeys returns the keys in range that exist now, in key order, at most
+   * `limit` of them (0 = all).
+   */
+  liveKeys(range: KeyRange, limit: number): Found[] {
+    const out: Found[] = [];
+    if (range.single) {
+      const rev = this.current(range.start);
+      if (rev) out.push({ key: range.start, rev });
+      return out;
+    }
+    this.index.scan(range.start, range.end, (key, history, live) => {
+      if (!live) return true;
+      out.push({ key, rev: history[history.length - 1] });
+      return limit <= 0 || out.length < limit;
+    });
+    return out;
+  }
+
+  /**
+   * rangeAt returns the keys in range as of revision `at` (at most `limit`,
+   * 0 = all) and how many keys the whole range holds at that revision. At the
+   * current revision the count comes from the index in O(log n); a past
+   * revision walks the range.
+   */
+  rangeAt(range: KeyRange, at: number, limit: number, countOnly: boolean): { found: Found[]; count: number } {
+    if (at >= this.writtenRevision && !range.single) {
+      const count = this.index.countLive(range.start, range.end);
+      return { found: countOnly ? [] : this.liveKeys(range, limit), count };
+    }
+    const found: Found[] = [];
+    let count = 0;
+    const take = (key: string, history: History) => {
+      const rev = visibleAt(history, at);
+      if (!rev) return;
+      count++;
+      if (!countOnly && (limit <= 0 || found.length < limit)) found.push({ key, rev });
+    };
+    if (range.single) {
+      const history = this.index.get(range.start);
+      if (history) take(range.start, history);
+    } else {
+      this.index.scan(range.start, range.end, (key, history) => {
+        take(key, history);
+      });
+    }
+    return { found, count };
+  }
+
+  /**
+   * compact drops every revision that no read at or after `at` can see: for
+   * each key, everything older than its revision in force at `at`, and that
+   * one too if it is a tombstone. Keys left with no history leave the index.
+   * The caller has checked `at` against the current and compacted revisions.
+   */
+  compact(at: number): void {
+    for (const key of this.compactable) {
+      const history = this.index.get(key)!;
+      let inForce = -1;
+      for (let i = history.length - 1; i >= 0; i--) {
+        if (history[i].main <= at) {
+          inForce = i;
+          break;
+        }
+      }
+      if (inForce < 0) continue;
+      const keepFrom = history[inForce].value === null ? inForce + 1 : inForce;
+      if (keepFrom > 0) {
+        for (const dropped of history.splice(0, keepFrom)) this.account(key, dropped, -1);
+      }
+      if (history.length === 0) {
+        this.index.delete(key);
+        this.compactable.delete(key);
+      } else if (history.length === 1 && history[0].value !== null) {
+        this.compactable.delete(key);
+      }
+    }
+    this.compactRevision = at;
+  }
+
+  /**
+   * hashKV is etcd's HashKV: a CRC-32 over every revision held with main
+   * revision <= `at` (after compaction only the revisions still readable at or
+   * after the compaction revision remain), in key order then revision order.
+   * Members with the same history and compactions get the same hash.
+   */
+  hashKV(at: number): number {
+    let crc = 0;
+    let chunk: string[] = [];
+    let chunkChars = 0;
+    const flush = () => {
+      if (chunk.length === 0) return;
+      crc = zlib.crc32(chunk.join(''), crc);
+      chunk = [];
+      chunkChars = 0;
+    };
+    this.index.scan('', null, (key, history) => {
+      for (const rev of history) {
+        if (rev.main > at) break;
+        const value = rev.value;
+        const part = value === null
+          ? `${key.length},${rev.main},${rev.sub},t;${key}`
+          : `${key.length},${rev.main},${rev.sub},${rev.createRevision},${rev.version},${value.length};${key}${value}`;
+        chunk.push(part);
+        chunkChars += part.length;
+        if (chunkChars >= 1 << 16) flush();
+      }
+    });
+    flush();
+    return crc >>> 0;
+  }
+
+  /**
+   * load replaces the whole keyspace with `keys` (strictly ascending) and their
+   * histories, recomputing the digest and bookkeeping from the data itself.
+   */
+  load(keys: string[], histories: History[], currentRevision: number, compactRevision: number): void {
+    const live = histories.map((h) => head(h) !== null);
+    this.index.bulkLoad(keys, histories, live);
+    this.currentRevision = currentRevision;
+    this.writtenRevision = currentRevision;
+    this.compactRevision = compactRevision;
+    this.digest.reset();
+    this.compactable.clear();
+    this.revisionCount = 0;
+    this.bytesHeld = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const history = histories[i];
+      for (const rev of history) this.account(key, rev, 1);
+      const cur = head(history);
+      if (cur) {
+        this.stampHash(key, cur);
+        this.digest.add({ hi: cur.hashHi, lo: cur.hashLo });
+      }
+      if (history.length > 1 || !cur) this.compactable.add(key);
+    }
+  }
+
+  /** rewriteValue replaces a live key's current value in place (test-only fault injection). */
+  rewriteValue(key: string, value: string): boolean {
+    const rev = this.current(key);
+    if (!rev) return false;
+    this.digest.subtract({ hi: rev.hashHi, lo: rev.hashLo });
+    this.bytesHeld += value.length - rev.value!.length;
+    rev.value = value;
+    this.stampHash(key, rev);
+    this.digest.add({ hi: rev.hashHi, lo: rev.hashLo });
+    return true;
+  }
+
+  /** recomputeDigest recomputes the digest from scratch (O(n)); for tests and audits. */
+  recomputeDigest(): string {
+    const fresh = new Digest64();
+    this.index.scan('', null, (key, history, live) => {
+      if (!live) return;
+      const rev = history[history.length - 1];
+      fresh.add(keyHash(key, rev.value!, rev.createRevision, rev.main, rev.version));
+    });
+    return fresh.hex();
+  }
+
+  private stampHash(key: string, rev: Revision): void {
+    const h = keyHash(key, rev.value!, rev.createRevision, rev.main, rev.version);
+    rev.hashHi = h.hi;
+    rev.hashLo = h.lo;
+  }
+
+  private account(key: string, rev: Revision, sign: 1 | -1): void {
+    this.revisionCount += sign;
+    this.bytesHeld += sign * (key.length + (rev.value?.length ?? 0) + PER_REVISION_OVERHEAD);
+  }
+
+  private assertAfter(history: History | undefined, rev: Revision): void {
+    if (!history || history.length === 0) return;
+    const last = history[history.length - 1];
+    if (last.main > rev.main || (last.main === rev.main && last.sub >= rev.sub)) {
+      throw new Error(`keyspace: revision ${rev.main}.${rev.sub} is not after ${last.main}.${last.sub}`);
+    }
+  }
+}

@@ -1,0 +1,287 @@
+// The store's snapshot format: a compact, versioned, CRC-checked binary image
+// of the whole state machine (applied index, revisions, recent checkpoints,
+// every key's full history) that raft ships to a lagging member and storage
+// writes to disk. Layout (version 1), integers as unsigned LEB128 varints:
+//
+//   "RKVS" u8(version=1)
+//   appliedIndex currentRevision (compactRevision+1)
+//   checkpointCount { index revision digestHi:u32be digestLo:u32be }*
+//   keyCount { keyLen key revCount { main sub kind:u8 [createRevision version valueLen value] }* }*
+//   crc32:u32be            -- zlib CRC-32 of every byte before it
+//
+// kind is 0 for a tombstone, 1 for a live revision (which carries the bracket).
+// Keys are in strictly ascending byte order. Decoding checks the checksum
+// first and every bound after, and must never return a partial state.
+import { Buffer } from 'node:buffer';
+import zlib from 'node:zlib';
+import { Revision } from './mvcc.ts';
+import type { History } from './mvcc.ts';
+import type { Checkpoint } from './types.ts';
+
+const MAGIC = 'RKVS';
+const FORMAT_VERSION = 1;
+
+/** SnapshotContents is everything a snapshot holds. */
+export interface SnapshotContents {
+  appliedIndex: number;
+  currentRevision: number;
+  compactRevision: number;
+  checkpoints: Checkpoint[];
+  /** keys in strictly ascending order (latin1), with histories[i] the history of keys[i]. */
+  keys: string[];
+  histories: History[];
+}
+
+/** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
+interface Sink {
+  uvarint(value: number): void;
+  u8(value: number): void;
+  u32(value: number): void;
+  latin1(value: string): void;
+}
+
+function varintSize(value: number): number {
+  let n = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    n++;
+  }
+  return n;
+}
+
+class Sizer implements Sink {
+  size = 0;
+
+  uvarint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`kv snapshot: cannot encode ${value} as an unsigned integer`);
+    this.size += varintSize(value);
+  }
+
+  u8(): void {
+    this.size += 1;
+  }
+
+  u32(): void {
+    this.size += 4;
+  }
+
+  latin1(value: string): void {
+    this.size += varintSize(value.length) + value.length;
+  }
+}
+
+/** Writer fills one buffer of the exact size (no chunking, no copies). */
+class Writer implements Sink {
+  private readonly buf: Buffer;
+  private pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  uvarint(value: number): void {
+    const buf = this.buf;
+    while (value >= 0x80) {
+      buf[this.pos++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    buf[this.pos++] = value;
+  }
+
+  u8(value: number): void {
+    this.buf[this.pos++] = value;
+  }
+
+  u32(value: number): void {
+    this.buf.writeUInt32BE(value >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  latin1(value: string): void {
+    this.uvarint(value.length);
+    if (value.length < 64) {
+      // Short strings: a JS loop beats a call into the runtime.
+      const buf = this.buf;
+      for (let i = 0; i < value.length; i++) buf[this.pos++] = value.charCodeAt(i);
+    } else {
+      this.pos += this.buf.write(value, this.pos, value.length, 'latin1');
+    }
+  }
+
+  /** finish appends the CRC-32 of everything written and returns the image. */
+  finish(): Uint8Array {
+    if (this.pos !== this.buf.length - 4) throw new Error(`kv snapshot: sized ${this.buf.length - 4} bytes but wrote ${this.pos}`);
+    this.buf.writeUInt32BE(zlib.crc32(this.buf.subarray(0, this.pos)) >>> 0, this.pos);
+    return this.buf;
+  }
+}
+
+class Reader {
+  private readonly buf: Buffer;
+  private pos: number;
+  private readonly end: number;
+
+  constructor(buf: Buffer, start: number, end: number) {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+  }
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.end) throw new Error(`kv snapshot: truncated while reading ${what}`);
+  }
+
+  uvarint(what: string): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      this.need(1, what);
+      const byte = this.buf[this.pos++];
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) {
+        if (!Number.isSafeInteger(result)) break;
+        return result;
+      }
+      scale *= 0x80;
+    }
+    throw new Error(`kv snapshot: ${what} is not a valid integer`);
+  }
+
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++];
+  }
+
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  latin1(what: string): string {
+    const len = this.uvarint(`${what} length`);
+    this.need(len, what);
+    const s = this.buf.toString('latin1', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+
+  get done(): boolean {
+    return this.pos === this.end;
+  }
+}
+
+/** encodeSnapshot writes `contents` in the format above. */
+export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
+  const sizer = new Sizer();
+  writeBody(sizer, contents);
+  const w = new Writer(sizer.size + 4);
+  writeBody(w, contents);
+  return w.finish();
+}
+
+function writeBody(w: Sink, contents: SnapshotContents): void {
+  for (let i = 0; i < MAGIC.length; i++) w.u8(MAGIC.charCodeAt(i));
+  w.u8(FORMAT_VERSION);
+  w.uvarint(contents.appliedIndex);
+  w.uvarint(contents.currentRevision);
+  w.uvarint(contents.compactRevision + 1);
+  w.uvarint(contents.checkpoints.length);
+  for (const cp of contents.checkpoints) {
+    w.uvarint(cp.index);
+    w.uvarint(cp.revision);
+    w.u32(parseInt(cp.digest.slice(0, 8), 16));
+    w.u32(parseInt(cp.digest.slice(8, 16), 16));
+  }
+  w.uvarint(contents.keys.length);
+  for (let i = 0; i < contents.keys.length; i++) {
+    w.latin1(contents.keys[i]);
+    const history = contents.histories[i];
+    w.uvarint(history.length);
+    for (const rev of history) {
+      w.uvarint(rev.main);
+      w.uvarint(rev.sub);
+      if (rev.value === null) {
+        w.u8(0);
+      } else {
+        w.u8(1);
+        w.uvarint(rev.createRevision);
+        w.uvarint(rev.version);
+        w.latin1(rev.value);
+      }
+    }
+  }
+}
+
+/**
+ * decodeSnapshot parses and validates a snapshot. It throws an Error whose
+ * message starts with "kv snapshot:" and says what is wrong when the bytes are
+ * corrupt, truncated, of another format or version, or break an invariant.
+ */
+export function decodeSnapshot(bytes: Uint8Array): SnapshotContents {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < MAGIC.length + 1 + 4) throw new Error(`kv snapshot: ${buf.length} bytes is too short to be a snapshot`);
+  if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('kv snapshot: not a replicant KV snapshot (bad magic)');
+  const version = buf[MAGIC.length];
+  if (version !== FORMAT_VERSION) {
+    throw new Error(`kv snapshot: format version ${version} is not supported (this build reads version ${FORMAT_VERSION})`);
+  }
+  const bodyEnd = buf.length - 4;
+  const expected = buf.readUInt32BE(bodyEnd);
+  const actual = zlib.crc32(buf.subarray(0, bodyEnd)) >>> 0;
+  if (expected !== actual) {
+    throw new Error(`kv snapshot: checksum mismatch (stored ${expected.toString(16)}, computed ${actual.toString(16)}): the snapshot is corrupt or truncated`);
+  }
+  const r = new Reader(buf, MAGIC.length + 1, bodyEnd);
+  const appliedIndex = r.uvarint('applied index');
+  const currentRevision = r.uvarint('current revision');
+  const compactRevision = r.uvarint('compact revision') - 1;
+  if (currentRevision < 1) throw new Error('kv snapshot: current revision must be at least 1');
+  if (compactRevision > currentRevision) throw new Error('kv snapshot: compact revision is after the current revision');
+  const checkpoints: Checkpoint[] = [];
+  const cpCount = r.uvarint('checkpoint count');
+  for (let i = 0; i < cpCount; i++) {
+    const index = r.uvarint('checkpoint index');
+    const revision = r.uvarint('checkpoint revision');
+    const hi = r.u32('checkpoint digest');
+    const lo = r.u32('checkpoint digest');
+    checkpoints.push({ index, revision, digest: hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0') });
+  }
+  const keyCount = r.uvarint('key count');
+  const keys: string[] = [];
+  const histories: History[] = [];
+  for (let i = 0; i < keyCount; i++) {
+    const key = r.latin1('key');
+    if (key.length === 0) throw new Error('kv snapshot: empty key');
+    if (i > 0 && !(keys[i - 1] < key)) throw new Error('kv snapshot: keys are not in ascending order');
+    const revCount = r.uvarint('revision count');
+    if (revCount === 0) throw new Error('kv snapshot: a key with no revisions');
+    const history: History = [];
+    for (let j = 0; j < revCount; j++) {
+      const main = r.uvarint('revision');
+      const sub = r.uvarint('sub-revision');
+      const kind = r.u8('revision kind');
+      let rev: Revision;
+      if (kind === 0) {
+        rev = new Revision(main, sub, 0, 0, null);
+      } else if (kind === 1) {
+        const createRevision = r.uvarint('create revision');
+        const version = r.uvarint('version');
+        rev = new Revision(main, sub, createRevision, version, r.latin1('value'));
+      } else {
+        throw new Error(`kv snapshot: unknown revision kind ${kind}`);
+      }
+      const last = history[history.length - 1];
+      if (last && (last.main > main || (last.main === main && last.sub >= sub))) {
+        throw new Error('kv snapshot: a key\'s revisions are not in ascending order');
+      }
+      if (main > currentRevision) throw new Error('kv snapshot: a revision is after the current revision');
+      history.push(rev);
+    }
+    keys.push(key);
+    histories.push(history);
+  }
+  if (!r.done) throw new Error('kv snapshot: trailing bytes after the last key');
+  return { appliedIndex, currentRevision, compactRevision, checkpoints, keys, histories };
+}

@@ -1,0 +1,259 @@
+// KvStore is the replicated state machine: an etcd-compatible MVCC key-value
+// store that every member feeds the same committed log entries in the same
+// order. It tracks the applied log index, records a state digest every N
+// applied indices (the checkpoints members compare to spot a diverged member),
+// answers reads, and snapshots / restores itself.
+// It must never do I/O, read a clock or draw random numbers, and apply must
+// never depend on anything but the store's state and the entry: two members
+// that applied the same entries hold byte-identical snapshots.
+import { decodeCommand } from './codec.ts';
+import { KvError, invalidArgument } from './errors.ts';
+import { toLatin1 } from './keys.ts';
+import { Keyspace } from './mvcc.ts';
+import type { History } from './mvcc.ts';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
+import type { Checkpoint, HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from './types.ts';
+import { checkCommand, checkRange } from './validate.ts';
+
+/** KvStoreOptions must be identical on every member of a group. */
+export interface KvStoreOptions {
+  /** checkpointInterval N: a checkpoint is recorded at every applied index that is a multiple of N. Default 1000. */
+  checkpointInterval?: number;
+  /** checkpointsKept K: how many of the most recent checkpoints are kept. Default 8. */
+  checkpointsKept?: number;
+}
+
+export const DEFAULT_CHECKPOINT_INTERVAL = 1000;
+export const DEFAULT_CHECKPOINTS_KEPT = 8;
+
+/** StoreStats summarises the store's size, for status reports and metrics. */
+export interface StoreStats {
+  /** keys held in the index, including deleted keys whose history is not yet compacted. */
+  keys: number;
+  /** liveKeys exist at the current revision. */
+  liveKeys: number;
+  /** revisions held across all histories. */
+  revisions: number;
+  /** sizeBytes approximates the bytes of data held (keys, values, bookkeeping). */
+  sizeBytes: number;
+}
+
+export class KvStore {
+  private ks = new Keyspace();
+  private applied = 0;
+  private recent: Checkpoint[] = [];
+  readonly checkpointInterval: number;
+  readonly checkpointsKept: number;
+
+  constructor(options: KvStoreOptions = {}) {
+    this.checkpointInterval = options.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
+    this.checkpointsKept = options.checkpointsKept ?? DEFAULT_CHECKPOINTS_KEPT;
+    if (!Number.isSafeInteger(this.checkpointInterval) || this.checkpointInterval < 1) {
+      throw new Error(`kv store: checkpointInterval must be a positive integer, got ${options.checkpointInterval}`);
+    }
+    if (!Number.isSafeInteger(this.checkpointsKept) || this.checkpointsKept < 1) {
+      throw new Error(`kv store: checkpointsKept must be a positive integer, got ${options.checkpointsKept}`);
+    }
+  }
+
+  /** appliedIndex is the log index of the last entry applied (or advanced over). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** revision is the store's current revision (1 when empty, like etcd). */
+  get revision(): number {
+    return this.ks.currentRevision;
+  }
+
+  /** compactRevision is the last compaction's revision, -1 if never compacted (etcd's convention). */
+  get compactRevision(): number {
+    return this.ks.compactRevision;
+  }
+
+  /** digest is the current state digest (16 hex digits); see digest.ts. */
+  digest(): string {
+    return this.ks.digest.hex();
+  }
+
+  /** checkpoints returns the last K checkpoints, oldest first. */
+  checkpoints(): Checkpoint[] {
+    return this.recent.map((cp) => ({ ...cp }));
+  }
+
+  /** lastCheckpoint is the newest checkpoint, if any. */
+  lastCheckpoint(): Checkpoint | null {
+    const cp = this.recent[this.recent.length - 1];
+    return cp ? { ...cp } : null;
+  }
+
+  stats(): StoreStats {
+    return {
+      keys: this.ks.index.size,
+      liveKeys: this.ks.index.liveCount,
+      revisions: this.ks.revisions,
+      sizeBytes: this.ks.sizeBytes,
+    };
+  }
+
+  /**
+   * apply applies the committed command at log index `index` (which must be
+   * above the applied index) and returns its result. A request the state
+   * rejects (compacted revision, missing key for ignore_value, ...) is an
+   * `error` result with the state untouched; it still consumes the index.
+   */
+  apply(index: number, command: KvCommand): KvResult {
+    this.checkIndex(index, true);
+    this.passCheckpoints(index - 1);
+    const result = this.execute(command);
+    this.passCheckpoints(index);
+    return result;
+  }
+
+  /**
+   * applyEntry decodes and applies the data of a committed normal log entry.
+   * Bytes that are not a command (which the proposing member should never
+   * have let through) give the same `error` result on every member instead of
+   * stopping the group; the index is consumed either way.
+   */
+  applyEntry(index: number, data: Uint8Array): KvResult {
+    let command: KvCommand;
+    try {
+      command = decodeCommand(data);
+    } catch (err) {
+      this.checkIndex(index, true);
+      this.passCheckpoints(index);
+      return { kind: 'error', requestId: 0, error: invalidArgument((err as Error).message) };
+    }
+    return this.apply(index, command);
+  }
+
+  /**
+   * advanceTo moves the applied index over log entries that are not KV
+   * commands (raft no-ops, configuration changes), recording the checkpoints
+   * they cross, so every member checkpoints at the same indices whatever the
+   * entry types. An index equal to the applied index is a no-op.
+   */
+  advanceTo(index: number): void {
+    this.checkIndex(index, false);
+    this.passCheckpoints(index);
+  }
+
+  /** range reads the current state (or a past revision); throws KvError for compacted/future revisions and bad requests. */
+  range(req: RangeRequest): RangeResponse {
+    checkRange(req);
+    return readRange(this.ks, req);
+  }
+
+  /**
+   * hashKV is etcd's HashKV: a hash of the MVCC history up to `revision`
+   * (0 = current). Throws KvError for a compacted or future revision.
+   */
+  hashKV(revision = 0): HashKVResult {
+    const current = this.ks.currentRevision;
+    if (revision > current) throw new KvError('futureRevision');
+    if (revision > 0 && revision < this.ks.compactRevision) throw new KvError('compacted');
+    const at = revision > 0 ? revision : current;
+    return { hash: this.ks.hashKV(at), compactRevision: this.ks.compactRevision, hashRevision: at, revision: current };
+  }
+
+  /** snapshot serialises the whole state (see snapshot.ts for the format). */
+  snapshot(): Uint8Array {
+    const keys: string[] = [];
+    const histories: History[] = [];
+    this.ks.index.scan('', null, (key, history) => {
+      keys.push(key);
+      histories.push(history);
+    });
+    return encodeSnapshot({
+      appliedIndex: this.applied,
+      currentRevision: this.ks.currentRevision,
+      compactRevision: this.ks.compactRevision,
+      checkpoints: this.recent,
+      keys,
+      histories,
+    });
+  }
+
+  /**
+   * restore replaces the whole state with a snapshot's. A corrupt or invalid
+   * snapshot throws an Error starting "kv snapshot:" and leaves the store as it was.
+   */
+  restore(bytes: Uint8Array): void {
+    const contents = decodeSnapshot(bytes);
+    const ks = new Keyspace();
+    ks.load(contents.keys, contents.histories, contents.currentRevision, contents.compactRevision);
+    this.ks = ks;
+    this.applied = contents.appliedIndex;
+    this.recent = contents.checkpoints.slice(-this.checkpointsKept);
+  }
+
+  /**
+   * corruptValue is test-only fault injection: it changes one live key's stored
+   * value on this member alone, bypassing the log, so this member's digest and
+   * reads diverge from the group's. Returns false if the key does not exist.
+   * Never call it outside fault-injection tests.
+   */
+  corruptValue(key: Uint8Array): boolean {
+    const k = toLatin1(key);
+    const rev = this.ks.current(k);
+    if (!rev) return false;
+    return this.ks.rewriteValue(k, `${rev.value}\u0000corrupted`);
+  }
+
+  /** verifyDigest recomputes the digest from the data (O(n)) and compares it with the running one. */
+  verifyDigest(): boolean {
+    return this.ks.recomputeDigest() === this.ks.digest.hex();
+  }
+
+  private execute(command: KvCommand): KvResult {
+    const { requestId } = command;
+    try {
+      checkCommand(command, Infinity);
+      switch (command.kind) {
+        case 'put':
+          return { kind: 'put', requestId, response: applyPut(this.ks, command.request) };
+        case 'deleteRange':
+          return { kind: 'deleteRange', requestId, response: applyDeleteRange(this.ks, command.request) };
+        case 'txn':
+          return { kind: 'txn', requestId, response: applyTxn(this.ks, command.request) };
+        case 'compact':
+          return { kind: 'compact', requestId, response: applyCompaction(this.ks, command.request) };
+        default:
+          throw new KvError('invalidArgument', `etcdserver: unknown command kind ${(command as { kind: unknown }).kind}`);
+      }
+    } catch (err) {
+      if (err instanceof KvError) return { kind: 'error', requestId, error: err };
+      throw err;
+    }
+  }
+
+  private checkIndex(index: number, strict: boolean): void {
+    if (!Number.isSafeInteger(index) || index < 0) throw new Error(`kv store: log index ${index} is not a valid index`);
+    if (strict ? index <= this.applied : index < this.applied) {
+      throw new Error(`kv store: log index ${index} is not after the applied index ${this.applied}`);
+    }
+  }
+
+  /**
+   * passCheckpoints moves the applied index up to `upTo` (if below), recording
+   * a checkpoint for every multiple of N in (applied, upTo] (at most K of them:
+   * older ones would be dropped anyway). The state is the same at all of them:
+   * no command is applied in between.
+   */
+  private passCheckpoints(upTo: number): void {
+    if (upTo <= this.applied) return;
+    const n = this.checkpointInterval;
+    const last = Math.floor(upTo / n) * n;
+    if (last > this.applied && last > 0) {
+      const first = Math.max(Math.floor(this.applied / n) * n + n, last - (this.checkpointsKept - 1) * n);
+      const digest = this.ks.digest.hex();
+      for (let index = first; index <= last; index += n) {
+        this.recent.push({ index, revision: this.ks.currentRevision, digest });
+      }
+      if (this.recent.length > this.checkpointsKept) this.recent.splice(0, this.recent.length - this.checkpointsKept);
+    }
+    this.applied = upTo;
+  }
+}
