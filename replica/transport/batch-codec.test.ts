@@ -102,6 +102,21 @@ test('property: a batch keeps its messages in order, and protobufjs reads it the
   );
 });
 
+test('numbers at every varint length boundary round-trip and agree with protobufjs', () => {
+  const values: number[] = [];
+  for (let bits = 0; bits <= 53; bits++) {
+    const p = 2 ** bits;
+    values.push(p - 1, p, p + 1);
+  }
+  for (const v of values.filter((x) => x <= Number.MAX_SAFE_INTEGER)) {
+    const m = message({ type: 'app', to: v, index: v, entries: [{ term: v, index: v, type: 'normal', data: new Uint8Array(0) }] });
+    const bytes = encodeMessage(m);
+    assert.equal(bytes.length, encodedMessageSize(m), String(v));
+    assert.deepStrictEqual(decodeMessage(bytes), m, String(v));
+    assert.deepStrictEqual(Buffer.from(WireMessage.encode(toWireMessage(m) as never).finish()), bytes, String(v));
+  }
+});
+
 test('decoded bytes are copies, not views into the frame', () => {
   const m = message({ type: 'app', to: 2, from: 1, entries: [{ term: 1, index: 1, type: 'normal', data: new Uint8Array([1, 2, 3]) }] });
   const frame = encodeBatch([m]);

@@ -5,8 +5,10 @@
 // and mapping enums twice per message (see bench.ts for the measured gain).
 // It must never produce bytes protobufjs would read differently (the property
 // test cross-checks both), never accept a number that is not a non-negative
-// safe integer, and never return views into the input buffer: decoded bytes are
-// copies, so a retained entry does not pin a whole frame in memory.
+// safe integer, and never return views into the caller's buffer: the decoder
+// copies each frame once and every decoded bytes field is a view into that
+// private copy (one allocation per frame instead of one per entry; an entry kept
+// alive keeps its frame's copy alive, which the raft log releases together).
 import type { ConfState, Entry, Message, Snapshot } from '../raft/types.ts';
 import { entryTypeFromNumber, entryTypeNumber, messageTypeFromNumber, messageTypeNumber } from './message-types.ts';
 
@@ -117,8 +119,14 @@ class Writer {
       buf[pos++] = (lo & 127) | 128;
       lo >>>= 7;
     }
-    buf[pos++] = lo | ((hi & 7) << 4) | 128;
+    const fifth = lo | ((hi & 7) << 4);
     hi >>>= 3;
+    if (hi === 0) {
+      buf[pos++] = fifth;
+      this.pos = pos;
+      return;
+    }
+    buf[pos++] = fifth | 128;
     while (hi > 127) {
       buf[pos++] = (hi & 127) | 128;
       hi >>>= 7;
@@ -282,10 +290,10 @@ class Reader {
     return end;
   }
 
+  /** bytes returns a view into the reader's buffer, which decode* made a private copy of. */
   bytes(): Uint8Array {
     const end = this.len();
-    const out = new Uint8Array(end - this.pos);
-    out.set(this.buf.subarray(this.pos, end));
+    const out = this.buf.subarray(this.pos, end);
     this.pos = end;
     return out;
   }
@@ -530,12 +538,14 @@ function readMessage(r: Reader): Message {
 
 /** decodeMessage decodes one Message body; throws a descriptive error on malformed input. */
 export function decodeMessage(bytes: Uint8Array): Message {
-  return readMessage(new Reader(bytes, 0, bytes.length));
+  const own = copyBytes(bytes);
+  return readMessage(new Reader(own, 0, own.length));
 }
 
 /** decodeBatch decodes a MessageBatch into its messages, in order; throws on malformed input. */
 export function decodeBatch(bytes: Uint8Array): Message[] {
-  const r = new Reader(bytes, 0, bytes.length);
+  const own = copyBytes(bytes);
+  const r = new Reader(own, 0, own.length);
   const out: Message[] = [];
   while (r.pos < r.end) {
     const key = r.uint();
