@@ -43,6 +43,11 @@ function lenField(n: number): number {
   return 1 + varintSize(n) + n;
 }
 
+/** entryFieldSize is what entry `e` adds to a Message body (tag, length and the entry). */
+export function entryFieldSize(e: Entry): number {
+  return lenField(entrySize(e));
+}
+
 function entrySize(e: Entry): number {
   const type = entryTypeNumber(e.type);
   return uintField(e.term) + uintField(e.index) + (type === 0 ? 0 : 2) + (e.data.length === 0 ? 0 : lenField(e.data.length));
