@@ -142,6 +142,7 @@ export class Receiver {
     const assembler = new SnapshotAssembler(this.#o.maxSnapshotBytes);
     call.on('data', (chunk: Chunk) => {
       if (settled) return;
+      this.#o.snapshots.chunksReceived++;
       try {
         const first = assembler.message === undefined;
         assembler.accept(chunk);

@@ -48,14 +48,20 @@ export function sendSnapshot(u: SnapshotUpload): SnapshotSend {
   // The error, if any, is reported through `result`; the stream's own 'error' event must not go uncaught.
   call!.on('error', () => {});
 
-  const writeChunk = (c: Chunk) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`snapshot chunk at offset ${c.offset} not written within ${u.chunkTimeoutMs} ms`)), u.chunkTimeoutMs);
-      call!.write(c, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  // One watchdog per upload: re-armed after every chunk, cleared when the upload settles.
+  let watchdog: NodeJS.Timeout | undefined;
+  let stalled: (err: Error) => void = () => {};
+  const stall = new Promise<never>((_, reject) => (stalled = reject));
+  stall.catch(() => {});
+  const arm = (offset: number) => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => stalled(new Error(`snapshot chunk at offset ${offset} not written within ${u.chunkTimeoutMs} ms`)), u.chunkTimeoutMs);
+  };
+  const early = result.then(() => {
+    throw new Error('receiver answered before the upload was complete');
+  });
+  early.catch(() => {});
+  const writeChunk = (c: Chunk) => new Promise<void>((resolve) => call!.write(c, () => resolve()));
 
   const upload = async (): Promise<number> => {
     const total = data.length;
@@ -67,16 +73,19 @@ export function sendSnapshot(u: SnapshotUpload): SnapshotSend {
       const piece = data.subarray(offset, Math.min(total, offset + u.chunkBytes));
       const chunk: Chunk = { totalBytes: total, crc32: crc, offset, data: piece };
       if (offset === 0) chunk.message = first;
-      await Promise.race([writeChunk(chunk), result.then(() => {
-        throw new Error('receiver answered before the upload was complete');
-      })]);
+      arm(offset);
+      await Promise.race([writeChunk(chunk), early, stall]);
       offset += piece.length;
     } while (offset < total);
+    arm(total);
     call!.end();
-    return await result;
+    return await Promise.race([result, stall]);
   };
 
-  const done = upload().finally(() => client.close());
+  const done = upload().finally(() => {
+    clearTimeout(watchdog);
+    client.close();
+  });
   done.catch(() => call?.cancel());
   return {
     done,

@@ -45,6 +45,8 @@ export interface SnapshotStats {
   sendFailed: number;
   received: number;
   receiveFailed: number;
+  /** SnapshotChunk messages taken by the receiving side. */
+  chunksReceived: number;
 }
 
 export interface TransportStats {

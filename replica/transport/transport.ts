@@ -83,7 +83,7 @@ export class PeerTransport {
   readonly #channelOptions: grpc.ChannelOptions;
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #snapshots = new Map<NodeId, SnapshotSend>();
-  readonly #snapshotStats: SnapshotStats = { sent: 0, sendFailed: 0, received: 0, receiveFailed: 0 };
+  readonly #snapshotStats: SnapshotStats = { sent: 0, sendFailed: 0, received: 0, receiveFailed: 0, chunksReceived: 0 };
   readonly #receive = newReceiveStats();
   readonly #receiver: Receiver;
   #server: grpc.Server | undefined;
