@@ -91,7 +91,7 @@ export class PeerTransport {
   #closed = false;
   #droppedUnknownPeer = 0;
   #droppedInvalid = 0;
-  #lastUnknownWarn = -Infinity;
+  readonly #lastLog = new Map<string, number>();
 
   constructor(o: PeerTransportOptions) {
     if (!Number.isSafeInteger(o.memberId) || o.memberId <= 0) throw new Error(`member id must be a positive integer, got ${o.memberId}`);
@@ -210,17 +210,13 @@ export class PeerTransport {
     for (const m of messages) {
       if (LOCAL_MESSAGE_TYPES.has(m.type) || m.to === this.memberId) {
         this.#droppedInvalid++;
-        this.#log.error({ type: m.type, to: m.to }, 'send() was handed a local-only or self-addressed message; dropped');
+        if (this.#mayLog('invalid')) this.#log.error({ type: m.type, to: m.to }, 'send() was handed a local-only or self-addressed message; dropped');
         continue;
       }
       const link = this.#links.get(m.to);
       if (!link) {
         this.#droppedUnknownPeer++;
-        const now = performance.now();
-        if (now - this.#lastUnknownWarn > 1000) {
-          this.#lastUnknownWarn = now;
-          this.#log.warn({ type: m.type, to: m.to }, 'dropping message to a member that is not a known peer');
-        }
+        if (this.#mayLog('unknown')) this.#log.warn({ type: m.type, to: m.to }, 'dropping message to a member that is not a known peer');
         continue;
       }
       if (m.type === 'snap') {
@@ -231,6 +227,14 @@ export class PeerTransport {
       touched.add(link);
     }
     for (const link of touched) link.flush();
+  }
+
+  /** mayLog rate-limits a kind of log line to one a second, so a misbehaving caller cannot flood the log. */
+  #mayLog(kind: string): boolean {
+    const now = performance.now();
+    if (now - (this.#lastLog.get(kind) ?? -Infinity) < 1000) return false;
+    this.#lastLog.set(kind, now);
+    return true;
   }
 
   #startSnapshot(link: PeerLink, m: Message): void {
