@@ -215,3 +215,25 @@ test('bad configuration and bad calls get clear errors', async (t) => {
   await assert.rejects(clash.start(), /cannot listen for peers on http:\/\/127\.0\.0\.1:\d+/);
   await clash.close();
 });
+
+test('an append larger than the frame limit arrives as consecutive appends; oversized frames are refused', async (t) => {
+  const tuning = { maxFrameBytes: 256 * 1024, snapshotChunkBytes: 128 * 1024 };
+  const [a, b] = await Promise.all([startMember(1, { tuning }), startMember(2, { tuning })]);
+  t.after(() => Promise.all([a.transport.close(), b.transport.close()]));
+  a.transport.addPeer(2, b.transport.listenUrl);
+  const entries = Array.from({ length: 40 }, (_, i) => ({ term: 2, index: 101 + i, type: 'normal' as const, data: new Uint8Array(20_000).fill(i) }));
+  const big = message({ type: 'app', from: 1, to: 2, term: 2, logTerm: 2, index: 100, commit: 120, entries });
+  a.transport.send([big]);
+  await waitFor('all pieces delivered', () => b.received.reduce((n, m) => n + m.entries.length, 0) === 40);
+  assert.ok(b.received.length >= 4, `expected the 800 kB append in pieces, got ${b.received.length}`);
+  assert.deepEqual(b.received.flatMap((m) => m.entries), entries);
+  assert.ok(b.received.every((m) => m.type === 'app' && m.commit === 120 && m.term === 2));
+  assert.ok(b.transport.stats().receive.frames >= 4);
+
+  // A peer that ignores the limit is cut off by gRPC itself.
+  const { client, call, acks, status } = await rawStream(Number(new URL(b.transport.listenUrl).port), callMetadata(1, 'test-cluster'));
+  t.after(() => client.close());
+  await waitFor('acknowledged', () => acks.length === 1);
+  call.write({ messages: [big], sizes: [encodeBatch([big]).length - 4] });
+  assert.equal((await status).code, grpc.status.RESOURCE_EXHAUSTED);
+});
