@@ -55,7 +55,7 @@ export interface TransportStats {
   snapshots: SnapshotStats;
   /** Messages handed to send() for a member that is not a known peer. */
   droppedUnknownPeer: number;
-  /** Local-only or self-addressed messages handed to send(). */
+  /** Local-only, self-addressed or unencodable messages handed to send(). */
   droppedInvalid: number;
 }
 

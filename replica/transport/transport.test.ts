@@ -208,6 +208,9 @@ test('bad configuration and bad calls get clear errors', async (t) => {
   tr.send([message({ type: 'heartbeat', to: 9, from: 1 }), message({ type: 'beat', to: 1, from: 1 })]);
   assert.equal(tr.stats().droppedUnknownPeer, 1);
   assert.equal(tr.stats().droppedInvalid, 1);
+  tr.addPeer(2, 'http://127.0.0.1:1');
+  assert.doesNotThrow(() => tr.send([message({ type: 'heartbeat', to: 2, from: 1, term: Number.NaN }), message({ type: 'nonsense' as never, to: 2, from: 1 })]));
+  assert.equal(tr.stats().droppedInvalid, 3);
   const taken = new PeerTransport({ ...base, listenUrl: `http://127.0.0.1:${0}` });
   await taken.start();
   t.after(() => taken.close());

@@ -223,7 +223,15 @@ export class PeerTransport {
         this.#startSnapshot(link, m);
         continue;
       }
-      link.enqueue(m, encodedMessageSize(m));
+      let size: number;
+      try {
+        size = encodedMessageSize(m);
+      } catch (err) {
+        this.#droppedInvalid++;
+        if (this.#mayLog('unencodable')) this.#log.error({ type: m.type, to: m.to, err: (err as Error).message }, 'send() was handed a message that cannot be encoded; dropped');
+        continue;
+      }
+      link.enqueue(m, size);
       touched.add(link);
     }
     for (const link of touched) link.flush();
