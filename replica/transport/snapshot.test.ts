@@ -3,9 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
 import type { Message } from '../raft/types.ts';
 import { message } from '../raft/types.ts';
+import { callMetadata, raftServiceDefinition } from './service.ts';
+import type { Chunk } from './snapshot-assembler.ts';
 import { app, startMember, waitFor } from './testkit.ts';
+import { RAFT_SERVICE } from './wire.ts';
 
 function snap(from: number, to: number, bytes: number): Message {
   const data = new Uint8Array(randomBytes(bytes));
@@ -67,4 +71,40 @@ test('a snapshot to an unreachable peer is reported failed', async (t) => {
   a.transport.send([snap(1, 2, 4096)]);
   await waitFor('sender told it failed', () => a.snapshotStatus.length === 1, 5000);
   assert.deepEqual(a.snapshotStatus, [{ peer: 2, ok: false }]);
+});
+
+test('uploads for another member are refused; a newer upload from the same member supersedes the older', async (t) => {
+  const b = await startMember(2);
+  t.after(() => b.transport.close());
+  const Client = grpc.makeGenericClientConstructor(raftServiceDefinition(), RAFT_SERVICE);
+  const client = new Client(`127.0.0.1:${new URL(b.transport.listenUrl).port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    SendSnapshot(md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Chunk>;
+  };
+  t.after(() => client.close());
+  const upload = () => {
+    let done!: (e: grpc.ServiceError | null) => void;
+    const result = new Promise<grpc.ServiceError | null>((r) => (done = r));
+    const call = client.SendSnapshot(callMetadata(1, 'test-cluster'), (err) => done(err));
+    call.on('error', () => {});
+    return { call, result };
+  };
+  const firstChunk = (m: Message): Chunk => ({ message: { ...m, snapshot: { ...m.snapshot!, data: new Uint8Array(0) } }, totalBytes: 10, crc32: 0, offset: 0, data: new Uint8Array(5) });
+
+  const misaddressed = upload();
+  misaddressed.call.write(firstChunk(snap(1, 3, 10)));
+  const err = await misaddressed.result;
+  assert.equal(err?.code, grpc.status.FAILED_PRECONDITION);
+  assert.match(err!.details, /addressed to member 3, not to this member 2/);
+
+  const older = upload();
+  older.call.write(firstChunk(snap(1, 2, 10)));
+  await waitFor('older upload under way', () => b.transport.stats().snapshots.chunksReceived === 2);
+  const newer = upload();
+  newer.call.write(firstChunk(snap(1, 2, 10)));
+  const olderErr = await older.result;
+  assert.equal(olderErr?.code, grpc.status.ABORTED);
+  assert.match(olderErr!.details, /superseded by a newer snapshot upload from member 1/);
+  newer.call.end(); // only 5 of 10 bytes: refused as incomplete, nothing delivered
+  assert.match((await newer.result)!.details, /after 5 of 10 bytes/);
+  assert.equal(b.received.length, 0);
 });
