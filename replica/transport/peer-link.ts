@@ -51,6 +51,7 @@ export class PeerLink {
   #writing = false;
   #needDrain = false;
   #lastOverflowReport = -Infinity;
+  #lastOversizeLog = -Infinity;
 
   constructor(o: PeerLinkOptions) {
     this.#o = o;
@@ -81,10 +82,14 @@ export class PeerLink {
     const fitted = fitToFrame(m, size, this.#queue.limits.maxFrameBytes);
     if (fitted.truncated) {
       this.counters.droppedOversize++;
-      this.#log.error(
-        { type: m.type, bytes: size, maxFrameBytes: this.#queue.limits.maxFrameBytes },
-        'raft message too large for one peer frame was dropped (in part); raise the frame limit above the largest entry',
-      );
+      const now = performance.now();
+      if (now - this.#lastOversizeLog >= 1000) {
+        this.#lastOversizeLog = now;
+        this.#log.error(
+          { type: m.type, bytes: size, maxFrameBytes: this.#queue.limits.maxFrameBytes },
+          'raft message too large for one peer frame was dropped (in part); raise the frame limit above the largest entry',
+        );
+      }
     }
     for (let i = 0; i < fitted.messages.length; i++) {
       if (!this.#queue.push(fitted.messages[i], fitted.sizes[i])) {
