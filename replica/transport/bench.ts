@@ -1,7 +1,7 @@
 // Measures peer transport throughput on this machine: one member streams 'app'
 // messages with fixed-size entries to another running in a child process, over
 // real gRPC on 127.0.0.1. Prints messages/s and MB/s of entry payload and of frames.
-// Run: node replica/transport/bench.ts [--messages N] [--entry-bytes B] [--entries-per-msg K] [--batch M]
+// Run: node replica/transport/bench.ts [--messages N] [--entry-bytes B] [--entries-per-msg K] [--batch M] [--target-frame-bytes F]
 // It is a measurement tool, never part of the test suite; it stops its child by PID.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     'entry-bytes': { type: 'string', default: '300' },
     'entries-per-msg': { type: 'string', default: '1' },
     batch: { type: 'string', default: '64' },
-    'frame-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
+    'target-frame-bytes': { type: 'string', default: String(256 * 1024) },
   },
 });
 const total = Number(values.messages);
@@ -27,7 +27,7 @@ const entryBytes = Number(values['entry-bytes']);
 const perMsg = Number(values['entries-per-msg']);
 const batch = Number(values.batch);
 const logger = pino({ level: 'warn' });
-const tuning = { queueMaxMessages: 16384, queueMaxBytes: 256 * 1024 * 1024, maxFrameBytes: Number(values['frame-bytes']), snapshotChunkBytes: Math.min(1 << 20, Number(values['frame-bytes'])) };
+const tuning = { queueMaxMessages: 16384, queueMaxBytes: 256 * 1024 * 1024, targetFrameBytes: Number(values['target-frame-bytes']) };
 
 if (values.role === 'receiver') {
   let got = 0;
@@ -57,7 +57,7 @@ if (values.role === 'receiver') {
   console.log(`listening ${t.listenUrl}`);
   process.on('SIGTERM', () => void t.close().then(() => process.exit(0)));
 } else {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role', 'receiver', '--messages', String(total), '--frame-bytes', String(tuning.maxFrameBytes)], {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role', 'receiver', '--messages', String(total), '--target-frame-bytes', String(tuning.targetFrameBytes)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = readline.createInterface({ input: child.stdout! });
@@ -107,7 +107,7 @@ if (values.role === 'receiver') {
     const st = sender.stats().peers['2'];
     const payloadMB = (total * perMsg * entryBytes) / 1e6;
     console.log(
-      `frames <= ${tuning.maxFrameBytes} B: ${total} app messages x ${perMsg} entr${perMsg === 1 ? 'y' : 'ies'} x ${entryBytes} B, ${batch} per send(): ` +
+      `frames cut at ${tuning.targetFrameBytes} B: ${total} app messages x ${perMsg} entr${perMsg === 1 ? 'y' : 'ies'} x ${entryBytes} B, ${batch} per send(): ` +
         `${(total / secs / 1e3).toFixed(0)}k msg/s, ${(total * perMsg / secs / 1e3).toFixed(0)}k entries/s, ` +
         `${(payloadMB / secs).toFixed(1)} MB/s payload, ${(st.bytesSent / 1e6 / secs).toFixed(1)} MB/s on the wire; ` +
         `${st.framesSent} frames (${(total / st.framesSent).toFixed(0)} msg/frame), dropped ${st.droppedOverflow + st.droppedUnreachable}; ` +

@@ -14,6 +14,12 @@ export interface QueueLimits {
   maxBytes: number;
   /** Largest MessageBatch frame; must admit any single message the caller pushes. */
   maxFrameBytes: number;
+  /**
+   * Where batching stops adding messages to a frame (at most maxFrameBytes). A
+   * message larger than this still travels alone in one frame. Smaller frames
+   * let the receiver decode one while the next is in transit.
+   */
+  targetFrameBytes: number;
 }
 
 export class OutboundQueue {
@@ -24,6 +30,9 @@ export class OutboundQueue {
   #bytes = 0;
 
   constructor(limits: QueueLimits) {
+    if (!(limits.targetFrameBytes > 0 && limits.targetFrameBytes <= limits.maxFrameBytes)) {
+      throw new Error(`targetFrameBytes (${limits.targetFrameBytes}) must be positive and at most maxFrameBytes (${limits.maxFrameBytes})`);
+    }
     this.limits = limits;
   }
 
@@ -53,20 +62,23 @@ export class OutboundQueue {
     return true;
   }
 
-  /** takeFrame removes and returns the longest prefix that fits in one frame, or undefined when empty. */
+  /**
+   * takeFrame removes and returns the longest prefix that fits in the target
+   * frame size (or the first message alone when it is larger), or undefined when empty.
+   */
   takeFrame(): Frame | undefined {
     if (this.length === 0) return undefined;
-    const max = this.limits.maxFrameBytes;
+    const target = this.limits.targetFrameBytes;
     let end = this.#head;
     let frameBytes = 0;
     while (end < this.#messages.length) {
       const cost = batchEntrySize(this.#sizes[end]);
-      if (frameBytes + cost > max) break;
+      if (end > this.#head && frameBytes + cost > target) break;
       frameBytes += cost;
       end++;
     }
-    // Invariant: push refuses any message that alone exceeds the frame limit, so a frame is never empty.
-    if (end === this.#head) throw new Error('outbound queue invariant broken: head message exceeds the frame limit');
+    // Invariant: a frame holds at least one message and, since push refuses anything larger, stays within maxFrameBytes.
+    if (end === this.#head || frameBytes > this.limits.maxFrameBytes) throw new Error('outbound queue invariant broken: bad frame cut');
     let frame: Frame;
     if (this.#head === 0 && end === this.#messages.length) {
       frame = { messages: this.#messages, sizes: this.#sizes };

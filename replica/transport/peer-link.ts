@@ -79,6 +79,14 @@ export class PeerLink {
       this.counters.droppedUnreachable++;
       return;
     }
+    if (batchEntrySize(size) <= this.#queue.limits.maxFrameBytes) {
+      // The common case: the message fits in a frame as it is.
+      if (!this.#queue.push(m, size)) {
+        this.counters.droppedOverflow++;
+        this.#reportOverflow();
+      }
+      return;
+    }
     const fitted = fitToFrame(m, size, this.#queue.limits.maxFrameBytes);
     if (fitted.truncated) {
       this.counters.droppedOversize++;
