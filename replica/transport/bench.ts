@@ -84,10 +84,8 @@ if (values.role === 'receiver') {
     const cpu0 = process.cpuUsage();
     let index = 1;
     for (let sent = 0, batches = 0; sent < total; batches++) {
-      if (batches % 8 === 0 && sender.stats().peers['2'].queuedMessages > tuning.queueMaxMessages / 2) {
-        await new Promise((r) => setImmediate(r)); // let frames drain, as raft's flow control would
-        continue;
-      }
+      // Let frames drain, as raft's flow control would (at most 8 x batch messages are sent between checks).
+      if (batches % 8 === 0) while (sender.stats().peers['2'].queuedMessages > tuning.queueMaxMessages / 2) await new Promise((r) => setImmediate(r));
       const msgs: Message[] = [];
       for (let i = 0; i < batch && sent < total; i++, sent++) {
         const entries = [];
@@ -98,7 +96,19 @@ if (values.role === 'receiver') {
       sender.send(msgs);
       if (batches % 16 === 15) await new Promise((r) => setImmediate(r));
     }
-    const line = await done;
+    let deadline: NodeJS.Timeout | undefined;
+    const line = await Promise.race([
+      done,
+      new Promise<never>((_, reject) => {
+        const check = () => {
+          const st = sender.stats().peers['2'];
+          if (st.droppedOverflow + st.droppedUnreachable > 0) reject(new Error(`bench invalid: ${st.droppedOverflow + st.droppedUnreachable} messages dropped`));
+          else if (performance.now() - started > 120_000) reject(new Error('bench did not finish within 120 s'));
+          else deadline = setTimeout(check, 100);
+        };
+        check();
+      }),
+    ]).finally(() => clearTimeout(deadline));
     const secs = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const senderCpuMs = (cpu.user + cpu.system) / 1e3;
