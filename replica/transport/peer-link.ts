@@ -1,0 +1,221 @@
+// One member's outgoing stream to one peer: it dials the peer's URL, opens the
+// Stream RPC, waits for the peer's acknowledgement, then writes frames cut from
+// a bounded queue, one frame in flight at a time, so that everything queued
+// meanwhile goes into the next frame. When the stream fails it drops what is
+// queued, reports the peer unreachable and redials after an exponential backoff.
+// It must never send on a stream the peer opened (direction rule), never write
+// while grpc-js asks us to wait for 'drain', never queue past its bounds, and
+// never call back after close().
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Message, NodeId } from '../raft/types.ts';
+import { batchEntrySize, type Frame } from './batch-codec.ts';
+import { Backoff, type BackoffOptions } from './backoff.ts';
+import { OutboundQueue, type QueueLimits } from './outbound-queue.ts';
+import { fitToFrame } from './oversize.ts';
+import type { PeerAddress } from './peer-url.ts';
+import { callMetadata } from './service.ts';
+import { newLinkCounters, type LinkCounters, type LinkState, type LinkStats } from './stats.ts';
+
+export interface PeerLinkOptions {
+  self: NodeId;
+  clusterId: string;
+  peer: NodeId;
+  address: PeerAddress;
+  limits: QueueLimits;
+  backoff: BackoffOptions;
+  /** How long a new stream may wait for the peer's acknowledgement. */
+  connectTimeoutMs: number;
+  channelOptions: grpc.ChannelOptions;
+  client: grpc.ServiceClientConstructor;
+  logger: Logger;
+  onUnreachable(): void;
+}
+
+interface StreamAck {
+  memberId?: number;
+}
+
+export class PeerLink {
+  readonly peer: NodeId;
+  readonly address: PeerAddress;
+  readonly counters: LinkCounters = newLinkCounters();
+  readonly #o: PeerLinkOptions;
+  readonly #queue: OutboundQueue;
+  readonly #backoff: Backoff;
+  readonly #log: Logger;
+  #state: LinkState = 'connecting';
+  #client: grpc.Client | undefined;
+  #call: grpc.ClientDuplexStream<Frame, StreamAck> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #writing = false;
+  #needDrain = false;
+  #lastOverflowReport = -Infinity;
+  #lastOversizeLog = -Infinity;
+
+  constructor(o: PeerLinkOptions) {
+    this.#o = o;
+    this.peer = o.peer;
+    this.address = o.address;
+    this.#queue = new OutboundQueue(o.limits);
+    this.#backoff = new Backoff(o.backoff);
+    this.#log = o.logger.child({ peer: o.peer, peerUrl: o.address.url });
+    this.#dial();
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  stats(): LinkStats {
+    return { ...this.counters, url: this.address.url, state: this.#state, queuedMessages: this.#queue.length, queuedBytes: this.#queue.bytes };
+  }
+
+  /** enqueue queues `m` (encoded body size `size`) for the next frame; drops and counts when it cannot. */
+  enqueue(m: Message, size: number): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'backoff') {
+      // The peer is known unreachable and raft has been told; a backlog would only be stale on reconnect.
+      this.counters.droppedUnreachable++;
+      return;
+    }
+    if (batchEntrySize(size) <= this.#queue.limits.maxFrameBytes) {
+      // The common case: the message fits in a frame as it is.
+      if (!this.#queue.push(m, size)) {
+        this.counters.droppedOverflow++;
+        this.#reportOverflow();
+      }
+      return;
+    }
+    const fitted = fitToFrame(m, size, this.#queue.limits.maxFrameBytes);
+    if (fitted.truncated) {
+      this.counters.droppedOversize++;
+      const now = performance.now();
+      if (now - this.#lastOversizeLog >= 1000) {
+        this.#lastOversizeLog = now;
+        this.#log.error(
+          { type: m.type, bytes: size, maxFrameBytes: this.#queue.limits.maxFrameBytes },
+          'raft message too large for one peer frame was dropped (in part); raise the frame limit above the largest entry',
+        );
+      }
+    }
+    for (let i = 0; i < fitted.messages.length; i++) {
+      if (!this.#queue.push(fitted.messages[i], fitted.sizes[i])) {
+        this.counters.droppedOverflow++;
+        this.#reportOverflow();
+      }
+    }
+  }
+
+  /** flush writes the next frame if the stream is up and idle. */
+  flush(): void {
+    if (this.#state !== 'connected' || this.#writing || this.#needDrain) return;
+    const call = this.#call!;
+    const frame = this.#queue.takeFrame();
+    if (frame === undefined) return;
+    let bytes = 0;
+    for (const s of frame.sizes) bytes += batchEntrySize(s);
+    this.#writing = true;
+    const ok = call.write(frame, () => {
+      if (call !== this.#call) return;
+      this.#writing = false;
+      this.counters.framesSent++;
+      this.counters.messagesSent += frame.messages.length;
+      this.counters.bytesSent += bytes;
+      this.flush();
+    });
+    if (!ok) this.#needDrain = true;
+  }
+
+  /** close tears the link down; no callback fires afterwards. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#timer);
+    this.#teardown();
+    this.#queue.clear();
+  }
+
+  #dial(): void {
+    const { address, channelOptions, client: Client, connectTimeoutMs } = this.#o;
+    this.#state = 'connecting';
+    this.#writing = false;
+    this.#needDrain = false;
+    const client = new Client(address.target, grpc.credentials.createInsecure(), channelOptions);
+    const call = (client as unknown as { Stream(md: grpc.Metadata): grpc.ClientDuplexStream<Frame, StreamAck> }).Stream(
+      callMetadata(this.#o.self, this.#o.clusterId),
+    );
+    this.#client = client;
+    this.#call = call;
+    this.#timer = setTimeout(() => this.#fail(call, `no acknowledgement within ${connectTimeoutMs} ms`), connectTimeoutMs);
+    call.on('data', (ack: StreamAck) => this.#onAck(call, ack));
+    call.on('drain', () => {
+      if (call !== this.#call) return;
+      this.#needDrain = false;
+      this.flush();
+    });
+    call.on('error', (err: grpc.ServiceError) => this.#fail(call, err.details || err.message, err.code));
+    call.on('end', () => this.#fail(call, 'stream closed by the peer'));
+  }
+
+  #onAck(call: grpc.ClientDuplexStream<Frame, StreamAck>, ack: StreamAck): void {
+    if (call !== this.#call || this.#state !== 'connecting') return;
+    if ((ack.memberId ?? 0) !== this.peer) {
+      this.#fail(call, `${this.address.url} is served by member ${ack.memberId}, not by member ${this.peer}`);
+      return;
+    }
+    clearTimeout(this.#timer);
+    const after = this.#backoff.failures;
+    this.#backoff.reset();
+    this.#state = 'connected';
+    this.counters.connects++;
+    this.#log.info({ failedAttempts: after }, after > 0 ? 'peer stream re-established' : 'peer stream established');
+    this.flush();
+  }
+
+  #fail(call: grpc.ClientDuplexStream<Frame, StreamAck>, reason: string, code?: grpc.status): void {
+    if (call !== this.#call || this.#state === 'closed') return;
+    clearTimeout(this.#timer);
+    const wasConnected = this.#state === 'connected';
+    this.#teardown();
+    this.counters.droppedUnreachable += this.#queue.clear();
+    this.counters.connectFailures++;
+    this.#state = 'backoff';
+    const delay = this.#backoff.next();
+    const fields = { reason, code, attempt: this.#backoff.failures, retryInMs: Math.round(delay) };
+    if (code === grpc.status.FAILED_PRECONDITION || code === grpc.status.INVALID_ARGUMENT) this.#log.error(fields, 'peer refused our stream');
+    else if (wasConnected || this.#backoff.failures === 1) this.#log.warn(fields, 'peer stream failed; peer reported unreachable');
+    else this.#log.debug(fields, 'peer still unreachable');
+    this.#timer = setTimeout(() => {
+      if (this.#state === 'backoff') this.#dial();
+    }, delay);
+    this.#o.onUnreachable();
+  }
+
+  #teardown(): void {
+    const call = this.#call;
+    const client = this.#client;
+    this.#call = undefined;
+    this.#client = undefined;
+    this.#writing = false;
+    this.#needDrain = false;
+    if (call) {
+      call.removeAllListeners('data');
+      call.removeAllListeners('drain');
+      call.removeAllListeners('end');
+      // Keep an 'error' listener: cancelling emits CANCELLED, which must not become an uncaught error.
+      call.removeAllListeners('error');
+      call.on('error', () => {});
+      call.cancel();
+    }
+    client?.close();
+  }
+
+  #reportOverflow(): void {
+    const now = performance.now();
+    if (now - this.#lastOverflowReport < 1000) return;
+    this.#lastOverflowReport = now;
+    this.#log.warn({ queuedMessages: this.#queue.length, queuedBytes: this.#queue.bytes }, 'peer queue full; dropping messages and reporting peer unreachable');
+    this.#o.onUnreachable();
+  }
+}

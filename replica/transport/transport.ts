@@ -1,0 +1,338 @@
+// PeerTransport carries raft messages between members over gRPC: one outgoing
+// stream per peer (batched frames, bounded queue, reconnect with backoff),
+// snapshot uploads on their own calls, and a server that takes other members'
+// streams and hands their messages to raft in order.
+// It must never block the caller of send(), never send a member's messages on
+// a stream another member opened (direction rule: the chaos proxies rely on
+// it), and never call onMessages/onUnreachable/onSnapshotStatus after close()
+// or about a peer after removePeer().
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Message, NodeId } from '../raft/types.ts';
+import { encodedMessageSize } from './batch-codec.ts';
+import { LOCAL_MESSAGE_TYPES } from './message-types.ts';
+import { PeerLink } from './peer-link.ts';
+import { parsePeerUrl, type PeerAddress } from './peer-url.ts';
+import { Receiver } from './receiver.ts';
+import { channelOptions, raftServiceDefinition, serverOptions } from './service.ts';
+import { sendSnapshot, type SnapshotSend } from './snapshot-sender.ts';
+import { newReceiveStats, type SnapshotStats, type TransportStats } from './stats.ts';
+import { RAFT_SERVICE } from './wire.ts';
+
+/** TransportTuning holds the knobs; every member of a group should use the same values. */
+export interface TransportTuning {
+  /** Largest MessageBatch frame (and, plus headroom, the gRPC message limit on both ends). */
+  maxFrameBytes: number;
+  /** Batching cuts frames at about this size (see bench.ts: 4 MiB frames halve throughput). */
+  targetFrameBytes: number;
+  /** Bounds of each peer's outgoing queue. */
+  queueMaxMessages: number;
+  queueMaxBytes: number;
+  /** Reconnection backoff: doubling from initial to max, jittered. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** How long a new stream may wait for the peer's acknowledgement. */
+  connectTimeoutMs: number;
+  /** HTTP/2 keepalive pings: a peer silent for about time + timeout is declared dead. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  snapshotChunkBytes: number;
+  snapshotChunkTimeoutMs: number;
+  /** Largest snapshot this member accepts. */
+  maxSnapshotBytes: number;
+  /** Jitter source for the backoff. */
+  random: () => number;
+}
+
+export const DEFAULT_TUNING: TransportTuning = {
+  maxFrameBytes: 4 * 1024 * 1024,
+  targetFrameBytes: 256 * 1024,
+  queueMaxMessages: 4096,
+  queueMaxBytes: 64 * 1024 * 1024,
+  backoffInitialMs: 50,
+  backoffMaxMs: 2000,
+  connectTimeoutMs: 3000,
+  keepaliveTimeMs: 1000,
+  keepaliveTimeoutMs: 2000,
+  snapshotChunkBytes: 1024 * 1024,
+  snapshotChunkTimeoutMs: 15_000,
+  maxSnapshotBytes: 2 * 1024 * 1024 * 1024,
+  random: Math.random,
+};
+
+export interface PeerTransportOptions {
+  memberId: NodeId;
+  clusterId: string;
+  /** Where to serve peers, http://host:port (port 0 picks a free one; see listenUrl after start). */
+  listenUrl: string;
+  logger: Logger;
+  /** Messages from peers, in the order each peer sent them. Called synchronously per received frame. */
+  onMessages(msgs: Message[]): void;
+  /** `peer` could not be reached; raft should move it to probe. Called once per failed attempt. */
+  onUnreachable(peer: NodeId): void;
+  /** How a 'snap' send to `peer` ended. */
+  onSnapshotStatus(peer: NodeId, ok: boolean): void;
+  tuning?: Partial<TransportTuning>;
+}
+
+export class PeerTransport {
+  readonly memberId: NodeId;
+  readonly clusterId: string;
+  readonly tuning: TransportTuning;
+  readonly #o: PeerTransportOptions;
+  readonly #log: Logger;
+  readonly #listen: PeerAddress;
+  readonly #client: grpc.ServiceClientConstructor;
+  readonly #channelOptions: grpc.ChannelOptions;
+  readonly #links = new Map<NodeId, PeerLink>();
+  readonly #snapshots = new Map<NodeId, SnapshotSend>();
+  readonly #snapshotStats: SnapshotStats = { sent: 0, sendFailed: 0, received: 0, receiveFailed: 0, chunksReceived: 0 };
+  readonly #receive = newReceiveStats();
+  readonly #receiver: Receiver;
+  #server: grpc.Server | undefined;
+  #boundUrl: string | undefined;
+  #closed = false;
+  #droppedUnknownPeer = 0;
+  #droppedInvalid = 0;
+  readonly #lastLog = new Map<string, number>();
+
+  constructor(o: PeerTransportOptions) {
+    if (!Number.isSafeInteger(o.memberId) || o.memberId <= 0) throw new Error(`member id must be a positive integer, got ${o.memberId}`);
+    if (!/^[\x21-\x7e]+$/.test(o.clusterId)) throw new Error(`cluster id must be non-empty printable ASCII without spaces, got ${JSON.stringify(o.clusterId)}`);
+    this.memberId = o.memberId;
+    this.clusterId = o.clusterId;
+    this.tuning = { ...DEFAULT_TUNING, ...o.tuning };
+    const t = this.tuning;
+    if (t.snapshotChunkBytes <= 0 || t.snapshotChunkBytes > t.maxFrameBytes) {
+      throw new Error(`snapshotChunkBytes (${t.snapshotChunkBytes}) must be positive and at most maxFrameBytes (${t.maxFrameBytes})`);
+    }
+    if (!(t.targetFrameBytes > 0 && t.targetFrameBytes <= t.maxFrameBytes)) {
+      throw new Error(`targetFrameBytes (${t.targetFrameBytes}) must be positive and at most maxFrameBytes (${t.maxFrameBytes})`);
+    }
+    if (t.queueMaxBytes < t.maxFrameBytes) throw new Error(`queueMaxBytes (${t.queueMaxBytes}) must be at least maxFrameBytes (${t.maxFrameBytes})`);
+    this.#o = o;
+    this.#log = o.logger.child({ component: 'transport' });
+    this.#listen = parsePeerUrl(o.listenUrl, 'listen peer URL', true);
+    this.#client = grpc.makeGenericClientConstructor(raftServiceDefinition(), RAFT_SERVICE);
+    this.#channelOptions = channelOptions(t, { initialMs: t.backoffInitialMs, maxMs: t.backoffMaxMs });
+    this.#receiver = new Receiver({
+      self: this.memberId,
+      clusterId: this.clusterId,
+      maxSnapshotBytes: t.maxSnapshotBytes,
+      logger: this.#log,
+      receive: this.#receive,
+      snapshots: this.#snapshotStats,
+      deliver: (msgs) => {
+        if (!this.#closed) this.#o.onMessages(msgs);
+      },
+    });
+  }
+
+  /** listenUrl is the URL peers reach this member at (with the real port once started). */
+  get listenUrl(): string {
+    return this.#boundUrl ?? this.#listen.url;
+  }
+
+  /** start binds the peer server. Outgoing links dial as soon as peers are added, started or not. */
+  async start(): Promise<void> {
+    if (this.#closed) throw new Error('transport is closed');
+    if (this.#server) return;
+    const server = new grpc.Server(serverOptions(this.tuning));
+    server.addService(raftServiceDefinition(), this.#receiver.handlers());
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(this.#listen.target, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(new Error(`cannot listen for peers on ${this.#listen.url}: ${err.message}`)) : resolve(p),
+      ),
+    );
+    this.#server = server;
+    this.#boundUrl = `http://${this.#listen.host}:${port}`;
+    this.#log.info({ listenUrl: this.#boundUrl }, 'serving peers');
+  }
+
+  /** addPeer starts a link to member `id` at `url` (http://host:port). Adding a known peer updates its URL. */
+  addPeer(id: NodeId, url: string): void {
+    if (this.#closed) throw new Error('transport is closed');
+    if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`peer id must be a positive integer, got ${id}`);
+    if (id === this.memberId) throw new Error(`member ${id} cannot be its own peer`);
+    const address = parsePeerUrl(url);
+    const existing = this.#links.get(id);
+    if (existing) {
+      if (existing.address.url === address.url) return;
+      this.removePeer(id);
+    }
+    const t = this.tuning;
+    this.#links.set(
+      id,
+      new PeerLink({
+        self: this.memberId,
+        clusterId: this.clusterId,
+        peer: id,
+        address,
+        limits: { maxMessages: t.queueMaxMessages, maxBytes: t.queueMaxBytes, maxFrameBytes: t.maxFrameBytes, targetFrameBytes: t.targetFrameBytes },
+        backoff: { initialMs: t.backoffInitialMs, maxMs: t.backoffMaxMs, random: t.random },
+        connectTimeoutMs: t.connectTimeoutMs,
+        channelOptions: this.#channelOptions,
+        client: this.#client,
+        logger: this.#log,
+        onUnreachable: () => {
+          if (!this.#closed && this.#links.has(id)) this.#o.onUnreachable(id);
+        },
+      }),
+    );
+  }
+
+  /** updatePeer points the link to `id` at a new URL (redialling); the peer must be known. */
+  updatePeer(id: NodeId, url: string): void {
+    if (!this.#links.has(id)) throw new Error(`cannot update unknown peer ${id}; add it first`);
+    this.addPeer(id, url);
+  }
+
+  /** removePeer closes the link to `id` and cancels a snapshot upload to it; unknown ids are ignored. */
+  removePeer(id: NodeId): void {
+    const link = this.#links.get(id);
+    if (!link) return;
+    this.#links.delete(id);
+    link.close();
+    const snap = this.#snapshots.get(id);
+    if (snap) {
+      this.#snapshots.delete(id);
+      snap.cancel(`peer ${id} was removed`);
+    }
+  }
+
+  /** hasPeer tells whether `id` has a link. */
+  hasPeer(id: NodeId): boolean {
+    return this.#links.has(id);
+  }
+
+  /**
+   * send queues `messages` for their destinations and returns at once. Messages
+   * to the same peer keep their order and share frames; 'snap' messages travel
+   * as chunked uploads. Messages that cannot be sent are dropped and counted.
+   */
+  send(messages: Message[]): void {
+    if (this.#closed) return;
+    const touched = new Set<PeerLink>();
+    for (const m of messages) {
+      if (LOCAL_MESSAGE_TYPES.has(m.type) || m.to === this.memberId) {
+        this.#droppedInvalid++;
+        if (this.#mayLog('invalid')) this.#log.error({ type: m.type, to: m.to }, 'send() was handed a local-only or self-addressed message; dropped');
+        continue;
+      }
+      const link = this.#links.get(m.to);
+      if (!link) {
+        this.#droppedUnknownPeer++;
+        if (this.#mayLog('unknown')) this.#log.warn({ type: m.type, to: m.to }, 'dropping message to a member that is not a known peer');
+        continue;
+      }
+      if (m.type === 'snap') {
+        this.#startSnapshot(link, m);
+        continue;
+      }
+      let size: number;
+      try {
+        size = encodedMessageSize(m);
+      } catch (err) {
+        this.#droppedInvalid++;
+        if (this.#mayLog('unencodable')) this.#log.error({ type: m.type, to: m.to, err: (err as Error).message }, 'send() was handed a message that cannot be encoded; dropped');
+        continue;
+      }
+      link.enqueue(m, size);
+      touched.add(link);
+    }
+    for (const link of touched) link.flush();
+  }
+
+  /** mayLog rate-limits a kind of log line to one a second, so a misbehaving caller cannot flood the log. */
+  #mayLog(kind: string): boolean {
+    const now = performance.now();
+    if (now - (this.#lastLog.get(kind) ?? -Infinity) < 1000) return false;
+    this.#lastLog.set(kind, now);
+    return true;
+  }
+
+  #startSnapshot(link: PeerLink, m: Message): void {
+    const peer = link.peer;
+    if (m.snapshot === undefined) {
+      this.#log.error({ to: peer }, 'snap message without a snapshot; dropped and reported as failed');
+      this.#reportSnapshot(peer, false);
+      return;
+    }
+    if (this.#snapshots.has(peer)) {
+      this.#log.warn({ to: peer }, 'a snapshot upload to this peer is already running; the new one is reported failed');
+      this.#reportSnapshot(peer, false);
+      return;
+    }
+    const t = this.tuning;
+    const started = performance.now();
+    this.#log.info({ to: peer, bytes: m.snapshot.data.length, index: m.snapshot.metadata.index }, 'sending snapshot');
+    const send = sendSnapshot({
+      self: this.memberId,
+      clusterId: this.clusterId,
+      address: link.address,
+      message: m,
+      chunkBytes: t.snapshotChunkBytes,
+      chunkTimeoutMs: t.snapshotChunkTimeoutMs,
+      channelOptions: this.#channelOptions,
+      client: this.#client,
+    });
+    this.#snapshots.set(peer, send);
+    send.done.then(
+      (bytes) => {
+        if (this.#snapshots.get(peer) !== send) return;
+        this.#snapshots.delete(peer);
+        this.#snapshotStats.sent++;
+        this.#log.info({ to: peer, bytes, ms: Math.round(performance.now() - started) }, 'snapshot sent');
+        this.#reportSnapshot(peer, true);
+      },
+      (err: Error) => {
+        if (this.#snapshots.get(peer) !== send) return;
+        this.#snapshots.delete(peer);
+        this.#snapshotStats.sendFailed++;
+        this.#log.warn({ to: peer, reason: err.message }, 'snapshot send failed');
+        this.#reportSnapshot(peer, false);
+      },
+    );
+  }
+
+  #reportSnapshot(peer: NodeId, ok: boolean): void {
+    if (this.#closed || !this.#links.has(peer)) return;
+    this.#o.onSnapshotStatus(peer, ok);
+  }
+
+  /** stats returns a copy of the transport's counters. */
+  stats(): TransportStats {
+    const peers: TransportStats['peers'] = {};
+    for (const [id, link] of this.#links) peers[String(id)] = link.stats();
+    return {
+      peers,
+      receive: { ...this.#receive },
+      snapshots: { ...this.#snapshotStats },
+      droppedUnknownPeer: this.#droppedUnknownPeer,
+      droppedInvalid: this.#droppedInvalid,
+    };
+  }
+
+  /** close stops every link, upload and inbound stream and the server; no callback fires afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const id of [...this.#links.keys()]) this.removePeer(id);
+    this.#receiver.endAll();
+    const server = this.#server;
+    this.#server = undefined;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 500);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    }
+    this.#log.info('peer transport closed');
+  }
+}
