@@ -71,8 +71,8 @@ export class RaftClientBackend implements ClientBackend {
     const stats = node.kv.stats();
     return {
       version: SERVER_VERSION,
-      dbSize: stats.approximateBytes,
-      dbSizeInUse: stats.approximateBytes,
+      dbSize: stats.sizeBytes,
+      dbSizeInUse: stats.sizeBytes,
       leader: st.lead,
       raftIndex: st.commit,
       raftTerm: st.term,

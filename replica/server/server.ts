@@ -103,7 +103,7 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
     kv.advanceTo(1);
     applied = 1;
     writeIdentity(config.dataDir, identity);
-    log.info({ cluster: hexId(clusterId), member: hexId(memberId), members: records.length }, 'founded a new cluster');
+    log.info({ cluster: hexId(clusterId), memberId: hexId(memberId), members: records.length }, 'founded a new cluster');
   } else {
     const st = opened.state;
     if (st.snapshot) {
@@ -121,7 +121,7 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
     mem.append(st.entries);
     if (!initialized) writeIdentity(config.dataDir, identity);
     log.info(
-      { cluster: hexId(clusterId), member: hexId(memberId), snapshot: applied, entries: st.entries.length, commit: st.hardState.commit },
+      { cluster: hexId(clusterId), memberId: hexId(memberId), snapshot: applied, entries: st.entries.length, commit: st.hardState.commit },
       initialized ? 'recovered from data dir' : 'joining an existing cluster',
     );
   }
@@ -299,7 +299,7 @@ async function discoverSelf(config: ReplicaConfig, myPeerUrl: string, log: Logge
           (resolve) => c.FindMember({ peerUrl: myPeerUrl }, { deadline: Date.now() + 2000 }, (err: Error | null, r: any) => resolve(err ? undefined : r)),
         );
         if (res?.found) {
-          log.info({ member: hexId(res.memberId), cluster: hexId(res.clusterId) }, 'found this member in the existing cluster');
+          log.info({ memberId: hexId(res.memberId), cluster: hexId(res.clusterId) }, 'found this member in the existing cluster');
           return {
             clusterId: res.clusterId,
             memberId: res.memberId,

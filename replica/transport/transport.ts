@@ -73,6 +73,8 @@ export interface PeerTransportOptions {
   /** How a 'snap' send to `peer` ended. */
   onSnapshotStatus(peer: NodeId, ok: boolean): void;
   tuning?: Partial<TransportTuning>;
+  /** services are extra gRPC services served on the peer port (e.g. membership discovery for joining members). */
+  services?: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
 }
 
 export class PeerTransport {
@@ -139,6 +141,7 @@ export class PeerTransport {
     if (this.#server) return;
     const server = new grpc.Server(serverOptions(this.tuning));
     server.addService(raftServiceDefinition(), this.#receiver.handlers());
+    for (const svc of this.#o.services ?? []) server.addService(svc.definition, svc.implementation);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.#listen.target, grpc.ServerCredentials.createInsecure(), (err, p) =>
         err ? reject(new Error(`cannot listen for peers on ${this.#listen.url}: ${err.message}`)) : resolve(p),
@@ -198,6 +201,11 @@ export class PeerTransport {
       this.#snapshots.delete(id);
       snap.cancel(`peer ${id} was removed`);
     }
+  }
+
+  /** peerIds lists the members this transport has links to. */
+  peerIds(): NodeId[] {
+    return [...this.#links.keys()];
   }
 
   /** hasPeer tells whether `id` has a link. */
