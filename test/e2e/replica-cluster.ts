@@ -1,0 +1,229 @@
+// Test tooling: a group of real replica processes on 127.0.0.0/8. Each member
+// gets its own loopback address (127.A.B.n) and etcd's default ports, as pods
+// do in a cluster. Every process is tracked by PID and killed when the test
+// ends, also on failure; data dirs live under os.tmpdir() and are removed.
+// Must never bind or dial outside 127.0.0.0/8.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EtcdClient } from './etcd-client.ts';
+import { adminClient } from '../../replica/server/admin-service.ts';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPLICA_MAIN = path.join(REPO, 'replica/main.ts');
+
+export interface Cleanup {
+  after(fn: () => void | Promise<void>): void;
+}
+
+export interface MemberProcess {
+  name: string;
+  ip: string;
+  clientUrl: string;
+  peerUrl: string;
+  metricsUrl: string;
+  /** host:port of the client API */
+  endpoint: string;
+  dataDir: string;
+  proc?: ChildProcess;
+  log: string[];
+}
+
+/** waitFor polls `probe` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+let subnetCounter = 0;
+
+/** pickSubnet returns a 127.A.B prefix unlikely to collide with other tests running at the same time. */
+export function pickSubnet(): string {
+  const n = (process.pid * 7 + subnetCounter++ * 131 + Math.floor(Math.random() * 1000)) % 60000;
+  return `127.${20 + Math.floor(n / 250) % 200}.${1 + (n % 250)}`;
+}
+
+export class ReplicaCluster {
+  readonly members = new Map<string, MemberProcess>();
+  readonly subnet: string;
+  readonly root: string;
+  readonly token: string;
+  private readonly extraFlags: string[];
+  private next = 1;
+  private readonly clients = new Map<string, EtcdClient>();
+
+  constructor(t: Cleanup, opts: { extraFlags?: string[] } = {}) {
+    this.subnet = pickSubnet();
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-e2e-'));
+    this.token = `e2e-${path.basename(this.root)}`;
+    this.extraFlags = opts.extraFlags ?? [];
+    t.after(async () => {
+      for (const c of this.clients.values()) c.close();
+      this.killAll();
+      fs.rmSync(this.root, { recursive: true, force: true });
+    });
+  }
+
+  /** define allocates an address and data dir for a new member (not started). */
+  define(name?: string): MemberProcess {
+    const n = this.next++;
+    const nm = name ?? `m${n}`;
+    const ip = `${this.subnet}.${n}`;
+    const m: MemberProcess = {
+      name: nm,
+      ip,
+      clientUrl: `http://${ip}:2379`,
+      peerUrl: `http://${ip}:2380`,
+      metricsUrl: `http://${ip}:2381`,
+      endpoint: `${ip}:2379`,
+      dataDir: path.join(this.root, nm),
+      log: [],
+    };
+    this.members.set(nm, m);
+    return m;
+  }
+
+  initialCluster(ms: MemberProcess[]): string {
+    return ms.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+  }
+
+  /** start launches (or relaunches) a member's process. */
+  start(m: MemberProcess, state: 'new' | 'existing', initialCluster: string, flags: string[] = []): void {
+    const args = [
+      REPLICA_MAIN,
+      '--name', m.name,
+      '--data-dir', m.dataDir,
+      '--listen-client-urls', m.clientUrl,
+      '--listen-peer-urls', m.peerUrl,
+      '--listen-metrics-urls', m.metricsUrl,
+      '--initial-cluster', initialCluster,
+      '--initial-cluster-state', state,
+      '--initial-cluster-token', this.token,
+      ...this.extraFlags,
+      ...flags,
+    ];
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line) m.log.push(line);
+      if (m.log.length > 2000) m.log.splice(0, m.log.length - 2000);
+    };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    m.proc = proc;
+  }
+
+  /** launch founds a new group of `size` members and waits for a leader. */
+  async launch(size: number, flags: string[] = []): Promise<MemberProcess[]> {
+    const ms = Array.from({ length: size }, () => this.define());
+    const ic = this.initialCluster(ms);
+    for (const m of ms) this.start(m, 'new', ic, flags);
+    await this.waitLeader(ms);
+    return ms;
+  }
+
+  client(m: MemberProcess): EtcdClient {
+    let c = this.clients.get(m.name);
+    if (!c) {
+      c = new EtcdClient(m.endpoint, 5000);
+      this.clients.set(m.name, c);
+    }
+    return c;
+  }
+
+  running(): MemberProcess[] {
+    return [...this.members.values()].filter((m) => m.proc && m.proc.exitCode === null && m.proc.signalCode === null);
+  }
+
+  /** waitLeader waits until the given members agree on one leader; returns its member. */
+  async waitLeader(ms: MemberProcess[] = this.running(), timeoutMs = 20_000): Promise<MemberProcess> {
+    return waitFor(
+      'a leader all members agree on',
+      async () => {
+        const st = await Promise.all(ms.map((m) => this.adminStatus(m).catch(() => undefined)));
+        if (st.some((s) => !s || s.leader === 0)) return undefined;
+        const leaders = new Set(st.map((s) => s!.leader));
+        if (leaders.size !== 1) return undefined;
+        const id = st[0]!.leader;
+        const i = st.findIndex((s) => s!.memberId === id);
+        return i >= 0 ? ms[i] : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  adminStatus(m: MemberProcess): Promise<any> {
+    const c = adminClient(m.endpoint);
+    return new Promise((resolve, reject) =>
+      c.Status({}, { deadline: Date.now() + 2000 }, (err: Error | null, r: unknown) => {
+        c.close();
+        if (err) reject(err);
+        else resolve(r);
+      }),
+    );
+  }
+
+  admin(m: MemberProcess, method: string, req: object, timeoutMs = 30_000): Promise<any> {
+    const c = adminClient(m.endpoint);
+    return new Promise((resolve, reject) =>
+      c[method](req, { deadline: Date.now() + timeoutMs }, (err: Error | null, r: unknown) => {
+        c.close();
+        if (err) reject(err);
+        else resolve(r);
+      }),
+    );
+  }
+
+  /** signal sends a signal to a member's process (SIGKILL, SIGSTOP, SIGCONT, SIGTERM). */
+  signal(m: MemberProcess, sig: NodeJS.Signals): void {
+    if (m.proc?.pid !== undefined && m.proc.exitCode === null && m.proc.signalCode === null) process.kill(m.proc.pid, sig);
+  }
+
+  /** kill sends SIGKILL and waits for the process to be gone. */
+  async kill(m: MemberProcess): Promise<void> {
+    const p = m.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    process.kill(p.pid!, 'SIGKILL');
+    await gone;
+  }
+
+  /** stop sends SIGTERM and resolves with the exit code. */
+  async stop(m: MemberProcess): Promise<number | null> {
+    const p = m.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
+    const gone = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    process.kill(p.pid!, 'SIGTERM');
+    return gone;
+  }
+
+  killAll(): void {
+    for (const m of this.members.values()) {
+      const p = m.proc;
+      if (p?.pid !== undefined && p.exitCode === null && p.signalCode === null) {
+        try {
+          process.kill(p.pid, 'SIGCONT');
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
+  /** logTail renders the end of every member's log, for failure messages. */
+  logTail(lines = 15): string {
+    return [...this.members.values()].map((m) => `--- ${m.name}\n${m.log.slice(-lines).join('\n')}`).join('\n');
+  }
+}
