@@ -52,7 +52,12 @@ function mkdirDurable(dir: string): void {
   const parent = path.dirname(dir);
   if (fs.existsSync(dir)) return;
   if (parent !== dir) mkdirDurable(parent);
-  fs.mkdirSync(dir, { mode: 0o700 });
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return; // another opener won the race
+    throw err;
+  }
   fsyncDirSync(parent);
 }
 
