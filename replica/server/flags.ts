@@ -39,6 +39,11 @@ export interface ReplicaConfig {
   unsafeLocalReads: boolean;
   /** test-only: allow fault injection through the admin API */
   enableFaultInjection: boolean;
+  /**
+   * test-only: dial a peer URL through another address (a fault-injecting
+   * proxy per directed link in the chaos harness). Keys and values are URLs.
+   */
+  peerDialOverrides: Map<string, string>;
 }
 
 export const USAGE = `usage: replicant replica [flags]
@@ -94,6 +99,19 @@ function plain(u: URL): string {
   return `${u.protocol}//${u.host}`;
 }
 
+function dialOverrides(value: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!value) return out;
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new FlagError(`--peer-dial-overrides: ${JSON.stringify(part)} must be PEER_URL=DIAL_URL`);
+    const [from] = urls('peer-dial-overrides', part.slice(0, eq)).map(plain);
+    const [to] = urls('peer-dial-overrides', part.slice(eq + 1)).map(plain);
+    out.set(from, to);
+  }
+  return out;
+}
+
 /** parseFlags parses argv (without node and script); returns undefined when --help was asked. */
 export function parseFlags(argv: string[]): ReplicaConfig | undefined {
   const opt = { type: 'string' } as const;
@@ -122,6 +140,7 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
         'log-level': opt,
         'unsafe-local-reads': { type: 'boolean' },
         'enable-fault-injection': { type: 'boolean' },
+        'peer-dial-overrides': opt,
         help: { type: 'boolean' },
       },
       strict: true,
@@ -187,6 +206,7 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
     maxTxnOps: positive('max-txn-ops', s('max-txn-ops'), 128),
     logLevel: level,
     unsafeLocalReads: !!values['unsafe-local-reads'],
+    peerDialOverrides: dialOverrides(s('peer-dial-overrides')),
     enableFaultInjection: !!values['enable-fault-injection'],
   };
 }

@@ -180,7 +180,7 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
   node.start({
     send: (msgs) => transport.send(msgs),
     syncPeers: (peers) => {
-      for (const [id, url] of peers) transport.addPeer(id, url);
+      for (const [id, url] of peers) transport.addPeer(id, config.peerDialOverrides.get(url) ?? url);
       for (const id of transport.peerIds()) if (!peers.has(id)) transport.removePeer(id);
     },
   });
