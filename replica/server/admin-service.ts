@@ -9,6 +9,7 @@ import { clientConstructor, loadProtos, serviceDefinition } from '../../proto/gr
 import { EtcdError } from './etcdapi/index.ts';
 import { ReconfigureError, type Reconfigurer } from './reconfigure.ts';
 import type { ReplicaNode } from './replica-node.ts';
+import type { DivergenceState } from './divergence-watch.ts';
 
 export const ADMIN_SERVICE = 'replicant.admin.v1.Admin';
 let root: ReturnType<typeof loadProtos> | undefined;
@@ -36,6 +37,9 @@ export interface AdminDeps {
   version: string;
   log: Logger;
   electionMs: number;
+  divergence: () => DivergenceState;
+  /** faultInjection enables InjectFault (tests only). */
+  faultInjection: boolean;
 }
 
 function configuration(node: ReplicaNode) {
@@ -122,6 +126,7 @@ export function adminHandlers(d: AdminDeps): grpc.UntypedServiceImplementation {
           version: d.version,
           snapshotIndex: node.snapshotIndex,
           leaderClientUrls: leaderUrls,
+          divergence: d.divergence(),
         });
       } catch (e) {
         cb(toStatusError(e));
@@ -149,6 +154,27 @@ export function adminHandlers(d: AdminDeps): grpc.UntypedServiceImplementation {
         index: result.index,
       };
     }),
+    InjectFault: (call: grpc.ServerUnaryCall<{ kind: string; key: Uint8Array }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      if (!d.faultInjection) {
+        cb(Object.assign(new Error('fault injection is disabled; start the replica with --enable-fault-injection (tests only)'), { code: grpc.status.FAILED_PRECONDITION }) as grpc.ServiceError);
+        return;
+      }
+      const node = d.node();
+      const { kind, key } = call.request;
+      if (kind === 'corrupt-value') {
+        if (!node.kv.corruptValue(key)) {
+          cb(Object.assign(new Error(`key ${Buffer.from(key).toString()} does not exist on this member`), { code: grpc.status.NOT_FOUND }) as grpc.ServiceError);
+          return;
+        }
+      } else if (kind === 'nondeterministic-apply') {
+        node.faultNondeterministicApply = true;
+      } else {
+        cb(Object.assign(new Error(`unknown fault kind ${JSON.stringify(kind)}: use corrupt-value or nondeterministic-apply`), { code: grpc.status.INVALID_ARGUMENT }) as grpc.ServiceError);
+        return;
+      }
+      d.log.warn({ kind, key: Buffer.from(key).toString() }, 'fault injected on purpose');
+      cb(null, {});
+    },
     TransferLeadership: forward('TransferLeadership', async (req: { target: number }) => {
       const node = d.node();
       let target: NodeId = req.target;

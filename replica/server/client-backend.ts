@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '../raft/index.ts';
 import { ConfChangeRejectedError } from '../raft/index.ts';
 import type { HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from '../kv/index.ts';
-import { EtcdError, type ClientBackend, type ClusterHeader, type Member, type MemberStatus } from './etcdapi/index.ts';
+import { ApiError, EtcdError, type ClientBackend, type ClusterHeader, type Member, type MemberStatus } from './etcdapi/index.ts';
 import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
 import { RequestIdGenerator } from '../kv/index.ts';
 import { freshMemberId } from './ids.ts';
@@ -45,16 +45,23 @@ export class RaftClientBackend implements ClientBackend {
     return this.ids.next();
   }
 
-  write(command: KvCommand, data: Uint8Array): Promise<KvResult> {
+  /** refuseIfDivergent: a member whose state differs from the majority's answers nothing from that state. */
+  private refuseIfDivergent(): void {
+    if (this.divergentReason) {
+      throw new ApiError(
+        grpc.status.UNAVAILABLE,
+        `replicant: this member's state diverged from the majority (${this.divergentReason}); it serves no client requests until replaced`,
+      );
+    }
+  }
+
+  async write(command: KvCommand, data: Uint8Array): Promise<KvResult> {
+    this.refuseIfDivergent();
     return this.node().proposeKv(command, data);
   }
 
   async read(request: RangeRequest, serializable: boolean): Promise<RangeResponse> {
-    if (this.divergentReason) {
-      throw Object.assign(new Error(`replicant: this member's state diverged from the majority (${this.divergentReason}); it serves no reads`), {
-        code: grpc.status.UNAVAILABLE,
-      });
-    }
+    this.refuseIfDivergent();
     const node = this.node();
     if (!serializable) await node.readBarrier();
     return node.kv.range(request);
@@ -156,7 +163,7 @@ export class RaftClientBackend implements ClientBackend {
       await node.proposeConfChange({ transition: 'auto', changes: [change], context: encodeChangeContext({ members: records }) });
     } catch (e) {
       if (e instanceof ConfChangeRejectedError) {
-        throw Object.assign(new Error(`etcdserver: ${e.message}`), { code: grpc.status.FAILED_PRECONDITION });
+        throw new ApiError(grpc.status.FAILED_PRECONDITION, `etcdserver: ${e.message}`);
       }
       throw e;
     }

@@ -102,6 +102,8 @@ export class ReplicaNode {
   private publishedAttributes = false;
   private lastPublishTry = 0;
   private stopping = false;
+  /** test-only fault: apply puts differently from the other members (see Admin.InjectFault). */
+  faultNondeterministicApply = false;
 
   constructor(o: ReplicaNodeOptions) {
     this.o = o;
@@ -130,9 +132,12 @@ export class ReplicaNode {
     this.peers = peers;
     this.running = true;
     this.syncPeers();
+    let ticks = 0;
+    this.refreshGauges();
     this.ticker = setInterval(() => {
       this.raw.tick();
       this.maybePublish();
+      if (++ticks % 5 === 0) this.refreshGauges();
       this.kick();
     }, this.o.tickMs);
     this.loopDone = this.loop();
@@ -295,6 +300,7 @@ export class ReplicaNode {
       if (payload.kind === 'kv') {
         const cmd: KvCommand = decodeCommand(payload.command);
         const result = this.kv.apply(e.index, cmd);
+        if (this.faultNondeterministicApply && cmd.kind === 'put') this.kv.corruptValue(cmd.request.key);
         if (payload.proposer === this.id) {
           const w = this.kvWaiters.get(cmd.requestId);
           if (w) {
@@ -376,6 +382,27 @@ export class ReplicaNode {
     this.o.metrics.snapshots.inc({ kind: 'taken' });
     this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
     this.log.info({ index: applied, bytes: data.length }, 'saved snapshot');
+  }
+
+  /** refreshGauges publishes the slowly changing state (configuration, progress, store) as metrics. */
+  private refreshGauges(): void {
+    const m = this.o.metrics;
+    const raft = this.raw.raft;
+    const cs = raft.trk.confState();
+    m.votersCount.set(cs.voters.length);
+    m.joint.set(cs.votersOutgoing.length > 0 ? 1 : 0);
+    m.isLearner.set(cs.learners.includes(this.id) ? 1 : 0);
+    m.term.set(raft.term);
+    m.commitIndex.set(raft.raftLog.committed);
+    m.appliedIndex.set(this.kv.appliedIndex);
+    m.peerMatchIndex.reset();
+    if (raft.state === 'leader') {
+      for (const [id, pr] of raft.trk.progress) m.peerMatchIndex.set({ peer: id.toString(16) }, pr.match);
+    }
+    const stats = this.kv.stats();
+    m.storeKeys.set(stats.liveKeys);
+    m.storeRevision.set(this.kv.revision);
+    m.checkpointIndex.set(this.kv.lastCheckpoint()?.index ?? 0);
   }
 
   // ---- proposals -------------------------------------------------------------

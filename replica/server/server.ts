@@ -22,6 +22,7 @@ import { Reconfigurer } from './reconfigure.ts';
 import { RaftClientBackend, SERVER_VERSION } from './client-backend.ts';
 import { adminHandlers, adminServiceDefinition } from './admin-service.ts';
 import { startHealthServer } from './health.ts';
+import { DivergenceWatch } from './divergence-watch.ts';
 
 export interface ReplicaHandle {
   readonly config: ReplicaConfig;
@@ -163,6 +164,8 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
       {
         definition: serviceDefinition(peerRoot, 'replicant.peer.v1.Membership'),
         implementation: {
+          Checkpoints: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+            cb(null, { memberId, checkpoints: node.kv.checkpoints() }),
           FindMember: (call: grpc.ServerUnaryCall<{ peerUrl: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
             const m = node.members.findByPeerURL(call.request.peerUrl);
             cb(null, {
@@ -187,6 +190,16 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
 
   // ---- client and admin API ----------------------------------------------------
   const backend = new RaftClientBackend(() => node, clusterId, memberId);
+  const divergence = new DivergenceWatch({
+    node: () => node,
+    log,
+    metrics,
+    dial: (url) => config.peerDialOverrides.get(url) ?? url,
+    onSelfDivergent: (reason) => {
+      backend.divergentReason = reason;
+    },
+  });
+  divergence.start(Math.max(1000, 2 * config.electionTimeoutMs));
   const reconfigurer = new Reconfigurer(node, log, tickMs);
   const limits = { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps };
   const grpcServer = new grpc.Server(grpcServerOptions(limits));
@@ -204,6 +217,8 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
       version: SERVER_VERSION,
       log,
       electionMs: config.electionTimeoutMs,
+      divergence: () => divergence.current,
+      faultInjection: config.enableFaultInjection,
     }),
   );
   let clientPort = 0;
@@ -270,6 +285,7 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
         }
       }
       grpcServer.forceShutdown();
+      divergence.stop();
       backend.close();
       await node.stop();
       await transport.close();
