@@ -202,10 +202,16 @@ export class Reconfigurer {
     }
   }
 
-  /** waitCaughtUp waits until each member's match reaches the leader's commit index; aborts on a stall. */
-  private async waitCaughtUp(ids: NodeId[], stallMs: number): Promise<void> {
+  /**
+   * waitCaughtUp waits until each member's match reaches the leader's commit
+   * index. It aborts when a learner that has answered makes no progress for
+   * `stallMs`, or when a learner never answers within `firstContactMs` (a new
+   * process needs a moment to start and find its id).
+   */
+  private async waitCaughtUp(ids: NodeId[], stallMs: number, firstContactMs = Math.max(30_000, 10 * stallMs)): Promise<void> {
     if (ids.length === 0) return;
     const target = this.raft().raftLog.committed;
+    const started = performance.now();
     const lastProgress = new Map<NodeId, { match: number; at: number }>();
     for (;;) {
       this.requireLeader();
@@ -217,6 +223,15 @@ export class Reconfigurer {
         if (pr.match >= target) continue;
         waiting = true;
         const seen = lastProgress.get(id);
+        // A learner has answered once the leader found where its log stands
+        // (it left probing for a snapshot, or acknowledged entries).
+        const contacted = pr.match > 0 || pr.state !== 'probe' || seen !== undefined;
+        if (!contacted) {
+          if (now - started > firstContactMs) {
+            throw new ReconfigureError('deadline', `learner ${id.toString(16)} never answered within ${firstContactMs}ms; is it running and reachable?`);
+          }
+          continue;
+        }
         if (!seen || pr.match > seen.match) lastProgress.set(id, { match: pr.match, at: now });
         else if (now - seen.at > stallMs) {
           throw new ReconfigureError(
