@@ -38,7 +38,9 @@ class Writer {
   private running = true;
   private readonly done: Promise<void>;
 
-  constructor(endpoints: string[], prefix: string) {
+  constructor(t: { after(fn: () => Promise<void>): void }, endpoints: string[], prefix: string) {
+    // Stopped when the test ends, also when an assertion failed first.
+    t.after(() => this.stop());
     let i = 0;
     const clients = endpoints.map((e) => new EtcdClient(e, 3000));
     this.done = (async () => {
@@ -129,7 +131,7 @@ test('the etcd3 npm client works unchanged', async (t) => {
 test('kill -9 of the leader under write load loses no acknowledged write; it restarts and catches up', async (t) => {
   const cluster = new ReplicaCluster(t);
   const ms = await cluster.launch(3);
-  const writers = [0, 1, 2, 3].map((i) => new Writer(ms.map((m) => m.endpoint), `load${i}`));
+  const writers = [0, 1, 2, 3].map((i) => new Writer(t, ms.map((m) => m.endpoint), `load${i}`));
   await waitFor('some writes', () => writers.every((w) => w.acked.size > 20));
   const leader = await cluster.waitLeader(ms);
   const before = writers.reduce((n, w) => n + w.acked.size, 0);
@@ -154,7 +156,7 @@ test('kill -9 of the leader under write load loses no acknowledged write; it res
 test('replace a member through the admin API while a client writes', async (t) => {
   const cluster = new ReplicaCluster(t);
   const ms = await cluster.launch(3);
-  const writer = new Writer(ms.map((m) => m.endpoint), 'during-change');
+  const writer = new Writer(t, ms.map((m) => m.endpoint), 'during-change');
   await waitFor('some writes', () => writer.acked.size > 20);
   const leader = await cluster.waitLeader(ms);
   const old = ms.find((m) => m !== leader)!;
