@@ -98,6 +98,7 @@ test('status field names agree with the TypeScript types at every level', () => 
   assert.deepEqual(keys(st.operation), fields(api.OPERATION_FIELDS));
   assert.deepEqual(keys(st.operation.properties!.add.items), fields(api.OPERATION_MEMBER_FIELDS));
   assert.deepEqual(keys(st.operation.properties!.remove.items), fields(api.OPERATION_MEMBER_FIELDS));
+  assert.deepEqual(keys(st.operation.properties!.member), fields(api.OPERATION_MEMBER_FIELDS));
   assert.deepEqual(keys(st.backoff), fields(api.BACKOFF_FIELDS));
   assert.deepEqual(keys(st.rolloutBlocked), fields(api.ROLLOUT_BLOCK_FIELDS));
 });

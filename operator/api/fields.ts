@@ -109,12 +109,13 @@ export const OPERATION_FIELDS = {
   attempt: true,
   startedAt: true,
   deadline: true,
+  member: true,
   specHash: true,
   founding: true,
   message: true,
 } as const satisfies Record<keyof Operation, true>;
 
-export const OPERATION_MEMBER_FIELDS = { name: true, id: true } as const satisfies Record<keyof OperationMember, true>;
+export const OPERATION_MEMBER_FIELDS = { name: true, id: true, reason: true } as const satisfies Record<keyof OperationMember, true>;
 
 export const BACKOFF_FIELDS = { attempts: true, notBefore: true, reason: true } as const satisfies Record<keyof BackoffStatus, true>;
 

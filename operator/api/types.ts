@@ -209,6 +209,8 @@ export interface OperationMember {
   name: string;
   /** id in hex when known. */
   id?: string;
+  /** reason says why a member leaves (e.g. Divergent), so cleanup knows whether to keep its volume. */
+  reason?: string;
 }
 
 /**
@@ -231,6 +233,8 @@ export interface Operation {
   startedAt: string;
   /** deadline: after it, an unfinished catch-up is rolled back (RFC 3339). */
   deadline: string;
+  /** member is the member a Restart restarts. */
+  member?: OperationMember;
   /** specHash is the pod template hash a Restart brings the member to. */
   specHash?: string;
   /** founding lists the initial configuration of a Bootstrap. */
