@@ -23,8 +23,8 @@ import { strays } from './steps/strays.ts';
  */
 export const STEPS: readonly Step[] = [
   teardown,
-  finalizer,
   invalidSpec,
+  finalizer,
   paused,
   services,
   bootstrap,

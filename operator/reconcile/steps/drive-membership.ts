@@ -67,6 +67,7 @@ function issue(ctx: Context, op: Operation, delta: MembershipDelta, what: string
   const failure = failed(ctx, `ChangeMembership/${request.requestId}`, op);
   if (failure) {
     op.attempt += 1;
+    if (pastDeadline(ctx, op) && !tag && op.add.length > 0) return startRollBack(ctx, op, `ChangeMembership kept failing until the deadline: ${failure}`);
     return wait(ctx, op, op.phase, `attempt ${op.attempt} failed: ${failure}`);
   }
   op.phase = tag ? 'RollingBack' : 'ChangingMembership';
@@ -141,6 +142,7 @@ export function driveMembership(ctx: Context, op: Operation): StepResult {
     }
   }
   const late = pastDeadline(ctx, op);
+  if (late && op.add.length === 0 && op.attempt > 0) return giveUp(ctx, op, `not done before the deadline: ${op.message ?? ''}`);
   const starting = op.add.filter((m, i) => !isVoter(ids[i]) && waitingForPod(ctx, m.name)).map((m) => m.name);
   if (starting.length > 0) {
     if (late) return startRollBack(ctx, op, `${starting.join(', ')} did not start before the deadline`);
