@@ -52,7 +52,7 @@ function removeIds(ctx: Context, op: Operation): number[] {
 }
 
 /** issue checks the safety rules and sends one ChangeMembership, or waits saying which rule refused. */
-function issue(ctx: Context, op: Operation, delta: MembershipDelta, what: string, tag = ''): StepResult {
+function issue(ctx: Context, op: Operation, delta: MembershipDelta, what: string, tag = '', forwardOnly = false): StepResult {
   const cfg = ctx.view.config!;
   const owned = new Set(addIds(ctx, op).filter((id): id is number => id !== undefined));
   for (const verdict of [
@@ -67,7 +67,7 @@ function issue(ctx: Context, op: Operation, delta: MembershipDelta, what: string
   const failure = failed(ctx, `ChangeMembership/${request.requestId}`, op);
   if (failure) {
     op.attempt += 1;
-    if (pastDeadline(ctx, op) && !tag && op.add.length > 0) return startRollBack(ctx, op, `ChangeMembership kept failing until the deadline: ${failure}`);
+    if (pastDeadline(ctx, op) && !tag && !forwardOnly && op.add.length > 0) return startRollBack(ctx, op, `ChangeMembership kept failing until the deadline: ${failure}`);
     return wait(ctx, op, op.phase, `attempt ${op.attempt} failed: ${failure}`);
   }
   op.phase = tag ? 'RollingBack' : 'ChangingMembership';
@@ -90,7 +90,7 @@ function rollBack(ctx: Context, op: Operation): StepResult {
   if (cfg.joint || ids.some((id) => id !== undefined && cfg.voters.includes(id))) {
     // The joint change was entered: it can only finish forwards.
     op.phase = 'ChangingMembership';
-    return driveMembership(ctx, op);
+    return driveMembership(ctx, op, true);
   }
   const learners = ids.filter((id): id is number => id !== undefined && cfg.learners.includes(id));
   if (learners.length > 0) {
@@ -104,9 +104,13 @@ function rollBack(ctx: Context, op: Operation): StepResult {
   return giveUp(ctx, op, op.message ?? 'rolled back');
 }
 
-/** driveMembership takes the next step of a membership operation. */
-export function driveMembership(ctx: Context, op: Operation): StepResult {
-  if (op.phase === 'RollingBack') return rollBack(ctx, op);
+/**
+ * driveMembership takes the next step of a membership operation. `forwardOnly`
+ * is set when a rollback found the change already (partly) made: it must then
+ * finish, never roll back again.
+ */
+export function driveMembership(ctx: Context, op: Operation, forwardOnly = false): StepResult {
+  if (op.phase === 'RollingBack' && !forwardOnly) return rollBack(ctx, op);
   const ids = addIds(ctx, op);
   if (!haveLeader(ctx)) {
     for (const m of op.add) {
@@ -141,7 +145,7 @@ export function driveMembership(ctx: Context, op: Operation): StepResult {
       return r;
     }
   }
-  const late = pastDeadline(ctx, op);
+  const late = pastDeadline(ctx, op) && !forwardOnly;
   if (late && op.add.length === 0 && op.attempt > 0) return giveUp(ctx, op, `not done before the deadline: ${op.message ?? ''}`);
   const starting = op.add.filter((m, i) => !isVoter(ids[i]) && waitingForPod(ctx, m.name)).map((m) => m.name);
   if (starting.length > 0) {
@@ -176,5 +180,5 @@ export function driveMembership(ctx: Context, op: Operation): StepResult {
     learners.length ? `promote ${learners.map(ctx.view.nameOf).join(', ')}` : '',
     remove.length ? `remove ${remove.map(ctx.view.nameOf).join(', ')}` : '',
   ].filter(Boolean).join(', ');
-  return issue(ctx, op, { add: toAdd, promote: learners, remove }, what);
+  return issue(ctx, op, { add: toAdd, promote: learners, remove }, what, '', forwardOnly);
 }

@@ -46,6 +46,8 @@ export function driveRestart(ctx: Context, op: Operation): StepResult {
     if (pastDeadline(ctx, op)) return stuck(ctx, op, `could not take ${name} down safely before the deadline: ${op.message ?? ''}`);
     const cfg = ctx.view.config;
     if (!cfg || ctx.view.configSource !== 'leader') return wait(ctx, op, 'waiting for a leader');
+    const quorum = quorumIsHealthy(cfg, ctx.healthy);
+    if (!quorum.ok) return wait(ctx, op, quorum.reason);
     if (m.id === ctx.view.leaderId) {
       const target = pickTransferTarget(ctx, new Set([m.id!]), (x) => x.pod?.metadata?.annotations?.[ANNOTATION_SPEC_HASH] === op.specHash);
       if (!target) return wait(ctx, op, `no healthy voter to take over leadership from ${name}`);
@@ -57,9 +59,8 @@ export function driveRestart(ctx: Context, op: Operation): StepResult {
       op.phase = 'TransferringLeadership';
       return { action: transferAction(ctx, op, target), requeueAfterMs: ctx.options.requeue.busy };
     }
-    for (const v of [quorumIsHealthy(cfg, ctx.healthy), restartKeepsQuorum(cfg, m.id, ctx.healthy)]) {
-      if (!v.ok) return wait(ctx, op, v.reason);
-    }
+    const keeps = restartKeepsQuorum(cfg, m.id, ctx.healthy);
+    if (!keeps.ok) return wait(ctx, op, keeps.reason);
     op.phase = 'WaitingForMember';
     return {
       action: {
