@@ -59,6 +59,7 @@ export function plan(observed: Observed, options?: Partial<PlannerOptions>): Pla
     ctx.events.push({ type: 'Warning', reason: 'SafetyVeto', message: `refused ${action!.description}: ${verdict.reason}` });
     action = undefined;
   }
+  if (action) ctx.events.push({ type: 'Normal', reason: action.kind, message: action.description });
   finishStatus(ctx);
   const events = [...ctx.events, ...transitionEvents(ctx, ctx.prev, ctx.status)];
   let requeueAfterMs = result.requeueAfterMs ?? opts.requeue.steady;

@@ -436,3 +436,57 @@ test('deleting the group tears down pods and volumes, then removes the finalizer
   assert.deepEqual(kinds(since(w, from)), ['DeletePod', 'DeletePod', 'DeletePod', 'DeletePVC', 'DeletePVC', 'DeletePVC', 'RemoveFinalizer']);
   assert.equal(w.group.status!.phase, 'Deleting');
 });
+
+test('emptyDir member whose pod was deleted is replaced at once (its data is gone); with a volume it is recreated', () => {
+  const w = new World({ replicas: 3 });
+  w.settle();
+  let from = w.history.length;
+  w.killPod('g-2');
+  w.run((p) => p.step === 'steady' && w.config() === '(g-0 g-1 g-3)');
+  const started = w.history.find((h, i) => i >= from && h.action?.kind === 'CreatePod')!;
+  assert.ok(started.at - w.history[from].at < 5000, 'no waiting for unhealthyAfter');
+
+  const v = new World({ replicas: 3, storage: { size: '1Gi' } });
+  v.settle();
+  from = v.history.length;
+  v.killPod('g-2');
+  v.settle();
+  assert.deepEqual(describeAll(since(v, from)), ['CreatePod:g-2']);
+  assert.equal(v.config(), '(g-0 g-1 g-2)');
+});
+
+test('maxConcurrentReplacements 2: two faulty members of five are replaced in one joint change', () => {
+  const w = new World({ replicas: 5, failurePolicy: { maxConcurrentReplacements: 2 } });
+  w.settle();
+  const from = w.history.length;
+  w.fault('g-3', { crashLoop: true });
+  w.fault('g-4', { crashLoop: true });
+  w.run((p) => p.step === 'steady' && w.config() === '(g-0 g-1 g-2 g-5 g-6)');
+  const changes = since(w, from).filter((a) => a.kind === 'ChangeMembership') as Extract<Action, { kind: 'ChangeMembership' }>[];
+  assert.equal(changes.length, 1);
+  assert.deepEqual(changes[0].request.add.map((a) => a.name), ['g-5', 'g-6']);
+  assert.equal(changes[0].request.remove.length, 2);
+});
+
+test('a single-member group: PDB allows draining, fault tolerance 0, a faulty member cannot be replaced without quorum', () => {
+  const w = new World({ replicas: 1 });
+  const p = w.settle();
+  assert.equal(w.pdbs.get('g')!.spec!.minAvailable, 0);
+  assert.deepEqual(p.status.faultTolerance, { desired: 0, current: 0 });
+  const from = w.history.length;
+  w.fault('g-0', { crashLoop: true });
+  for (let i = 0; i < 60; i++) {
+    w.pass();
+    w.tick(1000);
+  }
+  assert.deepEqual(since(w, from), []);
+  assert.equal(w.group.status!.phase, 'QuorumLost');
+});
+
+test('every action comes with an Event', () => {
+  const w = new World({ replicas: 3 });
+  w.settle();
+  for (const h of w.history.filter((x) => x.action)) {
+    assert.ok(h.events.some((e) => e.reason === h.action!.kind && e.message === h.action!.description), h.action!.kind);
+  }
+});

@@ -58,14 +58,18 @@ export function buildClientService(group: ReplicaGroup): V1Service {
   };
 }
 
-/** buildPdb keeps a quorum of `voters` available through voluntary disruptions (drains). */
+/**
+ * buildPdb keeps a quorum of `voters` available through voluntary disruptions
+ * (drains). A single member has no quorum to protect; minAvailable 1 would
+ * block every drain of its node forever, so it gets 0.
+ */
 export function buildPdb(group: ReplicaGroup, voters: number): V1PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: meta(group, pdbName(group.metadata.name!)),
     spec: {
-      minAvailable: quorumSize(voters),
+      minAvailable: voters <= 1 ? 0 : quorumSize(voters),
       selector: { matchLabels: groupLabels(group.metadata.name!) },
     },
   };
