@@ -1,0 +1,109 @@
+// Defaults of the ReplicaGroup spec, and the resolved form the planner works
+// with (every field present, durations in milliseconds, replicas decided).
+// The same defaults appear in the CRD schema; a test keeps them equal.
+// Must never validate: call validateSpec first and resolve only a valid spec.
+import type {
+  V1Affinity,
+  V1ResourceRequirements,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+} from '@kubernetes/client-node';
+import { parseDuration } from './duration.ts';
+import type { ReplicaGroupSpec, StorageSpec } from './types.ts';
+
+export const DEFAULT_REPLICAS = 3;
+export const DEFAULT_IMAGE = 'replicant:0.1.0';
+export const DEFAULT_IMAGE_PULL_POLICY = 'IfNotPresent';
+
+export const DEFAULT_FAILURE_POLICY = {
+  unhealthyAfter: '30s',
+  maxConcurrentReplacements: 1,
+  replaceDivergent: true,
+  deleteDivergentData: false,
+  maxLagEntries: 10000,
+  catchUpTimeout: '5m',
+} as const;
+
+/** DEFAULT_RAFT matches the replica's own flag defaults. */
+export const DEFAULT_RAFT = {
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+  snapshotCount: 10000,
+  checkpointInterval: 1000,
+} as const;
+
+export interface ResolvedFailurePolicy {
+  unhealthyAfterMs: number;
+  maxConcurrentReplacements: number;
+  replaceDivergent: boolean;
+  deleteDivergentData: boolean;
+  maxLagEntries: number;
+  catchUpTimeoutMs: number;
+}
+
+export interface ResolvedRaft {
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  snapshotCount: number;
+  checkpointInterval: number;
+}
+
+/** ResolvedSpec is a valid spec with every default applied. */
+export interface ResolvedSpec {
+  replicas: number;
+  image: string;
+  imagePullPolicy: string;
+  storage?: StorageSpec;
+  resources?: V1ResourceRequirements;
+  affinity?: V1Affinity;
+  topologySpreadConstraints?: V1TopologySpreadConstraint[];
+  nodeSelector?: Record<string, string>;
+  tolerations?: V1Toleration[];
+  failurePolicy: ResolvedFailurePolicy;
+  raft: ResolvedRaft;
+  paused: boolean;
+}
+
+/** desiredReplicas is spec.replicas, else 2*faultTolerance+1, else the default. */
+export function desiredReplicas(spec: ReplicaGroupSpec): number {
+  if (spec.replicas !== undefined) return spec.replicas;
+  if (spec.faultTolerance !== undefined) return 2 * spec.faultTolerance + 1;
+  return DEFAULT_REPLICAS;
+}
+
+/** resolveSpec applies every default to a spec that validateSpec accepted. */
+export function resolveSpec(spec: ReplicaGroupSpec): ResolvedSpec {
+  const fp = { ...DEFAULT_FAILURE_POLICY, ...stripUndefined(spec.failurePolicy ?? {}) };
+  const raft = { ...DEFAULT_RAFT, ...stripUndefined(spec.raft ?? {}) };
+  const out: ResolvedSpec = {
+    replicas: desiredReplicas(spec),
+    image: spec.image ?? DEFAULT_IMAGE,
+    imagePullPolicy: spec.imagePullPolicy ?? DEFAULT_IMAGE_PULL_POLICY,
+    failurePolicy: {
+      unhealthyAfterMs: parseDuration(fp.unhealthyAfter)!,
+      maxConcurrentReplacements: fp.maxConcurrentReplacements,
+      replaceDivergent: fp.replaceDivergent,
+      deleteDivergentData: fp.deleteDivergentData,
+      maxLagEntries: fp.maxLagEntries,
+      catchUpTimeoutMs: parseDuration(fp.catchUpTimeout)!,
+    },
+    raft,
+    paused: spec.paused ?? false,
+  };
+  if (spec.storage) out.storage = spec.storage;
+  if (spec.resources) out.resources = spec.resources;
+  if (spec.affinity) out.affinity = spec.affinity;
+  if (spec.topologySpreadConstraints) out.topologySpreadConstraints = spec.topologySpreadConstraints;
+  if (spec.nodeSelector) out.nodeSelector = spec.nodeSelector;
+  if (spec.tolerations) out.tolerations = spec.tolerations;
+  return out;
+}
+
+/** faultToleranceOf is how many member failures `replicas` voters survive: floor((n-1)/2). */
+export function faultToleranceOf(replicas: number): number {
+  return Math.max(0, Math.floor((replicas - 1) / 2));
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

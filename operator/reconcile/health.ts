@@ -1,0 +1,120 @@
+// Health classification of one member from what Kubernetes and the member
+// itself report (DESIGN.md, "Faulty members"). A member is Healthy only when
+// its pod runs and is Ready on a live node, it answers Status, it keeps up with
+// the leader and its state digest agrees with the majority. An unhealthy
+// member becomes *faulty* (to be replaced) after failurePolicy.unhealthyAfter,
+// or at once when it cannot come back by itself. Pure: must never act.
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { HealthReason, MemberStatus, ResolvedFailurePolicy } from '../api/index.ts';
+import { formatDuration } from '../api/index.ts';
+import type { DivergentMember } from './divergence.ts';
+import type { MemberProbe } from './observed.ts';
+import { millis } from './time.ts';
+
+export interface HealthInput {
+  now: number;
+  pod?: V1Pod;
+  /** node is the pod's node; null when the pod names a node that does not exist. */
+  node?: V1Node | null;
+  probe?: MemberProbe;
+  /** hasVolume: the member's data survives its pod (a PVC), so a lost pod can come back. */
+  hasVolume: boolean;
+  /** lag is how many entries the member trails the leader's commit index, when known. */
+  lag?: number;
+  divergent?: DivergentMember;
+  previous?: MemberStatus;
+  policy: ResolvedFailurePolicy;
+}
+
+export interface HealthVerdict {
+  health: 'Healthy' | 'Unhealthy';
+  reason?: HealthReason;
+  message: string;
+  /** since is when the member became unhealthy (ms). */
+  since?: number;
+  /** faulty: replace it now. */
+  faulty: boolean;
+  /** faultyAt is when an unhealthy member becomes faulty if nothing changes (ms). */
+  faultyAt?: number;
+}
+
+const HEALTHY: HealthVerdict = { health: 'Healthy', message: '', faulty: false };
+
+export function podReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+export function podRunning(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp;
+}
+
+export function nodeReady(node: V1Node): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+function waitingReason(pod: V1Pod): { reason: string; message: string } | undefined {
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    const w = cs.state?.waiting;
+    if (w?.reason) return { reason: w.reason, message: w.message ?? '' };
+  }
+  return undefined;
+}
+
+/** classifyMember decides a member's health, why, since when, and whether it is faulty now. */
+export function classifyMember(input: HealthInput): HealthVerdict {
+  const { now, pod, policy } = input;
+  const after = policy.unhealthyAfterMs;
+  const previousSince = input.previous?.health === 'Unhealthy' ? millis(input.previous.unhealthySince) : undefined;
+  const unhealthy = (reason: HealthReason, message: string, opts: { since?: number; immediate?: boolean } = {}): HealthVerdict => {
+    const since = Math.min(opts.since ?? previousSince ?? now, now);
+    const faultyAt = opts.immediate ? since : since + after;
+    return { health: 'Unhealthy', reason, message, since, faulty: now >= faultyAt, faultyAt };
+  };
+  const gone = (what: string) =>
+    input.hasVolume
+      ? `${what}; its volume keeps the data, the pod is recreated`
+      : `${what}; its data was in an emptyDir, so it cannot come back and is replaced`;
+
+  if (!pod) return unhealthy('PodMissing', gone('pod does not exist'), { immediate: !input.hasVolume });
+  if (pod.metadata?.deletionTimestamp) return unhealthy('PodMissing', gone('pod is being deleted'), { immediate: !input.hasVolume });
+  const phase = pod.status?.phase;
+  if (phase === 'Failed' || phase === 'Succeeded') {
+    const why = pod.status?.reason ? ` (${pod.status.reason})` : '';
+    return unhealthy('PodFailed', gone(`pod is ${phase}${why}`), { immediate: !input.hasVolume });
+  }
+  if (pod.spec?.nodeName && input.node !== undefined) {
+    const node = input.node;
+    if (node === null) return unhealthy('NodeLost', `node ${pod.spec.nodeName} no longer exists`);
+    if (!nodeReady(node)) {
+      const c = node.status?.conditions?.find((x) => x.type === 'Ready');
+      return unhealthy('NodeLost', `node ${pod.spec.nodeName} is not Ready (${c?.status ?? 'no Ready condition'})`, {
+        since: millis(c?.lastTransitionTime),
+      });
+    }
+  }
+  if (input.divergent && input.probe && 'status' in input.probe) {
+    const d = input.divergent;
+    return unhealthy('Divergent', `state digest ${d.digest} at checkpoint ${d.index} differs from the majority's ${d.majorityDigest}`, {
+      immediate: policy.replaceDivergent,
+    });
+  }
+  const waiting = waitingReason(pod);
+  if (waiting?.reason === 'CrashLoopBackOff') {
+    const restarts = pod.status?.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
+    return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts)${waiting.message ? `: ${waiting.message}` : ''}`);
+  }
+  if (!podReady(pod)) {
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    const since = millis(ready?.status === 'True' ? undefined : ready?.lastTransitionTime) ?? millis(pod.metadata?.creationTimestamp);
+    const detail = waiting ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : phase && phase !== 'Running' ? ` (${phase})` : '';
+    return unhealthy('NotReady', `pod is not Ready${detail}; replaced after ${formatDuration(after)}`, { since: previousSince ?? since });
+  }
+  if (!input.probe || 'error' in input.probe) {
+    const why = input.probe && 'error' in input.probe ? input.probe.error : 'not probed';
+    return unhealthy('Unreachable', `admin Status failed: ${why}`);
+  }
+  if (input.lag !== undefined && input.lag > policy.maxLagEntries) {
+    return unhealthy('Lagging', `${input.lag} entries behind the leader's commit index (at most ${policy.maxLagEntries})`);
+  }
+  return HEALTHY;
+}

@@ -1,0 +1,27 @@
+// The public surface of operator/reconcile: the pure planner (Observed in,
+// Plan out), the types the wiring exchanges with it, the object builders and
+// the safety rules. Must never perform I/O; operator/kube does that.
+export { plan, STEPS } from './planner.ts';
+export type { Observed, MemberProbe, ActionFailure } from './observed.ts';
+export type { Action, ActionKind, GroupEvent, Plan } from './actions.ts';
+export { isDestructive } from './actions.ts';
+export type {
+  AdminStatus,
+  AdminMember,
+  AdminConfiguration,
+  AdminCheckpoint,
+  AdminPeerProgress,
+  ChangeMembershipRequest,
+  TransferLeadershipRequest,
+  MemberSpecRequest,
+} from './admin.ts';
+export { normalizeStatus, hexId, parseHexId } from './admin.ts';
+export { DEFAULT_OPTIONS, withDefaults, type PlannerOptions } from './options.ts';
+export * from './names.ts';
+export { buildMemberPod, buildMemberPvc, podSpecHash, replicaArgs, defaultSpread, type MemberPodInput } from './pod.ts';
+export { buildPeerService, buildClientService, buildPdb } from './services.ts';
+export { classifyMember, podReady, nodeReady, type HealthInput, type HealthVerdict } from './health.ts';
+export { voteOnCheckpoints, type DivergenceVerdict, type DivergentMember, type CheckpointReport } from './divergence.ts';
+export { quorumSize, hasHealthyQuorum, currentFaultTolerance, type Configuration } from './quorum.ts';
+export * from './safety.ts';
+export { millis, rfc3339 } from './time.ts';

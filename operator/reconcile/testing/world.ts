@@ -1,0 +1,531 @@
+// A small, deterministic model of one ReplicaGroup's world for scenario tests:
+// the Kubernetes objects the planner creates (pods run at once, volumes keep
+// data, emptyDirs lose it), nodes, and a raft group that follows the admin API
+// (ChangeMembership: learners -> catch-up -> joint -> leave joint; elections
+// when a leader dies; TransferLeadership). Faults are knobs per member. It
+// applies each Plan (status first, then the action) and checks invariants on
+// every pass. Test tooling: must never be imported by the planner.
+import assert from 'node:assert/strict';
+import type { V1Node, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { ReplicaGroup, ReplicaGroupSpec } from '../../api/index.ts';
+import type { Action, GroupEvent, Plan } from '../actions.ts';
+import { isDestructive } from '../actions.ts';
+import type { AdminStatus } from '../admin.ts';
+import { ANNOTATION_CLUSTER_STATE, LABEL_MEMBER, memberOfPeerUrl, pvcName } from '../names.ts';
+import type { ActionFailure, MemberProbe, Observed } from '../observed.ts';
+import type { PlannerOptions } from '../options.ts';
+import { plan } from '../planner.ts';
+
+export const T0 = Date.parse('2025-03-01T12:00:00Z');
+
+export interface Faults {
+  /** the container crash-loops: not running as a member at all. */
+  crashLoop?: boolean;
+  /** the admin API does not answer (the member still takes part in raft). */
+  unreachable?: boolean;
+  /** the member never catches up (a wedged learner). */
+  neverCatchUp?: boolean;
+  /** its state digest differs from everyone else's. */
+  divergent?: boolean;
+}
+
+interface Data {
+  id: number;
+  applied: number;
+}
+
+export interface PassRecord {
+  pass: number;
+  at: number;
+  step: string;
+  action?: Action;
+  events: GroupEvent[];
+  phase?: string;
+  /** operation is the in-flight operation's phase and message after the pass. */
+  operation?: string;
+}
+
+export class World {
+  now = T0;
+  group: ReplicaGroup;
+  pods = new Map<string, V1Pod>();
+  pvcs = new Map<string, V1PersistentVolumeClaim>();
+  services = new Map<string, V1Service>();
+  pdbs = new Map<string, V1PodDisruptionBudget>();
+  nodes = new Map<string, string>([['n1', 'True'], ['n2', 'True'], ['n3', 'True']]);
+  nodeSince = new Map<string, number>();
+  /** data per member name: in the PVC when there is one, else in the pod's emptyDir. */
+  data = new Map<string, Data>();
+  faults = new Map<string, Faults>();
+  /** raft truth */
+  voters: number[] = [];
+  outgoing: number[] = [];
+  learners: number[] = [];
+  leader = 0;
+  term = 0;
+  commit = 0;
+  table = new Map<number, string>();
+  removedIds = new Set<number>();
+  private nextId = 0x101;
+  private nodeRobin = 0;
+  private readySince = new Map<string, { ready: boolean; since: number }>();
+  private podSeq = 0;
+  failures: ActionFailure[] = [];
+  /** interrupt makes the next ChangeMembership stop mid-way, as if the operator died there. */
+  interrupt?: 'afterLearnerAdd' | 'afterEnterJoint';
+  /** refuseTransfers makes TransferLeadership fail. */
+  refuseTransfers = false;
+  outcomes = new Map<string, string | undefined>();
+  history: PassRecord[] = [];
+  options: Partial<PlannerOptions>;
+
+  constructor(spec: ReplicaGroupSpec, options: Partial<PlannerOptions> = {}) {
+    this.group = {
+      apiVersion: 'replicant.dev/v1alpha1',
+      kind: 'ReplicaGroup',
+      metadata: { name: 'g', namespace: 'ns', uid: 'uid-1', generation: 1, finalizers: [], creationTimestamp: new Date(T0).toISOString() },
+      spec,
+    };
+    this.options = options;
+  }
+
+  // ---- knobs ----
+
+  setSpec(spec: ReplicaGroupSpec): void {
+    this.group.spec = spec;
+    this.group.metadata.generation = (this.group.metadata.generation ?? 0) + 1;
+  }
+
+  fault(name: string, f: Faults): void {
+    this.faults.set(name, { ...this.faults.get(name), ...f });
+  }
+
+  heal(name: string): void {
+    this.faults.delete(name);
+  }
+
+  setNode(name: string, ready: 'True' | 'False' | 'Unknown'): void {
+    this.nodes.set(name, ready);
+    this.nodeSince.set(name, this.now);
+  }
+
+  /** killPod deletes a pod from outside (like kubectl delete or an eviction). */
+  killPod(name: string): void {
+    this.deletePod(name);
+  }
+
+  idOf(name: string): number | undefined {
+    return this.data.get(name)?.id;
+  }
+
+  nameOf(id: number): string {
+    return this.table.get(id) ?? `?${id}`;
+  }
+
+  config(): string {
+    const names = (ids: number[]) => ids.map((i) => this.nameOf(i)).sort().join(' ');
+    return `(${names(this.voters)})${this.outgoing.length ? `&&(${names(this.outgoing)})` : ''}${this.learners.length ? ` learners(${names(this.learners)})` : ''}`;
+  }
+
+  leaderName(): string | undefined {
+    return this.leader ? this.nameOf(this.leader) : undefined;
+  }
+
+  // ---- model ----
+
+  private podOf(name: string): V1Pod | undefined {
+    const p = this.pods.get(name);
+    return p && !p.metadata?.deletionTimestamp ? p : undefined;
+  }
+
+  /** alive: the member's process runs and takes part in raft. */
+  alive(name: string): boolean {
+    const pod = this.podOf(name);
+    if (!pod || this.faults.get(name)?.crashLoop) return false;
+    return this.nodes.get(pod.spec!.nodeName!) === 'True';
+  }
+
+  private aliveId(id: number): boolean {
+    return this.table.has(id) && this.alive(this.nameOf(id)) && this.data.get(this.nameOf(id))?.id === id;
+  }
+
+  private inConfig(id: number): boolean {
+    return this.voters.includes(id) || this.outgoing.includes(id) || this.learners.includes(id);
+  }
+
+  private quorumAlive(voters: number[] = this.voters, outgoing: number[] = this.outgoing): boolean {
+    const ok = (h: number[]) => h.length === 0 || h.filter((id) => this.aliveId(id)).length >= Math.floor(h.length / 2) + 1;
+    return voters.length > 0 && ok(voters) && ok(outgoing);
+  }
+
+  private caughtUp(name: string): boolean {
+    return this.alive(name) && !this.faults.get(name)?.neverCatchUp;
+  }
+
+  /** elect keeps a live leader or elects the lowest live voter when a quorum is alive. */
+  private elect(): void {
+    if (this.leader && this.aliveId(this.leader) && (this.voters.includes(this.leader) || this.outgoing.includes(this.leader)) && this.quorumAlive()) return;
+    this.leader = 0;
+    if (!this.quorumAlive()) return;
+    const candidates = this.voters.filter((id) => this.aliveId(id)).sort((a, b) => a - b);
+    if (candidates.length) {
+      this.leader = candidates[0];
+      this.term++;
+    }
+  }
+
+  /** form bootstraps raft once a majority of the founding pods run. */
+  private form(): void {
+    if (this.voters.length > 0) return;
+    const founding = [...this.pods.values()].filter((p) => p.metadata?.annotations?.[ANNOTATION_CLUSTER_STATE] === 'new');
+    if (founding.length === 0) return;
+    const arg = founding[0].spec!.containers[0].args!.find((a) => a.startsWith('--initial-cluster='))!;
+    const names = arg.slice('--initial-cluster='.length).split(',').map((p) => p.split('=')[0]);
+    for (const n of names) {
+      if (!this.data.has(n) && this.pods.has(n)) {
+        const id = 0x10 + names.indexOf(n);
+        this.data.set(n, { id, applied: 0 });
+      }
+    }
+    const ids = names.map((n, i) => 0x10 + i);
+    for (const [i, n] of names.entries()) this.table.set(ids[i], n);
+    if (names.filter((n) => this.alive(n)).length >= Math.floor(names.length / 2) + 1) {
+      this.voters = ids;
+      this.elect();
+    } else {
+      for (const id of ids) this.table.delete(id);
+    }
+  }
+
+  /** tick advances time: the leader commits entries, live caught-up members apply them. */
+  tick(ms: number): void {
+    this.now += ms;
+    this.form();
+    this.elect();
+    if (this.leader) this.commit += Math.max(1, Math.round(ms / 100));
+    for (const [name, d] of this.data) {
+      if (this.inConfig(d.id) && this.caughtUp(name) && this.leader) d.applied = this.commit;
+    }
+  }
+
+  // ---- observation ----
+
+  private readiness(name: string): boolean {
+    const d = this.data.get(name);
+    return !!d && this.alive(name) && this.inConfig(d.id) && this.leader !== 0 && this.caughtUp(name);
+  }
+
+  private observePod(pod: V1Pod): V1Pod {
+    const name = pod.metadata!.name!;
+    const f = this.faults.get(name) ?? {};
+    const ready = this.readiness(name);
+    const prev = this.readySince.get(name);
+    if (!prev || prev.ready !== ready) this.readySince.set(name, { ready, since: this.now });
+    const since = this.readySince.get(name)!.since;
+    return {
+      ...pod,
+      status: {
+        phase: 'Running',
+        podIP: `127.0.1.${10 + Number(pod.metadata!.uid!.split('-')[1])}`,
+        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: new Date(since) }],
+        containerStatuses: [
+          {
+            name: 'replica',
+            image: pod.spec!.containers[0].image!,
+            imageID: '',
+            ready,
+            restartCount: f.crashLoop ? 4 : 0,
+            state: f.crashLoop ? { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } } : { running: {} },
+          },
+        ],
+      },
+    };
+  }
+
+  private statusOf(name: string): AdminStatus {
+    const d = this.data.get(name);
+    const id = d && this.table.get(d.id) === name ? d.id : 0;
+    const member = id !== 0 && this.inConfig(id);
+    const isLeader = member && id === this.leader;
+    return {
+      memberId: id,
+      name,
+      clusterId: 1,
+      term: this.term,
+      leader: member ? this.leader : 0,
+      role: isLeader ? 'leader' : 'follower',
+      commitIndex: member ? this.commit : 0,
+      appliedIndex: d?.applied ?? 0,
+      lastIndex: member ? this.commit : 0,
+      configuration: member
+        ? { voters: [...this.voters], votersOutgoing: [...this.outgoing], learners: [...this.learners], learnersNext: [], joint: this.outgoing.length > 0 }
+        : { voters: [], votersOutgoing: [], learners: [], learnersNext: [], joint: false },
+      members: member
+        ? [...this.table].filter(([i]) => this.inConfig(i)).map(([i, n]) => ({
+            id: i,
+            name: this.alive(n) ? n : '',
+            peerUrls: [`http://${n}.g-peer.ns.svc.cluster.local:2380`],
+            clientUrls: [],
+            isLearner: this.learners.includes(i),
+          }))
+        : [],
+      progress: isLeader
+        ? [...this.voters, ...this.outgoing, ...this.learners].map((i) => ({
+            id: i,
+            match: this.data.get(this.nameOf(i))?.applied ?? 0,
+            next: this.commit + 1,
+            state: 'replicate',
+            recentActive: this.aliveId(i),
+            isLearner: this.learners.includes(i),
+          }))
+        : [],
+      checkpoints: d && d.applied >= 100 ? [{ index: 100, revision: 1, digest: this.faults.get(name)?.divergent ? 'bad' : 'good' }] : [],
+    };
+  }
+
+  observe(): Observed {
+    const probes: Record<string, MemberProbe> = {};
+    for (const [name] of this.pods) {
+      if (!this.alive(name)) continue;
+      probes[name] = this.faults.get(name)?.unreachable ? { error: 'connect ECONNREFUSED' } : { status: this.statusOf(name) };
+    }
+    return {
+      now: this.now,
+      group: structuredClone(this.group),
+      pods: [...this.pods.values()].map((p) => this.observePod(p)),
+      pvcs: [...this.pvcs.values()].map((p) => structuredClone(p)),
+      services: [...this.services.values()],
+      pdbs: [...this.pdbs.values()],
+      nodes: [...this.nodes].map(([name, ready]) => ({
+        metadata: { name },
+        status: { conditions: [{ type: 'Ready', status: ready, lastTransitionTime: new Date(this.nodeSince.get(name) ?? T0 - 86_400_000) }] },
+      })) as V1Node[],
+      probes,
+      failures: [...this.failures],
+    };
+  }
+
+  // ---- actions ----
+
+  private fail(action: Action, message: string): void {
+    this.failures.push({ key: action.key, message, at: this.now });
+  }
+
+  private deletePod(name: string): void {
+    const pod = this.pods.get(name);
+    if (!pod) return;
+    this.pods.delete(name);
+    this.readySince.delete(name);
+    if (!this.pvcs.has(pvcName(name))) this.data.delete(name);
+  }
+
+  apply(action: Action): void {
+    switch (action.kind) {
+      case 'AddFinalizer':
+        this.group.metadata.finalizers = [...(this.group.metadata.finalizers ?? []), action.finalizer];
+        return;
+      case 'RemoveFinalizer':
+        this.group.metadata.finalizers = (this.group.metadata.finalizers ?? []).filter((f) => f !== action.finalizer);
+        return;
+      case 'CreateService':
+      case 'UpdateService':
+        this.services.set(action.service.metadata!.name!, structuredClone(action.service));
+        return;
+      case 'CreatePodDisruptionBudget':
+      case 'UpdatePodDisruptionBudget':
+        this.pdbs.set(action.pdb.metadata!.name!, structuredClone(action.pdb));
+        return;
+      case 'CreatePVC': {
+        const name = action.pvc.metadata!.name!;
+        if (!this.pvcs.has(name)) this.pvcs.set(name, { ...structuredClone(action.pvc), metadata: { ...action.pvc.metadata, uid: `pvc-${name}` } });
+        return;
+      }
+      case 'CreatePod': {
+        const name = action.pod.metadata!.name!;
+        if (this.pods.has(name)) return;
+        const nodes = [...this.nodes.keys()].filter((n) => this.nodes.get(n) === 'True');
+        const nodeName = nodes[this.nodeRobin++ % nodes.length];
+        const uid = `pod-${++this.podSeq}`;
+        this.pods.set(name, { ...structuredClone(action.pod), metadata: { ...structuredClone(action.pod.metadata), uid, creationTimestamp: new Date(this.now) }, spec: { ...structuredClone(action.pod.spec!), nodeName } });
+        // A member finds its id by its peer URL in the member table (founding members derive the same one).
+        if (!this.data.has(name)) {
+          const id = [...this.table].find(([i, n]) => n === name && !this.removedIds.has(i))?.[0];
+          if (id !== undefined) this.data.set(name, { id, applied: 0 });
+        }
+        return;
+      }
+      case 'DeletePod': {
+        const pod = this.pods.get(action.name);
+        if (pod && (!action.uid || pod.metadata?.uid === action.uid)) this.deletePod(action.name);
+        return;
+      }
+      case 'DeletePVC':
+        this.pvcs.delete(action.name);
+        if (!this.pods.has(action.name.replace(/^data-/, ''))) this.data.delete(action.name.replace(/^data-/, ''));
+        return;
+      case 'RetainPVC': {
+        const pvc = this.pvcs.get(action.name);
+        if (pvc) pvc.metadata!.labels = { ...pvc.metadata!.labels, ...action.labels };
+        return;
+      }
+      case 'TransferLeadership': {
+        const target = action.request.target;
+        if (this.refuseTransfers || this.nameOf(this.leader) !== action.member || !this.aliveId(target) || !this.voters.includes(target)) {
+          return this.fail(action, 'transfer refused');
+        }
+        this.leader = target;
+        this.term++;
+        return;
+      }
+      case 'ChangeMembership':
+        return this.changeMembership(action);
+    }
+  }
+
+  private changeMembership(action: Extract<Action, { kind: 'ChangeMembership' }>): void {
+    const r = action.request;
+    if (this.outcomes.has(r.requestId)) {
+      const o = this.outcomes.get(r.requestId);
+      if (o) this.fail(action, o);
+      return;
+    }
+    const finish = (failure?: string) => {
+      this.outcomes.set(r.requestId, failure);
+      if (failure) this.fail(action, failure);
+    };
+    if (this.nameOf(this.leader) !== action.member) return this.fail(action, `not the leader (leader is ${this.leaderName()})`);
+    if (!this.quorumAlive()) return finish('no quorum');
+    const empty = r.add.length === 0 && r.promote.length === 0 && r.remove.length === 0;
+    if (this.outgoing.length > 0) {
+      if (!empty) return finish('a joint configuration is pending');
+      this.leaveJoint();
+      return finish();
+    }
+    if (empty) return finish();
+    for (const a of r.add) {
+      const name = memberOfPeerUrl(a.peerUrls[0])!;
+      assert.equal(name, a.name);
+      const id = this.nextId++;
+      this.table.set(id, name);
+      this.learners.push(id);
+      if (this.pods.has(name) && !this.data.has(name)) this.data.set(name, { id, applied: 0 });
+    }
+    if (this.interrupt === 'afterLearnerAdd') {
+      this.interrupt = undefined;
+      return; // the operator died while the replica waited for catch-up; no outcome reaches it
+    }
+    const added = r.add.map((a) => [...this.table].find(([i, n]) => n === a.name && this.learners.includes(i))![0]);
+    const promote = [...added, ...r.promote];
+    for (const id of promote) {
+      if (!this.learners.includes(id)) return finish(`${id} is not a learner`);
+      if (!this.caughtUp(this.nameOf(id))) return finish(`learner ${this.nameOf(id)} made no progress within the catch-up timeout`);
+      this.data.get(this.nameOf(id))!.applied = this.commit;
+    }
+    const removeVoters = r.remove.filter((id) => this.voters.includes(id));
+    const removeLearners = r.remove.filter((id) => this.learners.includes(id));
+    if (promote.length === 0 && removeVoters.length === 0) {
+      // Only learners leave: a simple change.
+      this.learners = this.learners.filter((id) => !removeLearners.includes(id));
+      for (const id of removeLearners) this.forget(id);
+      return finish();
+    }
+    const next = [...this.voters.filter((id) => !removeVoters.includes(id)), ...promote];
+    const healthyNext = next.filter((id) => this.aliveId(id)).length;
+    if (healthyNext < Math.floor(next.length / 2) + 1) return finish('the change would leave fewer healthy voters than a quorum');
+    this.outgoing = this.voters;
+    this.voters = next;
+    this.learners = this.learners.filter((id) => !promote.includes(id) && !removeLearners.includes(id));
+    for (const id of removeLearners) this.forget(id);
+    if (this.interrupt === 'afterEnterJoint') {
+      this.interrupt = undefined;
+      return;
+    }
+    this.leaveJoint();
+    finish();
+  }
+
+  private forget(id: number): void {
+    this.removedIds.add(id);
+  }
+
+  private leaveJoint(): void {
+    for (const id of this.outgoing) if (!this.voters.includes(id)) this.forget(id);
+    this.outgoing = [];
+    if (!this.voters.includes(this.leader)) this.leader = 0;
+    this.elect();
+  }
+
+  // ---- driving ----
+
+  /** pass runs the planner once, applies status then action, checks invariants, and records it. */
+  pass(): Plan {
+    const observed = this.observe();
+    const p = plan(observed, this.options);
+    this.checkInvariants(observed, p);
+    this.group.status = structuredClone(p.status);
+    if (p.action) this.apply(p.action);
+    this.history.push({ pass: this.history.length, at: this.now, step: p.step, action: p.action, events: p.events, phase: p.status.phase, operation: p.status.operation ? `${p.status.operation.phase}: ${p.status.operation.message ?? ''}` : undefined });
+    return p;
+  }
+
+  /** run passes (advancing time between them) until `done` holds after a pass; fails after maxPasses. */
+  run(done: (p: Plan) => boolean, maxPasses = 200, stepMs = 1000): Plan {
+    for (let i = 0; i < maxPasses; i++) {
+      const p = this.pass();
+      if (done(p)) return p;
+      this.tick(Math.min(stepMs, Math.max(100, p.requeueAfterMs)));
+    }
+    assert.fail(`not done after ${maxPasses} passes; last steps: ${this.history.slice(-5).map((h) => `${h.step}:${h.action?.description ?? '-'}`).join(' | ')}; config ${this.config()}`);
+  }
+
+  /** settle runs until the planner reaches its steady step with nothing to do. */
+  settle(maxPasses = 200): Plan {
+    return this.run((p) => p.step === 'steady' && !p.action, maxPasses);
+  }
+
+  actions(): Action[] {
+    return this.history.filter((h) => h.action).map((h) => h.action!);
+  }
+
+  events(): GroupEvent[] {
+    return this.history.flatMap((h) => h.events);
+  }
+
+  /** invariants every plan must keep, from the world's own point of view. */
+  checkInvariants(observed: Observed, p: Plan): void {
+    const vetoes = p.events.filter((e) => e.reason === 'SafetyVeto');
+    assert.deepEqual(vetoes, [], 'the guard had to veto an action');
+    const a = p.action;
+    if (!a || observed.group.metadata.deletionTimestamp) return;
+    if (isDestructive(a)) {
+      // Independent oracle: a majority of each half runs, is Ready and answers Status.
+      const healthy = (id: number) => {
+        const name = this.nameOf(id);
+        return this.alive(name) && !this.faults.get(name)?.unreachable && this.readiness(name);
+      };
+      const halves = this.outgoing.length ? [this.voters, this.outgoing] : [this.voters];
+      const quorate = this.voters.length > 0 && halves.every((h) => h.filter(healthy).length >= Math.floor(h.length / 2) + 1);
+      assert.ok(quorate, `destructive action without a healthy quorum: ${a.description} (config ${this.config()})`);
+    }
+    if (a.kind === 'ChangeMembership') {
+      assert.ok(!a.request.remove.includes(this.leader), `removes the leader: ${a.description}`);
+      assert.equal(a.member, this.leaderName(), 'ChangeMembership goes to the leader');
+    }
+    if (a.kind === 'DeletePod' && a.reason !== 'Recover' && a.reason !== 'Restart') {
+      const id = this.data.get(a.name)?.id;
+      assert.ok(id === undefined || !this.inConfig(id) || this.removedIds.has(id), `deletes the pod of member ${a.name} still in ${this.config()}`);
+    }
+  }
+
+  memberNames(): string[] {
+    return [...this.pods.keys()].sort();
+  }
+
+  labelsOf(pod: string): Record<string, string> {
+    return this.pods.get(pod)?.metadata?.labels ?? {};
+  }
+
+  memberLabel(pod: string): string | undefined {
+    return this.labelsOf(pod)[LABEL_MEMBER];
+  }
+}
