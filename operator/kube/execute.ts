@@ -1,0 +1,96 @@
+// Carries out one planned action against the API server or a member's admin
+// API. Every action is idempotent: creates accept AlreadyExists, deletes accept
+// NotFound and carry the uid they mean (a 409 means another object now has the
+// name, which is fine), finalizer edits are guarded by resourceVersion.
+// Must never choose an action: the planner did.
+import type * as k8s from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type ReplicaGroup } from '../api/index.ts';
+import { CLIENT_PORT, type Action } from '../reconcile/index.ts';
+import { ignoreStatus, type KubeClients } from './client.ts';
+import type { ReplicaAdmin } from './replica-admin.ts';
+
+export async function execute(kube: KubeClients, admin: ReplicaAdmin, group: ReplicaGroup, pods: k8s.V1Pod[], action: Action): Promise<void> {
+  const namespace = group.metadata!.namespace!;
+  const podAddress = (member: string): string => {
+    const ip = pods.find((p) => p.metadata?.name === member)?.status?.podIP;
+    if (!ip) throw new Error(`pod ${member} has no IP to reach its admin API`);
+    return `${ip}:${CLIENT_PORT}`;
+  };
+  switch (action.kind) {
+    case 'AddFinalizer':
+    case 'RemoveFinalizer': {
+      const current = group.metadata?.finalizers ?? [];
+      const next = action.kind === 'AddFinalizer' ? [...new Set([...current, action.finalizer])] : current.filter((f) => f !== action.finalizer);
+      await kube.custom.patchNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name: group.metadata!.name!,
+        body: [
+          { op: 'test', path: '/metadata/resourceVersion', value: group.metadata!.resourceVersion },
+          { op: 'add', path: '/metadata/finalizers', value: next },
+        ],
+      });
+      return;
+    }
+    case 'CreatePVC':
+      await ignoreStatus(kube.core.createNamespacedPersistentVolumeClaim({ namespace, body: action.pvc }), 409);
+      return;
+    case 'CreatePod':
+      await ignoreStatus(kube.core.createNamespacedPod({ namespace, body: action.pod }), 409);
+      return;
+    case 'CreateService':
+      await ignoreStatus(kube.core.createNamespacedService({ namespace, body: action.service }), 409);
+      return;
+    case 'UpdateService': {
+      const spec = action.service.spec!;
+      await kube.core.patchNamespacedService({
+        name: action.service.metadata!.name!,
+        namespace,
+        body: [
+          { op: 'add', path: '/spec/selector', value: spec.selector ?? {} },
+          { op: 'add', path: '/spec/ports', value: spec.ports ?? [] },
+          { op: 'add', path: '/spec/publishNotReadyAddresses', value: spec.publishNotReadyAddresses ?? false },
+        ],
+      });
+      return;
+    }
+    case 'CreatePodDisruptionBudget':
+      await ignoreStatus(kube.policy.createNamespacedPodDisruptionBudget({ namespace, body: action.pdb }), 409);
+      return;
+    case 'UpdatePodDisruptionBudget':
+      await kube.policy.patchNamespacedPodDisruptionBudget({
+        name: action.pdb.metadata!.name!,
+        namespace,
+        body: [{ op: 'add', path: '/spec', value: action.pdb.spec }],
+      });
+      return;
+    case 'ChangeMembership':
+      await admin.changeMembership(podAddress(action.member), action.request);
+      return;
+    case 'TransferLeadership':
+      await admin.transferLeadership(podAddress(action.member), action.request);
+      return;
+    case 'DeletePod':
+      await ignoreStatus(
+        kube.core.deleteNamespacedPod({ name: action.name, namespace, body: action.uid ? { preconditions: { uid: action.uid } } : {} }),
+        404,
+        409,
+      );
+      return;
+    case 'DeletePVC':
+      await ignoreStatus(
+        kube.core.deleteNamespacedPersistentVolumeClaim({ name: action.name, namespace, body: action.uid ? { preconditions: { uid: action.uid } } : {} }),
+        404,
+        409,
+      );
+      return;
+    case 'RetainPVC': {
+      const ops: object[] = [{ op: 'add', path: '/metadata/ownerReferences', value: [] }];
+      for (const [k, v] of Object.entries(action.labels)) ops.push({ op: 'add', path: `/metadata/labels/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: v });
+      await ignoreStatus(kube.core.patchNamespacedPersistentVolumeClaim({ name: action.name, namespace, body: ops }), 404);
+      return;
+    }
+  }
+}
