@@ -3,3 +3,6 @@
 // It must never be imported by product code (replica/, operator/): it is test tooling.
 export { startLocalkube } from './localkube.ts';
 export type { Localkube, LocalkubeOptions } from './localkube.ts';
+export { LocalkubeHooks } from './client/hooks-client.ts';
+export type { ServiceInfo, ServiceEndpoint } from './client/hooks-client.ts';
+export type { ImageEntry } from './kubelet/images.ts';

@@ -1,6 +1,7 @@
 // Starts and stops a whole local control plane in this process: store (with an
 // optional state file), API server on 127.0.0.1, controllers (CRDs, namespaces,
-// garbage collector, ...), and the kubeconfig file.
+// garbage collector, scheduler, endpoints, volumes, disruption budgets, node
+// lifecycle), the process kubelet, the test hooks and the kubeconfig file.
 // It must never leave a process, port, lock or watch behind after stop().
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,19 @@ import { CrdController } from './controllers/crds.ts';
 import { NamespaceController } from './controllers/namespaces.ts';
 import { GarbageCollector } from './controllers/gc.ts';
 import { NetworkBlock } from './kubelet/network.ts';
+import { EventRecorder } from './controllers/events.ts';
+import { Scheduler } from './controllers/scheduler.ts';
+import { EndpointsController } from './controllers/endpoints.ts';
+import { VolumeController } from './controllers/volumes.ts';
+import { DisruptionController } from './controllers/disruption.ts';
+import { NodeLifecycle } from './controllers/node-lifecycle.ts';
+import { Kubelet } from './kubelet/kubelet.ts';
+import { ImageMap, loadImageMapFile, parseImageEntry, parseImageFlag } from './kubelet/images.ts';
+import type { ImageEntry } from './kubelet/images.ts';
+import { DEFAULT_BACKOFF } from './kubelet/backoff.ts';
+import type { BackoffSettings } from './kubelet/backoff.ts';
+import { hookRoute } from './server/hooks.ts';
+import { LocalkubeHooks } from './client/hooks-client.ts';
 
 export interface LocalkubeOptions {
   /** port to listen on (0 picks a free one). */
@@ -37,8 +51,12 @@ export interface LocalkubeOptions {
   nodes?: number;
   /** imageMapFile is a JSON image map (see README: image → ENTRYPOINT/CMD). */
   imageMapFile?: string;
-  /** images are extra image map entries, "NAME=ARGV-JSON". */
+  /** images are extra image map entries, "NAME=ARGV-JSON" (the --image flag). */
   images?: string[];
+  /** imageMap maps images to local commands: an ARGV list (the ENTRYPOINT) or an entry. */
+  imageMap?: Record<string, string[] | ImageEntry>;
+  /** crashLoopBackoff tunes restart back-off (default 10 s doubling to 300 s; tests use less). */
+  crashLoopBackoff?: Partial<BackoffSettings>;
 }
 
 export interface Localkube {
@@ -48,12 +66,27 @@ export interface Localkube {
   dataDir: string;
   api: Api;
   network: NetworkBlock;
+  /** hooks is a client of the /localkube/v1 test hooks. */
+  hooks: LocalkubeHooks;
+  /** kubelet runs the pods (undefined with nodes: 0). */
+  kubelet?: Kubelet;
   /** stop ends watches, controllers and the server, writes the state file and frees the address block. */
   stop(): Promise<void>;
 }
 
 interface Stoppable {
-  stop(): void;
+  stop(): void | Promise<void>;
+}
+
+function imageMapOf(options: LocalkubeOptions): ImageMap {
+  const entries: Record<string, ImageEntry> = {};
+  if (options.imageMapFile) Object.assign(entries, loadImageMapFile(options.imageMapFile));
+  for (const [name, value] of Object.entries(options.imageMap ?? {})) entries[name] = parseImageEntry(name, value);
+  for (const flag of options.images ?? []) {
+    const [name, entry] = parseImageFlag(flag);
+    entries[name] = entry;
+  }
+  return new ImageMap(entries);
 }
 
 export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Localkube> {
@@ -61,6 +94,8 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'localkube-'));
   fs.mkdirSync(dataDir, { recursive: true });
   const stoppers: Stoppable[] = [];
+  const images = imageMapOf(options);
+  const nodeCount = options.nodes ?? 1;
   let network: NetworkBlock | undefined;
   let apiServer: ApiServer | undefined;
   try {
@@ -84,13 +119,53 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     stoppers.push(new CrdController(api));
     stoppers.push(new NamespaceController(api));
     stoppers.push(new GarbageCollector(api));
+    const recorder = new EventRecorder(api);
+    stoppers.push(recorder);
+    stoppers.push(new EndpointsController(api));
+    stoppers.push(new DisruptionController(api));
+    const volumes = new VolumeController(api, path.join(dataDir, 'volumes'));
+    stoppers.push(volumes);
+    stoppers.push(new Scheduler(api, recorder));
+    const lifecycle = new NodeLifecycle(api, recorder);
+    stoppers.push(lifecycle);
+    let kubelet: Kubelet | undefined;
+    if (nodeCount > 0) {
+      kubelet = new Kubelet({
+        api,
+        dataDir,
+        nodes: nodeCount,
+        network: net,
+        images,
+        backoff: { ...DEFAULT_BACKOFF, ...options.crashLoopBackoff },
+        recorder,
+        claimDir: (ns, claim) => volumes.claimDir(ns, claim),
+      });
+      stoppers.push(kubelet);
+    }
 
     apiServer = createApiServer({
       api,
       openapi: new OpenApiCache(kinds),
       log: options.requestLog,
       watch: options.bookmarkIntervalMs ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : undefined,
+      podLogs: kubelet?.podLogs,
     });
+    const running = kubelet;
+    apiServer.addRoute(
+      hookRoute({
+        api,
+        kubelet,
+        volumes,
+        lifecycle,
+        info: () => ({
+          networkBlock: `127.${net.block}.0.0/16`,
+          sandbox: running?.sandbox,
+          nodes: running?.nodes.map((n) => ({ name: n.name, ip: n.ip, ready: n.ready })) ?? [],
+          dataDir,
+          images: images.names(),
+        }),
+      }),
+    );
     const server = apiServer.server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -103,7 +178,7 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     const url = `http://127.0.0.1:${port}`;
     const kubeconfigPath = options.kubeconfigPath ?? path.join(dataDir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, url);
-    const running = apiServer;
+    const server_ = apiServer;
     let stopped: Promise<void> | undefined;
     return {
       url,
@@ -111,11 +186,13 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
       dataDir,
       api,
       network: net,
+      hooks: new LocalkubeHooks(url),
+      kubelet,
       stop() {
         stopped ??= (async () => {
-          running.hub.closeAll();
-          await closeServer(running);
-          for (const s of [...stoppers].reverse()) s.stop();
+          server_.hub.closeAll();
+          await closeServer(server_);
+          for (const s of [...stoppers].reverse()) await s.stop();
           net.release();
           if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
         })();
@@ -125,7 +202,7 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
   } catch (err) {
     apiServer?.hub.closeAll();
     if (apiServer?.server.listening) await closeServer(apiServer);
-    for (const s of [...stoppers].reverse()) s.stop();
+    for (const s of [...stoppers].reverse()) await s.stop();
     network?.release();
     if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
