@@ -70,6 +70,8 @@ export interface Localkube {
   hooks: LocalkubeHooks;
   /** kubelet runs the pods (undefined with nodes: 0). */
   kubelet?: Kubelet;
+  /** openWatches counts the watch streams being served (tests wait for a client to be watching). */
+  openWatches(): number;
   /** stop ends watches, controllers and the server, writes the state file and frees the address block. */
   stop(): Promise<void>;
 }
@@ -188,6 +190,7 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
       network: net,
       hooks: new LocalkubeHooks(url),
       kubelet,
+      openWatches: () => server_.hub.size,
       stop() {
         stopped ??= (async () => {
           server_.hub.closeAll();

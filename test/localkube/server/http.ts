@@ -36,6 +36,23 @@ export const VERSION = {
   platform: 'linux/amd64',
 };
 
+/**
+ * OPENAPI_V2 is an empty OpenAPI v2 document in gnostic protobuf form
+ * (swagger "2.0", info {title, version}), which is how client-go fetches v2.
+ * kubectl validates `kind: List` files client-side against v2; with no
+ * definitions everything passes and the server validates each item (Strict).
+ */
+const OPENAPI_V2 = (() => {
+  const str = (field: number, s: string) => Buffer.concat([Buffer.from([(field << 3) | 2, Buffer.byteLength(s)]), Buffer.from(s)]);
+  const info = Buffer.concat([str(1, 'Kubernetes'), str(2, 'v1.32.0')]);
+  return Buffer.concat([str(1, '2.0'), Buffer.from([(2 << 3) | 2, info.length]), info]);
+})();
+
+function sendOpenApiV2(res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': String(OPENAPI_V2.length) });
+  res.end(OPENAPI_V2);
+}
+
 /** ExtraRoute handles paths the API does not own (the test hooks); it returns false when the path is not its own. */
 export type ExtraRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 
@@ -90,6 +107,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (p === '/api') return sendJson(res, 200, apiVersions(req.headers.host ?? '127.0.0.1'));
         return sendJson(res, 200, apiGroupList(api.kinds));
       }
+      if (p === '/openapi/v2') return sendOpenApiV2(res);
       if (p === '/openapi/v3') return sendJson(res, 200, openapi.index());
       if (p.startsWith('/openapi/v3/')) {
         const doc = openapi.document(p.slice('/openapi/v3/'.length));
