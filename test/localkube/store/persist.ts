@@ -54,7 +54,11 @@ export class StatePersister {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.flush();
+      try {
+        this.flush();
+      } catch (err) {
+        process.emitWarning(`localkube: cannot write state file ${this.#file}: ${(err as Error).message}`);
+      }
     }, this.#delayMs);
     this.#timer.unref();
   }
