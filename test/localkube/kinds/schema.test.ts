@@ -44,7 +44,7 @@ test('violations carry field paths and the API server wording', () => {
     'spec.image: Invalid value: "A": spec.image in body should match \'^[a-z]+$\'',
     'spec.replicas: Invalid value: 10: spec.replicas in body should be less than or equal to 9',
   ]);
-  assert.deepEqual(messages({ spec: { image: 'ab', members: [{ name: 'a' }, {}, { name: 1 }], labels: { a: 1 }, port: 1.5 } }), [
+  assert.deepEqual(messages({ spec: { image: 'ab', port: 1.5, members: [{ name: 'a' }, {}, { name: 1 }], labels: { a: 1 } } }), [
     'spec.port: Invalid value: "number": spec.port in body must be of type integer,string: "number"',
     'spec.members: Too many: 3: must have at most 2 items',
     'spec.members[1].name: Required value',
