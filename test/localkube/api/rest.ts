@@ -27,6 +27,7 @@ import {
 } from './errors.ts';
 import type { FieldError } from './errors.ts';
 import { validateObjectMeta } from './meta-validation.ts';
+import { dropUnknownFields } from './known-fields.ts';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import type { FieldRequirement, LabelSelector } from './selectors.ts';
 import { applyConfiguration, applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../patch/index.ts';
@@ -149,6 +150,7 @@ export class Api {
   create(type: ResourceType, namespace: string, body: unknown, options: WriteOptions = {}): KubeObject {
     const ctx = this.#context(type, options, '');
     const obj = this.#checkBody(type, namespace, body, ctx.version);
+    dropUnknownFields(type, obj, ctx);
     const ns = scopeNamespace(type, namespace);
     this.#checkNamespaceWritable(type, ns);
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = this.#generateName(type, ns, obj.metadata.generateName);
@@ -345,6 +347,7 @@ export class Api {
 
   #commit(type: ResourceType, current: KubeObject, next: KubeObject, ctx: WriteContext, dryRun: boolean): KubeObject {
     const sub = ctx.subresource;
+    dropUnknownFields(type, next, ctx);
     let candidate: KubeObject;
     if (sub === 'status') {
       candidate = mutable(current);

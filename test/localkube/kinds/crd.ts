@@ -87,6 +87,7 @@ function crdDefaults(crd: KubeObject): void {
 }
 
 export const crdType: ResourceType = defineBuiltin({
+  topLevelFields: ['spec', 'status'],
   group: 'apiextensions.k8s.io',
   version: 'v1',
   kind: 'CustomResourceDefinition',

@@ -91,6 +91,8 @@ export interface ResourceType {
   rules: KindRules;
   /** nameRule is how metadata.name is validated. */
   nameRule: NameRule;
+  /** topLevelFields lists a built-in kind's fields besides apiVersion, kind and metadata (others are unknown). */
+  topLevelFields?: string[];
   /** patchMeta drives strategic merge patches of built-in kinds (absent for custom resources). */
   patchMeta?: PatchMeta;
   /** schema returns the OpenAPI v3 schema of a version (custom resources), or undefined. */

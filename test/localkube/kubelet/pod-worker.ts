@@ -7,7 +7,6 @@
 // It must never leave a process running once the pod is gone or localkube stops.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import type { Api } from '../api/rest.ts';
 import type { EventRecorder } from '../controllers/events.ts';
@@ -24,9 +23,9 @@ import { ImageMap } from './images.ts';
 import type { NetworkBlock } from './network.ts';
 import { computePodStatus } from './pod-status.ts';
 import type { ContainerView, PodView } from './pod-status.ts';
-import { ContainerProber } from './probes.ts';
+import { ContainerProber, runProbe } from './probes.ts';
 import { launch } from './sandbox.ts';
-import type { Mount, SandboxMode } from './sandbox.ts';
+import type { Mount, SandboxMode, SandboxSpec } from './sandbox.ts';
 import { mountsFor, prepareVolumes, VolumeError } from './volumes.ts';
 
 export interface WorkerDeps {
@@ -68,6 +67,8 @@ interface ContainerState {
   killTimer?: NodeJS.Timeout;
   /** killReason is set while the kubelet kills the container (liveness, deletion). */
   killReason?: string;
+  /** sandbox is how the current instance was started (hooks and exec probes run the same way). */
+  sandbox?: SandboxSpec;
 }
 
 const SOURCE = (node: string) => ({ component: 'kubelet', host: node });
@@ -350,12 +351,22 @@ export class PodWorker {
       env,
     };
     const run = startContainer(launch(spec, deps.sandbox.mode, deps.sandbox.pdeathsig), logFile);
+    st.sandbox = spec;
     st.run = run;
     st.runId = runId;
     st.ready = false;
     st.started = false;
     deps.recorder.record(pod, 'Normal', 'Started', `Started container ${st.spec.name}`, src, this.#fieldPath(st));
     if (!st.init) {
+      const postStart = st.spec.lifecycle?.postStart;
+      if (postStart) {
+        void this.#runHook(st, postStart, (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000).then((r) => {
+          const p = this.#pod();
+          if (r.ok || !p || st.run !== run) return;
+          deps.recorder.record(p, 'Warning', 'FailedPostStartHook', `PostStartHook failed: ${r.message}`, src, this.#fieldPath(st));
+          this.#kill(st, 0, 'FailedPostStartHook');
+        });
+      }
       st.prober = new ContainerProber(st.spec, this.#probeTarget(st, spec), {
         started: () => {
           st.started = true;
@@ -399,7 +410,7 @@ export class PodWorker {
     return undefined;
   }
 
-  #probeTarget(st: ContainerState, spec: { hostsFile: string; hostname: string; workingDir: string; mounts: Mount[]; env: Record<string, string> }) {
+  #probeTarget(st: ContainerState, spec: SandboxSpec) {
     const deps = this.#deps;
     return {
       podIP: this.#podIP!,
@@ -563,40 +574,35 @@ export class PodWorker {
       if (!st.run) return;
       deps.recorder.record(pod, 'Normal', 'Killing', `Stopping container ${st.spec.name}`, SOURCE(deps.nodeName), this.#fieldPath(st));
       st.prober?.stop();
-      await this.#preStop(pod, st, deadline);
+      await this.#preStop(st, deadline);
       await this.#kill(st, Math.max(0, Math.ceil((deadline - Date.now()) / 1000)), 'deleted');
     });
     void Promise.all(stops).then(() => this.#finishTermination());
   }
 
-  async #preStop(pod: KubeObject, st: ContainerState, deadline: number): Promise<void> {
+  /** runHook runs a postStart or preStop handler (exec, httpGet or sleep) within budgetMs. */
+  async #runHook(st: ContainerState, hook: JsonObject, budgetMs: number): Promise<{ ok: boolean; message: string }> {
+    if (hook.sleep?.seconds) {
+      await new Promise((r) => setTimeout(r, Math.min(budgetMs, hook.sleep.seconds * 1000)));
+      return { ok: true, message: '' };
+    }
+    if (!st.sandbox) return { ok: false, message: 'container is not running' };
+    const target = this.#probeTarget(st, st.sandbox);
+    if (hook.exec?.command) {
+      const r = await target.exec(hook.exec.command, budgetMs);
+      return r.exitCode === 0 ? { ok: true, message: '' } : { ok: false, message: `command '${hook.exec.command.join(' ')}' exited with ${r.exitCode}: ${r.output}` };
+    }
+    if (hook.httpGet) return runProbe({ httpGet: hook.httpGet, timeoutSeconds: Math.max(1, budgetMs / 1000) }, target);
+    return { ok: false, message: 'lifecycle hook has no handler (exec, httpGet or sleep)' };
+  }
+
+  async #preStop(st: ContainerState, deadline: number): Promise<void> {
     const hook = st.spec.lifecycle?.preStop;
     if (!hook || !st.run) return;
-    const budget = Math.max(0, deadline - Date.now());
-    if (hook.sleep?.seconds) {
-      await new Promise((r) => setTimeout(r, Math.min(budget, hook.sleep.seconds * 1000)));
-    } else if (hook.exec?.command) {
-      const target = this.#probeTarget(st, {
-        hostsFile: this.#hostsFile!,
-        hostname: pod.spec.hostname ?? pod.metadata.name,
-        workingDir: st.spec.workingDir || REPO_ROOT,
-        mounts: mountsFor(st.spec, this.#volumes ?? new Map(), (s) => s),
-        env: { PATH: process.env.PATH ?? '' },
-      });
-      await target.exec(hook.exec.command, budget);
-    } else if (hook.httpGet) {
-      await new Promise<void>((resolve) => {
-        const port = typeof hook.httpGet.port === 'number' ? hook.httpGet.port : (st.spec.ports ?? []).find((p: JsonObject) => p.name === hook.httpGet.port)?.containerPort;
-        const req = http.get({ host: hook.httpGet.host || this.#podIP, port, path: hook.httpGet.path ?? '/', timeout: budget }, (res) => {
-          res.resume();
-          res.on('end', () => resolve());
-        });
-        req.on('error', () => resolve());
-        req.on('timeout', () => {
-          req.destroy();
-          resolve();
-        });
-      });
+    const result = await this.#runHook(st, hook, Math.max(0, deadline - Date.now()));
+    const pod = this.#pod();
+    if (!result.ok && pod) {
+      this.#deps.recorder.record(pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${result.message}`, SOURCE(this.#deps.nodeName), this.#fieldPath(st));
     }
   }
 

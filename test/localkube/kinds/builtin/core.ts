@@ -13,6 +13,7 @@ import { defineBuiltin } from './define.ts';
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 export const namespaceType = defineBuiltin({
+  topLevelFields: ['spec', 'status'],
   group: '',
   version: 'v1',
   kind: 'Namespace',
@@ -63,6 +64,7 @@ function validateDataKeys(obj: KubeObject, field: 'data' | 'binaryData' | 'strin
 }
 
 export const configMapType = defineBuiltin({
+  topLevelFields: ['data', 'binaryData', 'immutable'],
   group: '',
   version: 'v1',
   kind: 'ConfigMap',
@@ -86,6 +88,7 @@ function foldStringData(obj: KubeObject): void {
 }
 
 export const secretType = defineBuiltin({
+  topLevelFields: ['data', 'stringData', 'type', 'immutable'],
   group: '',
   version: 'v1',
   kind: 'Secret',
@@ -118,6 +121,7 @@ export const secretType = defineBuiltin({
 });
 
 export const serviceAccountType = defineBuiltin({
+  topLevelFields: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],
   group: '',
   version: 'v1',
   kind: 'ServiceAccount',
@@ -136,6 +140,7 @@ function involvedObjectCell(e: JsonObject): string {
 }
 
 export const eventType = defineBuiltin({
+  topLevelFields: ['involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp', 'count', 'type', 'eventTime', 'series', 'action', 'related', 'reportingComponent', 'reportingInstance'],
   group: '',
   version: 'v1',
   kind: 'Event',
@@ -211,6 +216,7 @@ function endpointsCell(ep: KubeObject): string {
 }
 
 export const endpointsType = defineBuiltin({
+  topLevelFields: ['subsets'],
   group: '',
   version: 'v1',
   kind: 'Endpoints',
@@ -235,6 +241,7 @@ export function nodeStatusCell(node: KubeObject): string {
 }
 
 export const nodeType = defineBuiltin({
+  topLevelFields: ['spec', 'status'],
   group: '',
   version: 'v1',
   kind: 'Node',
@@ -290,6 +297,7 @@ function accessModes(modes: string[] | undefined): string {
 }
 
 export const pvcType = defineBuiltin({
+  topLevelFields: ['spec', 'status'],
   group: '',
   version: 'v1',
   kind: 'PersistentVolumeClaim',
@@ -347,6 +355,7 @@ export const pvcType = defineBuiltin({
 });
 
 export const pvType = defineBuiltin({
+  topLevelFields: ['spec', 'status'],
   group: '',
   version: 'v1',
   kind: 'PersistentVolume',

@@ -10,6 +10,7 @@ import type { ResourceType } from '../types.ts';
 import { defineBuiltin } from './define.ts';
 
 export const leaseType = defineBuiltin({
+  topLevelFields: ['spec'],
   group: 'coordination.k8s.io',
   version: 'v1',
   kind: 'Lease',
@@ -36,6 +37,7 @@ function intOrPercent(v: unknown): string {
 }
 
 export const pdbType = defineBuiltin({
+  topLevelFields: ['spec', 'status'],
   group: 'policy',
   version: 'v1',
   kind: 'PodDisruptionBudget',
@@ -82,6 +84,7 @@ export const pdbType = defineBuiltin({
 });
 
 export const endpointSliceType = defineBuiltin({
+  topLevelFields: ['addressType', 'endpoints', 'ports'],
   group: 'discovery.k8s.io',
   version: 'v1',
   kind: 'EndpointSlice',
@@ -108,6 +111,7 @@ export const endpointSliceType = defineBuiltin({
 });
 
 export const storageClassType = defineBuiltin({
+  topLevelFields: ['provisioner', 'parameters', 'reclaimPolicy', 'mountOptions', 'allowVolumeExpansion', 'volumeBindingMode', 'allowedTopologies'],
   group: 'storage.k8s.io',
   version: 'v1',
   kind: 'StorageClass',
@@ -152,6 +156,7 @@ const createdAtPrinter = {
 function rbac(kind: string, plural: string, namespaced: boolean): ResourceType {
   const binding = kind.endsWith('Binding');
   return defineBuiltin({
+    topLevelFields: binding ? ['subjects', 'roleRef'] : ['rules', 'aggregationRule'],
     group: 'rbac.authorization.k8s.io',
     version: 'v1',
     kind,

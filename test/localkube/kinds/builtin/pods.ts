@@ -234,6 +234,7 @@ const podPrinter: Printer = {
 };
 
 export const podType: ResourceType = defineBuiltin({
+  topLevelFields: ['spec', 'status'],
   group: '',
   version: 'v1',
   kind: 'Pod',

@@ -64,6 +64,7 @@ function portsCell(spec: JsonObject): string {
 /** serviceType builds the Service kind around the network's cluster IP allocator. */
 export function serviceType(ips: ClusterIPAllocator): ResourceType {
   return defineBuiltin({
+    topLevelFields: ['spec', 'status'],
     group: '',
     version: 'v1',
     kind: 'Service',
