@@ -86,7 +86,7 @@ export function methodNotAllowed(message = 'the server does not allow this metho
   return new ApiError(405, 'MethodNotAllowed', message);
 }
 
-export function unsupportedMediaType(contentType: string): ApiError {
+export function unsupportedMediaType(): ApiError {
   return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
 }
 

@@ -215,7 +215,7 @@ export class Api {
   ): WriteResult {
     const subresource = options.subresource ?? '';
     const ctx = this.#context(type, options, subresource);
-    if (patchType === 'strategic' && type.custom) throw unsupportedMediaType('application/strategic-merge-patch+json');
+    if (patchType === 'strategic' && type.custom) throw unsupportedMediaType();
     if (patchType === 'apply' && !options.fieldManager) {
       throw invalid('PatchOptions.meta.k8s.io', 'PatchOptions', 'meta.k8s.io', '', [
         { type: 'FieldValueRequired', field: 'fieldManager', message: 'Required value: is required for apply patch' },

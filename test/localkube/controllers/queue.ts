@@ -15,7 +15,8 @@ export class WorkQueue {
   readonly #process: (key: string) => void | Promise<void>;
   readonly #options: Required<WorkQueueOptions>;
   readonly #retries = new Map<string, number>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  /** #delayed holds the pending delayed add of each key (at most one per key). */
+  readonly #delayed = new Map<string, NodeJS.Timeout>();
   #scheduled = false;
   #stopped = false;
   #running: Promise<void> = Promise.resolve();
@@ -37,15 +38,15 @@ export class WorkQueue {
     }
   }
 
-  /** addAfter schedules key after a delay (periodic re-checks). */
+  /** addAfter schedules key after a delay (periodic re-checks); a key already waiting keeps its earlier time. */
   addAfter(key: string, delayMs: number): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#delayed.has(key)) return;
     const t = setTimeout(() => {
-      this.#timers.delete(t);
+      this.#delayed.delete(key);
       this.add(key);
     }, delayMs);
     t.unref();
-    this.#timers.add(t);
+    this.#delayed.set(key, t);
   }
 
   /** idle resolves when the queue has nothing left to do right now (tests). */
@@ -56,8 +57,8 @@ export class WorkQueue {
   stop(): void {
     this.#stopped = true;
     this.#pending.clear();
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    for (const t of this.#delayed.values()) clearTimeout(t);
+    this.#delayed.clear();
   }
 
   async #drain(): Promise<void> {

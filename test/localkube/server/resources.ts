@@ -165,7 +165,7 @@ export async function serveResource(req: IncomingMessage, res: ServerResponse, u
       case 'PATCH': {
         const ct = mediaType(req.headers['content-type']);
         const patchType = PATCH_TYPES[ct];
-        if (!patchType) throw unsupportedMediaType(ct || '(none)');
+        if (!patchType) throw unsupportedMediaType();
         const body = await parseBody(req, patchType === 'apply');
         if (body === undefined) throw badRequest('the patch body is empty');
         const { object, created } = api.patch(type, ns, name, patchType, body, { ...writeOptions(query, version, warnings), subresource: sub });
@@ -196,7 +196,7 @@ export async function serveResource(req: IncomingMessage, res: ServerResponse, u
       case 'PATCH': {
         const ct = mediaType(req.headers['content-type']);
         const patchType = PATCH_TYPES[ct];
-        if (!patchType || patchType === 'apply') throw unsupportedMediaType(ct || '(none)');
+        if (!patchType || patchType === 'apply') throw unsupportedMediaType();
         sendJson(res, 200, patchScale(api, type, ns, name, patchType, await parseBody(req, false), opts));
         return;
       }
