@@ -6,7 +6,8 @@ import type { Api, DeleteOptions } from './rest.ts';
 import type { ResourceType } from '../kinds/types.ts';
 import { ApiError, badRequest, conflict } from './errors.ts';
 import { fromMetaLabelSelector, matchesLabels } from './selectors.ts';
-import { isPlainObject } from '../store/object.ts';
+import { isPlainObject, nowTimestamp } from '../store/object.ts';
+import { setCondition } from './conditions.ts';
 import type { KubeObject } from '../store/object.ts';
 
 /** bindPod sets spec.nodeName of an unscheduled pod (POST pods/NAME/binding). */
@@ -20,11 +21,7 @@ export function bindPod(api: Api, pods: ResourceType, namespace: string, name: s
   if (pod.metadata.deletionTimestamp) throw conflict('pods', '', name, `pod ${name} is being deleted, cannot be assigned to a host`);
   const bound = api.mutate(pods, namespace, name, (p) => {
     p.spec.nodeName = node;
-    const conditions = (p.status.conditions ??= []);
-    const at = conditions.findIndex((c: { type: string }) => c.type === 'PodScheduled');
-    const cond = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date(api.clock()).toISOString().replace(/\.\d{3}Z$/, 'Z') };
-    if (at >= 0) conditions[at] = cond;
-    else conditions.push(cond);
+    setCondition((p.status.conditions ??= []), 'PodScheduled', 'True', undefined, undefined, nowTimestamp(api.clock), { lastProbeTime: null });
   });
   return bound!;
 }
@@ -56,7 +53,7 @@ export function evictPod(api: Api, pods: ResourceType, namespace: string, name: 
       }
       api.mutate(pdbType, namespace, budget.metadata.name, (b) => {
         b.status.disruptionsAllowed = (b.status.disruptionsAllowed ?? 1) - 1;
-        b.status.disruptedPods = { ...(b.status.disruptedPods ?? {}), [name]: new Date(api.clock()).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+        b.status.disruptedPods = { ...(b.status.disruptedPods ?? {}), [name]: nowTimestamp(api.clock) };
       }, 'status');
     }
   }

@@ -5,7 +5,8 @@
 // It must never validate custom resources: the type built from the CRD does.
 import type { Api } from '../api/rest.ts';
 import { ApiError } from '../api/errors.ts';
-import { acceptedNames, CLEANUP_FINALIZER, crdType, customResourceType, setCondition } from '../kinds/crd.ts';
+import { acceptedNames, CLEANUP_FINALIZER, crdType, customResourceType } from '../kinds/crd.ts';
+import { setCondition } from '../api/conditions.ts';
 import { storeKey } from '../kinds/types.ts';
 import type { JsonObject, KubeObject } from '../store/object.ts';
 import { nowTimestamp } from '../store/object.ts';

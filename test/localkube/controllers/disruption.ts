@@ -5,16 +5,14 @@
 // It must never evict or delete pods.
 import type { Api } from '../api/rest.ts';
 import { fromMetaLabelSelector, matchesLabels } from '../api/selectors.ts';
-import type { JsonObject, KubeObject } from '../store/object.ts';
+import type { JsonObject } from '../store/object.ts';
 import { deepEqual, nowTimestamp } from '../store/object.ts';
-import { setCondition } from '../kinds/crd.ts';
+import { setCondition } from '../api/conditions.ts';
 import { WorkQueue } from './queue.ts';
+import { isPodReady } from '../kinds/builtin/pods.ts';
 
 const DISRUPTED_TTL_MS = 120_000;
 
-function ready(pod: KubeObject): boolean {
-  return !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c: JsonObject) => c.type === 'Ready' && c.status === 'True');
-}
 
 function scaled(value: unknown, total: number, roundUp: boolean): number {
   if (typeof value === 'number') return value;
@@ -64,7 +62,7 @@ export class DisruptionController {
       if (p && !p.metadata.deletionTimestamp && now - Date.parse(at) < DISRUPTED_TTL_MS) disrupted[pod] = at;
     }
     const expected = pods.length;
-    const healthy = pods.filter((p) => ready(p) && !(p.metadata.name in disrupted)).length;
+    const healthy = pods.filter((p) => !p.metadata.deletionTimestamp && isPodReady(p) && !(p.metadata.name in disrupted)).length;
     let desired: number;
     if (pdb.spec?.maxUnavailable !== undefined) desired = Math.max(0, expected - scaled(pdb.spec.maxUnavailable, expected, true));
     else desired = scaled(pdb.spec?.minAvailable ?? 1, expected, true);

@@ -11,13 +11,11 @@ import { matchesLabels, selectorFromMap } from '../api/selectors.ts';
 import type { JsonObject, KubeObject } from '../store/object.ts';
 import { deepEqual } from '../store/object.ts';
 import { WorkQueue } from './queue.ts';
+import { isPodReady as podReady } from '../kinds/builtin/pods.ts';
 
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 const CONTROLLER = 'endpointslice-controller.k8s.io';
 
-function podReady(pod: KubeObject): boolean {
-  return (pod.status?.conditions ?? []).some((c: JsonObject) => c.type === 'Ready' && c.status === 'True');
-}
 
 function targetPort(pod: KubeObject, port: JsonObject): number | undefined {
   const t = port.targetPort ?? port.port;

@@ -15,6 +15,7 @@ import type { JsonObject, KubeObject } from '../store/object.ts';
 import { nowTimestamp } from '../store/object.ts';
 import type { EventRecorder } from './events.ts';
 import { WorkQueue } from './queue.ts';
+import { setCondition } from '../api/conditions.ts';
 
 function nodeReady(node: KubeObject): boolean {
   return (node.status?.conditions ?? []).some((c: JsonObject) => c.type === 'Ready' && c.status === 'True');
@@ -161,11 +162,7 @@ export class Scheduler {
     const now = nowTimestamp(this.#api.clock);
     this.#api.mutate(this.#api.kinds.byKind('', 'Pod')!, pod.metadata.namespace!, pod.metadata.name, (p) => {
       p.status ??= {};
-      const conditions: JsonObject[] = (p.status.conditions ??= []);
-      const next = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: now, reason: 'Unschedulable', message };
-      const at = conditions.findIndex((c) => c.type === 'PodScheduled');
-      if (at >= 0) conditions[at] = next;
-      else conditions.push(next);
+      setCondition((p.status.conditions ??= []), 'PodScheduled', 'False', 'Unschedulable', message, now, { lastProbeTime: null });
     }, 'status');
   }
 

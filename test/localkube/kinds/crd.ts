@@ -14,18 +14,11 @@ import { applyDefaults, pruneUnknown, validateAgainstSchema } from './schema.ts'
 import type { ColumnDefinition, Printer, ResourceType, WriteContext } from './types.ts';
 import { ALL_VERBS } from './types.ts';
 import { nowTimestamp } from '../store/object.ts';
+import { setCondition } from '../api/conditions.ts';
 
 /** CLEANUP_FINALIZER holds a deleting CRD until its custom resources are gone. */
 export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 
-/** setCondition sets a condition in a list, keeping lastTransitionTime when the status is unchanged. */
-export function setCondition(conditions: JsonObject[], type: string, status: string, reason: string, message: string, now: string): void {
-  const at = conditions.findIndex((c) => c.type === type);
-  const old = at >= 0 ? conditions[at] : undefined;
-  const next = { type, status, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now, reason, message };
-  if (at >= 0) conditions[at] = next;
-  else conditions.push(next);
-}
 import { defineBuiltin } from './builtin/define.ts';
 import { sortVersions } from './registry.ts';
 

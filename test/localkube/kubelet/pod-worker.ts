@@ -191,8 +191,7 @@ export class PodWorker {
     const lookup = this.#lookup();
     try {
       fs.mkdirSync(this.#dir, { recursive: true });
-      const known: KubeObject = { ...pod, status: { ...pod.status, podIP: this.#podIP, podIPs: [{ ip: this.#podIP }], hostIP: deps.hostIP, hostIPs: [{ ip: deps.hostIP }] } };
-      this.#volumes = prepareVolumes(known, this.#dir, {
+      this.#volumes = prepareVolumes(this.#withAddresses(pod), this.#dir, {
         configMap: lookup.configMap,
         secret: lookup.secret,
         claimDir: (claim) => deps.claimDir(this.namespace, claim),
@@ -203,6 +202,12 @@ export class PodWorker {
       this.#setupFailed(pod, err.reason, err.message);
       return false;
     }
+  }
+
+  /** withAddresses is the pod as the downward API sees it: with the addresses the kubelet assigned, even before the status says so. */
+  #withAddresses(pod: KubeObject): KubeObject {
+    const ips = { podIP: this.#podIP, podIPs: [{ ip: this.#podIP }], hostIP: this.#deps.hostIP, hostIPs: [{ ip: this.#deps.hostIP }] };
+    return { ...pod, status: { ...pod.status, ...ips } };
   }
 
   #setupFailed(pod: KubeObject, reason: string, message: string): void {
@@ -311,11 +316,9 @@ export class PodWorker {
       return;
     }
     const hostname = pod.spec.hostname ?? pod.metadata.name;
-    // The downward API sees the addresses the kubelet assigned, even before the status says so.
-    const known: KubeObject = { ...pod, status: { ...pod.status, podIP: this.#podIP, podIPs: [{ ip: this.#podIP }], hostIP: deps.hostIP, hostIPs: [{ ip: deps.hostIP }] } };
     let env: Record<string, string>;
     try {
-      env = containerEnv(known, st.spec, entry.env ?? {}, this.#lookup(), hostname);
+      env = containerEnv(this.#withAddresses(pod), st.spec, entry.env ?? {}, this.#lookup(), hostname);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       if (st.waiting?.message !== err.message) deps.recorder.record(pod, 'Warning', 'Failed', `Error: ${err.message}`, src, this.#fieldPath(st));

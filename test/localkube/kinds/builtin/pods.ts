@@ -149,6 +149,11 @@ function mutableSpec(spec: JsonObject | undefined, ignoreNodeName: boolean): Jso
   return copy;
 }
 
+/** isPodReady tells whether a pod's Ready condition is True. */
+export function isPodReady(pod: KubeObject): boolean {
+  return (pod.status?.conditions ?? []).some((c: JsonObject) => c.type === 'Ready' && c.status === 'True');
+}
+
 /** podStatusReason is the STATUS column of `kubectl get pods` (kubectl's printPod rules). */
 export function podStatusReason(pod: KubeObject): { reason: string; ready: number; restarts: number; lastRestart?: string } {
   const status = pod.status ?? {};
