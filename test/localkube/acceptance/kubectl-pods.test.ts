@@ -54,7 +54,7 @@ function get(url: string): Promise<string> {
 }
 
 test('pods run as local processes', async (t) => {
-  const lk = await withLocalkube(t, { nodes: 2, crashLoopBackoff: { initialMs: 400, maxMs: 3000 } });
+  const lk = await withLocalkube(t, { nodes: 2, crashLoopBackoff: { initialMs: 1000, maxMs: 4000 } });
   // Without mount namespaces (no root) only Node programs resolve cluster names and mounts are path rewrites.
   const skip = lk.kubelet!.sandbox.mode === 'namespaces' ? false : `needs mount namespaces (${lk.kubelet!.sandbox.why})`;
 
@@ -112,6 +112,17 @@ test('pods run as local processes', async (t) => {
     assert.match(lines[2], new RegExp(`^${info.clusterIP!.replace(/\./g, '\\.')}\\s+web\\.default\\.svc\\.cluster\\.local`));
     assert.match(lines[3], /^127\.\d+\.\d+\.\d+\s+db-0\.peers\.default\.svc\.cluster\.local/);
     assert.match(lines[4], /^127\.\d+\.\d+\.\d+\s+/);
+  });
+
+  await t.test('changing a container image restarts it with the new image', async () => {
+    const before = (await lk.hooks.processes('default', 'web-1')).web;
+    await kubectlOk(lk, ['set', 'image', 'pod/web-1', 'web=node:25']);
+    await waitFor('restarted with node:25 and ready', async () => {
+      const cs = JSON.parse(await kubectlOk(lk, ['get', 'pod', 'web-1', '-o', 'jsonpath={.status.containerStatuses[0]}']));
+      return cs.image === 'node:25' && cs.restartCount === 1 && cs.ready;
+    });
+    assert.equal(processAlive(before), false);
+    assert.match(await kubectlOk(lk, ['describe', 'pod', 'web-1']), /Container web definition changed, will be restarted/);
   });
 
   await t.test('kubectl delete pod terminates the process', async () => {

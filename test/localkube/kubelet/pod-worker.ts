@@ -69,6 +69,8 @@ interface ContainerState {
   killReason?: string;
   /** sandbox is how the current instance was started (hooks and exec probes run the same way). */
   sandbox?: SandboxSpec;
+  /** definitionChanged: the image was updated; the next start happens whatever the restartPolicy. */
+  definitionChanged?: boolean;
 }
 
 const SOURCE = (node: string) => ({ component: 'kubelet', host: node });
@@ -231,7 +233,30 @@ export class PodWorker {
 
   // ---- running containers ----
 
+  /** applyImageUpdates restarts containers whose image changed (the only mutable part of a pod's containers). */
+  #applyImageUpdates(pod: KubeObject): void {
+    for (const st of this.#containers) {
+      const list: JsonObject[] = (st.init ? pod.spec.initContainers : pod.spec.containers) ?? [];
+      const spec = list.find((c) => c.name === st.spec.name);
+      if (!spec || spec.image === st.spec.image) continue;
+      st.spec = spec;
+      st.definitionChanged = true;
+      st.backoff = new RestartBackoff(this.#deps.backoff);
+      clearTimeout(st.retryTimer);
+      st.retryTimer = undefined;
+      if (st.terminated) {
+        st.lastExit = st.terminated;
+        st.terminated = undefined;
+      }
+      if (st.run) {
+        this.#deps.recorder.record(pod, 'Normal', 'Killing', `Container ${spec.name} definition changed, will be restarted`, SOURCE(this.#deps.nodeName), this.#fieldPath(st));
+        void this.#kill(st, pod.spec.terminationGracePeriodSeconds ?? 30, 'definition changed');
+      }
+    }
+  }
+
   #runContainers(pod: KubeObject): void {
+    this.#applyImageUpdates(pod);
     for (const st of this.#containers.filter((c) => c.init)) {
       if (st.terminated && st.terminated.exitCode === 0) continue;
       if (st.run) return; // running: wait for it
@@ -259,7 +284,9 @@ export class PodWorker {
   #ensureRunning(pod: KubeObject, st: ContainerState): void {
     if (st.run || st.terminated || st.retryTimer) return;
     const exit = st.lastExit;
-    if (exit) {
+    if (exit && st.definitionChanged) {
+      st.definitionChanged = false;
+    } else if (exit) {
       if (!st.init && !this.#shouldRestart(pod, exit)) {
         st.terminated = exit;
         st.lastExit = undefined;
