@@ -6,3 +6,6 @@ export type { Localkube, LocalkubeOptions } from './localkube.ts';
 export { LocalkubeHooks } from './client/hooks-client.ts';
 export type { ServiceInfo, ServiceEndpoint } from './client/hooks-client.ts';
 export type { ImageEntry } from './kubelet/images.ts';
+export { withLocalkube, kubectl, kubectlOk, kubectlStream, kubectlEnv, waitFor, processAlive, tempDir } from './testing.ts';
+export type { KubectlResult, StreamingProcess } from './testing.ts';
+export type { BackoffSettings } from './kubelet/backoff.ts';
