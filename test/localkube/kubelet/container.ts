@@ -18,6 +18,9 @@ export interface ContainerExit {
   message?: string;
   startedAt: string;
   finishedAt: string;
+  /** finishedMs and ranMs are the exact exit time and run time (the timestamps above have second resolution). */
+  finishedMs: number;
+  ranMs: number;
 }
 
 export interface ContainerRun {
@@ -56,13 +59,14 @@ export function findExecutable(command: string, pathEnv: string, cwd: string): s
 /** failedStart is the exit of a container whose process could not be started. */
 export function failedStart(message: string): ContainerExit {
   const now = nowTimestamp();
-  return { exitCode: 128, reason: 'StartError', message, startedAt: '1970-01-01T00:00:00Z', finishedAt: now };
+  return { exitCode: 128, reason: 'StartError', message, startedAt: '1970-01-01T00:00:00Z', finishedAt: now, finishedMs: Date.now(), ranMs: 0 };
 }
 
 /** startContainer spawns the process and wires its logs. */
 export function startContainer(launch: Launch, logFile: string): ContainerRun {
   const log = new LogWriter(logFile);
   const startedAt = nowTimestamp();
+  const startedMs = Date.now();
   const child = spawn(launch.file, launch.args, {
     cwd: launch.cwd,
     env: launch.env,
@@ -101,7 +105,8 @@ export function startContainer(launch: Launch, logFile: string): ContainerRun {
       const exitCode = code ?? 128 + (signalNumber ?? 0);
       const finish = () => {
         log.close();
-        resolve({ exitCode, ...(signalNumber ? { signal: signalNumber } : {}), reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: nowTimestamp() });
+        const finishedMs = Date.now();
+        resolve({ exitCode, ...(signalNumber ? { signal: signalNumber } : {}), reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: nowTimestamp(() => finishedMs), finishedMs, ranMs: finishedMs - startedMs });
       };
       // Wait for the pipes to drain, but not for ever (a grandchild may hold them).
       const t = setTimeout(() => {

@@ -111,7 +111,7 @@ export class PodWorker {
         st.restartCount = prev.restartCount ?? 0;
         if (prev.state?.running || prev.state?.terminated || prev.lastState?.terminated) st.starts = st.restartCount + 1;
         const t = prev.state?.terminated;
-        if (init && t?.exitCode === 0) st.terminated = { exitCode: 0, reason: 'Completed', startedAt: t.startedAt, finishedAt: t.finishedAt, containerID: t.containerID ?? '' };
+        if (init && t?.exitCode === 0) st.terminated = { exitCode: 0, reason: 'Completed', startedAt: t.startedAt, finishedAt: t.finishedAt, finishedMs: Date.parse(t.finishedAt), ranMs: 0, containerID: t.containerID ?? '' };
       }
       return st;
     };
@@ -293,9 +293,7 @@ export class PodWorker {
         st.waiting = undefined;
         return;
       }
-      const finished = Date.parse(exit.finishedAt);
-      const ran = finished - Date.parse(exit.startedAt);
-      const wait = st.backoff.waitMs(finished, ran, this.#deps.api.clock());
+      const wait = st.backoff.waitMs(exit.finishedMs, exit.ranMs, Date.now());
       if (wait > 0) {
         const message = `back-off ${Math.round(st.backoff.currentMs / 1000)}s restarting failed container=${st.spec.name} pod=${this.name}_${this.namespace}(${this.uid})`;
         if (st.waiting?.reason !== 'CrashLoopBackOff') {
