@@ -83,6 +83,16 @@ function deleteOptions(query: URLSearchParams, body: unknown): DeleteOptions {
   return opts;
 }
 
+/** wantsPartialMetadata tells whether the client asked for metadata only (client-go's metadata client). */
+export function wantsPartialMetadata(accept: string | undefined): boolean {
+  return !!accept && /as=PartialObjectMetadata(List)?\b/.test(accept) && /g=meta\.k8s\.io/.test(accept);
+}
+
+/** partialMetadata is an object as a meta.k8s.io/v1 PartialObjectMetadata. */
+export function partialMetadata(obj: KubeObject): KubeObject {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
 /** serveResource handles one request on a resource path. */
 export async function serveResource(req: IncomingMessage, res: ServerResponse, url: URL, path: ResourcePath, ctx: ResourceContext): Promise<void> {
   const { api } = ctx;
@@ -95,15 +105,16 @@ export async function serveResource(req: IncomingMessage, res: ServerResponse, u
   const ns = path.namespace;
   const warnings: string[] = [];
   const table = wantsTable(req.headers.accept);
+  const metadataOnly = !table && wantsPartialMetadata(req.headers.accept);
   const include = (query.get('includeObject') as IncludeObject | null) ?? 'Metadata';
-  const show = (obj: KubeObject) => present(obj, type, version);
+  const show = (obj: KubeObject): KubeObject => (metadataOnly ? partialMetadata(obj) : present(obj, type, version));
   const showOne = (obj: KubeObject) => (table ? toTable(type, version, [show(obj)], { includeObject: include, now: api.clock(), resourceVersion: obj.metadata.resourceVersion }) : show(obj));
   if (type.namespaced && path.name && !ns) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   const sub = path.subresource ?? '';
 
   if (!path.name) {
     if (method === 'GET' && (path.legacyWatch || query.get('watch') === 'true' || query.get('watch') === '1')) {
-      serveWatch(req, res, api, ctx.hub, { type, version, namespace: ns, query, table }, ctx.watch);
+      serveWatch(req, res, api, ctx.hub, { type, version, namespace: ns, query, table, metadataOnly }, ctx.watch);
       return;
     }
     switch (method) {
@@ -124,7 +135,8 @@ export async function serveResource(req: IncomingMessage, res: ServerResponse, u
           metadata.continue = result.continue;
           metadata.remainingItemCount = result.remainingItemCount;
         }
-        sendJson(res, 200, { kind: type.listKind, apiVersion: groupVersion(type.group, version), metadata, items: result.items.map(show) });
+        const listType = metadataOnly ? { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1' } : { kind: type.listKind, apiVersion: groupVersion(type.group, version) };
+        sendJson(res, 200, { ...listType, metadata, items: result.items.map(show) });
         return;
       }
       case 'POST': {

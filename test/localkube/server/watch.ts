@@ -23,6 +23,8 @@ export interface WatchRequest {
   namespace: string;
   query: URLSearchParams;
   table: boolean;
+  /** metadataOnly sends PartialObjectMetadata objects (client-go's metadata informers). */
+  metadataOnly?: boolean;
 }
 
 export interface WatchSettings {
@@ -70,6 +72,7 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, api: Api, 
   let firstTableEvent = true;
 
   const render = (obj: KubeObject): unknown => {
+    if (w.metadataOnly) return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
     const shown = present(obj, type, version);
     if (!w.table) return shown;
     const table = toTable(type, version, [shown], { includeObject: include, noHeaders: !firstTableEvent, now: api.clock() });

@@ -2,7 +2,6 @@
 // and small helpers over it. It must never know about any particular kind.
 
 /** JsonObject is any JSON object; API objects are manipulated as plain JSON. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JsonObject = Record<string, any>;
 
 export interface OwnerReference {
@@ -37,7 +36,6 @@ export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [field: string]: any;
 }
 
