@@ -45,7 +45,9 @@ export class NodeAgent {
     this.#register(zone);
     this.#unsubscribe = api.store.subscribe((e) => {
       if (e.resource !== '/pods' || e.object.spec?.nodeName !== name) return;
-      this.#workerFor(e.object)?.scheduleSync();
+      // A deleted pod needs no new worker: only a running one must stop.
+      if (e.type === 'DELETED') this.#workers.get(e.object.metadata.uid!)?.scheduleSync();
+      else this.#workerFor(e.object)?.scheduleSync();
     });
     for (const pod of api.store.list('/pods')) if (pod.spec?.nodeName === name) this.#workerFor(pod)?.scheduleSync();
     const lease = setInterval(() => this.#renewLease(), 10_000);
