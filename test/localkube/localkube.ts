@@ -107,9 +107,14 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     network = NetworkBlock.acquire(typeof state?.extra.networkBlock === 'number' ? state.extra.networkBlock : undefined);
     const net = network;
     const kinds = builtinKinds({ allocate: () => net.services.allocate() });
+    // Addresses restored from a state file stay taken.
     for (const svc of store.list('/services')) {
       const ip = svc.spec?.clusterIP;
       if (ip && ip !== 'None') net.services.claim(ip);
+    }
+    for (const pod of store.list('/pods')) {
+      const ip = pod.status?.podIP;
+      if (ip && net.owns(ip)) net.pods.claim(ip);
     }
     const api = new Api(store, kinds);
     const releaseServiceIPs = store.subscribe((e) => {
