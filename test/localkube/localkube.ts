@@ -114,7 +114,8 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     }
     for (const pod of store.list('/pods')) {
       const ip = pod.status?.podIP;
-      if (ip && net.owns(ip)) net.pods.claim(ip);
+      const done = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+      if (ip && !done && net.owns(ip)) net.pods.claim(ip);
     }
     const api = new Api(store, kinds);
     const releaseServiceIPs = store.subscribe((e) => {
