@@ -49,7 +49,8 @@ export class NodeAgent {
       if (e.type === 'DELETED') this.#workers.get(e.object.metadata.uid!)?.scheduleSync();
       else this.#workerFor(e.object)?.scheduleSync();
     });
-    for (const pod of api.store.list('/pods')) if (pod.spec?.nodeName === name) this.#workerFor(pod)?.scheduleSync();
+    // Pods restored from a state file get a fresh status before anyone can read the stale one.
+    for (const pod of api.store.list('/pods')) if (pod.spec?.nodeName === name) this.#workerFor(pod)?.sync();
     const lease = setInterval(() => this.#renewLease(), 10_000);
     const heartbeat = setInterval(() => this.#heartbeat(), 40_000);
     lease.unref();
