@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import type { Localkube } from '../localkube.ts';
-import { processAlive, waitFor, withLocalkube } from '../testing.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { processAlive, tempDir, waitFor, withLocalkube } from '../testing.ts';
 
 const SERVER = `require('http').createServer((q, s) => s.end('ok')).listen(8080, process.env.POD_IP);`;
 
@@ -96,6 +98,38 @@ test('fault hooks', async (t) => {
     assert.ok(events.items.some((e) => e.reason === 'Unhealthy' && /Liveness probe failed/.test(e.message ?? '')));
     assert.ok(events.items.some((e) => e.reason === 'Killing' && /failed liveness probe, will be restarted/.test(e.message ?? '')));
     await core.deleteNamespacedPod({ namespace: 'default', name: 'live', gracePeriodSeconds: 0 });
+  });
+
+  await t.test('exec probes and postStart/preStop hooks run with the container', async () => {
+    const dir = tempDir(t);
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'hooked' },
+        spec: {
+          terminationGracePeriodSeconds: 5,
+          containers: [{
+            name: 'c',
+            image: 'busybox',
+            command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'],
+            env: [{ name: 'DIR', value: dir }],
+            readinessProbe: { exec: { command: ['sh', '-c', 'test -f "$DIR/ready"'] }, periodSeconds: 1 },
+            lifecycle: {
+              postStart: { exec: { command: ['sh', '-c', 'echo "$HOSTNAME" > "$DIR/poststart"'] } },
+              preStop: { exec: { command: ['sh', '-c', 'echo bye > "$DIR/prestop"'] } },
+            },
+          }],
+        },
+      },
+    });
+    await waitFor('postStart ran', () => fs.existsSync(path.join(dir, 'poststart')));
+    assert.equal(fs.readFileSync(path.join(dir, 'poststart'), 'utf8'), 'hooked\n');
+    assert.equal(status(lk, 'hooked').ready ?? 'False', 'False', 'not ready while the exec probe fails');
+    fs.writeFileSync(path.join(dir, 'ready'), '');
+    await waitFor('ready once the exec probe passes', () => status(lk, 'hooked').ready === 'True');
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'hooked' });
+    await waitFor('pod gone', () => !status(lk, 'hooked').pod);
+    assert.equal(fs.readFileSync(path.join(dir, 'prestop'), 'utf8'), 'bye\n');
   });
 
   await t.test('eviction honours a PodDisruptionBudget', async () => {

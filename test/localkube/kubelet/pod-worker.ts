@@ -5,7 +5,6 @@
 // up and delete the pod object for good. `sync()` is level-triggered: every
 // change (pod update, exit, probe result, timer) calls it again.
 // It must never leave a process running once the pod is gone or localkube stops.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Api } from '../api/rest.ts';
@@ -23,7 +22,9 @@ import { ImageMap } from './images.ts';
 import type { NetworkBlock } from './network.ts';
 import { computePodStatus } from './pod-status.ts';
 import type { ContainerView, PodView } from './pod-status.ts';
-import { ContainerProber, runProbe } from './probes.ts';
+import { ContainerProber } from './probes.ts';
+import type { ProbeTarget } from './probes.ts';
+import { execInSandbox, runHook } from './exec.ts';
 import { launch } from './sandbox.ts';
 import type { Mount, SandboxMode, SandboxSpec } from './sandbox.ts';
 import { mountsFor, prepareVolumes, VolumeError } from './volumes.ts';
@@ -438,40 +439,12 @@ export class PodWorker {
     return undefined;
   }
 
-  #probeTarget(st: ContainerState, spec: SandboxSpec) {
-    const deps = this.#deps;
+  #probeTarget(st: ContainerState, spec: SandboxSpec): ProbeTarget {
+    const { mode, pdeathsig } = this.#deps.sandbox;
     return {
       podIP: this.#podIP!,
       ports: st.spec.ports ?? [],
-      exec: (argv: string[], timeoutMs: number) =>
-        new Promise<{ exitCode: number; output: string }>((resolve) => {
-          const l = launch({ ...spec, argv }, deps.sandbox.mode, deps.sandbox.pdeathsig);
-          const child = spawn(l.file, l.args, { cwd: l.cwd, env: l.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-          let output = '';
-          child.stdout?.on('data', (d) => (output += d));
-          child.stderr?.on('data', (d) => (output += d));
-          const timer = setTimeout(() => {
-            try {
-              process.kill(-child.pid!, 'SIGKILL');
-            } catch {
-              // gone
-            }
-            resolve({ exitCode: -1, output });
-          }, timeoutMs);
-          child.on('error', (err) => {
-            clearTimeout(timer);
-            resolve({ exitCode: 127, output: err.message });
-          });
-          child.on('exit', (code, signal) => {
-            clearTimeout(timer);
-            try {
-              process.kill(-child.pid!, 'SIGKILL');
-            } catch {
-              // gone
-            }
-            resolve({ exitCode: code ?? (signal ? 128 : 1), output });
-          });
-        }),
+      exec: (argv, timeoutMs) => execInSandbox(spec, mode, pdeathsig, argv, timeoutMs),
     };
   }
 
@@ -608,20 +581,10 @@ export class PodWorker {
     void Promise.all(stops).then(() => this.#finishTermination());
   }
 
-  /** runHook runs a postStart or preStop handler (exec, httpGet or sleep) within budgetMs. */
-  async #runHook(st: ContainerState, hook: JsonObject, budgetMs: number): Promise<{ ok: boolean; message: string }> {
-    if (hook.sleep?.seconds) {
-      await new Promise((r) => setTimeout(r, Math.min(budgetMs, hook.sleep.seconds * 1000)));
-      return { ok: true, message: '' };
-    }
-    if (!st.sandbox) return { ok: false, message: 'container is not running' };
-    const target = this.#probeTarget(st, st.sandbox);
-    if (hook.exec?.command) {
-      const r = await target.exec(hook.exec.command, budgetMs);
-      return r.exitCode === 0 ? { ok: true, message: '' } : { ok: false, message: `command '${hook.exec.command.join(' ')}' exited with ${r.exitCode}: ${r.output}` };
-    }
-    if (hook.httpGet) return runProbe({ httpGet: hook.httpGet, timeoutSeconds: Math.max(1, budgetMs / 1000) }, target);
-    return { ok: false, message: 'lifecycle hook has no handler (exec, httpGet or sleep)' };
+  /** runHook runs a postStart or preStop handler of the container's current instance. */
+  #runHook(st: ContainerState, hook: JsonObject, budgetMs: number): Promise<{ ok: boolean; message: string }> {
+    if (!st.sandbox) return Promise.resolve({ ok: false, message: 'container is not running' });
+    return runHook(hook, this.#probeTarget(st, st.sandbox), budgetMs);
   }
 
   async #preStop(st: ContainerState, deadline: number): Promise<void> {
