@@ -1,0 +1,11 @@
+// The local Kubernetes control plane and process kubelet, for tests and
+// `npm start`: startLocalkube() runs one in this process.
+// It must never be imported by product code (replica/, operator/): it is test tooling.
+export { startLocalkube } from './localkube.ts';
+export type { Localkube, LocalkubeOptions } from './localkube.ts';
+export { LocalkubeHooks } from './client/hooks-client.ts';
+export type { ServiceInfo, ServiceEndpoint } from './client/hooks-client.ts';
+export type { ImageEntry } from './kubelet/images.ts';
+export { withLocalkube, kubectl, kubectlOk, kubectlStream, kubectlEnv, waitFor, processAlive, tempDir } from './testing.ts';
+export type { KubectlResult, StreamingProcess } from './testing.ts';
+export type { BackoffSettings } from './kubelet/backoff.ts';

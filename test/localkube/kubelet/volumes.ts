@@ -1,0 +1,134 @@
+// Pod volumes as local directories: emptyDir under the pod's directory (removed
+// with the pod), persistentVolumeClaim → the bound volume's directory (kept until
+// the claim is deleted), configMap / secret / downwardAPI / projected → files
+// written into the pod's directory, hostPath → the path itself. Volume mounts
+// become bind mounts (or path rewrites in preload mode) at their mountPath.
+// It must never delete a claim's directory: the volume controller does when the claim goes.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { JsonObject, KubeObject } from '../store/object.ts';
+import type { Mount } from './sandbox.ts';
+import { podFieldValue } from './env.ts';
+
+export class VolumeError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+export interface VolumeSources {
+  configMap(name: string): KubeObject | undefined;
+  secret(name: string): KubeObject | undefined;
+  /** claimDir returns the directory of a Bound claim, or a reason it cannot be used yet. */
+  claimDir(claim: string): { dir: string } | { error: string };
+}
+
+function writeKeys(dir: string, entries: [string, string | Buffer][], mode: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [rel, content] of entries) {
+    const file = path.join(dir, rel);
+    if (!file.startsWith(dir + path.sep)) throw new VolumeError('FailedMount', `volume item path ${rel} escapes the volume`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content, { mode });
+  }
+}
+
+function objectItems(obj: KubeObject, items: JsonObject[] | undefined, secret: boolean): [string, string | Buffer][] {
+  const value = (key: string): string | Buffer | undefined => {
+    if (obj.data?.[key] !== undefined) return secret ? Buffer.from(String(obj.data[key]), 'base64') : String(obj.data[key]);
+    if (obj.binaryData?.[key] !== undefined) return Buffer.from(String(obj.binaryData[key]), 'base64');
+    return undefined;
+  };
+  if (items && items.length > 0) {
+    return items.map((i) => {
+      const v = value(i.key);
+      if (v === undefined) throw new VolumeError('FailedMount', `configmap/secret ${obj.metadata.name} has no key ${i.key}`);
+      return [i.path ?? i.key, v];
+    });
+  }
+  const keys = [...Object.keys(obj.data ?? {}), ...Object.keys(obj.binaryData ?? {})];
+  return keys.map((k) => [k, value(k)!]);
+}
+
+function projectSource(pod: KubeObject, source: JsonObject, sources: VolumeSources, out: [string, string | Buffer][]): void {
+  if (source.configMap || source.secret) {
+    const secret = !!source.secret;
+    const ref = source.configMap ?? source.secret;
+    const name = ref.name ?? ref.secretName;
+    const obj = secret ? sources.secret(name) : sources.configMap(name);
+    if (!obj) {
+      if (ref.optional) return;
+      throw new VolumeError('FailedMount', `MountVolume.SetUp failed: ${secret ? 'secret' : 'configmap'} "${name}" not found`);
+    }
+    out.push(...objectItems(obj, ref.items, secret));
+  } else if (source.downwardAPI) {
+    for (const item of source.downwardAPI.items ?? []) {
+      const v = item.fieldRef ? podFieldValue(pod, item.fieldRef.fieldPath) : '';
+      out.push([item.path, v ?? '']);
+    }
+  } else if (source.serviceAccountToken) {
+    out.push([source.serviceAccountToken.path ?? 'token', 'localkube-token']);
+  }
+}
+
+/** prepareVolumes creates every volume's directory; it returns volume name → host path. */
+export function prepareVolumes(pod: KubeObject, podDir: string, sources: VolumeSources): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of (pod.spec?.volumes ?? []) as JsonObject[]) {
+    const dir = path.join(podDir, 'volumes', v.name);
+    if (v.emptyDir !== undefined) {
+      fs.mkdirSync(dir, { recursive: true });
+      out.set(v.name, dir);
+    } else if (v.persistentVolumeClaim) {
+      const claim = sources.claimDir(v.persistentVolumeClaim.claimName);
+      if ('error' in claim) throw new VolumeError('FailedMount', claim.error);
+      fs.mkdirSync(claim.dir, { recursive: true });
+      out.set(v.name, claim.dir);
+    } else if (v.configMap || v.secret) {
+      const secret = !!v.secret;
+      const name = secret ? v.secret.secretName : v.configMap.name;
+      const obj = secret ? sources.secret(name) : sources.configMap(name);
+      if (!obj && !(v.configMap ?? v.secret).optional) {
+        throw new VolumeError('FailedMount', `MountVolume.SetUp failed for volume "${v.name}" : ${secret ? 'secret' : 'configmap'} "${name}" not found`);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+      writeKeys(dir, obj ? objectItems(obj, (v.configMap ?? v.secret).items, secret) : [], (v.configMap ?? v.secret).defaultMode ?? 0o644);
+      out.set(v.name, dir);
+    } else if (v.downwardAPI || v.projected) {
+      const entries: [string, string | Buffer][] = [];
+      const list: JsonObject[] = v.projected ? (v.projected.sources ?? []) : [{ downwardAPI: v.downwardAPI }];
+      for (const s of list) projectSource(pod, s, sources, entries);
+      fs.rmSync(dir, { recursive: true, force: true });
+      writeKeys(dir, entries, 0o644);
+      out.set(v.name, dir);
+    } else if (v.hostPath) {
+      const p = v.hostPath.path;
+      const t = v.hostPath.type ?? '';
+      if (t === 'DirectoryOrCreate') fs.mkdirSync(p, { recursive: true });
+      else if (t === 'FileOrCreate' && !fs.existsSync(p)) {
+        fs.mkdirSync(path.dirname(p), { recursive: true });
+        fs.writeFileSync(p, '');
+      } else if (t && !fs.existsSync(p)) throw new VolumeError('FailedMount', `hostPath type check failed: ${p} does not exist`);
+      out.set(v.name, p);
+    } else {
+      const kind = Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
+      throw new VolumeError('FailedMount', `volume "${v.name}": ${kind} volumes are not supported by localkube`);
+    }
+  }
+  return out;
+}
+
+/** mountsFor lists a container's mounts (subPath included) from the prepared volumes. */
+export function mountsFor(container: JsonObject, volumes: Map<string, string>, expandPath: (s: string) => string): Mount[] {
+  return ((container.volumeMounts ?? []) as JsonObject[]).map((m) => {
+    let source = volumes.get(m.name)!;
+    const sub = m.subPathExpr ? expandPath(m.subPathExpr) : m.subPath;
+    if (sub) {
+      source = path.join(source, sub);
+      if (!fs.existsSync(source)) fs.mkdirSync(source, { recursive: true });
+    }
+    return { source, target: m.mountPath, readOnly: m.readOnly === true };
+  });
+}

@@ -1,0 +1,226 @@
+// Starts and stops a whole local control plane in this process: store (with an
+// optional state file), API server on 127.0.0.1, controllers (CRDs, namespaces,
+// garbage collector, scheduler, endpoints, volumes, disruption budgets, node
+// lifecycle), the process kubelet, the test hooks and the kubeconfig file.
+// It must never leave a process, port, lock or watch behind after stop().
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Store } from './store/store.ts';
+import { loadState, StatePersister } from './store/persist.ts';
+import { Api } from './api/rest.ts';
+import { builtinKinds, OpenApiCache } from './kinds/index.ts';
+import { createApiServer } from './server/http.ts';
+import type { ApiServer } from './server/http.ts';
+import { writeKubeconfig } from './server/kubeconfig.ts';
+import { CrdController } from './controllers/crds.ts';
+import { NamespaceController } from './controllers/namespaces.ts';
+import { GarbageCollector } from './controllers/gc.ts';
+import { NetworkBlock } from './kubelet/network.ts';
+import { EventRecorder } from './controllers/events.ts';
+import { Scheduler } from './controllers/scheduler.ts';
+import { EndpointsController } from './controllers/endpoints.ts';
+import { VolumeController } from './controllers/volumes.ts';
+import { DisruptionController } from './controllers/disruption.ts';
+import { NodeLifecycle } from './controllers/node-lifecycle.ts';
+import { Kubelet } from './kubelet/kubelet.ts';
+import { ImageMap, loadImageMapFile, parseImageEntry, parseImageFlag } from './kubelet/images.ts';
+import type { ImageEntry } from './kubelet/images.ts';
+import { DEFAULT_BACKOFF } from './kubelet/backoff.ts';
+import type { BackoffSettings } from './kubelet/backoff.ts';
+import { hookRoute } from './server/hooks.ts';
+import { LocalkubeHooks } from './client/hooks-client.ts';
+
+export interface LocalkubeOptions {
+  /** port to listen on (0 picks a free one). */
+  port?: number;
+  /** kubeconfigPath is where the kubeconfig is written (default: DATA_DIR/kubeconfig). */
+  kubeconfigPath?: string;
+  /** stateFile keeps objects across restarts. */
+  stateFile?: string;
+  /** dataDir holds pod directories, logs and volumes (default: a new temp dir, removed on stop). */
+  dataDir?: string;
+  /** eventLogLimit bounds the watch replay log (older resourceVersions answer 410). */
+  eventLogLimit?: number;
+  /** requestLog receives one line per HTTP request. */
+  requestLog?: (line: string) => void;
+  /** bookmarkIntervalMs between watch BOOKMARKs (default 15 s). */
+  bookmarkIntervalMs?: number;
+  /** nodes is how many kubelet nodes run pods (default 1; 0 runs the API server alone). */
+  nodes?: number;
+  /** imageMapFile is a JSON image map (see README: image → ENTRYPOINT/CMD). */
+  imageMapFile?: string;
+  /** images are extra image map entries, "NAME=ARGV-JSON" (the --image flag). */
+  images?: string[];
+  /** imageMap maps images to local commands: an ARGV list (the ENTRYPOINT) or an entry. */
+  imageMap?: Record<string, string[] | ImageEntry>;
+  /** crashLoopBackoff tunes restart back-off (default 10 s doubling to 300 s; tests use less). */
+  crashLoopBackoff?: Partial<BackoffSettings>;
+}
+
+export interface Localkube {
+  /** url of the API server, e.g. http://127.0.0.1:41234. */
+  url: string;
+  kubeconfigPath: string;
+  dataDir: string;
+  api: Api;
+  network: NetworkBlock;
+  /** hooks is a client of the /localkube/v1 test hooks. */
+  hooks: LocalkubeHooks;
+  /** kubelet runs the pods (undefined with nodes: 0). */
+  kubelet?: Kubelet;
+  /** openWatches counts the watch streams being served (tests wait for a client to be watching). */
+  openWatches(): number;
+  /** stop ends watches, controllers and the server, writes the state file and frees the address block. */
+  stop(): Promise<void>;
+}
+
+interface Stoppable {
+  stop(): void | Promise<void>;
+}
+
+function imageMapOf(options: LocalkubeOptions): ImageMap {
+  const entries: Record<string, ImageEntry> = {};
+  if (options.imageMapFile) Object.assign(entries, loadImageMapFile(options.imageMapFile));
+  for (const [name, value] of Object.entries(options.imageMap ?? {})) entries[name] = parseImageEntry(name, value);
+  for (const flag of options.images ?? []) {
+    const [name, entry] = parseImageFlag(flag);
+    entries[name] = entry;
+  }
+  return new ImageMap(entries);
+}
+
+export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Localkube> {
+  const ownsDataDir = !options.dataDir;
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'localkube-'));
+  fs.mkdirSync(dataDir, { recursive: true });
+  const stoppers: Stoppable[] = [];
+  const images = imageMapOf(options);
+  const nodeCount = options.nodes ?? 1;
+  let network: NetworkBlock | undefined;
+  let apiServer: ApiServer | undefined;
+  try {
+    const store = new Store({ eventLogLimit: options.eventLogLimit });
+    const state = options.stateFile ? loadState(options.stateFile) : undefined;
+    if (state) store.restore(state.snapshot);
+    network = NetworkBlock.acquire(typeof state?.extra.networkBlock === 'number' ? state.extra.networkBlock : undefined);
+    const net = network;
+    const kinds = builtinKinds({ allocate: () => net.services.allocate() });
+    // Addresses restored from a state file stay taken.
+    for (const svc of store.list('/services')) {
+      const ip = svc.spec?.clusterIP;
+      if (ip && ip !== 'None') net.services.claim(ip);
+    }
+    for (const pod of store.list('/pods')) {
+      const ip = pod.status?.podIP;
+      const done = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+      if (ip && !done && net.owns(ip)) net.pods.claim(ip);
+    }
+    const api = new Api(store, kinds);
+    const releaseServiceIPs = store.subscribe((e) => {
+      const ip = e.object.spec?.clusterIP;
+      if (e.type === 'DELETED' && e.resource === '/services' && ip && ip !== 'None') net.services.release(ip);
+    });
+    stoppers.push({ stop: releaseServiceIPs });
+    if (options.stateFile) stoppers.push(new StatePersister(options.stateFile, store, () => ({ networkBlock: net.block })));
+    stoppers.push(new CrdController(api));
+    stoppers.push(new NamespaceController(api));
+    stoppers.push(new GarbageCollector(api));
+    const recorder = new EventRecorder(api);
+    stoppers.push(recorder);
+    stoppers.push(new EndpointsController(api));
+    stoppers.push(new DisruptionController(api));
+    const volumes = new VolumeController(api, path.join(dataDir, 'volumes'));
+    stoppers.push(volumes);
+    stoppers.push(new Scheduler(api, recorder));
+    const lifecycle = new NodeLifecycle(api, recorder);
+    stoppers.push(lifecycle);
+    let kubelet: Kubelet | undefined;
+    if (nodeCount > 0) {
+      kubelet = new Kubelet({
+        api,
+        dataDir,
+        nodes: nodeCount,
+        network: net,
+        images,
+        backoff: { ...DEFAULT_BACKOFF, ...options.crashLoopBackoff },
+        recorder,
+        claimDir: (ns, claim) => volumes.claimDir(ns, claim),
+      });
+      stoppers.push(kubelet);
+    }
+
+    apiServer = createApiServer({
+      api,
+      openapi: new OpenApiCache(kinds),
+      log: options.requestLog,
+      watch: options.bookmarkIntervalMs ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : undefined,
+      podLogs: kubelet?.podLogs,
+    });
+    const running = kubelet;
+    apiServer.addRoute(
+      hookRoute({
+        api,
+        kubelet,
+        volumes,
+        lifecycle,
+        info: () => ({
+          networkBlock: `127.${net.block}.0.0/16`,
+          sandbox: running?.sandbox,
+          nodes: running?.nodes.map((n) => ({ name: n.name, ip: n.ip, ready: n.ready })) ?? [],
+          dataDir,
+          images: images.names(),
+        }),
+      }),
+    );
+    const server = apiServer.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://127.0.0.1:${port}`;
+    const kubeconfigPath = options.kubeconfigPath ?? path.join(dataDir, 'kubeconfig');
+    writeKubeconfig(kubeconfigPath, url);
+    const server_ = apiServer;
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      kubeconfigPath,
+      dataDir,
+      api,
+      network: net,
+      hooks: new LocalkubeHooks(url),
+      kubelet,
+      openWatches: () => server_.hub.size,
+      stop() {
+        stopped ??= (async () => {
+          server_.hub.closeAll();
+          await closeServer(server_);
+          for (const s of [...stoppers].reverse()) await s.stop();
+          net.release();
+          if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    apiServer?.hub.closeAll();
+    if (apiServer?.server.listening) await closeServer(apiServer);
+    for (const s of [...stoppers].reverse()) await s.stop();
+    network?.release();
+    if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function closeServer(api: ApiServer): Promise<void> {
+  return new Promise((resolve) => {
+    api.server.close(() => resolve());
+    api.server.closeAllConnections();
+  });
+}
