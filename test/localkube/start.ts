@@ -99,7 +99,8 @@ async function main(): Promise<void> {
       for (const f of fs.readdirSync(crdDir).filter((n) => /\.ya?ml$/.test(n)).sort()) say(`applied ${(await applyFile(lk, path.join(crdDir, f))).join(', ')}`);
     }
     if (fs.existsSync(operatorMain)) {
-      operator = spawn(path.join(REPO_BIN, 'node'), [operatorMain], {
+      // The image map runs replica/main.ts directly, so member pods need no "replica" subcommand.
+      operator = spawn(path.join(REPO_BIN, 'node'), [operatorMain, '--metrics-bind-address', '127.0.0.1:0', '--replica-args-prefix', ''], {
         cwd: REPO_ROOT,
         env: { ...process.env, KUBECONFIG: lk.kubeconfigPath },
         stdio: ['ignore', 'inherit', 'inherit'],

@@ -37,6 +37,10 @@ export function pruneUnknown(value: unknown, schema: JsonObject | undefined, pat
     const additional = schema.additionalProperties;
     for (const name of Object.keys(value)) {
       const child = join(path, name);
+      if ((isRoot || schema['x-kubernetes-embedded-resource'] === true) && name === 'metadata') {
+        // ObjectMeta is the API server's, whatever the schema says about it (often just `type: object`).
+        continue;
+      }
       if (name in props) {
         unknown.push(...pruneUnknown(value[name], props[name], child));
       } else if (isPlainObject(additional)) {
