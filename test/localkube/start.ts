@@ -113,7 +113,7 @@ async function main(): Promise<void> {
       say('no operator/main.ts yet: running the control plane alone');
     }
     const example = path.join(REPO_ROOT, 'examples', 'replicagroup.yaml');
-    if (fs.existsSync(example) && lk.api.kinds.byKind('replicant.dev', 'ReplicaGroup')) say(`applied ${(await applyFile(lk, example)).join(', ')}`);
+    if (fs.existsSync(example)) say(`applied ${(await applyFile(lk, example)).join(', ')}`);
   } catch (err) {
     say(`localkube: ${(err as Error).message}`);
   }
