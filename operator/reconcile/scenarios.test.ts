@@ -382,6 +382,7 @@ test('a member that does not come back stops the rollout with RolloutStuck inste
   assert.match(cond(w, 'RolloutStuck')!.message, /g-2/);
   assert.ok(w.events().some((e) => e.reason === 'RolloutStuck'));
   assert.equal(w.pods.get('g-1')!.spec!.containers[0].image, 'replicant:1');
+  assert.equal(w.group.status!.observedGeneration, 1, 'generation 2 was not realized');
   // A new spec lifts the block.
   w.heal('g-2');
   w.setSpec({ replicas: 3, storage: { size: '1Gi' }, image: 'replicant:2', failurePolicy: { catchUpTimeout: '1m', maxConcurrentReplacements: 0 } });
@@ -489,4 +490,20 @@ test('every action comes with an Event', () => {
   for (const h of w.history.filter((x) => x.action)) {
     assert.ok(h.events.some((e) => e.reason === h.action!.kind && e.message === h.action!.description), h.action!.kind);
   }
+});
+
+test('the operator cannot reach any member while pods are Ready: quorum Unknown, not lost; nothing changes', () => {
+  const w = new World({ replicas: 3 });
+  w.settle();
+  const from = w.history.length;
+  for (const m of ['g-0', 'g-1', 'g-2']) w.fault(m, { unreachable: true });
+  for (let i = 0; i < 60; i++) {
+    w.pass();
+    w.tick(1000);
+  }
+  assert.deepEqual(since(w, from), []);
+  assert.equal(cond(w, 'Quorate')?.status, 'Unknown');
+  assert.equal(cond(w, 'Quorate')?.reason, 'MembersUnreachable');
+  assert.notEqual(w.group.status!.phase, 'QuorumLost');
+  assert.ok(!w.events().some((e) => e.reason === 'QuorumLost'));
 });

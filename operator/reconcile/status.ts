@@ -51,6 +51,16 @@ export function bootstrapping(ctx: Context): boolean {
   return ctx.status.operation?.type === 'Bootstrap' || (ctx.view.configSource === 'none' && !(ctx.prev.members ?? []).some((m) => m.id));
 }
 
+/**
+ * unreachableButReady: no member answered Status while some pods are Ready —
+ * more likely the operator cannot reach them than a lost quorum, so quorum is
+ * reported Unknown rather than False (and nothing is changed either way).
+ */
+function unreachableButReady(ctx: Context): boolean {
+  const members = [...ctx.view.members.values()];
+  return !members.some((m) => m.status) && members.some((m) => m.pod && podReady(m.pod));
+}
+
 function conditions(ctx: Context): Record<Condition['type'], ConditionValue> {
   const cfg = ctx.view.config;
   const members = configMembers(ctx);
@@ -64,6 +74,8 @@ function conditions(ctx: Context): Record<Condition['type'], ConditionValue> {
   return {
     Quorate: bootstrapping(ctx)
       ? { status: 'Unknown', reason: 'Bootstrapping', message: 'the founding members have not elected a leader yet' }
+      : unreachableButReady(ctx)
+        ? { status: 'Unknown', reason: 'MembersUnreachable', message: 'no member answers the admin API although pods are Ready; nothing is changed until they answer' }
       : ctx.quorate
         ? { status: 'True', reason: 'QuorumHealthy', message: quorum }
         : { status: 'False', reason: 'QuorumLost', message: `${quorum}; no destructive action until a quorum is healthy again` },
@@ -108,7 +120,7 @@ function phase(ctx: Context): Phase {
   if (ctx.specErrors.length) return 'Invalid';
   if (ctx.spec?.paused) return 'Paused';
   if (bootstrapping(ctx)) return 'Bootstrapping';
-  if (!ctx.quorate) return 'QuorumLost';
+  if (!ctx.quorate) return unreachableButReady(ctx) ? 'Degraded' : 'QuorumLost';
   const op = ctx.status.operation;
   if (op?.type === 'Restart' || op?.reason === 'RollingUpdate') return 'Updating';
   if (op || ctx.view.config?.joint) return 'Reconfiguring';

@@ -146,7 +146,8 @@ export function driveMembership(ctx: Context, op: Operation, forwardOnly = false
     }
   }
   const late = pastDeadline(ctx, op) && !forwardOnly;
-  if (late && op.add.length === 0 && op.attempt > 0) return giveUp(ctx, op, `not done before the deadline: ${op.message ?? ''}`);
+  // A removal that could not be made before the deadline is abandoned (it blocks every other change meanwhile).
+  if (late && op.add.length === 0) return giveUp(ctx, op, `not done before the deadline: ${op.message ?? ''}`);
   const starting = op.add.filter((m, i) => !isVoter(ids[i]) && waitingForPod(ctx, m.name)).map((m) => m.name);
   if (starting.length > 0) {
     if (late) return startRollBack(ctx, op, `${starting.join(', ')} did not start before the deadline`);
@@ -163,6 +164,9 @@ export function driveMembership(ctx: Context, op: Operation, forwardOnly = false
   }
   const leader = ctx.view.leaderId!;
   if (remove.includes(leader)) {
+    // Move leadership only for a change that could then be made.
+    const possible = removalKeepsQuorum(cfg, { remove, promote: learners, add: toAdd.length }, ctx.healthy);
+    if (!possible.ok) return wait(ctx, op, 'ChangingMembership', possible.reason);
     const target = pickTransferTarget(ctx, new Set(remove));
     if (!target) return wait(ctx, op, 'TransferringLeadership', `no healthy voter to take over leadership from ${ctx.view.nameOf(leader)}`);
     if (!ctx.quorate) return wait(ctx, op, 'TransferringLeadership', 'quorum lost: leadership transfer waits');

@@ -41,8 +41,9 @@ export const scaleDown: Step = {
     const remove = victims.map((m) => m.id!);
     for (const v of [quorumIsHealthy(cfg, ctx.healthy), removalKeepsQuorum(cfg, { remove }, ctx.healthy)]) {
       if (!v.ok) {
+        // Not now; replacing faulty members (the next step) may make it possible.
         ctx.events.push({ type: 'Warning', reason: 'ScaleDownBlocked', message: `cannot scale ${cfg.voters.length} -> ${desired} now: ${v.reason}` });
-        return { requeueAfterMs: ctx.options.requeue.steady };
+        return undefined;
       }
     }
     const op = startOperation(ctx, {

@@ -68,8 +68,10 @@ export const rollingUpdate: Step = {
 export const steady: Step = {
   name: 'steady',
   run(ctx: Context): StepResult | undefined {
-    // Everything the spec asks for is in place: this generation is reconciled.
-    ctx.status.observedGeneration = ctx.generation;
+    // observedGeneration says "this generation is realized": only when it is.
+    const cfg = ctx.view.config!;
+    const converged = cfg.voters.length === ctx.spec!.replicas && !cfg.joint && cfg.learners.length === 0 && outdatedMembers(ctx).length === 0;
+    if (converged) ctx.status.observedGeneration = ctx.generation;
     return { requeueAfterMs: ctx.options.requeue.steady };
   },
 };
