@@ -3,7 +3,9 @@
 // checked against a real Prometheus now. It serves the metric names, types
 // and labels the operator must serve (OPERATOR_METRICS, the contract the
 // dashboards and alerts are written against) with values derived from a live
-// group: a member is healthy when its /readyz answers 200. It reconciles
+// group: a member is healthy while its /healthz answers 200 (the process is
+// up and its raft loop runs; /readyz flickers while a member applies, so the
+// fake does not use it). It reconciles
 // nothing and must never be mistaken for, or shipped as, the operator.
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -97,7 +99,7 @@ export async function startFakeOperatorExporter(
     const ms = opts.members();
     const ready = await Promise.all(
       ms.map((m) =>
-        fetch(`${m.metricsUrl}/readyz`, { signal: AbortSignal.timeout(500) }).then(
+        fetch(`${m.metricsUrl}/healthz`, { signal: AbortSignal.timeout(800) }).then(
           (res) => res.ok,
           () => false,
         ),
