@@ -59,7 +59,7 @@ function entrypoint(args: string[]) {
     cwd: tree.hostWorkdir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...tree.final.env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 90_000,
   });
 }
 
@@ -190,7 +190,7 @@ test('entrypoint: a one-member replica serves from the image tree and stops clea
   const client = new EtcdClient(`${ip}:2379`, 5000);
   t.after(() => client.close());
   try {
-    await waitFor('the replica to be ready', async () => (await fetch(`http://${ip}:2381/readyz`)).ok, 20_000);
+    await waitFor('the replica to be ready', async () => (await fetch(`http://${ip}:2381/readyz`)).ok, 60_000);
     await client.put('image/key', 'from the image tree');
     const got = await client.get('image/key');
     assert.equal(got?.value, 'from the image tree');
