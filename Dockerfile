@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# replicant: one image, two entrypoints —
+#   replicant replica  [flags]   one member of a replica group
+#   replicant operator [flags]   the ReplicaGroup operator
+# Node 24 runs the TypeScript sources directly (type stripping), so there is no
+# build step: the image holds the sources, the runtime dependencies and Node.
+# No HEALTHCHECK: Kubernetes probes /healthz and /readyz instead.
+# test/packaging/image-tree.test.ts builds the same file tree without Docker
+# (this file's COPY and RUN lines, the .dockerignore allowlist) and runs both
+# entrypoints from it; keep to the instructions that test understands.
+
+ARG NODE_IMAGE=node:24-slim
+
+# --- runtime dependencies only (no dev tools, no install scripts) ------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
+
+# --- the image ------------------------------------------------------------------
+FROM ${NODE_IMAGE}
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="replicant" \
+      org.opencontainers.image.description="Fault-tolerant replica groups on Kubernetes: Raft with joint-consensus reconfiguration in front of an etcd-compatible key-value store; replica server and operator in one image" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+# The build context is an allowlist (.dockerignore): package.json and the
+# runtime sources (bin/, replica/, proto/, operator/), without tests.
+COPY . .
+# The base image's "node" user, numeric so that runAsNonRoot can verify it.
+# Files stay root-owned and read-only to it; --data-dir must be a volume.
+USER 1000:1000
+# Client, peer, metrics/health (etcd's defaults).
+EXPOSE 2379 2380 2381
+ENTRYPOINT ["node", "bin/replicant.ts"]
+CMD ["--help"]
