@@ -6,7 +6,7 @@ export type OperatorMetrics = ReturnType<typeof createOperatorMetrics>;
 
 export function createOperatorMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'replicant_operator_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'replicant_operator_' });
   const r = [registry];
   return {
     registry,
@@ -39,7 +39,7 @@ export function createOperatorMetrics() {
       registers: r,
     }),
     quorate: new Gauge({ name: 'replicant_operator_quorate', help: '1 if a quorum of the group is healthy.', labelNames: ['namespace', 'group'], registers: r }),
-    reconfiguring: new Gauge({ name: 'replicant_operator_reconfiguring', help: '1 while a membership change is in flight.', labelNames: ['namespace', 'group'], registers: r }),
+    reconfiguring: new Gauge({ name: 'replicant_operator_reconfiguring', help: 'Seconds since the in-flight reconfiguration started; 0 when none.', labelNames: ['namespace', 'group'], registers: r }),
     leader: new Gauge({ name: 'replicant_operator_leader', help: '1 on the operator replica that holds the leader lease.', registers: r }),
   };
 }

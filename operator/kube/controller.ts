@@ -135,11 +135,21 @@ export class Controller {
           namespace,
           plural: PLURAL,
           name,
-          body: [{ op: 'add', path: '/status', value: p.status }],
+          // Guarded by the resourceVersion we planned from: if the group changed
+          // meanwhile (or another operator wrote), nothing is done this pass.
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: group.metadata?.resourceVersion },
+            { op: 'add', path: '/status', value: p.status },
+          ],
         })) as ReplicaGroup;
         group.metadata = updated.metadata ?? group.metadata;
       } catch (err) {
-        if (httpStatus(err) === 404) return undefined;
+        const code = httpStatus(err);
+        if (code === 404) return undefined;
+        if (code === 409 || code === 422) {
+          log.debug('group changed while planning; looking again');
+          return 0;
+        }
         m.reconcileErrors.inc({ namespace, group: name });
         throw err;
       }
@@ -185,7 +195,9 @@ export class Controller {
     }
     const cond = (t: string) => status.conditions?.find((c) => c.type === t)?.status === 'True';
     m.quorate.set({ namespace, group }, cond('Quorate') ? 1 : 0);
-    m.reconfiguring.set({ namespace, group }, cond('Reconfiguring') ? 1 : 0);
+    // Seconds since the in-flight operation started (kept in status, so it survives operator restarts).
+    const startedAt = status.operation?.startedAt ? Date.parse(status.operation.startedAt) : NaN;
+    m.reconfiguring.set({ namespace, group }, Number.isFinite(startedAt) ? Math.max(1, (Date.now() - startedAt) / 1000) : cond('Reconfiguring') ? 1 : 0);
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,7 @@ export type ReplicaMetrics = ReturnType<typeof createReplicaMetrics>;
 export function createReplicaMetrics(labels: { member: string }) {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry, prefix: 'replicant_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'replicant_' });
   const r = [registry];
   return {
     registry,

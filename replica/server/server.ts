@@ -202,7 +202,7 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
   divergence.start(Math.max(1000, 2 * config.electionTimeoutMs));
   const reconfigurer = new Reconfigurer(node, log, tickMs);
   const limits = { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps };
-  const grpcServer = new grpc.Server(grpcServerOptions(limits));
+  const grpcServer = new grpc.Server({ ...grpcServerOptions(limits), interceptors: [requestTimer(metrics)] });
   registerEtcdApi(grpcServer, backend, {
     limits,
     onError: (err: unknown) => log.warn({ err }, 'client API error'),
@@ -231,6 +231,9 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
   }
 
   // ---- metrics and health --------------------------------------------------------
+  // Ready means caught up with what was committed when the previous probe asked:
+  // under a steady write load the commit index is always a little ahead of apply.
+  let readyMark = 0;
   const health = await startHealthServer(config.listenMetricsUrls, {
     registry: metrics.registry,
     live: () => !node.isStopped,
@@ -238,7 +241,9 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
       if (node.isStopped) return 'raft loop stopped';
       if (node.leaderId === 0) return 'no leader known';
       const st = node.status();
-      if (node.kv.appliedIndex < st.commit) return `applying: ${node.kv.appliedIndex} of ${st.commit} committed entries`;
+      const mark = readyMark;
+      readyMark = st.commit;
+      if (node.kv.appliedIndex < mark) return `applying: ${node.kv.appliedIndex} of ${mark} committed entries`;
       if (backend.divergentReason) return `divergent: ${backend.divergentReason}`;
       return undefined;
     },
@@ -295,6 +300,20 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
     },
   };
   return handle;
+}
+
+/** requestTimer observes every client and admin call's latency by method and status code. */
+function requestTimer(metrics: ReturnType<typeof createReplicaMetrics>): grpc.ServerInterceptor {
+  return (method, call) => {
+    const started = performance.now();
+    const name = method.path.slice(method.path.lastIndexOf('.') + 1).replace('/', '.');
+    return new grpc.ServerInterceptingCall(call, {
+      sendStatus(status, next) {
+        metrics.grpcSeconds.observe({ method: name, code: grpc.status[status.code] ?? String(status.code) }, (performance.now() - started) / 1000);
+        next(status);
+      },
+    });
+  };
 }
 
 /** discoverSelf asks the peers in --initial-cluster which id the group gave this member's peer URL. */
