@@ -190,7 +190,8 @@ export class Raft {
     const last = this.raftLog.lastIndex();
     this.trk.visit((id, pr) => {
       const fresh = new Progress(last + 1, new Inflights(this.trk.maxInflight, this.trk.maxInflightBytes), pr.isLearner);
-      if (id === this.id) fresh.match = last;
+      // The leader counts only what is durable in its own log.
+      if (id === this.id) fresh.match = this.raftLog.durableLastIndex();
       this.trk.progress.set(id, fresh);
     });
     this.pendingConfIndex = 0;
@@ -422,12 +423,25 @@ export class Raft {
       es[i].index = li + 1 + i;
     }
     if (!this.increaseUncommittedSize(es)) return false;
-    li = this.raftLog.append(es);
-    // The leader's own entries count once they are in its log; they are
-    // persisted before any message depending on them leaves (Ready order).
-    this.trk.progress.get(this.id)?.maybeUpdate(li);
-    this.maybeCommit();
+    this.raftLog.append(es);
+    // The leader's own entries count toward commitment only once they are
+    // durable (see onPersisted): the host may then send appends before its
+    // own fsync, writing in parallel with the followers (thesis §10.2.1).
     return true;
+  }
+
+  /**
+   * onPersisted is called by RawNode when the host made entries durable up to
+   * `index`: the leader counts itself for them now, and may commit.
+   */
+  onPersisted(): void {
+    if (this.state !== 'leader') return;
+    const pr = this.trk.progress.get(this.id);
+    if (!pr || !pr.maybeUpdate(this.raftLog.durableLastIndex())) return;
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   /** maybeCommit advances the commit index to what a (joint) quorum holds, if of the current term. */

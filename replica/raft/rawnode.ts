@@ -170,6 +170,16 @@ export class RawNode {
     return rd;
   }
 
+  /**
+   * sendableBeforePersist tells which messages of a Ready the host may send
+   * before persisting it: a leader's appends, heartbeats and snapshots do not
+   * depend on its own durability (it counts itself only once durable).
+   * Everything else (votes, responses) must wait for the fsync.
+   */
+  static sendableBeforePersist(m: Message): boolean {
+    return m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap';
+  }
+
   /** advance tells the core the last Ready was persisted, sent and applied. */
   advance(): void {
     const rd = this.pendingReady;
@@ -184,6 +194,7 @@ export class RawNode {
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1];
       r.raftLog.stableTo(last.index, last.term);
+      r.onPersisted();
     }
     if (rd.committedEntries.length > 0) {
       const last = rd.committedEntries[rd.committedEntries.length - 1];

@@ -241,6 +241,12 @@ export class ReplicaNode {
   private async handleReady(rd: Ready): Promise<void> {
     const m = this.o.metrics;
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.state);
+    // 0. a leader's appends and heartbeats leave now: it writes its own log in
+    // parallel with the followers and counts itself only once durable.
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
+    if (early.length > 0) this.peers?.send(early);
     // 1. persist: snapshot file first, then the hard state and entries (fsync when required)
     if (rd.snapshot) await this.o.disk.saveSnapshot(rd.snapshot);
     if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
@@ -251,8 +257,8 @@ export class ReplicaNode {
       m.term.set(rd.hardState.term);
       m.commitIndex.set(rd.hardState.commit);
     }
-    // 2. send
-    if (rd.messages.length > 0) this.peers?.send(rd.messages);
+    // 2. send what depended on the fsync (votes, acknowledgements)
+    if (late.length > 0) this.peers?.send(late);
     // 3. apply
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) {

@@ -8,6 +8,7 @@
 import {
   ConfChangeRejectedError,
   ProposalDroppedError,
+  RawNode,
   seededRand,
   type ConfChange,
   type ConfChangeSingle,
@@ -204,6 +205,18 @@ class Simulation {
       const prev = n.storage.getHardState().commit;
       if (rd.hardState.commit > prev) this.mon.onCommit(this.now, n, rd.hardState.commit, this.nodes);
     }
+    // 0. a leader's appends, heartbeats and snapshots may leave before its own fsync
+    const early = rd.messages.filter((m) => RawNode.sendableBeforePersist(m));
+    const late = rd.messages.filter((m) => !RawNode.sendableBeforePersist(m));
+    for (const m of early) {
+      if (!this.net.send(this.now, m)) this.reportLost(n, m.to, m.type === 'snap');
+    }
+    // a crash after those left but before the Ready was durable
+    if (this.now < this.chaosSteps && early.length > 0 && this.rand.next() < 0.0005 * this.intensity) {
+      this.crash(n);
+      this.restartAt.set(n.id, this.now + 20 + this.rand.intn(400));
+      return;
+    }
     // 1. persist
     n.persist(rd);
     // a crash between persisting and sending: the messages never leave
@@ -212,8 +225,8 @@ class Simulation {
       this.restartAt.set(n.id, this.now + 20 + this.rand.intn(400));
       return;
     }
-    // 2. send
-    for (const m of rd.messages) {
+    // 2. send the rest
+    for (const m of late) {
       if (!this.net.send(this.now, m)) this.reportLost(n, m.to, m.type === 'snap');
     }
     // 3. apply

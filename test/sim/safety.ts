@@ -87,16 +87,17 @@ export class SafetyMonitor {
    */
   onCommit(step: number, node: SimNode, commit: number, nodes: Map<NodeId, SimNode>): void {
     const raft = node.raw!.raft;
-    const term = node.termAt(commit);
+    // The leader counts itself only for durable entries, so its own disk must hold the entry too.
+    const term = node.persistedTermAt(commit);
+    if (term === undefined && node.storage.snapshot().metadata.index < commit) {
+      this.fail(step, `quorum: leader ${node.id} committed ${commit} which is not in its own durable log`);
+      return;
+    }
     const halves = [raft.trk.config.voters.incoming, raft.trk.config.voters.outgoing].filter((h) => h.size > 0);
     for (const half of halves) {
       let holders = 0;
       for (const id of half.ids) {
-        if (id === node.id) {
-          if (term !== undefined) holders++;
-          continue;
-        }
-        const other = nodes.get(id);
+        const other = id === node.id ? node : nodes.get(id);
         if (!other) continue;
         const snapIndex = other.storage.snapshot().metadata.index;
         if (snapIndex >= commit || other.persistedTermAt(commit) === term) holders++;

@@ -111,6 +111,14 @@ export class RaftLog {
     return this.unstable.maybeLastIndex() ?? this.storage.lastIndex();
   }
 
+  /**
+   * durableLastIndex is the last index of the log that is already durable:
+   * the storage's, but not beyond where the unstable tail starts replacing it.
+   */
+  durableLastIndex(): number {
+    return Math.min(this.storage.lastIndex(), this.unstable.offset - 1);
+  }
+
   commitTo(toCommit: number): void {
     if (this.committed < toCommit) {
       invariant(this.lastIndex() >= toCommit, `tocommit(${toCommit}) is out of range [lastIndex(${this.lastIndex()})]`);
