@@ -13,6 +13,9 @@ interface CommittedEntry {
   data: Uint8Array;
 }
 
+/** commitTerms: the term of the leader that first committed each index. */
+type CommitTerms = Map<number, number>;
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -25,6 +28,8 @@ export class SafetyMonitor {
   private readonly leaders = new Map<number, NodeId>();
   /** committed: every entry known to be committed (applied by someone), by index. */
   private readonly committed = new Map<number, CommittedEntry>();
+  private readonly commitTerms: CommitTerms = new Map();
+  private commitTermsUpTo = 0;
   maxCommitted = 0;
   committedCommands = 0;
   committedConfChanges = 0;
@@ -36,7 +41,13 @@ export class SafetyMonitor {
     if (this.violations.length < 20) this.violations.push(`step ${step}: ${what}`);
   }
 
-  /** onLeader: Election Safety (one leader per term) and Leader Completeness (it holds every committed entry). */
+  /**
+   * onLeader: Election Safety (one leader per term) and Leader Completeness:
+   * every entry committed by a leader of an earlier term is in the new
+   * leader's log. (A leader of term T may be elected after a later term
+   * committed entries — its delayed votes were cast before — and need not
+   * hold those.)
+   */
   onLeader(step: number, node: SimNode, term: number): void {
     this.elections++;
     const prev = this.leaders.get(term);
@@ -45,17 +56,15 @@ export class SafetyMonitor {
     }
     this.leaders.set(term, node.id);
     const log = node.raw!.raft.raftLog;
-    if (log.lastIndex() < this.maxCommitted) {
-      this.fail(step, `leader completeness: leader ${node.id} of term ${term} has last index ${log.lastIndex()} < committed ${this.maxCommitted}`);
-      return;
-    }
     const floor = log.firstIndex();
-    for (let i = this.maxCommitted; i >= floor; i--) {
-      const c = this.committed.get(i);
-      if (!c) continue;
-      const t = node.termAt(i);
-      if (t !== c.term) {
-        this.fail(step, `leader completeness: leader ${node.id} of term ${term} has term ${t} at ${i}, committed term ${c.term}`);
+    for (const [index, commitTerm] of this.commitTerms) {
+      if (commitTerm >= term || index < floor) continue;
+      const c = this.committed.get(index);
+      const t = node.termAt(index);
+      const want = c?.term;
+      if (want === undefined) continue;
+      if (t !== want) {
+        this.fail(step, `leader completeness: leader ${node.id} of term ${term} has term ${t} at ${index}, committed (term ${want}) in term ${commitTerm}`);
         return;
       }
     }
@@ -87,6 +96,8 @@ export class SafetyMonitor {
    */
   onCommit(step: number, node: SimNode, commit: number, nodes: Map<NodeId, SimNode>): void {
     const raft = node.raw!.raft;
+    for (let i = this.commitTermsUpTo + 1; i <= commit; i++) if (!this.commitTerms.has(i)) this.commitTerms.set(i, raft.term);
+    if (commit > this.commitTermsUpTo) this.commitTermsUpTo = commit;
     // The leader counts itself only for durable entries, so its own disk must hold the entry too.
     const term = node.persistedTermAt(commit);
     if (term === undefined && node.storage.snapshot().metadata.index < commit) {
