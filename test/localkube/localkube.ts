@@ -1,7 +1,8 @@
 // Starts and stops a whole local control plane in this process: store (with an
 // optional state file), API server on 127.0.0.1, controllers (CRDs, namespaces,
-// garbage collector, scheduler, endpoints, volumes, disruption budgets, node
-// lifecycle), the process kubelet, the test hooks and the kubeconfig file.
+// garbage collector, deployments, replica sets, scheduler, endpoints, volumes,
+// disruption budgets, node lifecycle), the process kubelet, the test hooks and
+// the kubeconfig file.
 // It must never leave a process, port, lock or watch behind after stop().
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,6 +25,8 @@ import { EndpointsController } from './controllers/endpoints.ts';
 import { VolumeController } from './controllers/volumes.ts';
 import { DisruptionController } from './controllers/disruption.ts';
 import { NodeLifecycle } from './controllers/node-lifecycle.ts';
+import { ReplicaSetController } from './controllers/replicasets.ts';
+import { DeploymentController } from './controllers/deployments.ts';
 import { Kubelet } from './kubelet/kubelet.ts';
 import { ImageMap, loadImageMapFile, parseImageEntry, parseImageFlag } from './kubelet/images.ts';
 import type { ImageEntry } from './kubelet/images.ts';
@@ -133,6 +136,8 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     stoppers.push(new DisruptionController(api));
     const volumes = new VolumeController(api, path.join(dataDir, 'volumes'));
     stoppers.push(volumes);
+    stoppers.push(new ReplicaSetController(api, recorder));
+    stoppers.push(new DeploymentController(api, recorder));
     stoppers.push(new Scheduler(api, recorder));
     const lifecycle = new NodeLifecycle(api, recorder);
     stoppers.push(lifecycle);

@@ -39,8 +39,13 @@ function defaultContainer(c: JsonObject): void {
   defaultProbe(c.startupProbe);
 }
 
-/** defaultPodSpec fills what the API server defaults in a PodSpec. */
-export function defaultPodSpec(spec: JsonObject): void {
+/**
+ * defaultPodSpec fills what the API server defaults in a PodSpec. For a pod
+ * (not a workload's template) it also does what admission adds to pods: the
+ * ServiceAccount name and the DefaultTolerationSeconds tolerations.
+ */
+export function defaultPodSpec(spec: JsonObject, options: { pod?: boolean } = {}): void {
+  const pod = options.pod ?? true;
   spec.restartPolicy ??= 'Always';
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';
@@ -49,13 +54,14 @@ export function defaultPodSpec(spec: JsonObject): void {
   spec.enableServiceLinks ??= true;
   spec.priority ??= 0;
   spec.preemptionPolicy ??= 'PreemptLowerPriority';
-  spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
-  spec.serviceAccount ??= spec.serviceAccountName;
   for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) defaultContainer(c);
   for (const v of Array.isArray(spec.volumes) ? spec.volumes : []) {
     if (isPlainObject(v?.configMap)) v.configMap.defaultMode ??= 420;
     if (isPlainObject(v?.secret)) v.secret.defaultMode ??= 420;
   }
+  if (!pod) return;
+  spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
+  spec.serviceAccount ??= spec.serviceAccountName;
   // The DefaultTolerationSeconds admission plugin: tolerate a lost node for 5 minutes.
   const tolerations: JsonObject[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
