@@ -69,6 +69,10 @@ test('decodes hand-built Secret, ConfigMap and DeleteOptions bodies', () => {
   });
   const cm = decodeProtobufBody(envelope('v1', 'ConfigMap', Buffer.concat([bytesField(1, bytesField(1, 'c')), mapEntry(2, 'a', 'x'), mapEntry(3, 'b', Buffer.from('y'))])));
   assert.deepEqual(cm, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'x' }, binaryData: { b: Buffer.from('y').toString('base64') } });
+  const sa = decodeProtobufBody(envelope('v1', 'ServiceAccount', Buffer.concat([bytesField(1, bytesField(1, 'reader')), bytesField(3, bytesField(1, 'regcred')), intField(4, 0)])));
+  assert.deepEqual(sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader' }, imagePullSecrets: [{ name: 'regcred' }], automountServiceAccountToken: false });
+  const ns = decodeProtobufBody(envelope('v1', 'Namespace', Buffer.concat([bytesField(1, bytesField(1, 'apps')), bytesField(2, bytesField(1, 'kubernetes'))])));
+  assert.deepEqual(ns, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps' }, spec: { finalizers: ['kubernetes'] } });
   const del = decodeProtobufBody(
     envelope('meta.k8s.io/v1', 'DeleteOptions', Buffer.concat([intField(1, 0), bytesField(2, bytesField(1, 'uid-1')), bytesField(4, 'Foreground'), bytesField(5, 'All')])),
   );
@@ -79,7 +83,7 @@ test('rejects what it cannot decode with a clear error', () => {
   assert.throws(() => decodeProtobufBody(Buffer.from('{"kind":"Secret"}')), /magic prefix/);
   assert.throws(() => decodeProtobufBody(envelope('apps/v1', 'Deployment', Buffer.alloc(0))), (e: { code: number; message: string }) => {
     assert.equal(e.code, 415);
-    assert.match(e.message, /only for v1\/Secret.*got apps\/v1\/Deployment: send it as application\/json/);
+    assert.match(e.message, /only for v1\/Secret, .*got apps\/v1\/Deployment: send it as application\/json/);
     return true;
   });
   assert.throws(() => decodeProtobufBody(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, 0x50])])), /cannot decode the protobuf envelope/);

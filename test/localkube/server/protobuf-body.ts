@@ -2,7 +2,8 @@
 // client-go 1.35 typed clients (helm 4's release storage) send built-in
 // objects this way. Decodes the `k8s\0` envelope (runtime.Unknown) and the few
 // messages such clients write here — Secret, ConfigMap, DeleteOptions — into
-// the JSON form the api layer takes. Field numbers are those of the
+// the JSON form the api layer takes (also Namespace and ServiceAccount, which
+// `kubectl create namespace|serviceaccount` send). Field numbers are those of the
 // Kubernetes generated.proto files (facts of the wire format).
 // It must never guess: any other kind is a 415 that says which kinds decode.
 import protobuf from 'protobufjs';
@@ -39,6 +40,17 @@ message ObjectMeta {
 }
 message Secret { optional ObjectMeta metadata = 1; map<string, bytes> data = 2; optional string type = 3; map<string, string> stringData = 4; optional bool immutable = 5; }
 message ConfigMap { optional ObjectMeta metadata = 1; map<string, string> data = 2; map<string, bytes> binaryData = 3; optional bool immutable = 4; }
+message ObjectReference {
+  optional string kind = 1; optional string namespace = 2; optional string name = 3; optional string uid = 4;
+  optional string apiVersion = 5; optional string resourceVersion = 6; optional string fieldPath = 7;
+}
+message LocalObjectReference { optional string name = 1; }
+message ServiceAccount {
+  optional ObjectMeta metadata = 1; repeated ObjectReference secrets = 2; repeated LocalObjectReference imagePullSecrets = 3;
+  optional bool automountServiceAccountToken = 4;
+}
+message NamespaceSpec { repeated string finalizers = 1; }
+message Namespace { optional ObjectMeta metadata = 1; optional NamespaceSpec spec = 2; }
 message Preconditions { optional string uid = 1; optional string resourceVersion = 2; }
 message DeleteOptions {
   optional int64 gracePeriodSeconds = 1; optional Preconditions preconditions = 2; optional bool orphanDependents = 3;
@@ -53,6 +65,8 @@ const unknownType = root.lookupType('lk.Unknown');
 const MESSAGES: Record<string, protobuf.Type> = {
   'v1/Secret': root.lookupType('lk.Secret'),
   'v1/ConfigMap': root.lookupType('lk.ConfigMap'),
+  'v1/ServiceAccount': root.lookupType('lk.ServiceAccount'),
+  'v1/Namespace': root.lookupType('lk.Namespace'),
   // client-go encodes DeleteOptions of every group as meta.k8s.io/v1 (older ones as v1).
   'meta.k8s.io/v1/DeleteOptions': root.lookupType('lk.DeleteOptions'),
   'v1/DeleteOptions': root.lookupType('lk.DeleteOptions'),
