@@ -72,6 +72,38 @@ export function defaultPodSpec(spec: JsonObject, options: { pod?: boolean } = {}
   spec.tolerations = tolerations;
 }
 
+/** SERVICE_ACCOUNT_DIR is where in-cluster clients look for token, ca.crt and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * mountServiceAccount is what the ServiceAccount admission plugin adds to a new
+ * pod unless spec.automountServiceAccountToken is false: a projected
+ * `kube-api-access-*` volume (token, the cluster CA from the kube-root-ca.crt
+ * ConfigMap, the namespace) mounted read-only in every container.
+ */
+export function mountServiceAccount(spec: JsonObject): void {
+  if (spec.automountServiceAccountToken === false) return;
+  const containers: JsonObject[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].filter(isPlainObject);
+  const needs = containers.filter((c) => !(c.volumeMounts ?? []).some((m: JsonObject) => m?.mountPath === SERVICE_ACCOUNT_DIR));
+  if (needs.length === 0) return;
+  const name = `kube-api-access-${Array.from({ length: 5 }, () => 'bcdfghjklmnpqrstvwxz2456789'[Math.floor(Math.random() * 27)]).join('')}`;
+  spec.volumes = [
+    ...(Array.isArray(spec.volumes) ? spec.volumes : []),
+    {
+      name,
+      projected: {
+        defaultMode: 420,
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    },
+  ];
+  for (const c of needs) c.volumeMounts = [...(Array.isArray(c.volumeMounts) ? c.volumeMounts : []), { name, readOnly: true, mountPath: SERVICE_ACCOUNT_DIR }];
+}
+
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
 
 function validateContainers(list: unknown, field: string, required: boolean, volumeNames: Set<string>): FieldError[] {
@@ -268,7 +300,10 @@ export const podType: ResourceType = defineBuiltin({
   },
   rules: {
     prepareCreate(obj) {
-      if (isPlainObject(obj.spec)) defaultPodSpec(obj.spec);
+      if (isPlainObject(obj.spec)) {
+        defaultPodSpec(obj.spec);
+        mountServiceAccount(obj.spec);
+      }
       obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
     },
     prepareUpdate(next, old) {
