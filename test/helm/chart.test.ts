@@ -255,17 +255,19 @@ test('bad values fail at install with the schema error', async (t) => {
     assert.notEqual(r.code, 0, `helm template ${args.join(' ')} must fail`);
     assert.match(r.stderr, pattern);
   };
-  await fails(['--set', 'operator.replicas=-1'], /values don't meet the specifications of the schema[\s\S]*\/operator\/replicas[\s\S]*minimum: got -1, want 1/);
-  await fails(['--set', 'operator.replicass=2'], /\/operator[\s\S]*additional properties 'replicass' not allowed/);
-  await fails(['--set', 'image.pullPolicy=Sometimes'], /\/image\/pullPolicy[\s\S]*value must be one of/);
-  await fails(['--set', 'operator.logLevel=trace'], /\/operator\/logLevel/);
-  await fails(['--set', 'monitoring.podMonitor.interval=often'], /\/monitoring\/podMonitor\/interval/);
-  await fails(['--set', 'operator.metrics.port=70000'], /\/operator\/metrics\/port[\s\S]*maximum/);
-  await fails(['--set-string', 'operator.workers=four'], /\/operator\/workers/);
-  // What the schema cannot say, the chart says.
-  await fails(['--set', 'operator.leaderElection.enabled=false'], /operator.replicas is 2 but operator.leaderElection.enabled is false/);
-  await fails(['--set', 'operator.leaderElection.renewDeadlineSeconds=20'], /leaseDurationSeconds must be greater than renewDeadlineSeconds/);
-  await fails(['--set', 'serviceAccount.create=false'], /serviceAccount.name is required when serviceAccount.create is false/);
+  await Promise.all([
+    fails(['--set', 'operator.replicas=-1'], /values don't meet the specifications of the schema[\s\S]*\/operator\/replicas[\s\S]*minimum: got -1, want 1/),
+    fails(['--set', 'operator.replicass=2'], /\/operator[\s\S]*additional properties 'replicass' not allowed/),
+    fails(['--set', 'image.pullPolicy=Sometimes'], /\/image\/pullPolicy[\s\S]*value must be one of/),
+    fails(['--set', 'operator.logLevel=trace'], /\/operator\/logLevel/),
+    fails(['--set', 'monitoring.podMonitor.interval=often'], /\/monitoring\/podMonitor\/interval/),
+    fails(['--set', 'operator.metrics.port=70000'], /\/operator\/metrics\/port[\s\S]*maximum/),
+    fails(['--set-string', 'operator.workers=four'], /\/operator\/workers/),
+    // What the schema cannot say, the chart says.
+    fails(['--set', 'operator.leaderElection.enabled=false'], /operator.replicas is 2 but operator.leaderElection.enabled is false/),
+    fails(['--set', 'operator.leaderElection.renewDeadlineSeconds=20'], /leaseDurationSeconds must be greater than renewDeadlineSeconds/),
+    fails(['--set', 'serviceAccount.create=false'], /serviceAccount.name is required when serviceAccount.create is false/),
+  ]);
   // And a good override passes.
   const ok = parseManifests(await helm.ok(['template', RELEASE, CHART_DIR, '--set', 'operator.replicas=1,operator.leaderElection.enabled=false']));
   assert.ok(find(ok, 'Deployment', FULLNAME).spec.template.spec.containers[0].args.includes('--leader-elect=false'));

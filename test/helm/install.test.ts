@@ -108,7 +108,11 @@ test('helm install, upgrade and uninstall against localkube', async (t) => {
   const helm = useHelm(t, lk.kubeconfigPath);
 
   // ---- install ------------------------------------------------------------------
-  await run(lk, helm, INSTALL);
+  const notes = await run(lk, helm, INSTALL);
+  // NOTES.txt tells the user the next commands.
+  assert.match(notes, /kubectl -n replicant-system rollout status deployment\/replicant/);
+  assert.match(notes, /kubectl apply -f -/);
+  assert.match(notes, /helm uninstall replicant -n replicant-system/);
   await run(lk, helm, ROLLOUT);
   const status = JSON.parse(await helm.ok(['status', 'replicant', '--namespace', NS, '-o', 'json']));
   assert.equal(status.info.status, 'deployed');
@@ -133,10 +137,10 @@ test('helm install, upgrade and uninstall against localkube', async (t) => {
   // ---- a group, reconciled by the operator the chart started -----------------------
   await run(lk, helm, APPLY, GROUP);
   await run(lk, helm, WAIT);
-  const group = lk.api.store.get('replicant.dev/replicagroups', 'default', 'example')!;
-  assert.equal(group.status.readyReplicas, 3);
-  assert.ok(group.status.leader, 'the group has a Raft leader');
-  assert.equal(group.status.faultTolerance.current, 1);
+  const group = () => lk.api.store.get('replicant.dev/replicagroups', 'default', 'example')!;
+  assert.ok(group().status.leader, 'the group has a Raft leader');
+  // Available needs a healthy quorum; all three members healthy (tolerating one failure) follows.
+  await waitFor('3 ready members, tolerating 1 failure', () => group().status.readyReplicas === 3 && group().status.faultTolerance?.current === 1, 60_000);
   assert.equal(lk.api.store.list('/pods', 'default').filter((p) => p.metadata.labels?.['replicant.dev/group'] === 'example').length, 3);
   // The metrics Service reaches the operator; the leader counts its reconciles of the group.
   const svc = lk.api.store.get('/services', NS, 'replicant-metrics')!;
@@ -169,7 +173,7 @@ test('helm install, upgrade and uninstall against localkube', async (t) => {
   assert.ok(second.every((p) => p.spec?.containers[0].args.includes('--log-level=debug')));
   const newLeader = await waitFor('a new operator holds the Lease', holderIn(second), 60_000);
   await waitFor('the new leader reconciles the group', async () => /replicant_operator_reconciles_total\{[^}]*group="example"/.test(await getText(`http://${newLeader.status!.podIP}:8080/metrics`)), 60_000);
-  assert.equal(lk.api.store.get('replicant.dev/replicagroups', 'default', 'example')!.status.phase, 'Available');
+  assert.equal(group().status.phase, 'Available');
   assert.deepEqual(forbidden, [], 'no forbidden call after the upgrade either');
 
   // ---- uninstall -------------------------------------------------------------------
