@@ -10,10 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { kubectl, waitFor, withLocalkube } from '../localkube/testing.ts';
-import type { Localkube } from '../localkube/localkube.ts';
-import type { KubeObject } from '../localkube/store/object.ts';
-import { REPO_BIN } from '../localkube/kubelet/env.ts';
+import { kubectl, REPO_BIN, waitFor, withLocalkube } from '../localkube/index.ts';
+import type { KubeObject, Localkube } from '../localkube/index.ts';
 import { REPO_ROOT, useHelm } from './helm.ts';
 import type { Helm } from './helm.ts';
 
