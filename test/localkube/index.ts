@@ -9,3 +9,6 @@ export type { ImageEntry } from './kubelet/images.ts';
 export { withLocalkube, kubectl, kubectlOk, kubectlStream, kubectlEnv, waitFor, processAlive, tempDir } from './testing.ts';
 export type { KubectlResult, StreamingProcess } from './testing.ts';
 export type { BackoffSettings } from './kubelet/backoff.ts';
+export type { KubeObject } from './store/object.ts';
+/** REPO_BIN (this checkout's node_modules/.bin, Node 24) and REPO_ROOT, for image maps. */
+export { REPO_BIN, REPO_ROOT } from './kubelet/env.ts';

@@ -1,9 +1,12 @@
 // Starts and stops a whole local control plane in this process: store (with an
 // optional state file), API server on 127.0.0.1, controllers (CRDs, namespaces,
-// garbage collector, scheduler, endpoints, volumes, disruption budgets, node
-// lifecycle), the process kubelet, the test hooks and the kubeconfig file.
+// garbage collector, deployments, replica sets, scheduler, endpoints, volumes,
+// disruption budgets, node lifecycle), the process kubelet, the test hooks, the
+// kubeconfig file, and an HTTPS port for pods' in-cluster clients.
 // It must never leave a process, port, lock or watch behind after stop().
 import fs from 'node:fs';
+import https from 'node:https';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +17,7 @@ import { builtinKinds, OpenApiCache } from './kinds/index.ts';
 import { createApiServer } from './server/http.ts';
 import type { ApiServer } from './server/http.ts';
 import { writeKubeconfig } from './server/kubeconfig.ts';
+import { selfSignedCertificate } from './server/tls.ts';
 import { CrdController } from './controllers/crds.ts';
 import { NamespaceController } from './controllers/namespaces.ts';
 import { GarbageCollector } from './controllers/gc.ts';
@@ -24,6 +28,8 @@ import { EndpointsController } from './controllers/endpoints.ts';
 import { VolumeController } from './controllers/volumes.ts';
 import { DisruptionController } from './controllers/disruption.ts';
 import { NodeLifecycle } from './controllers/node-lifecycle.ts';
+import { ReplicaSetController } from './controllers/replicasets.ts';
+import { DeploymentController } from './controllers/deployments.ts';
 import { Kubelet } from './kubelet/kubelet.ts';
 import { ImageMap, loadImageMapFile, parseImageEntry, parseImageFlag } from './kubelet/images.ts';
 import type { ImageEntry } from './kubelet/images.ts';
@@ -62,6 +68,10 @@ export interface LocalkubeOptions {
 export interface Localkube {
   /** url of the API server, e.g. http://127.0.0.1:41234. */
   url: string;
+  /** httpsUrl is the same API over TLS, what pods use (KUBERNETES_SERVICE_HOST/PORT, service account token). */
+  httpsUrl: string;
+  /** caCert is the PEM CA that serves httpsUrl (each namespace's kube-root-ca.crt). */
+  caCert: string;
   kubeconfigPath: string;
   dataDir: string;
   api: Api;
@@ -100,7 +110,19 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
   const nodeCount = options.nodes ?? 1;
   let network: NetworkBlock | undefined;
   let apiServer: ApiServer | undefined;
+  let tlsServer: https.Server | undefined;
   try {
+    // In-cluster access: an HTTPS port (its own CA) that pods reach with their
+    // projected service account token. It listens first so pods started by the
+    // kubelet (restored from a state file) already know its port.
+    const tls = selfSignedCertificate({
+      commonName: 'localkube',
+      ips: ['127.0.0.1'],
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    });
+    let serve: http.RequestListener | undefined;
+    tlsServer = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => serve!(req, res));
+    const tlsPort = await listen(tlsServer);
     const store = new Store({ eventLogLimit: options.eventLogLimit });
     const state = options.stateFile ? loadState(options.stateFile) : undefined;
     if (state) store.restore(state.snapshot);
@@ -125,7 +147,7 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     stoppers.push({ stop: releaseServiceIPs });
     if (options.stateFile) stoppers.push(new StatePersister(options.stateFile, store, () => ({ networkBlock: net.block })));
     stoppers.push(new CrdController(api));
-    stoppers.push(new NamespaceController(api));
+    stoppers.push(new NamespaceController(api, tls.cert));
     stoppers.push(new GarbageCollector(api));
     const recorder = new EventRecorder(api);
     stoppers.push(recorder);
@@ -133,6 +155,8 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     stoppers.push(new DisruptionController(api));
     const volumes = new VolumeController(api, path.join(dataDir, 'volumes'));
     stoppers.push(volumes);
+    stoppers.push(new ReplicaSetController(api, recorder));
+    stoppers.push(new DeploymentController(api, recorder));
     stoppers.push(new Scheduler(api, recorder));
     const lifecycle = new NodeLifecycle(api, recorder);
     stoppers.push(lifecycle);
@@ -147,6 +171,7 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
         backoff: { ...DEFAULT_BACKOFF, ...options.crashLoopBackoff },
         recorder,
         claimDir: (ns, claim) => volumes.claimDir(ns, claim),
+        apiServer: { host: '127.0.0.1', port: tlsPort },
       });
       stoppers.push(kubelet);
     }
@@ -174,22 +199,19 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
         }),
       }),
     );
+    serve = apiServer.handler;
     const server = apiServer.server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const port = (server.address() as AddressInfo).port;
+    const port = await listen(server, options.port ?? 0);
     const url = `http://127.0.0.1:${port}`;
     const kubeconfigPath = options.kubeconfigPath ?? path.join(dataDir, 'kubeconfig');
     writeKubeconfig(kubeconfigPath, url);
     const server_ = apiServer;
+    const tls_ = tlsServer;
     let stopped: Promise<void> | undefined;
     return {
       url,
+      httpsUrl: `https://127.0.0.1:${tlsPort}`,
+      caCert: tls.cert,
       kubeconfigPath,
       dataDir,
       api,
@@ -200,7 +222,7 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
       stop() {
         stopped ??= (async () => {
           server_.hub.closeAll();
-          await closeServer(server_);
+          await Promise.all([closeServer(server_.server), closeServer(tls_)]);
           for (const s of [...stoppers].reverse()) await s.stop();
           net.release();
           if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -210,7 +232,8 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
     };
   } catch (err) {
     apiServer?.hub.closeAll();
-    if (apiServer?.server.listening) await closeServer(apiServer);
+    if (apiServer?.server.listening) await closeServer(apiServer.server);
+    if (tlsServer?.listening) await closeServer(tlsServer);
     for (const s of [...stoppers].reverse()) await s.stop();
     network?.release();
     if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
@@ -218,9 +241,20 @@ export async function startLocalkube(options: LocalkubeOptions = {}): Promise<Lo
   }
 }
 
-function closeServer(api: ApiServer): Promise<void> {
+function closeServer(server: http.Server | https.Server): Promise<void> {
   return new Promise((resolve) => {
-    api.server.close(() => resolve());
-    api.server.closeAllConnections();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** listen binds a server on 127.0.0.1 and resolves to its port. */
+function listen(server: http.Server | https.Server, port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
   });
 }

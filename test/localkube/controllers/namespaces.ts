@@ -1,5 +1,6 @@
-// The namespace controller: creates the built-in namespaces and each
-// namespace's "default" ServiceAccount, and finishes namespace deletion —
+// The namespace controller: creates the built-in namespaces, each namespace's
+// "default" ServiceAccount and kube-root-ca.crt ConfigMap (the CA in-cluster
+// clients trust, as the root CA publisher does), and finishes namespace deletion —
 // deletes everything in a Terminating namespace, then removes the "kubernetes"
 // spec finalizer once nothing is left, so the namespace goes away.
 // It must never delete anything in a namespace that is not being deleted.
@@ -9,14 +10,21 @@ import { storeKey } from '../kinds/types.ts';
 import { WorkQueue } from './queue.ts';
 
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
+const ROOT_CA_DESCRIPTION =
+  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 
 export class NamespaceController {
   readonly #api: Api;
   readonly #queue: WorkQueue;
   readonly #unsubscribe: () => void;
 
-  constructor(api: Api) {
+  readonly #rootCA: string | undefined;
+
+  /** rootCA is the PEM bundle published in every namespace's kube-root-ca.crt ConfigMap. */
+  constructor(api: Api, rootCA?: string) {
     this.#api = api;
+    this.#rootCA = rootCA;
     this.#queue = new WorkQueue((name) => this.#reconcile(name), { name: 'namespace controller' });
     const namespaces = api.kinds.byKind('', 'Namespace')!;
     for (const name of BUILTIN_NAMESPACES) {
@@ -24,6 +32,7 @@ export class NamespaceController {
     }
     this.#unsubscribe = api.store.subscribe((e) => {
       if (e.resource === '/namespaces') this.#queue.add(e.object.metadata.name);
+      else if (e.resource === '/configmaps' && e.object.metadata.name === ROOT_CA_CONFIGMAP && e.object.metadata.namespace) this.#queue.add(e.object.metadata.namespace);
       else if (e.type === 'DELETED' && e.object.metadata.namespace) this.#queue.add(e.object.metadata.namespace);
     });
     for (const ns of api.store.list('/namespaces')) this.#queue.add(ns.metadata.name);
@@ -36,6 +45,21 @@ export class NamespaceController {
 
   idle(): Promise<void> {
     return this.#queue.idle();
+  }
+
+  #publishRootCA(namespace: string, ca: string): void {
+    const api = this.#api;
+    const cms = api.kinds.byKind('', 'ConfigMap')!;
+    const data = { 'ca.crt': ca };
+    try {
+      const cm = api.tryGet(cms, namespace, ROOT_CA_CONFIGMAP);
+      if (!cm) api.create(cms, namespace, { metadata: { name: ROOT_CA_CONFIGMAP, annotations: { 'kubernetes.io/description': ROOT_CA_DESCRIPTION } }, data });
+      else if (cm.data?.['ca.crt'] !== ca) api.mutate(cms, namespace, ROOT_CA_CONFIGMAP, (c) => {
+        c.data = data;
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError && (err.code === 409 || err.code === 403 || err.code === 404))) throw err;
+    }
   }
 
   #reconcile(name: string): void {
@@ -52,6 +76,7 @@ export class NamespaceController {
           if (!(err instanceof ApiError && (err.code === 409 || err.code === 403 || err.code === 404))) throw err;
         }
       }
+      if (this.#rootCA) this.#publishRootCA(name, this.#rootCA);
       return;
     }
     let remaining = 0;

@@ -3,6 +3,7 @@
 // It must never hold objects.
 import { CORE_TYPES } from './builtin/core.ts';
 import { GROUP_TYPES } from './builtin/groups.ts';
+import { APPS_TYPES } from './builtin/apps.ts';
 import { podType } from './builtin/pods.ts';
 import { serviceType } from './builtin/services.ts';
 import type { ClusterIPAllocator } from './builtin/services.ts';
@@ -14,6 +15,7 @@ export type { ResourceType, Printer, ColumnDefinition, WriteContext, KindRules, 
 export { storeKey, groupVersion, qualifiedKind } from './types.ts';
 export { crdType, customResourceType, acceptedNames } from './crd.ts';
 export { podType, podStatusReason, defaultPodSpec } from './builtin/pods.ts';
+export { deploymentType, replicaSetType } from './builtin/apps.ts';
 export { nodeStatusCell } from './builtin/core.ts';
 export type { ClusterIPAllocator } from './builtin/services.ts';
 export { toTable, wantsTable } from './table.ts';
@@ -26,6 +28,6 @@ export { humanDuration } from './printing.ts';
 /** builtinKinds creates a registry holding every built-in kind. */
 export function builtinKinds(clusterIPs: ClusterIPAllocator): Kinds {
   const kinds = new Kinds();
-  for (const t of [...CORE_TYPES, podType, serviceType(clusterIPs), ...GROUP_TYPES, crdType]) kinds.register(t);
+  for (const t of [...CORE_TYPES, podType, serviceType(clusterIPs), ...GROUP_TYPES, ...APPS_TYPES, crdType]) kinds.register(t);
   return kinds;
 }

@@ -1,7 +1,8 @@
 // A container's environment as the kubelet builds it: image env, then envFrom
 // (ConfigMaps/Secrets), then env entries (value with $(VAR) expansion,
 // fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef), plus HOSTNAME,
-// PATH (this repository's node_modules/.bin first) and the Service variables.
+// PATH (this repository's node_modules/.bin first), the Service variables and
+// KUBERNETES_SERVICE_HOST/PORT (the API server's HTTPS address).
 // It must never pass the host's own environment through (test runner variables
 // such as NODE_TEST_CONTEXT would change how child programs behave).
 import path from 'node:path';
@@ -21,6 +22,23 @@ export interface EnvLookup {
   configMap(name: string): KubeObject | undefined;
   secret(name: string): KubeObject | undefined;
   services(): KubeObject[];
+  /** apiServer is the HTTPS address in-cluster clients use (KUBERNETES_SERVICE_HOST/PORT). */
+  apiServer?: { host: string; port: number };
+}
+
+/** apiServerVariables are the kubernetes Service's variables, which the kubelet always sets. */
+function apiServerVariables(a: { host: string; port: number }): Record<string, string> {
+  const url = `tcp://${a.host}:${a.port}`;
+  return {
+    KUBERNETES_SERVICE_HOST: a.host,
+    KUBERNETES_SERVICE_PORT: String(a.port),
+    KUBERNETES_SERVICE_PORT_HTTPS: String(a.port),
+    KUBERNETES_PORT: url,
+    [`KUBERNETES_PORT_${a.port}_TCP`]: url,
+    [`KUBERNETES_PORT_${a.port}_TCP_PROTO`]: 'tcp',
+    [`KUBERNETES_PORT_${a.port}_TCP_PORT`]: String(a.port),
+    [`KUBERNETES_PORT_${a.port}_TCP_ADDR`]: a.host,
+  };
 }
 
 /** expand replaces $(VAR) with earlier variables ($$ escapes), leaving unknown references as they are. */
@@ -112,6 +130,7 @@ export function containerEnv(pod: KubeObject, container: JsonObject, imageEnv: R
   if (process.env.LANG) env.LANG = process.env.LANG;
   if (process.env.TZ) env.TZ = process.env.TZ;
   if (pod.spec?.enableServiceLinks !== false) Object.assign(env, serviceVariables(lookup.services()));
+  if (lookup.apiServer) Object.assign(env, apiServerVariables(lookup.apiServer));
   Object.assign(env, imageEnv);
   for (const from of container.envFrom ?? []) {
     const prefix = from.prefix ?? '';

@@ -25,6 +25,8 @@ export interface KubeletOptions {
   backoff: BackoffSettings;
   recorder: EventRecorder;
   claimDir(namespace: string, claim: string): { dir: string } | { error: string };
+  /** apiServer is the HTTPS address pods reach the API server at (in-cluster config). */
+  apiServer?: { host: string; port: number };
 }
 
 export class Kubelet {
@@ -49,6 +51,7 @@ export class Kubelet {
           dns: this.dns,
           recorder: o.recorder,
           backoff: o.backoff,
+          apiServer: o.apiServer,
         }),
       );
     }

@@ -44,6 +44,8 @@ export interface WorkerDeps {
   dns: { hostsFile(pod: { namespace: string; name: string; uid: string; ip: string; hostname: string; subdomain?: string }): string; release(file: string): void };
   recorder: EventRecorder;
   backoff: BackoffSettings;
+  /** apiServer is the HTTPS address of the API server for in-cluster clients (KUBERNETES_SERVICE_HOST/PORT). */
+  apiServer?: { host: string; port: number };
   /** frozen is true while the node is NotReady: the kubelet does nothing visible. */
   frozen(): boolean;
   onDone(uid: string): void;
@@ -229,6 +231,7 @@ export class PodWorker {
       configMap: (name) => api.store.get('/configmaps', this.namespace, name),
       secret: (name) => api.store.get('/secrets', this.namespace, name),
       services: () => api.store.list('/services', this.namespace),
+      apiServer: this.#deps.apiServer,
     };
   }
 

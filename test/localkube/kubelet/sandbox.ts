@@ -82,10 +82,48 @@ export function detectSandbox(): { mode: SandboxMode; pdeathsig: boolean; why: s
   }
 }
 
+/** within tells whether path p is dir itself or below it. */
+function within(p: string, dir: string): boolean {
+  const d = dir.endsWith('/') ? dir : `${dir}/`;
+  return p === dir || p.startsWith(d);
+}
+
+/**
+ * mountOrder orders bind mounts the way a container runtime's outcome needs:
+ * a parent target before the targets inside it, and a mount whose source lies
+ * under another mount's target before that target covers it (an emptyDir at
+ * /tmp would otherwise hide volume directories under the host's /tmp). Stable
+ * otherwise; a cycle (a nested target whose source the parent hides) keeps the
+ * parent first and the mount fails loudly.
+ */
+export function mountOrder(mounts: Mount[]): Mount[] {
+  const n = mounts.length;
+  const after: Set<number>[] = mounts.map(() => new Set());
+  const edge = (a: number, b: number) => after[b].add(a);
+  for (let a = 0; a < n; a++) {
+    for (let b = 0; b < n; b++) {
+      if (a === b) continue;
+      if (within(mounts[b].target, mounts[a].target) && mounts[a].target !== mounts[b].target) edge(a, b);
+      else if (within(mounts[a].source, mounts[b].target) && !within(mounts[a].target, mounts[b].target)) edge(a, b);
+    }
+  }
+  const out: Mount[] = [];
+  const done = new Set<number>();
+  while (out.length < n) {
+    let next = -1;
+    for (let i = 0; i < n && next < 0; i++) if (!done.has(i) && [...after[i]].every((j) => done.has(j))) next = i;
+    // A cycle cannot happen with the rules above (a parent never waits for its child); be safe anyway.
+    if (next < 0) for (let i = 0; i < n && next < 0; i++) if (!done.has(i)) next = i;
+    done.add(next);
+    out.push(mounts[next]);
+  }
+  return out;
+}
+
 /** launch turns a container into the command that starts it in the sandbox. */
 export function launch(spec: SandboxSpec, mode: SandboxMode, pdeathsig: boolean): Launch {
   if (mode === 'namespaces') {
-    const mountArgs = spec.mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']);
+    const mountArgs = mountOrder(spec.mounts).flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']);
     return {
       file: 'unshare',
       args: ['-m', '-u', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'localkube-sandbox', spec.hostsFile, spec.hostname, spec.workingDir, pdeathsig ? 'yes' : 'no', String(spec.mounts.length), ...mountArgs, '--', ...spec.argv],

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { JsonObject, KubeObject } from '../store/object.ts';
 import type { Mount } from './sandbox.ts';
 import { podFieldValue } from './env.ts';
+import { serviceAccountToken } from '../api/authn.ts';
 
 export class VolumeError extends Error {
   readonly reason: string;
@@ -69,7 +70,8 @@ function projectSource(pod: KubeObject, source: JsonObject, sources: VolumeSourc
       out.push([item.path, v ?? '']);
     }
   } else if (source.serviceAccountToken) {
-    out.push([source.serviceAccountToken.path ?? 'token', 'localkube-token']);
+    // The API server authenticates it as the pod's ServiceAccount (api/authn.ts).
+    out.push([source.serviceAccountToken.path ?? 'token', serviceAccountToken(pod.metadata.namespace ?? 'default', pod.spec?.serviceAccountName ?? 'default')]);
   }
 }
 

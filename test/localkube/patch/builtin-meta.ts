@@ -65,6 +65,9 @@ export const BUILTIN_PATCH_META: Record<string, PatchMeta> = {
   'apps/Deployment': {
     fields: { metadata: objectMeta, spec: { fields: { template: podTemplate } }, status: { fields: { conditions } } },
   },
+  'apps/ReplicaSet': {
+    fields: { metadata: objectMeta, spec: { fields: { template: podTemplate } }, status: { fields: { conditions } } },
+  },
   'apps/StatefulSet': { fields: { metadata: objectMeta, spec: { fields: { template: podTemplate } } } },
 };
 

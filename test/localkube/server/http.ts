@@ -1,7 +1,9 @@
 // The HTTP front of the local control plane (Node's http module, plain HTTP on
-// 127.0.0.1): version, health, discovery, OpenAPI, resource requests and the
-// /localkube/v1 test hooks. Any token is accepted; answers are always JSON
-// (never protobuf, never 406).
+// 127.0.0.1, and the same handler behind HTTPS for pods' in-cluster clients):
+// version, health, discovery, OpenAPI, resource requests and the
+// /localkube/v1 test hooks. Any token is the admin, except the service account
+// tokens projected into pods, whose resource requests RBAC authorizes.
+// Answers are always JSON (never protobuf, never 406).
 // It must never implement API semantics: it routes to the api layer.
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +19,8 @@ import {
 } from '../kinds/discovery.ts';
 import type { OpenApiCache } from '../kinds/openapi.ts';
 import { parsePath } from './route.ts';
+import { authenticate } from '../api/authn.ts';
+import { allowed, forbiddenFor, requestVerb } from '../api/rbac.ts';
 import { sendError, sendJson, sendText } from './respond.ts';
 import { serveResource } from './resources.ts';
 import type { PodLogServer } from './resources.ts';
@@ -68,6 +72,8 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   server: http.Server;
+  /** handler serves one request (the HTTPS listener uses it too). */
+  handler: http.RequestListener;
   hub: WatchHub;
   setPodLogs(podLogs: PodLogServer): void;
   addRoute(route: ExtraRoute): void;
@@ -116,7 +122,19 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
     }
     const parsed = parsePath(p);
-    if (parsed.kind === 'resource') return serveResource(req, res, url, parsed.path, { api, hub, watch, podLogs });
+    if (parsed.kind === 'resource') {
+      const user = authenticate(req.headers.authorization);
+      if (!user.admin) {
+        const rp = parsed.path;
+        const watching = rp.legacyWatch || url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+        const attrs = { verb: requestVerb(method, !!rp.name, watching), group: rp.group, resource: rp.plural, subresource: rp.subresource, namespace: rp.namespace, name: rp.name };
+        if (!allowed(api.store, user, attrs)) {
+          req.resume();
+          throw forbiddenFor(user, attrs);
+        }
+      }
+      return serveResource(req, res, url, parsed.path, { api, hub, watch, podLogs });
+    }
     if (method === 'GET' && parsed.kind === 'groupVersion') {
       const doc = apiResourceList(api.kinds, parsed.group, parsed.version);
       if (doc) return sendJson(res, 200, doc);
@@ -128,7 +146,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   };
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const started = Date.now();
     if (options.log) res.on('finish', () => options.log!(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
     handle(req, res).catch((err) => {
@@ -136,12 +154,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       req.resume();
       sendError(res, err);
     });
-  });
+  };
+  const server = http.createServer(handler);
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   server.requestTimeout = 0;
   return {
     server,
+    handler,
     hub,
     setPodLogs(fn) {
       podLogs = fn;

@@ -13,7 +13,8 @@ import type { IncludeObject } from '../kinds/table.ts';
 import type { JsonObject, KubeObject } from '../store/object.ts';
 import { isPlainObject } from '../store/object.ts';
 import type { ResourcePath } from './route.ts';
-import { readBody, sendJson, successStatus } from './respond.ts';
+import { readBodyBytes, sendJson, successStatus } from './respond.ts';
+import { decodeProtobufBody, isProtobufBody } from './protobuf-body.ts';
 import { serveWatch } from './watch.ts';
 import type { WatchHub, WatchSettings } from './watch.ts';
 
@@ -40,7 +41,10 @@ function mediaType(header: string | undefined): string {
 }
 
 async function parseBody(req: IncomingMessage, allowYaml: boolean): Promise<unknown> {
-  const text = await readBody(req);
+  const bytes = await readBodyBytes(req);
+  // client-go typed clients (helm 4's release storage) write built-ins as protobuf.
+  if (isProtobufBody(req.headers['content-type'], bytes)) return decodeProtobufBody(bytes);
+  const text = bytes.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);

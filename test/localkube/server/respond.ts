@@ -38,8 +38,13 @@ export function successStatus(details: JsonObject = {}, code = 200): JsonObject 
 
 const MAX_BODY = 3 * 1024 * 1024;
 
-/** readBody collects a request body (at most 3 MiB, the API server's limit). */
+/** readBody collects a request body as text (at most 3 MiB, the API server's limit). */
 export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString('utf8');
+}
+
+/** readBodyBytes collects a request body (at most 3 MiB, the API server's limit). */
+export async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -47,5 +52,5 @@ export async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -39,8 +39,13 @@ function defaultContainer(c: JsonObject): void {
   defaultProbe(c.startupProbe);
 }
 
-/** defaultPodSpec fills what the API server defaults in a PodSpec. */
-export function defaultPodSpec(spec: JsonObject): void {
+/**
+ * defaultPodSpec fills what the API server defaults in a PodSpec. For a pod
+ * (not a workload's template) it also does what admission adds to pods: the
+ * ServiceAccount name and the DefaultTolerationSeconds tolerations.
+ */
+export function defaultPodSpec(spec: JsonObject, options: { pod?: boolean } = {}): void {
+  const pod = options.pod ?? true;
   spec.restartPolicy ??= 'Always';
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';
@@ -49,13 +54,14 @@ export function defaultPodSpec(spec: JsonObject): void {
   spec.enableServiceLinks ??= true;
   spec.priority ??= 0;
   spec.preemptionPolicy ??= 'PreemptLowerPriority';
-  spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
-  spec.serviceAccount ??= spec.serviceAccountName;
   for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) defaultContainer(c);
   for (const v of Array.isArray(spec.volumes) ? spec.volumes : []) {
     if (isPlainObject(v?.configMap)) v.configMap.defaultMode ??= 420;
     if (isPlainObject(v?.secret)) v.secret.defaultMode ??= 420;
   }
+  if (!pod) return;
+  spec.serviceAccountName ??= spec.serviceAccount ?? 'default';
+  spec.serviceAccount ??= spec.serviceAccountName;
   // The DefaultTolerationSeconds admission plugin: tolerate a lost node for 5 minutes.
   const tolerations: JsonObject[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
@@ -64,6 +70,38 @@ export function defaultPodSpec(spec: JsonObject): void {
     }
   }
   spec.tolerations = tolerations;
+}
+
+/** SERVICE_ACCOUNT_DIR is where in-cluster clients look for token, ca.crt and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * mountServiceAccount is what the ServiceAccount admission plugin adds to a new
+ * pod unless spec.automountServiceAccountToken is false: a projected
+ * `kube-api-access-*` volume (token, the cluster CA from the kube-root-ca.crt
+ * ConfigMap, the namespace) mounted read-only in every container.
+ */
+export function mountServiceAccount(spec: JsonObject): void {
+  if (spec.automountServiceAccountToken === false) return;
+  const containers: JsonObject[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].filter(isPlainObject);
+  const needs = containers.filter((c) => !(c.volumeMounts ?? []).some((m: JsonObject) => m?.mountPath === SERVICE_ACCOUNT_DIR));
+  if (needs.length === 0) return;
+  const name = `kube-api-access-${Array.from({ length: 5 }, () => 'bcdfghjklmnpqrstvwxz2456789'[Math.floor(Math.random() * 27)]).join('')}`;
+  spec.volumes = [
+    ...(Array.isArray(spec.volumes) ? spec.volumes : []),
+    {
+      name,
+      projected: {
+        defaultMode: 420,
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    },
+  ];
+  for (const c of needs) c.volumeMounts = [...(Array.isArray(c.volumeMounts) ? c.volumeMounts : []), { name, readOnly: true, mountPath: SERVICE_ACCOUNT_DIR }];
 }
 
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
@@ -262,7 +300,10 @@ export const podType: ResourceType = defineBuiltin({
   },
   rules: {
     prepareCreate(obj) {
-      if (isPlainObject(obj.spec)) defaultPodSpec(obj.spec);
+      if (isPlainObject(obj.spec)) {
+        defaultPodSpec(obj.spec);
+        mountServiceAccount(obj.spec);
+      }
       obj.status = { phase: 'Pending', qosClass: 'BestEffort' };
     },
     prepareUpdate(next, old) {
