@@ -32,7 +32,7 @@ export interface MemberProcess {
 }
 
 /** waitFor polls `probe` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -147,7 +147,7 @@ export class ReplicaCluster {
   }
 
   /** waitLeader waits until the given members agree on one leader; returns its member. */
-  async waitLeader(ms: MemberProcess[] = this.running(), timeoutMs = 20_000): Promise<MemberProcess> {
+  async waitLeader(ms: MemberProcess[] = this.running(), timeoutMs = 60_000): Promise<MemberProcess> {
     return waitFor(
       'a leader all members agree on',
       async () => {
