@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CHAOS_USAGE, NEMESIS_NAMES, failureOutcome, formatSummary, parseChaosArgs, parseNemesisList, runChaos } from './harness/index.ts';
+import { longestGap } from './harness/availability.ts';
+import type { HistoryEvent } from './history/index.ts';
 
 test('chaos options: defaults, nemesis lists and one-line errors', () => {
   const o = parseChaosArgs(['--nemesis', 'kill,partition', '--time', '5', '--seed', '7'], 0)!;
@@ -48,6 +50,15 @@ test('a failed write or cas is :info unless refused before proposal; a failed re
     error: { keyword: 'unavailable' },
     reason: 'UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED ADDR',
   });
+});
+
+test('availability is the longest stretch without an :ok call, nemesis events ignored', () => {
+  const s = 1e9;
+  const ev = (process: number | 'nemesis', type: HistoryEvent['type'], time: number): HistoryEvent => ({ process, type, f: 'read', value: null, time });
+  const events = [ev(0, 'invoke', 1 * s), ev(0, 'ok', 2 * s), ev('nemesis', 'ok', 3 * s), ev(1, 'info', 4 * s), ev(0, 'ok', 7 * s), ev(0, 'ok', 8 * s)];
+  assert.deepEqual(longestGap(events, 1 * s, 10 * s), { longestGapMs: 5000, gapStartS: 1 });
+  // The end of the window counts: nothing succeeded after 8 s until 20 s.
+  assert.deepEqual(longestGap(events, 1 * s, 20 * s), { longestGapMs: 12000, gapStartS: 7 });
 });
 
 test('a 30 s run of 3 members under every nemesis is linearizable, recovers and converges', { timeout: 120_000 }, async (t) => {

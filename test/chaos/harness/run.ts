@@ -12,6 +12,7 @@ import { HistoryRecorder, readHistoryFile } from '../history/index.ts';
 import { checkHistory, explainResult } from '../linearizability/index.ts';
 import { prng } from '../proxy/index.ts';
 import { ChaosCluster } from './cluster.ts';
+import { longestGap } from './availability.ts';
 import { checkConvergence } from './convergence.ts';
 import { finalReads } from './final-reads.ts';
 import type { NemesisContext } from './nemesis/index.ts';
@@ -47,7 +48,7 @@ export async function runChaos(o: ChaosOptions, outDir: string, cleanup: Cleanup
     echo(text);
   };
   const historyPath = path.join(outDir, 'history.log');
-  const history = new HistoryRecorder({ path: historyPath });
+  const history = new HistoryRecorder({ path: historyPath, format: 'edn' }); // EDN keeps each event's time
   cleanup.after(() => history.close());
   const flags = ['--checkpoint-interval', String(o.checkpointInterval)];
   if (o.snapshotCount !== undefined) flags.push('--snapshot-count', String(o.snapshotCount), '--snapshot-catchup-entries', String(o.snapshotCatchupEntries ?? 0));
@@ -79,6 +80,8 @@ export async function runChaos(o: ChaosOptions, outDir: string, cleanup: Cleanup
   });
   const schedule = new NemesisSchedule(ctx, o.nemeses, { quietMs: o.quietMs, holdMs: o.holdMs });
   const started = Date.now();
+  history.nemesis('info', 'workload-start', `${o.clients} clients, ${o.keys} keys`);
+  const workloadFrom = history.events[history.events.length - 1].time!;
   workload.start();
   schedule.start();
   cleanup.after(async () => {
@@ -94,6 +97,8 @@ export async function runChaos(o: ChaosOptions, outDir: string, cleanup: Cleanup
       log(`${((Date.now() - started) / 1000).toFixed(0)} s: ops ok ${t.ok} fail ${t.fail} info ${t.info}; faults ${schedule.faults.length}`);
     }
   }
+  history.nemesis('info', 'time-up', 'stopping the nemesis');
+  const workloadTo = history.events[history.events.length - 1].time!;
   log('time is up: stopping the nemesis');
   await schedule.stop();
   const seconds = (Date.now() - started) / 1000;
@@ -112,6 +117,7 @@ export async function runChaos(o: ChaosOptions, outDir: string, cleanup: Cleanup
   log(`checker: ${result.verdict} in ${(result.elapsedMs / 1000).toFixed(2)} s`);
   const convergence = recovery.recovered ? await checkConvergence(cluster, 30_000) : undefined;
 
+  const availability = longestGap(history.events, workloadFrom, workloadTo);
   const faults: Record<string, number> = {};
   for (const f of schedule.faults) if (!f.error) faults[f.nemesis] = (faults[f.nemesis] ?? 0) + 1;
   const reasons = Object.fromEntries([...workload.reasons].sort((a, b) => b[1] - a[1]).slice(0, 12));
@@ -143,6 +149,7 @@ export async function runChaos(o: ChaosOptions, outDir: string, cleanup: Cleanup
     faultLog: schedule.faults,
     skippedFaults: schedule.skipped,
     restarts: cluster.restarts,
+    availability,
     ...partial,
     ok: problems.length === 0,
     problems,

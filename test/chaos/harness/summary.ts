@@ -4,6 +4,7 @@
 // `ok` is true only when every check passed.
 // It must never turn a failed or unknown check into a pass.
 import type { Verdict } from '../linearizability/index.ts';
+import type { Availability } from './availability.ts';
 import type { Convergence } from './convergence.ts';
 import type { FinalRead } from './final-reads.ts';
 import type { Recovery } from './recovery.ts';
@@ -29,6 +30,8 @@ export interface ChaosSummary {
   skippedFaults: number;
   /** member process restarts (kill/snapshot nemeses, recovery) */
   restarts: number;
+  /** the longest time under faults without a successful call */
+  availability: Availability;
   recovery: Recovery;
   finalReads: FinalRead[];
   convergence?: Convergence;
@@ -94,6 +97,7 @@ export function formatSummary(s: ChaosSummary): string {
   for (const f of s.faultLog) {
     lines.push(`  ${(f.at / 1000).toFixed(1).padStart(6)} s  ${f.nemesis}: ${f.description} -> ${f.healed}${f.error ? ` (error: ${f.error})` : ''}`);
   }
+  lines.push(`availability: longest time without a successful call ${(s.availability.longestGapMs / 1000).toFixed(1)} s (from ${s.availability.gapStartS.toFixed(1)} s)`);
   lines.push(
     s.recovery.recovered
       ? `recovery: a write committed ${(s.recovery.ms / 1000).toFixed(1)} s after healing; leader ${s.recovery.leader}, voters ${s.recovery.voters?.join(' ')}`
