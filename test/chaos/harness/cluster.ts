@@ -178,8 +178,13 @@ export class ChaosCluster {
     return this.replicas.adminStatus(s.process) as Promise<AdminStatus>;
   }
 
-  /** statuses asks every reachable slot of `among` for its status; unanswered ones are left out. */
-  async statuses(among: ChaosSlot[] = this.members()): Promise<Map<ChaosSlot, AdminStatus>> {
+  /** started: members and joiners (a joiner may already vote, or even lead, before the harness adopts it). */
+  started(): ChaosSlot[] {
+    return this.slots.filter((s) => s.state === 'member' || s.state === 'joining');
+  }
+
+  /** statuses asks every reachable slot of `among` (default: members and joiners) for its status; unanswered ones are left out. */
+  async statuses(among: ChaosSlot[] = this.started()): Promise<Map<ChaosSlot, AdminStatus>> {
     const out = new Map<ChaosSlot, AdminStatus>();
     await Promise.all(
       among.filter((s) => this.reachable(s)).map(async (s) => {
@@ -193,7 +198,7 @@ export class ChaosCluster {
     return out;
   }
 
-  /** leader is the member that reports itself leader with the highest term among reachable members. */
+  /** leader is the member (or joiner) that reports itself leader with the highest term among the reachable ones. */
   async leader(): Promise<{ slot: ChaosSlot; status: AdminStatus } | undefined> {
     let best: { slot: ChaosSlot; status: AdminStatus } | undefined;
     for (const [slot, st] of await this.statuses()) {

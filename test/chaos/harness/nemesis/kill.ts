@@ -12,7 +12,7 @@ async function crash(ctx: NemesisContext, victims: ChaosSlot[], what: string): P
   return {
     description: `${what} ${victims.map((v) => v.name).join(' ')}`,
     async heal() {
-      const restarted = victims.filter((v) => v.state === 'member' && !ctx.cluster.running(v));
+      const restarted = victims.filter((v) => (v.state === 'member' || v.state === 'joining') && !ctx.cluster.running(v));
       const up = await Promise.all(restarted.map((v) => ctx.cluster.restart(v)));
       const slow = restarted.filter((_, i) => !up[i]).map((v) => v.name);
       return `restarted ${restarted.map((v) => v.name).join(' ') || 'none'}${slow.length ? ` (${slow.join(' ')} not answering yet)` : ''}`;
