@@ -1,7 +1,8 @@
 // `node test/chaos/results-table.ts DIR...`: reads the summary.json of chaos
 // runs (each DIR a run's output directory, or a directory holding several)
 // and prints one Markdown table row per nemesis set (and per negative
-// control): runs × seconds, ops ok/fail/info, faults injected and verdicts.
+// control): runs × seconds (mean), ops ok/fail/info (summed), faults
+// injected, the longest time without a successful call, and verdicts.
 // This is how test/chaos/RESULTS.md is made.
 // It must never change a verdict: it only counts what the summaries say.
 import fs from 'node:fs';
@@ -22,10 +23,10 @@ function summaries(dir: string): ChaosSummary[] {
 export function resultsTable(all: readonly ChaosSummary[]): string {
   const groups = new Map<string, ChaosSummary[]>();
   for (const s of all) {
-    const key = `${s.nemesis.length === 6 ? 'all' : s.nemesis.join(',')}${s.unsafeLocalReads ? ' (--unsafe-local-reads)' : ''} / ${s.members} members`;
+    const key = `${s.nemesis.length === 6 ? 'all' : s.nemesis.join(',') || 'none'}${s.unsafeLocalReads ? ' (--unsafe-local-reads)' : ''} / ${s.members} members`;
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
-  const rows = ['| nemesis | runs × s | ops ok | ops fail | ops info | faults | verdicts | all checks |', '|---|---|---|---|---|---|---|---|'];
+  const rows = ['| nemesis | runs × s | ops ok | ops fail | ops info | faults | longest gap | verdicts | all checks |', '|---|---|---|---|---|---|---|---|---|'];
   for (const [key, runs] of groups) {
     const sum = (f: (s: ChaosSummary) => number) => runs.reduce((n, s) => n + f(s), 0);
     const verdicts = new Map<string, number>();
@@ -33,8 +34,9 @@ export function resultsTable(all: readonly ChaosSummary[]): string {
     const faults = sum((s) => Object.values(s.faults).reduce((a, b) => a + b, 0));
     const ok = runs.filter((s) => s.ok).length;
     const seconds = Math.round(sum((s) => s.seconds) / runs.length);
+    const gap = Math.max(...runs.map((s) => s.availability?.longestGapMs ?? 0)) / 1000;
     rows.push(
-      `| ${key} | ${runs.length} × ${seconds} | ${sum((s) => s.ops.total.ok)} | ${sum((s) => s.ops.total.fail)} | ${sum((s) => s.ops.total.info)} | ${faults} | ${[...verdicts].map(([v, n]) => `${n} ${v}`).join(', ')} | ${ok}/${runs.length} pass |`,
+      `| ${key} | ${runs.length} × ${seconds} | ${sum((s) => s.ops.total.ok)} | ${sum((s) => s.ops.total.fail)} | ${sum((s) => s.ops.total.info)} | ${faults} | ${gap.toFixed(1)} s | ${[...verdicts].map(([v, n]) => `${n} ${v}`).join(', ')} | ${ok}/${runs.length} pass |`,
     );
   }
   return rows.join('\n') + '\n';
