@@ -53,6 +53,13 @@ export interface ReplicaNodeOptions {
   requestTimeoutMs: number;
   /** test-only negative control: reads skip ReadIndex. */
   unsafeLocalReads: boolean;
+  /**
+   * joinPeers: the members (id → peer URL) a joining member discovered when it
+   * was added. Its first catch-up may be a snapshot older than its own
+   * addition, whose table lacks the leader that added it; until that addition
+   * is applied, these peers stay reachable so it can answer the leader.
+   */
+  joinPeers?: Map<NodeId, string>;
   /** called when the node cannot go on (storage failed): the process must restart. */
   onFatal(err: Error): void;
 }
@@ -356,6 +363,9 @@ export class ReplicaNode {
   private syncPeers(): void {
     const peers = new Map<NodeId, string>();
     for (const m of this.members.list()) if (m.id !== this.id && m.peerURLs.length > 0) peers.set(m.id, m.peerURLs[0]);
+    if (!this.members.get(this.id)) {
+      for (const [id, url] of this.o.joinPeers ?? []) if (id !== this.id && !peers.has(id) && !this.members.isRemoved(id)) peers.set(id, url);
+    }
     this.peers?.syncPeers(peers);
   }
 

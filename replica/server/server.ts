@@ -149,6 +149,7 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
     snapshotCatchupEntries: config.snapshotCatchupEntries,
     requestTimeoutMs: Math.max(5000, 5 * config.electionTimeoutMs),
     unsafeLocalReads: config.unsafeLocalReads,
+    joinPeers: new Map((joinMembers ?? []).filter((m) => m.peerURLs.length > 0).map((m) => [m.id, m.peerURLs[0]])),
     onFatal: (e) => fatal(e),
   });
   peerRoot ??= loadProtos('peer.proto');

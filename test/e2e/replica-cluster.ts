@@ -61,14 +61,17 @@ export class ReplicaCluster {
   readonly root: string;
   readonly token: string;
   private readonly extraFlags: string[];
+  private readonly logDir: string | undefined;
   private next = 1;
   private readonly clients = new Map<string, EtcdClient>();
 
-  constructor(t: Cleanup, opts: { extraFlags?: string[] } = {}) {
+  /** logDir: also append each member's whole output to `<logDir>/<name>.log` (kept after the cluster is gone). */
+  constructor(t: Cleanup, opts: { extraFlags?: string[]; logDir?: string } = {}) {
     this.subnet = pickSubnet();
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-e2e-'));
     this.token = `e2e-${path.basename(this.root)}`;
     this.extraFlags = opts.extraFlags ?? [];
+    this.logDir = opts.logDir;
     t.after(async () => {
       for (const c of this.clients.values()) c.close();
       this.killAll();
@@ -115,12 +118,15 @@ export class ReplicaCluster {
       ...flags,
     ];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const file = this.logDir ? fs.createWriteStream(path.join(this.logDir, `${m.name}.log`), { flags: 'a' }) : undefined;
     const keep = (d: Buffer) => {
+      file?.write(d);
       for (const line of d.toString().split('\n')) if (line) m.log.push(line);
       if (m.log.length > 2000) m.log.splice(0, m.log.length - 2000);
     };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
+    if (file) proc.once('close', () => file.end());
     m.proc = proc;
   }
 
