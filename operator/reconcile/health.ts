@@ -19,6 +19,8 @@ export interface HealthInput {
   probe?: MemberProbe;
   /** hasVolume: the member's data survives its pod (a PVC), so a lost pod can come back. */
   hasVolume: boolean;
+  /** storage: the spec asks for volumes (so a member without one lost it, rather than using an emptyDir). */
+  storage?: boolean;
   /** lag is how many entries the member trails the leader's commit index, when known. */
   lag?: number;
   divergent?: DivergentMember;
@@ -73,7 +75,9 @@ export function classifyMember(input: HealthInput): HealthVerdict {
   const gone = (what: string) =>
     input.hasVolume
       ? `${what}; its volume keeps the data, the pod is recreated`
-      : `${what}; its data was in an emptyDir, so it cannot come back and is replaced`;
+      : input.storage
+        ? `${what}; its volume is gone too, so it cannot come back and is replaced`
+        : `${what}; its data was in an emptyDir, so it cannot come back and is replaced`;
 
   if (!pod) return unhealthy('PodMissing', gone('pod does not exist'), { immediate: !input.hasVolume });
   if (pod.metadata?.deletionTimestamp) return unhealthy('PodMissing', gone('pod is being deleted'), { immediate: !input.hasVolume });

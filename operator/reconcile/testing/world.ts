@@ -107,6 +107,15 @@ export class World {
   setNode(name: string, ready: 'True' | 'False' | 'Unknown'): void {
     this.nodes.set(name, ready);
     this.nodeSince.set(name, this.now);
+    // A node that is back lets the deletions it held finish.
+    if (ready === 'True') {
+      for (const [pod, p] of this.pods) if (p.metadata?.deletionTimestamp && p.spec?.nodeName === name) this.deletePod(pod);
+    }
+  }
+
+  /** deletePVCFromOutside deletes a claim as a user would (it waits for its pod, like pvc-protection). */
+  deletePVCFromOutside(name: string): void {
+    this.deletePVC(name);
   }
 
   /** killPod deletes a pod from outside (like kubectl delete or an eviction). */
@@ -200,6 +209,14 @@ export class World {
   /** tick advances time: the leader commits entries, live caught-up members apply them. */
   tick(ms: number): void {
     this.now += ms;
+    // pvc-protection: a claim being deleted goes once no pod uses it.
+    for (const [name, pvc] of [...this.pvcs]) {
+      const member = name.replace(/^data-/, '');
+      if (pvc.metadata?.deletionTimestamp && !this.pods.has(member)) {
+        this.pvcs.delete(name);
+        this.data.delete(member);
+      }
+    }
     this.form();
     this.elect();
     if (this.leader) this.commit += Math.max(1, Math.round(ms / 100));
@@ -314,9 +331,28 @@ export class World {
   private deletePod(name: string): void {
     const pod = this.pods.get(name);
     if (!pod) return;
+    // On a node that is away the pod only gets a deletionTimestamp: nobody is there to stop it.
+    if (this.nodes.get(pod.spec?.nodeName ?? '') !== 'True' && !pod.metadata?.deletionTimestamp) {
+      pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(this.now) };
+      return;
+    }
+    if (this.nodes.get(pod.spec?.nodeName ?? '') !== 'True') return;
     this.pods.delete(name);
     this.readySince.delete(name);
     if (!this.pvcs.has(pvcName(name))) this.data.delete(name);
+  }
+
+  /** deletePVC removes a claim, or marks it deleted while a pod (even a terminating one) still uses it. */
+  private deletePVC(name: string): void {
+    const pvc = this.pvcs.get(name);
+    if (!pvc) return;
+    const member = name.replace(/^data-/, '');
+    if (this.pods.has(member)) {
+      pvc.metadata = { ...pvc.metadata, deletionTimestamp: pvc.metadata?.deletionTimestamp ?? new Date(this.now) };
+      return;
+    }
+    this.pvcs.delete(name);
+    this.data.delete(member);
   }
 
   apply(action: Action): void {
@@ -360,8 +396,7 @@ export class World {
         return;
       }
       case 'DeletePVC':
-        this.pvcs.delete(action.name);
-        if (!this.pods.has(action.name.replace(/^data-/, ''))) this.data.delete(action.name.replace(/^data-/, ''));
+        this.deletePVC(action.name);
         return;
       case 'RetainPVC': {
         const pvc = this.pvcs.get(action.name);
