@@ -110,3 +110,41 @@ test('the most basic cause is named first', () => {
   assert.equal(classify({ pod: pod({ waiting: 'CrashLoopBackOff', ready: false }), probe: { error: 'x' } }).reason, 'CrashLooping');
   assert.equal(classify({ pod: pod({ ready: false }), probe: { error: 'x' } }).reason, 'NotReady');
 });
+
+test('a container whose startup probe has not passed is Starting: not timed, unless a clock was already running', () => {
+  const startingPod = (startedAt: number): V1Pod => {
+    const p = pod({ ready: false, readySince: startedAt });
+    p.status!.containerStatuses![0].started = false;
+    p.status!.containerStatuses![0].state = { running: { startedAt: new Date(startedAt) } };
+    return p;
+  };
+  let v = classify({ pod: startingPod(T0 - 600_000) });
+  assert.equal(v.health, 'Unhealthy');
+  assert.equal(v.reason, 'Starting');
+  assert.equal(v.faulty, false, 'the kubelet judges a container that is still starting');
+  assert.equal(v.since, undefined);
+  assert.equal(v.faultyAt, undefined);
+  // A member that was already unhealthy (crash-looping) keeps its clock while it starts again.
+  v = classify({ pod: startingPod(T0 - 1000), previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'CrashLooping', unhealthySince: new Date(T0 - 40_000).toISOString() } });
+  assert.equal(v.reason, 'Starting');
+  assert.equal(v.faulty, true);
+});
+
+test('a container not Ready since it started is timed from when it was first seen so, not from the pod creation', () => {
+  const fresh = pod({ ready: false, readySince: T0 - 600_000 });
+  fresh.status!.containerStatuses![0].started = true;
+  fresh.status!.containerStatuses![0].state = { running: { startedAt: new Date(T0 - 600_000) } };
+  let v = classify({ pod: fresh });
+  assert.equal(v.reason, 'NotReady');
+  assert.equal(v.since, T0);
+  assert.equal(v.faulty, false);
+  v = classify({ pod: fresh, previous: { name: 'g-0', role: 'Learner', health: 'Unhealthy', reason: 'Starting' } });
+  assert.equal(v.since, T0, 'Starting kept no clock');
+  v = classify({ pod: fresh, previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'NotReady', unhealthySince: new Date(T0 - 31_000).toISOString() } });
+  assert.equal(v.faulty, true, 'the clock kept in status goes on');
+  // Ready after it started, then not Ready: timed from that transition.
+  const fell = pod({ ready: false, readySince: T0 - 31_000 });
+  fell.status!.containerStatuses![0].started = true;
+  fell.status!.containerStatuses![0].state = { running: { startedAt: new Date(T0 - 600_000) } };
+  assert.equal(classify({ pod: fell }).faulty, true);
+});

@@ -108,10 +108,25 @@ export function classifyMember(input: HealthInput): HealthVerdict {
     return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts)${waiting.message ? `: ${waiting.message}` : ''}`);
   }
   if (!podReady(pod)) {
+    const running = pod.status?.containerStatuses?.find((c) => c.state?.running);
+    if (running && running.started === false) {
+      // Its startup probe has not passed: the kubelet judges it (and restarts it when the probe
+      // gives up, which then shows as a crash loop). A clock already running (a member that was
+      // crash-looping) keeps running; a new or restarted member is not timed while it starts.
+      const message = 'container is starting: its startup probe has not passed yet';
+      if (previousSince !== undefined) return unhealthy('Starting', message);
+      return { health: 'Unhealthy', reason: 'Starting', message: `${message}; it is judged once started`, faulty: false };
+    }
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
-    const since = millis(ready?.status === 'True' ? undefined : ready?.lastTransitionTime) ?? millis(pod.metadata?.creationTimestamp);
+    const readySince = millis(ready?.status === 'True' ? undefined : ready?.lastTransitionTime) ?? millis(pod.metadata?.creationTimestamp);
+    // A container that has not been Ready since it started is timed from when it was first seen
+    // started but not Ready, not from the pod's creation: a new member must not be replaced for
+    // the time it took to start and catch up.
+    const startedAt = millis(running?.state?.running?.startedAt);
+    const neverReadySinceStart = startedAt !== undefined && (readySince === undefined || readySince <= startedAt);
+    const since = previousSince ?? (neverReadySinceStart ? now : readySince);
     const detail = waiting ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : phase && phase !== 'Running' ? ` (${phase})` : '';
-    return unhealthy('NotReady', `pod is not Ready${detail}; replaced after ${formatDuration(after)}`, { since: previousSince ?? since });
+    return unhealthy('NotReady', `pod is not Ready${detail}; replaced after ${formatDuration(after)}`, { since });
   }
   if (!input.probe || 'error' in input.probe) {
     const why = input.probe && 'error' in input.probe ? input.probe.error : 'not probed';

@@ -455,6 +455,25 @@ test('a member whose volume is being deleted is not recreated on it: it is repla
   assert.match(replacing!.message, /g-1 is faulty \(PodMissing.*its volume is gone too/);
 });
 
+test('slow-starting members are timed from when they have started: no QuorumLost after bootstrap, one replacement per fault (no cascade)', () => {
+  const w = new World({ replicas: 3, failurePolicy: { unhealthyAfter: '5s' } });
+  w.startup = { startedAfterMs: 6_000, readyAfterMs: 9_000 };
+  const formed = w.settle();
+  assert.equal(formed.status.phase, 'Available');
+  assert.deepEqual(w.events().filter((e) => ['QuorumLost', 'ReplacingMember', 'MemberUnhealthy'].includes(e.reason)), [], 'starting founders are neither lost quorum nor faulty');
+  const starting = w.history.find((h) => h.phase === 'Bootstrapping' && h.operation?.includes('Ready'));
+  assert.ok(starting, 'the bootstrap waits for a quorum of Ready founders');
+  w.fault('g-1', { crashLoop: true });
+  w.run((p) => p.step === 'steady' && !p.action && w.config() === '(g-0 g-2 g-3)');
+  for (let i = 0; i < 20; i++) {
+    w.pass();
+    w.tick(1000);
+  }
+  assert.equal(w.config(), '(g-0 g-2 g-3)', 'the new member, slow to become Ready, is not replaced in turn');
+  assert.deepEqual(w.events().filter((e) => e.reason === 'ReplacingMember').map((e) => e.message.split(' ')[0]), ['g-1']);
+  assert.equal(w.group.status!.members!.find((m) => m.name === 'g-3')!.health, 'Healthy');
+});
+
 test('invalid specs at creation: rejected with InvalidSpec, nothing created', () => {
   for (const spec of [{ replicas: 2 }, { replicas: 0 }, { replicas: 3, faultTolerance: 1 }, { replicas: 3, replica: 3 } as never]) {
     const w = new World(spec);

@@ -73,6 +73,11 @@ export class World {
   failures: ActionFailure[] = [];
   /** interrupt makes the next ChangeMembership stop mid-way, as if the operator died there. */
   interrupt?: 'afterLearnerAdd' | 'afterEnterJoint';
+  /**
+   * startup makes new pods slow, as on a loaded node: the container runs but its startup probe
+   * passes only after startedAfterMs, and the pod is Ready no earlier than readyAfterMs (from creation).
+   */
+  startup?: { startedAfterMs: number; readyAfterMs: number };
   /** refuseTransfers makes TransferLeadership fail. */
   refuseTransfers = false;
   outcomes = new Map<string, string | undefined>();
@@ -235,9 +240,13 @@ export class World {
   private observePod(pod: V1Pod): V1Pod {
     const name = pod.metadata!.name!;
     const f = this.faults.get(name) ?? {};
-    const ready = this.readiness(name);
+    const age = this.now - millisOf(pod.metadata?.creationTimestamp);
+    const started = !this.startup || age >= this.startup.startedAfterMs;
+    const ready = this.readiness(name) && (!this.startup || age >= this.startup.readyAfterMs);
     const prev = this.readySince.get(name);
-    if (!prev || prev.ready !== ready) this.readySince.set(name, { ready, since: this.now });
+    // A new pod is not Ready from its start (as the kubelet reports it).
+    if (!prev) this.readySince.set(name, { ready, since: ready ? this.now : millisOf(pod.metadata?.creationTimestamp) });
+    else if (prev.ready !== ready) this.readySince.set(name, { ready, since: this.now });
     const since = this.readySince.get(name)!.since;
     return {
       ...pod,
@@ -252,7 +261,10 @@ export class World {
             imageID: '',
             ready,
             restartCount: f.crashLoop ? 4 : 0,
-            state: f.crashLoop ? { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } } : { running: {} },
+            state: f.crashLoop
+              ? { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } }
+              : { running: this.startup ? { startedAt: pod.metadata?.creationTimestamp } : {} },
+            ...(this.startup && !f.crashLoop ? { started } : {}),
           },
         ],
       },
@@ -563,4 +575,8 @@ export class World {
   memberLabel(pod: string): string | undefined {
     return this.labelsOf(pod)[LABEL_MEMBER];
   }
+}
+
+function millisOf(t: Date | string | undefined): number {
+  return t === undefined ? 0 : new Date(t).getTime();
 }
