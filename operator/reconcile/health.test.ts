@@ -148,3 +148,17 @@ test('a container not Ready since it started is timed from when it was first see
   fell.status!.containerStatuses![0].state = { running: { startedAt: new Date(T0 - 600_000) } };
   assert.equal(classify({ pod: fell }).faulty, true);
 });
+
+test('a crash loop says how the container last ended: its own last words, or the signal that killed it', () => {
+  const looping = (terminated: object): V1Pod => {
+    const p = pod({ waiting: 'CrashLoopBackOff', ready: false });
+    p.status!.containerStatuses![0].lastState = { terminated: terminated as never };
+    return p;
+  };
+  let v = classify({ pod: looping({ exitCode: 1, message: '{"level":30,"msg":"recovered"}\nreplicant replica: /data is empty, but member g-0 (1a) already ran' }) });
+  assert.equal(v.message, 'container is crash-looping (5 restarts; last exit 1: replicant replica: /data is empty, but member g-0 (1a) already ran)');
+  v = classify({ pod: looping({ exitCode: 1, message: '{"level":60,"msg":"stopping: the member must restart"}' }) });
+  assert.match(v.message, /last exit 1: stopping: the member must restart\)$/);
+  v = classify({ pod: looping({ exitCode: 137, signal: 9, message: '{"level":30,"msg":"replica serving"}' }) });
+  assert.match(v.message, /\(5 restarts; last killed by signal 9\)$/);
+});

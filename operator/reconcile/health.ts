@@ -54,6 +54,33 @@ export function nodeReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/**
+ * lastExit says how the container last ended: its exit code and, when it exited by itself, the last
+ * line of its termination message (the end of its log, with terminationMessagePolicy
+ * FallbackToLogsOnError; a JSON log line gives its `msg`). A killed container's last log line is not
+ * why it ended, so only the signal is named.
+ */
+function lastExit(pod: V1Pod): string {
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    const t = cs.lastState?.terminated;
+    if (!t) continue;
+    const signal = t.signal ?? (t.exitCode > 128 ? t.exitCode - 128 : undefined);
+    if (signal) return `; last killed by signal ${signal}`;
+    let line = (t.message ?? '').trim().split('\n').pop() ?? '';
+    if (line.startsWith('{')) {
+      try {
+        const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+        line = typeof msg === 'string' ? msg : '';
+      } catch {
+        line = '';
+      }
+    }
+    if (line.length > 300) line = `${line.slice(0, 300)}...`;
+    return `; last exit ${t.exitCode}${line ? `: ${line}` : ''}`;
+  }
+  return '';
+}
+
 function waitingReason(pod: V1Pod): { reason: string; message: string } | undefined {
   for (const cs of pod.status?.containerStatuses ?? []) {
     const w = cs.state?.waiting;
@@ -105,7 +132,7 @@ export function classifyMember(input: HealthInput): HealthVerdict {
   const waiting = waitingReason(pod);
   if (waiting?.reason === 'CrashLoopBackOff') {
     const restarts = pod.status?.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
-    return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts)${waiting.message ? `: ${waiting.message}` : ''}`);
+    return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts${lastExit(pod)})`);
   }
   if (!podReady(pod)) {
     const running = pod.status?.containerStatuses?.find((c) => c.state?.running);

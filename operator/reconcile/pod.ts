@@ -154,6 +154,8 @@ export function buildMemberPod(input: MemberPodInput): V1Pod {
           // A member replaying a long log may take a while before /healthz answers.
           startupProbe: { httpGet: { path: '/healthz', port: METRICS_PORT }, periodSeconds: 2, failureThreshold: 60, timeoutSeconds: 2 },
           ...(spec.resources ? { resources: spec.resources } : {}),
+          // A replica that refuses to start says why on stderr: that line becomes the termination message.
+          terminationMessagePolicy: 'FallbackToLogsOnError',
           volumeMounts: [{ name: 'data', mountPath: options.dataMountPath }],
         },
       ],
