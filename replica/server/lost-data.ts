@@ -32,9 +32,9 @@ export function ranBefore(answer: FindMemberAnswer, memberId: number): boolean {
 /** lostDataError is the one-line refusal to start. */
 export function lostDataError(config: ReplicaConfig, memberId: number, answer: FindMemberAnswer, peer: string): Error {
   return new Error(
-    `${config.dataDir} is empty, but member ${config.name} (${hexId(memberId)}) already ran in cluster ${hexId(answer.clusterId)} (peer ${peer} says so): ` +
-      'it lost its data and must not rejoin under the same id, since it may have acknowledged entries it no longer holds; ' +
-      'replace it with a new member (the operator does so while a quorum is healthy) or restore its data dir',
+    `${config.dataDir} is empty, but member ${config.name} (${hexId(memberId)}) already ran in cluster ${hexId(answer.clusterId)} (peer ${peer} knows it): ` +
+      'a member that lost its data must not rejoin under its old id (it may have acknowledged writes it no longer holds); ' +
+      'replace it with a new member or restore its data dir',
   );
 }
 
