@@ -75,7 +75,7 @@ function lastExit(pod: V1Pod): string {
         line = '';
       }
     }
-    if (line.length > 300) line = `${line.slice(0, 300)}...`;
+    if (line.length > 500) line = `${line.slice(0, 500)}...`;
     return `; last exit ${t.exitCode}${line ? `: ${line}` : ''}`;
   }
   return '';
