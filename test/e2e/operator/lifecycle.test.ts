@@ -13,6 +13,7 @@ import { OperatorEnv } from './env.ts';
 import { condition, groupManifest, settled } from './group.ts';
 import { realConfiguration, statuses } from './members.ts';
 import { Writer } from './writer.ts';
+import { waitAcks } from './faults.ts';
 
 const run = promisify(execFile);
 
@@ -156,11 +157,3 @@ test('a group from apply to scale and rolling update', async (t) => {
     assert.ok(outage.longestGapMs < 20_000, `longest write gap ${outage.longestGapMs} ms`);
   });
 });
-
-async function waitAcks(w: Writer, n: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (w.acked.length < n) {
-    if (Date.now() > deadline) throw new Error(`writer got ${w.acked.length} acknowledgements, wanted ${n}; failures: ${w.failures.slice(-3).map((f) => f.message).join('; ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
