@@ -60,6 +60,7 @@ export function podSpecHash(spec: ResolvedSpec, options: PlannerOptions): string
     raft: spec.raft,
     command: options.command,
     argsPrefix: options.argsPrefix,
+    faultInjection: options.replicaFaultInjection || undefined,
   };
   return createHash('sha256').update(stable(relevant)).digest('hex').slice(0, 16);
 }
@@ -100,6 +101,7 @@ export function replicaArgs(input: MemberPodInput): string[] {
     `--election-timeout=${spec.raft.electionTimeoutMs}`,
     `--snapshot-count=${spec.raft.snapshotCount}`,
     `--checkpoint-interval=${spec.raft.checkpointInterval}`,
+    ...(options.replicaFaultInjection ? ['--enable-fault-injection'] : []),
   ];
 }
 
