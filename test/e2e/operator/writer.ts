@@ -15,7 +15,7 @@ export interface Ack {
 }
 
 export interface Outage {
-  /** resumedAfterMs: from the fault to the first acknowledged write issued after it. */
+  /** resumedAfterMs: from the fault to the acknowledgement that ended the longest gap (writes flowing again). */
   resumedAfterMs: number;
   /** longestGapMs: the longest time without an acknowledgement between the fault and `until`. */
   longestGapMs: number;
@@ -31,8 +31,6 @@ export class Writer {
   private seq = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  /** issued[i] is when write i was sent */
-  private readonly issued = new Map<string, number>();
 
   private readonly paceMs: number;
 
@@ -53,8 +51,6 @@ export class Writer {
       const n = this.seq++;
       const key = `${this.prefix}/${String(n).padStart(6, '0')}`;
       const value = `v${n}-${Date.now()}`;
-      const sent = Date.now();
-      this.issued.set(key, sent);
       try {
         await this.client.put(key, value);
         this.acked.push({ key, value, at: Date.now() });
@@ -82,17 +78,23 @@ export class Writer {
 
   /** outage measures the write interruption caused by a fault at `faultAt`, up to `until`. */
   outage(faultAt: number, until: number): Outage {
-    const after = this.acked.filter((a) => this.issued.get(a.key)! >= faultAt && a.at <= until);
-    const resumed = after.length > 0 ? after[0].at - faultAt : Number.POSITIVE_INFINITY;
     let prev = faultAt;
     let longest = 0;
+    let resumedAt = Number.POSITIVE_INFINITY;
     for (const a of this.acked) {
       if (a.at < faultAt || a.at > until) continue;
-      longest = Math.max(longest, a.at - prev);
+      if (a.at - prev > longest) {
+        longest = a.at - prev;
+        resumedAt = a.at;
+      }
       prev = a.at;
     }
-    longest = Math.max(longest, Math.min(until, Date.now()) - prev);
-    return { resumedAfterMs: resumed, longestGapMs: longest, failures: this.failures.filter((f) => f.at >= faultAt && f.at <= until).length };
+    if (Math.min(until, Date.now()) - prev > longest) {
+      // Still stalled at the end of the window.
+      longest = Math.min(until, Date.now()) - prev;
+      resumedAt = Number.POSITIVE_INFINITY;
+    }
+    return { resumedAfterMs: resumedAt - faultAt, longestGapMs: longest, failures: this.failures.filter((f) => f.at >= faultAt && f.at <= until).length };
   }
 
   /** lostWrites reads the writer's keys back (linearizably, through `endpoint`) and lists acknowledged writes that are missing or changed. */
