@@ -125,8 +125,13 @@ test('a container whose startup probe has not passed is Starting: not timed, unl
   assert.equal(v.since, undefined);
   assert.equal(v.faultyAt, undefined);
   // A member that was already unhealthy (crash-looping) keeps its clock while it starts again.
-  v = classify({ pod: startingPod(T0 - 1000), previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'CrashLooping', unhealthySince: new Date(T0 - 40_000).toISOString() } });
+  v = classify({ pod: startingPod(T0 - 1000), previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'NotReady', unhealthySince: new Date(T0 - 40_000).toISOString() } });
   assert.equal(v.reason, 'Starting');
+  assert.equal(v.faulty, true);
+  // A crash loop seen between two crashes is still a crash loop.
+  v = classify({ pod: startingPod(T0 - 1000), previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'CrashLooping', unhealthySince: new Date(T0 - 40_000).toISOString() } });
+  assert.equal(v.reason, 'CrashLooping');
+  assert.match(v.message, /crash-looping \(0 restarts\); starting again$/);
   assert.equal(v.faulty, true);
 });
 

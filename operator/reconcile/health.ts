@@ -130,8 +130,8 @@ export function classifyMember(input: HealthInput): HealthVerdict {
     });
   }
   const waiting = waitingReason(pod);
+  const restarts = pod.status?.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
   if (waiting?.reason === 'CrashLoopBackOff') {
-    const restarts = pod.status?.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
     return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts${lastExit(pod)})`);
   }
   if (!podReady(pod)) {
@@ -140,6 +140,9 @@ export function classifyMember(input: HealthInput): HealthVerdict {
       // Its startup probe has not passed: the kubelet judges it (and restarts it when the probe
       // gives up, which then shows as a crash loop). A clock already running (a member that was
       // crash-looping) keeps running; a new or restarted member is not timed while it starts.
+      if (input.previous?.reason === 'CrashLooping' && previousSince !== undefined) {
+        return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts${lastExit(pod)}); starting again`);
+      }
       const message = 'container is starting: its startup probe has not passed yet';
       if (previousSince !== undefined) return unhealthy('Starting', message);
       return { health: 'Unhealthy', reason: 'Starting', message: `${message}; it is judged once started`, faulty: false };
