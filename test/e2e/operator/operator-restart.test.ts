@@ -49,15 +49,15 @@ test('the operator dies in the middle of a replacement; another finishes it', as
   t.after(() => writer.stop());
   await waitAcks(writer, 20);
 
-  await t.test('scenario 6a: killed after the learner was added, a restarted operator completes the replacement', async () => {
+  await t.test('scenario 6a: killed after the learner was added, a restarted operator completes the replacement', async (st) => {
     const victim = follower(env);
     const faultAt = Date.now();
     const loop = crashLoop(env, victim);
-    t.after(() => loop.stop());
+    st.after(() => loop.stop());
     const newcomer = await newcomerOf(env, victim);
     // Stop the new member's process as soon as it runs: added as a learner, it cannot catch up.
     await waitFor(`${newcomer} running, to pause it`, () => env.lk.hooks.pause(NAMESPACE, newcomer).then(() => true), 120_000, 20);
-    t.after(() => env.lk.hooks.resume(NAMESPACE, newcomer).catch(() => undefined));
+    st.after(() => env.lk.hooks.resume(NAMESPACE, newcomer).catch(() => undefined));
     const real = await waitFor(`${newcomer} to be a learner`, async () => {
       const c = await realConfiguration(env, name);
       return c?.learners.includes(newcomer) && c;
@@ -80,7 +80,7 @@ test('the operator dies in the middle of a replacement; another finishes it', as
     await second.kill();
   });
 
-  await t.test('leader election and scenario 6b: two operators, one acts; killed during the joint change, the other takes over within the lease and completes it', async () => {
+  await t.test('leader election and scenario 6b: two operators, one acts; killed during the joint change, the other takes over within the lease and completes it', async (st) => {
     const ops = [0, 1].map(() => env.startOperator({ leaderElect: true, lease: LEASE, leaseName: LEASE_NAME }));
     const holder = await waitFor('one operator to hold the lease', () => leaseHolder(env), 60_000);
     const active = ops.find((o) => identity(o) === holder)!;
@@ -92,7 +92,7 @@ test('the operator dies in the middle of a replacement; another finishes it', as
     const victim = follower(env);
     const faultAt = Date.now();
     const loop = crashLoop(env, victim);
-    t.after(() => loop.stop());
+    st.after(() => loop.stop());
     const newcomer = await newcomerOf(env, victim);
     // Kill the acting operator once it has asked for the change, while the group goes through the joint configuration.
     await waitFor('the acting operator to ask for the change', () => active.actions().some((a) => a.action === 'ChangeMembership' && a.msg.includes(`add ${newcomer}`)), 120_000, 20);
