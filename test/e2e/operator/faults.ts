@@ -67,7 +67,12 @@ export async function recovery(env: OperatorEnv, name: string, victim: string, f
 
 /** describeRecovery renders the measured figures for the report. */
 export function describeRecovery(label: string, r: Recovery): string {
-  return `${label}: full fault tolerance restored ${r.restoredAfterMs} ms after the fault; writes resumed ${r.writes.resumedAfterMs} ms after it (longest gap without an acknowledged write ${r.writes.longestGapMs} ms, ${r.writes.failures} failed writes)`;
+  const w = r.writes;
+  const writes =
+    w.failures === 0 && w.longestGapMs < 1000
+      ? `writes were not interrupted (longest gap without an acknowledged write ${w.longestGapMs} ms)`
+      : `writes stopped for up to ${w.longestGapMs} ms and flowed again ${w.resumedAfterMs} ms after the fault (${w.failures} failed writes)`;
+  return `${label}: full fault tolerance restored ${r.restoredAfterMs} ms after the fault; ${writes}`;
 }
 
 /** waitAcks waits until the writer has at least n acknowledgements. */
