@@ -38,7 +38,9 @@ export class Writer {
     this.paceMs = paceMs;
     this.endpoint = endpoint;
     this.prefix = prefix;
-    this.client = new EtcdClient(endpoint, 4000);
+    // A short per-write deadline: a write stuck on a dead leader fails soon, so the measured
+    // interruption is the group's, not the client's timeout.
+    this.client = new EtcdClient(endpoint, 2000);
   }
 
   start(): this {
@@ -58,7 +60,7 @@ export class Writer {
         this.failures.push({ at: Date.now(), message: (e as Error).message.split('\n')[0] });
         // A fresh channel: the Service proxy may have dropped the connection to a member that went away.
         this.client.close();
-        this.client = new EtcdClient(this.endpoint, 4000);
+        this.client = new EtcdClient(this.endpoint, 2000);
         await pace(200);
       }
       await pace(this.paceMs);
