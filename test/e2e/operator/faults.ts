@@ -83,3 +83,8 @@ export async function waitAcks(w: Writer, n: number, timeoutMs = 60_000): Promis
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** otherReplacements lists replacements of members other than `victims` (to report, and to bound). */
+export function otherReplacements(env: OperatorEnv, name: string, victims: string[]): string[] {
+  return env.eventLines(name).filter((l) => l.startsWith('Warning ReplacingMember: ') && !victims.some((v) => l.startsWith(`Warning ReplacingMember: ${v} is faulty`)));
+}

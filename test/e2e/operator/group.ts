@@ -1,6 +1,7 @@
 // ReplicaGroup manifests and status predicates shared by the operator
 // end-to-end tests: a test group is small and quick to judge (unhealthyAfter
-// 5s), keeps its data on volumes unless asked otherwise, and "settled" means
+// 10s: short, yet longer than a readiness probe stalls on a machine at load
+// 20 — at 5s members that were merely slow got replaced), keeps its data on volumes unless asked otherwise, and "settled" means
 // what a user would check: Available, full fault tolerance, no operation in
 // flight, every member healthy. Pure helpers: must never talk to anything.
 import type { ReplicaGroup, ReplicaGroupSpec } from '../../../operator/api/index.ts';
@@ -14,7 +15,7 @@ export function groupManifest(name: string, spec: Partial<ReplicaGroupSpec> & Re
     replicas: 3,
     image: TEST_IMAGE,
     storage: { size: '1Gi' },
-    failurePolicy: { unhealthyAfter: '5s', catchUpTimeout: '2m' },
+    failurePolicy: { unhealthyAfter: '10s', catchUpTimeout: '2m' },
     raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 },
     ...spec,
   };

@@ -13,7 +13,7 @@ import { OperatorEnv } from './env.ts';
 import { condition, groupManifest, settled } from './group.ts';
 import { realConfiguration, statuses } from './members.ts';
 import { Writer } from './writer.ts';
-import { waitAcks } from './faults.ts';
+import { otherReplacements, waitAcks } from './faults.ts';
 
 const run = promisify(execFile);
 
@@ -65,10 +65,11 @@ test('a group from apply to scale and rolling update', async (t) => {
     assert.match(await etcdctl(endpoint, 'put', 'greeting', 'hello'), /^OK/);
     assert.equal((await etcdctl(endpoint, 'get', 'greeting', '--print-value-only')).trim(), 'hello');
     const members = (await etcdctl(endpoint, 'member', 'list', '-w', 'simple')).trim().split('\n');
-    assert.deepEqual(members.map((l) => l.split(', ')[2]).sort(), [`${name}-0`, `${name}-1`, `${name}-2`]);
+    assert.deepEqual(members.map((l) => l.split(', ')[2]).sort(), g.status!.configuration!.voters, 'etcdctl sees the members status reports');
     const events = env.eventLines(name).join('\n');
     assert.match(events, /Normal Bootstrapping: creating 3 founding members/);
     assert.match(events, /Normal Bootstrapped: group formed with alpha-0, alpha-1, alpha-2/);
+    for (const l of otherReplacements(env, name, [])) t.diagnostic(`scenario 1: a slow member was replaced: ${l}`);
   });
 
   await t.test('scenario 9: invalid specs are rejected by the schema or reported as InvalidSpec, and nothing is created', async () => {
@@ -105,7 +106,7 @@ test('a group from apply to scale and rolling update', async (t) => {
     await env.kubectl(['scale', `rg/${name}`, '--replicas=5']);
     await configMatches(env, name, 5);
     t.diagnostic(`scenario 5: 3 -> 5 converged in ${Date.now() - started} ms`);
-    assert.match(env.eventLines(name).join('\n'), /Normal ScaledUp: added alpha-3, alpha-4/);
+    assert.match(env.eventLines(name).join('\n'), /Normal ScaledUp: added alpha-\d+, alpha-\d+/);
 
     started = Date.now();
     await env.kubectl(['scale', `rg/${name}`, '--replicas=3']);
@@ -151,7 +152,11 @@ test('a group from apply to scale and rolling update', async (t) => {
     assert.equal(restarts.length, 3, steps.join('\n'));
     assert.deepEqual(rollout.map((e) => e.reason).filter((r) => r !== 'TransferLeadership'), ['RollingUpdate', 'MemberRestarted', 'RollingUpdate', 'MemberRestarted', 'RollingUpdate', 'MemberRestarted'], steps.join('\n'));
     const transfers = rollout.filter((e) => e.reason === 'TransferLeadership').map((e) => /from (\S+) to/.exec(e.message ?? '')?.[1]);
-    assert.deepEqual(transfers, [restarts[2]], `only the last member restarted led and handed over first:\n${steps.join('\n')}`);
+    // The leader goes last: it hands leadership over before its restart (a member that leads by
+    // chance earlier, after an election on a slow machine, would hand over too).
+    assert.equal(transfers.at(-1), restarts[2], `the last member restarted led and handed over first:\n${steps.join('\n')}`);
+    const lastRestart = rollout.findIndex((e) => e.reason === 'RollingUpdate' && e.message?.includes(`restarting ${restarts[2]} `));
+    assert.ok(rollout.slice(lastRestart).some((e) => e.reason === 'TransferLeadership' && e.message?.startsWith(`move leadership from ${restarts[2]} to`)), steps.join('\n'));
     // Writes kept flowing: some were acknowledged while the rollout ran, and no write stalled for long.
     assert.ok(writer.ackedSince(started) > 20, 'writes were acknowledged during the rollout');
     assert.ok(outage.longestGapMs < 20_000, `longest write gap ${outage.longestGapMs} ms`);

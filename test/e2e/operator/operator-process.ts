@@ -38,7 +38,7 @@ export class OperatorProcess {
       '--metrics-bind-address', '127.0.0.1:0',
       '--leader-elect', String(flags.leaderElect ?? false),
       '--namespace', 'default',
-      '--log-level', 'debug',
+      '--log-level', 'info',
     ];
     if (flags.lease) {
       args.push('--lease-duration', String(flags.lease.durationS), '--renew-deadline', String(flags.lease.renewDeadlineS), '--retry-period', String(flags.lease.retryPeriodS));

@@ -16,7 +16,8 @@ import { Writer } from './writer.ts';
 import { waitFor } from '../../localkube/index.ts';
 
 const name = 'delta';
-const LEASE = { durationS: 4, renewDeadlineS: 3, retryPeriodS: 0.5 };
+// Short, but with room for slow API calls on a loaded machine (a renewal that misses the deadline ends the leader).
+const LEASE = { durationS: 8, renewDeadlineS: 6, retryPeriodS: 1 };
 const LEASE_NAME = 'replicant-e2e';
 
 function follower(env: OperatorEnv): string {
@@ -119,7 +120,9 @@ test('the operator dies in the middle of a replacement; another finishes it', as
     assert.ok(env.eventLines(name).includes(`Normal MemberReplaced: replaced ${victim} (${before.operation!.remove[0].reason}) with ${newcomer}`));
     // The killed operator, started again, waits as a standby.
     const again = env.startOperator({ leaderElect: true, lease: LEASE, leaseName: LEASE_NAME });
-    await waitFor('the restarted operator to see the leader', () => again.lines.some((l) => l.msg === 'leader is' && l.leader === identity(standby)), 30_000);
+    await waitFor('the restarted operator to see the leader', () => again.lines.some((l) => l.msg === 'leader is' && l.leader === identity(standby)), 60_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n--- restarted\n${again.tail()}\n--- standby (now leading)\n${standby.tail()}`);
+    });
     assert.equal(leaseHolder(env), identity(standby));
     assert.deepEqual(again.actions(), []);
     await writer.stop();
