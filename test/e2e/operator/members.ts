@@ -11,10 +11,14 @@ import type { OperatorEnv } from './env.ts';
 type Client = grpc.Client & Record<string, (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: any) => void) => void>;
 let ctor: grpc.ServiceClientConstructor | undefined;
 
+function client(ip: string): Client {
+  ctor ??= clientConstructor(loadProtos('admin.proto'), 'replicant.admin.v1.Admin');
+  return new ctor(`${ip}:2379`, grpc.credentials.createInsecure()) as unknown as Client;
+}
+
 /** adminCall calls one admin method on host:2379 with a deadline. */
 export function adminCall<T>(ip: string, method: string, req: unknown, timeoutMs = 3000): Promise<T> {
-  ctor ??= clientConstructor(loadProtos('admin.proto'), 'replicant.admin.v1.Admin');
-  const c = new ctor(`${ip}:2379`, grpc.credentials.createInsecure()) as unknown as Client;
+  const c = client(ip);
   return new Promise<T>((resolve, reject) =>
     c[method](req, { deadline: Date.now() + timeoutMs }, (e, r) => {
       c.close();
@@ -22,6 +26,28 @@ export function adminCall<T>(ip: string, method: string, req: unknown, timeoutMs
       else resolve(r as T);
     }),
   );
+}
+
+/**
+ * watchConfiguration polls one member's Status over a single connection, as fast as it answers,
+ * until `done` holds for its configuration (or the deadline passes); it reports whether a joint
+ * configuration was seen on the way. Fast enough to see the few milliseconds a joint
+ * configuration usually lasts, sometimes.
+ */
+export async function watchConfiguration(ip: string, done: (s: AdminStatus) => boolean, timeoutMs: number): Promise<{ sawJoint: boolean }> {
+  const c = client(ip);
+  const deadline = Date.now() + timeoutMs;
+  let sawJoint = false;
+  try {
+    while (Date.now() < deadline) {
+      const s = await new Promise<AdminStatus | undefined>((resolve) => c.Status({}, { deadline: Date.now() + 2000 }, (e, r) => resolve(e ? undefined : normalizeStatus(r))));
+      if (s?.configuration.joint) sawJoint = true;
+      if (s && done(s)) return { sawJoint };
+    }
+    throw new Error(`configuration not reached within ${timeoutMs} ms`);
+  } finally {
+    c.close();
+  }
 }
 
 export type MemberStatusRaw = AdminStatus & { divergence?: { state: string; index: number; digest: string; majorityDigest: string; divergentMembers: number[] } };

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { NAMESPACE, OperatorEnv } from './env.ts';
 import { groupManifest, settled } from './group.ts';
 import { crashLoop, describeRecovery, recovery, waitAcks } from './faults.ts';
-import { realConfiguration } from './members.ts';
+import { realConfiguration, watchConfiguration } from './members.ts';
 import type { OperatorProcess } from './operator-process.ts';
 import { Writer } from './writer.ts';
 import { waitFor } from '../../localkube/index.ts';
@@ -97,12 +97,8 @@ test('the operator dies in the middle of a replacement; another finishes it', as
     const newcomer = await newcomerOf(env, victim);
     // Kill the acting operator once it has asked for the change, while the group goes through the joint configuration.
     await waitFor('the acting operator to ask for the change', () => active.actions().some((a) => a.action === 'ChangeMembership' && a.msg.includes(`add ${newcomer}`)), 120_000, 20);
-    let sawJoint = false;
-    await waitFor('the joint configuration (or its end)', async () => {
-      const c = await realConfiguration(env, name);
-      if (c?.joint) sawJoint = true;
-      return c && (c.joint || c.voters.includes(newcomer));
-    }, 60_000, 10);
+    const leaderIp = env.podIP(env.group(name)!.status!.leader!)!;
+    const { sawJoint } = await watchConfiguration(leaderIp, (s) => s.configuration.joint || s.configuration.voters.some((id) => s.members.find((m) => m.id === id)?.name === newcomer), 60_000);
     const before = env.group(name)!.status!;
     await active.kill();
     const killedAt = Date.now();

@@ -34,7 +34,7 @@ export class Writer {
 
   private readonly paceMs: number;
 
-  constructor(endpoint: string, prefix: string, paceMs = 40) {
+  constructor(endpoint: string, prefix: string, paceMs = 80) {
     this.paceMs = paceMs;
     this.endpoint = endpoint;
     this.prefix = prefix;
