@@ -26,6 +26,8 @@ const USAGE = `usage: replicant operator [flags]
   --workers N                     groups reconciled in parallel (default 4)
   --replica-args-prefix ARGS      words before the replica flags in member pods (default "replica")
   --cluster-domain DOMAIN         cluster DNS domain (default cluster.local)
+  --enable-replica-fault-injection  TEST ONLY: members start with --enable-fault-injection, so their
+                                  state can be corrupted through the admin API (never in production)
   --log-level LEVEL               debug, info, warn or error (default info)
   --help
 `;
@@ -52,6 +54,7 @@ try {
       workers: { type: 'string' },
       'replica-args-prefix': { type: 'string' },
       'cluster-domain': { type: 'string' },
+      'enable-replica-fault-injection': { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -108,6 +111,7 @@ const controller = new Controller({
   planner: {
     argsPrefix: (str('replica-args-prefix') ?? 'replica').split(/\s+/).filter(Boolean),
     clusterDomain: str('cluster-domain') ?? 'cluster.local',
+    replicaFaultInjection: values['enable-replica-fault-injection'] === true,
   },
 });
 

@@ -144,6 +144,7 @@ export type HealthReason =
   | 'PodMissing'
   | 'PodFailed'
   | 'CrashLooping'
+  | 'Starting'
   | 'NotReady'
   | 'NodeLost'
   | 'Lagging'
@@ -151,7 +152,7 @@ export type HealthReason =
   | 'Unreachable';
 
 export const HEALTH_REASONS: readonly HealthReason[] = [
-  'PodMissing', 'PodFailed', 'CrashLooping', 'NotReady', 'NodeLost', 'Lagging', 'Divergent', 'Unreachable',
+  'PodMissing', 'PodFailed', 'CrashLooping', 'Starting', 'NotReady', 'NodeLost', 'Lagging', 'Divergent', 'Unreachable',
 ];
 
 /** MemberStatus is one member as the operator last saw it. */

@@ -1,6 +1,10 @@
 // Calls to a member's admin API (proto/admin.proto) at <pod IP>:2379. The
 // operator reaches replicas only through this and the etcd client API.
-// Must never retry on its own: the planner decides what to do next.
+// A connection that failed is dropped, so the next call dials afresh: grpc-js
+// would otherwise answer later calls with the stale error while it backs off
+// its reconnects, and a member that just started listening would look
+// Unreachable for seconds. Must never retry on its own: the planner decides
+// what to do next.
 import * as grpc from '@grpc/grpc-js';
 import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
 import type { AdminStatus, ChangeMembershipRequest, TransferLeadershipRequest } from '../reconcile/index.ts';
@@ -19,15 +23,33 @@ export class ReplicaAdmin {
       return hit.client;
     }
     ctor ??= clientConstructor(loadProtos('admin.proto'), 'replicant.admin.v1.Admin');
-    const client = new ctor(address, grpc.credentials.createInsecure(), { 'grpc.enable_retries': 0 }) as unknown as Client;
+    const client = new ctor(address, grpc.credentials.createInsecure(), {
+      'grpc.enable_retries': 0,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    }) as unknown as Client;
     this.clients.set(address, { client, lastUsed: Date.now() });
     return client;
   }
 
   private call<T>(address: string, method: string, req: unknown, timeoutMs: number): Promise<T> {
+    const client = this.client(address);
     return new Promise<T>((resolve, reject) =>
-      this.client(address)[method](req, { deadline: Date.now() + timeoutMs }, (e, r) => (e ? reject(e) : resolve(r as T))),
+      client[method](req, { deadline: Date.now() + timeoutMs }, (e, r) => {
+        if (!e) return resolve(r as T);
+        // UNAVAILABLE: the connection itself failed (calls still running on it fail too).
+        // Never on a deadline: a slow answer must not cut a long ChangeMembership on the same channel.
+        if (e.code === grpc.status.UNAVAILABLE) this.drop(address, client);
+        reject(e);
+      }),
     );
+  }
+
+  /** drop forgets a client whose connection failed (if it is still the cached one). */
+  private drop(address: string, client: Client): void {
+    if (this.clients.get(address)?.client !== client) return;
+    this.clients.delete(address);
+    client.close();
   }
 
   status(address: string, timeoutMs = 1500): Promise<AdminStatus> {

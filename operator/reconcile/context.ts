@@ -82,6 +82,7 @@ export function buildContext(obs: Observed, options: PlannerOptions): Context {
       node,
       probe: m.probe,
       hasVolume: !!spec?.storage && !!m.pvc,
+      storage: !!spec?.storage,
       lag: m.lag,
       divergent: divergentByName.get(m.name),
       previous: m.previous,

@@ -110,3 +110,60 @@ test('the most basic cause is named first', () => {
   assert.equal(classify({ pod: pod({ waiting: 'CrashLoopBackOff', ready: false }), probe: { error: 'x' } }).reason, 'CrashLooping');
   assert.equal(classify({ pod: pod({ ready: false }), probe: { error: 'x' } }).reason, 'NotReady');
 });
+
+test('a container whose startup probe has not passed is Starting: not timed, unless a clock was already running', () => {
+  const startingPod = (startedAt: number): V1Pod => {
+    const p = pod({ ready: false, readySince: startedAt });
+    p.status!.containerStatuses![0].started = false;
+    p.status!.containerStatuses![0].state = { running: { startedAt: new Date(startedAt) } };
+    return p;
+  };
+  let v = classify({ pod: startingPod(T0 - 600_000) });
+  assert.equal(v.health, 'Unhealthy');
+  assert.equal(v.reason, 'Starting');
+  assert.equal(v.faulty, false, 'the kubelet judges a container that is still starting');
+  assert.equal(v.since, undefined);
+  assert.equal(v.faultyAt, undefined);
+  // A member that was already unhealthy (crash-looping) keeps its clock while it starts again.
+  v = classify({ pod: startingPod(T0 - 1000), previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'NotReady', unhealthySince: new Date(T0 - 40_000).toISOString() } });
+  assert.equal(v.reason, 'Starting');
+  assert.equal(v.faulty, true);
+  // A crash loop seen between two crashes is still a crash loop.
+  v = classify({ pod: startingPod(T0 - 1000), previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'CrashLooping', unhealthySince: new Date(T0 - 40_000).toISOString() } });
+  assert.equal(v.reason, 'CrashLooping');
+  assert.match(v.message, /crash-looping \(0 restarts\); starting again$/);
+  assert.equal(v.faulty, true);
+});
+
+test('a container not Ready since it started is timed from when it was first seen so, not from the pod creation', () => {
+  const fresh = pod({ ready: false, readySince: T0 - 600_000 });
+  fresh.status!.containerStatuses![0].started = true;
+  fresh.status!.containerStatuses![0].state = { running: { startedAt: new Date(T0 - 600_000) } };
+  let v = classify({ pod: fresh });
+  assert.equal(v.reason, 'NotReady');
+  assert.equal(v.since, T0);
+  assert.equal(v.faulty, false);
+  v = classify({ pod: fresh, previous: { name: 'g-0', role: 'Learner', health: 'Unhealthy', reason: 'Starting' } });
+  assert.equal(v.since, T0, 'Starting kept no clock');
+  v = classify({ pod: fresh, previous: { name: 'g-0', role: 'Follower', health: 'Unhealthy', reason: 'NotReady', unhealthySince: new Date(T0 - 31_000).toISOString() } });
+  assert.equal(v.faulty, true, 'the clock kept in status goes on');
+  // Ready after it started, then not Ready: timed from that transition.
+  const fell = pod({ ready: false, readySince: T0 - 31_000 });
+  fell.status!.containerStatuses![0].started = true;
+  fell.status!.containerStatuses![0].state = { running: { startedAt: new Date(T0 - 600_000) } };
+  assert.equal(classify({ pod: fell }).faulty, true);
+});
+
+test('a crash loop says how the container last ended: its own last words, or the signal that killed it', () => {
+  const looping = (terminated: object): V1Pod => {
+    const p = pod({ waiting: 'CrashLoopBackOff', ready: false });
+    p.status!.containerStatuses![0].lastState = { terminated: terminated as never };
+    return p;
+  };
+  let v = classify({ pod: looping({ exitCode: 1, message: '{"level":30,"msg":"recovered"}\nreplicant replica: /data is empty, but member g-0 (1a) already ran' }) });
+  assert.equal(v.message, 'container is crash-looping (5 restarts; last exit 1: replicant replica: /data is empty, but member g-0 (1a) already ran)');
+  v = classify({ pod: looping({ exitCode: 1, message: '{"level":60,"msg":"stopping: the member must restart"}' }) });
+  assert.match(v.message, /last exit 1: stopping: the member must restart\)$/);
+  v = classify({ pod: looping({ exitCode: 137, signal: 9, message: '{"level":30,"msg":"replica serving"}' }) });
+  assert.match(v.message, /\(5 restarts; last killed by signal 9\)$/);
+});

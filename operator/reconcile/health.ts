@@ -19,6 +19,8 @@ export interface HealthInput {
   probe?: MemberProbe;
   /** hasVolume: the member's data survives its pod (a PVC), so a lost pod can come back. */
   hasVolume: boolean;
+  /** storage: the spec asks for volumes (so a member without one lost it, rather than using an emptyDir). */
+  storage?: boolean;
   /** lag is how many entries the member trails the leader's commit index, when known. */
   lag?: number;
   divergent?: DivergentMember;
@@ -52,6 +54,33 @@ export function nodeReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/**
+ * lastExit says how the container last ended: its exit code and, when it exited by itself, the last
+ * line of its termination message (the end of its log, with terminationMessagePolicy
+ * FallbackToLogsOnError; a JSON log line gives its `msg`). A killed container's last log line is not
+ * why it ended, so only the signal is named.
+ */
+function lastExit(pod: V1Pod): string {
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    const t = cs.lastState?.terminated;
+    if (!t) continue;
+    const signal = t.signal ?? (t.exitCode > 128 ? t.exitCode - 128 : undefined);
+    if (signal) return `; last killed by signal ${signal}`;
+    let line = (t.message ?? '').trim().split('\n').pop() ?? '';
+    if (line.startsWith('{')) {
+      try {
+        const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+        line = typeof msg === 'string' ? msg : '';
+      } catch {
+        line = '';
+      }
+    }
+    if (line.length > 500) line = `${line.slice(0, 500)}...`;
+    return `; last exit ${t.exitCode}${line ? `: ${line}` : ''}`;
+  }
+  return '';
+}
+
 function waitingReason(pod: V1Pod): { reason: string; message: string } | undefined {
   for (const cs of pod.status?.containerStatuses ?? []) {
     const w = cs.state?.waiting;
@@ -73,7 +102,9 @@ export function classifyMember(input: HealthInput): HealthVerdict {
   const gone = (what: string) =>
     input.hasVolume
       ? `${what}; its volume keeps the data, the pod is recreated`
-      : `${what}; its data was in an emptyDir, so it cannot come back and is replaced`;
+      : input.storage
+        ? `${what}; its volume is gone too, so it cannot come back and is replaced`
+        : `${what}; its data was in an emptyDir, so it cannot come back and is replaced`;
 
   if (!pod) return unhealthy('PodMissing', gone('pod does not exist'), { immediate: !input.hasVolume });
   if (pod.metadata?.deletionTimestamp) return unhealthy('PodMissing', gone('pod is being deleted'), { immediate: !input.hasVolume });
@@ -99,15 +130,33 @@ export function classifyMember(input: HealthInput): HealthVerdict {
     });
   }
   const waiting = waitingReason(pod);
+  const restarts = pod.status?.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
   if (waiting?.reason === 'CrashLoopBackOff') {
-    const restarts = pod.status?.containerStatuses?.reduce((n, c) => n + (c.restartCount ?? 0), 0) ?? 0;
-    return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts)${waiting.message ? `: ${waiting.message}` : ''}`);
+    return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts${lastExit(pod)})`);
   }
   if (!podReady(pod)) {
+    const running = pod.status?.containerStatuses?.find((c) => c.state?.running);
+    if (running && running.started === false) {
+      // Its startup probe has not passed: the kubelet judges it (and restarts it when the probe
+      // gives up, which then shows as a crash loop). A clock already running (a member that was
+      // crash-looping) keeps running; a new or restarted member is not timed while it starts.
+      if (input.previous?.reason === 'CrashLooping' && previousSince !== undefined) {
+        return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts${lastExit(pod)}); starting again`);
+      }
+      const message = 'container is starting: its startup probe has not passed yet';
+      if (previousSince !== undefined) return unhealthy('Starting', message);
+      return { health: 'Unhealthy', reason: 'Starting', message: `${message}; it is judged once started`, faulty: false };
+    }
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
-    const since = millis(ready?.status === 'True' ? undefined : ready?.lastTransitionTime) ?? millis(pod.metadata?.creationTimestamp);
+    const readySince = millis(ready?.status === 'True' ? undefined : ready?.lastTransitionTime) ?? millis(pod.metadata?.creationTimestamp);
+    // A container that has not been Ready since it started is timed from when it was first seen
+    // started but not Ready, not from the pod's creation: a new member must not be replaced for
+    // the time it took to start and catch up.
+    const startedAt = millis(running?.state?.running?.startedAt);
+    const neverReadySinceStart = startedAt !== undefined && (readySince === undefined || readySince <= startedAt);
+    const since = previousSince ?? (neverReadySinceStart ? now : readySince);
     const detail = waiting ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : phase && phase !== 'Running' ? ` (${phase})` : '';
-    return unhealthy('NotReady', `pod is not Ready${detail}; replaced after ${formatDuration(after)}`, { since: previousSince ?? since });
+    return unhealthy('NotReady', `pod is not Ready${detail}; replaced after ${formatDuration(after)}`, { since });
   }
   if (!input.probe || 'error' in input.probe) {
     const why = input.probe && 'error' in input.probe ? input.probe.error : 'not probed';

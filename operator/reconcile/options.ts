@@ -9,6 +9,11 @@ export interface PlannerOptions {
   command?: string[];
   /** argsPrefix comes before the flags (e.g. ["replica"] for a multi-command image). */
   argsPrefix: string[];
+  /**
+   * replicaFaultInjection starts members with --enable-fault-injection, so their state can be
+   * corrupted on purpose through the admin API. Test only: never in production.
+   */
+  replicaFaultInjection?: boolean;
   /** dataMountPath is where the member's volume is mounted; the data dir is below it. */
   dataMountPath: string;
   /** requeue delays, in milliseconds. */

@@ -126,3 +126,12 @@ test('names: ordinals and peer URLs round-trip', () => {
   assert.equal(memberOfPeerUrl(peerUrl('kv', 'prod', 'kv-3', 'cluster.local')), 'kv-3');
   assert.equal(memberOfPeerUrl('not a url'), undefined);
 });
+
+test('test-only fault injection adds the replica flag and is part of the spec hash; off by default', () => {
+  const spec = resolveSpec({ replicas: 3 });
+  const args = (o: object) => buildMemberPod({ group, spec, member: 'kv-0', clusterState: 'new', initialCluster: ['kv-0'], options: withDefaults(o) }).spec!.containers[0].args!;
+  assert.ok(!args({}).includes('--enable-fault-injection'));
+  assert.ok(args({ replicaFaultInjection: true }).includes('--enable-fault-injection'));
+  assert.equal(podSpecHash(spec, withDefaults({ replicaFaultInjection: false })), podSpecHash(spec, DEFAULT_OPTIONS));
+  assert.notEqual(podSpecHash(spec, withDefaults({ replicaFaultInjection: true })), podSpecHash(spec, DEFAULT_OPTIONS));
+});

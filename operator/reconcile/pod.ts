@@ -60,6 +60,7 @@ export function podSpecHash(spec: ResolvedSpec, options: PlannerOptions): string
     raft: spec.raft,
     command: options.command,
     argsPrefix: options.argsPrefix,
+    faultInjection: options.replicaFaultInjection || undefined,
   };
   return createHash('sha256').update(stable(relevant)).digest('hex').slice(0, 16);
 }
@@ -100,6 +101,7 @@ export function replicaArgs(input: MemberPodInput): string[] {
     `--election-timeout=${spec.raft.electionTimeoutMs}`,
     `--snapshot-count=${spec.raft.snapshotCount}`,
     `--checkpoint-interval=${spec.raft.checkpointInterval}`,
+    ...(options.replicaFaultInjection ? ['--enable-fault-injection'] : []),
   ];
 }
 
@@ -154,6 +156,8 @@ export function buildMemberPod(input: MemberPodInput): V1Pod {
           // A member replaying a long log may take a while before /healthz answers.
           startupProbe: { httpGet: { path: '/healthz', port: METRICS_PORT }, periodSeconds: 2, failureThreshold: 60, timeoutSeconds: 2 },
           ...(spec.resources ? { resources: spec.resources } : {}),
+          // A replica that refuses to start says why on stderr: that line becomes the termination message.
+          terminationMessagePolicy: 'FallbackToLogsOnError',
           volumeMounts: [{ name: 'data', mountPath: options.dataMountPath }],
         },
       ],

@@ -418,6 +418,62 @@ test('a lost node: its member is replaced after unhealthyAfter, on a live node',
   assert.equal(w.group.status!.members!.find((m) => m.name === 'g-3')!.health, 'Healthy');
 });
 
+test('a lost node with volumes: the member is replaced while the node is down; its pod and volume wait for the node, and the change still finishes', () => {
+  const w = new World({ replicas: 3, storage: { size: '1Gi' } });
+  w.settle();
+  const node = w.pods.get('g-1')!.spec!.nodeName!;
+  w.setNode(node, 'Unknown');
+  const from = w.history.length;
+  const p = w.run((p) => p.step === 'steady' && !p.action && w.config() === '(g-0 g-2 g-3)');
+  assert.equal(p.status.operation, undefined);
+  assert.ok(w.events().some((e) => e.reason === 'MemberReplaced'));
+  // Each removal was asked for once; the pod cannot finish terminating and its volume waits for it.
+  assert.deepEqual(describeAll(since(w, from)).filter((a) => a === 'DeletePod:g-1' || a === 'DeletePVC'), ['DeletePod:g-1', 'DeletePVC']);
+  assert.ok(w.pods.get('g-1')?.metadata?.deletionTimestamp);
+  assert.ok(w.pvcs.get('data-g-1')?.metadata?.deletionTimestamp);
+  for (let i = 0; i < 5; i++) {
+    assert.equal(w.pass().action, undefined, 'nothing more to do while the node is away');
+    w.tick(1000);
+  }
+  w.setNode(node, 'True');
+  w.tick(1000);
+  w.settle();
+  assert.equal(w.pods.has('g-1'), false);
+  assert.equal(w.pvcs.has('data-g-1'), false);
+});
+
+test('a member whose volume is being deleted is not recreated on it: it is replaced', () => {
+  const w = new World({ replicas: 3, storage: { size: '1Gi' } });
+  w.settle();
+  const from = w.history.length;
+  w.deletePVCFromOutside('data-g-1');
+  w.killPod('g-1');
+  w.run((p) => p.step === 'steady' && !p.action && w.config() === '(g-0 g-2 g-3)');
+  const acts = describeAll(since(w, from));
+  assert.ok(!acts.includes('CreatePod:g-1'), acts.join(' '));
+  const replacing = w.events().find((e) => e.reason === 'ReplacingMember');
+  assert.match(replacing!.message, /g-1 is faulty \(PodMissing.*its volume is gone too/);
+});
+
+test('slow-starting members are timed from when they have started: no QuorumLost after bootstrap, one replacement per fault (no cascade)', () => {
+  const w = new World({ replicas: 3, failurePolicy: { unhealthyAfter: '5s' } });
+  w.startup = { startedAfterMs: 6_000, readyAfterMs: 9_000 };
+  const formed = w.settle();
+  assert.equal(formed.status.phase, 'Available');
+  assert.deepEqual(w.events().filter((e) => ['QuorumLost', 'ReplacingMember', 'MemberUnhealthy'].includes(e.reason)), [], 'starting founders are neither lost quorum nor faulty');
+  const starting = w.history.find((h) => h.phase === 'Bootstrapping' && h.operation?.includes('Ready'));
+  assert.ok(starting, 'the bootstrap waits for a quorum of Ready founders');
+  w.fault('g-1', { crashLoop: true });
+  w.run((p) => p.step === 'steady' && !p.action && w.config() === '(g-0 g-2 g-3)');
+  for (let i = 0; i < 20; i++) {
+    w.pass();
+    w.tick(1000);
+  }
+  assert.equal(w.config(), '(g-0 g-2 g-3)', 'the new member, slow to become Ready, is not replaced in turn');
+  assert.deepEqual(w.events().filter((e) => e.reason === 'ReplacingMember').map((e) => e.message.split(' ')[0]), ['g-1']);
+  assert.equal(w.group.status!.members!.find((m) => m.name === 'g-3')!.health, 'Healthy');
+});
+
 test('invalid specs at creation: rejected with InvalidSpec, nothing created', () => {
   for (const spec of [{ replicas: 2 }, { replicas: 0 }, { replicas: 3, faultTolerance: 1 }, { replicas: 3, replica: 3 } as never]) {
     const w = new World(spec);

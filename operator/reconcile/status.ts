@@ -168,8 +168,11 @@ export function transitionEvents(ctx: Context, prev: ReplicaGroupStatus, next: R
   const div = now('DivergenceUnresolved');
   if (div.status === 'True' && was('DivergenceUnresolved')?.status !== 'True') out.push({ type: 'Warning', reason: 'DivergenceUnresolved', message: div.message });
   const prevHealth = new Map((prev.members ?? []).map((m) => [m.name, m]));
-  for (const m of next.members ?? []) {
-    if (m.health !== 'Unhealthy') continue;
+  // While the founding members start, being unhealthy is their expected state: no Warnings.
+  const forming = next.operation?.type === 'Bootstrap';
+  for (const m of forming ? [] : (next.members ?? [])) {
+    // Starting is expected of a new or restarted member: no Warning unless it goes on to something else.
+    if (m.health !== 'Unhealthy' || m.reason === 'Starting') continue;
     const p = prevHealth.get(m.name);
     if (p?.health === 'Unhealthy' && p.reason === m.reason) continue;
     out.push({ type: 'Warning', reason: m.reason === 'Divergent' ? 'MemberDivergent' : 'MemberUnhealthy', message: `${m.name}: ${m.reason}: ${m.message ?? ''}` });

@@ -131,6 +131,9 @@ export function buildView(obs: Observed): GroupView {
   }
   for (const pvc of obs.pvcs) {
     if (pvc.metadata?.labels?.[LABEL_RETAINED]) continue;
+    // A volume being deleted is gone already: its data cannot bring a member back (and pvc-protection
+    // only keeps it until the pod that uses it is gone), so nothing is recreated on it or deleted again.
+    if (pvc.metadata?.deletionTimestamp) continue;
     if (pvc.metadata?.labels?.[LABEL_GROUP] !== group) continue;
     const name = pvc.metadata.labels[LABEL_MEMBER] ?? memberOfPvc(pvc.metadata.name!);
     if (name) view(name).pvc = pvc;

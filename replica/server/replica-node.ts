@@ -106,6 +106,14 @@ export class ReplicaNode {
   private readSeq = 0;
   private leader: NodeId = 0;
   private lastSnapshotIndex: number;
+  /**
+   * peerHints are peer URLs known outside the member table, like etcd's transport remotes: when a
+   * snapshot older than some current members replaces the table (a joining member catching up
+   * from the leader's newest snapshot, which may predate the leader itself), the members the
+   * table listed before stay reachable, so this member can answer a leader its table does not
+   * list yet. A hint goes once the table lists the member again or records it removed.
+   */
+  private readonly peerHints = new Map<NodeId, string>();
   private publishedAttributes = false;
   private lastPublishTry = 0;
   private stopping = false;
@@ -353,6 +361,7 @@ export class ReplicaNode {
     const { members, kv } = decodeSnapshot(snap.data);
     this.kv.restore(kv);
     this.kv.advanceTo(snap.metadata.index);
+    for (const m of this.members.list()) if (m.id !== this.id && m.peerURLs.length > 0) this.peerHints.set(m.id, m.peerURLs[0]);
     this.members = MemberTable.decode(members, snap.metadata.confState);
     this.lastSnapshotIndex = snap.metadata.index;
     this.o.metrics.snapshots.inc({ kind: 'installed' });
@@ -365,6 +374,10 @@ export class ReplicaNode {
     for (const m of this.members.list()) if (m.id !== this.id && m.peerURLs.length > 0) peers.set(m.id, m.peerURLs[0]);
     if (!this.members.get(this.id)) {
       for (const [id, url] of this.o.joinPeers ?? []) if (id !== this.id && !peers.has(id) && !this.members.isRemoved(id)) peers.set(id, url);
+    }
+    for (const [id, url] of this.peerHints) {
+      if (this.members.get(id) || this.members.isRemoved(id)) this.peerHints.delete(id);
+      else peers.set(id, url);
     }
     this.peers?.syncPeers(peers);
   }

@@ -23,6 +23,7 @@ import { RaftClientBackend, SERVER_VERSION } from './client-backend.ts';
 import { adminHandlers, adminServiceDefinition } from './admin-service.ts';
 import { startHealthServer } from './health.ts';
 import { DivergenceWatch } from './divergence-watch.ts';
+import { askPeers, lostDataError, ranBefore } from './lost-data.ts';
 
 export interface ReplicaHandle {
   readonly config: ReplicaConfig;
@@ -69,6 +70,12 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
     if (config.initialClusterState === 'new') {
       const ids = [...config.initialCluster.keys()].map((n) => memberIdFor(n, config.initialClusterToken));
       identity = { clusterId: clusterIdFor(config.initialClusterToken, ids), memberId: memberIdFor(config.name, config.initialClusterToken), name: config.name };
+      // An empty data dir: found the cluster only if no peer knows this member as one that already ran.
+      if (!initialized) {
+        for (const { peer, answer } of await askPeers(config, myPeerUrl, 2000)) {
+          if (ranBefore(answer, identity.memberId)) throw lostDataError(config, identity.memberId, answer, peer);
+        }
+      }
     } else {
       const found = await discoverSelf(config, myPeerUrl, log);
       identity = { clusterId: found.clusterId, memberId: found.memberId, name: config.name };
@@ -330,11 +337,13 @@ async function discoverSelf(config: ReplicaConfig, myPeerUrl: string, log: Logge
   let lastReport = 0;
   try {
     for (;;) {
-      for (const c of clients) {
+      for (const [i, c] of clients.entries()) {
         const res = await new Promise<{ found: boolean; memberId: number; clusterId: number; members: { id: number; name: string; peerUrls: string[]; clientUrls: string[] }[] } | undefined>(
           (resolve) => c.FindMember({ peerUrl: myPeerUrl }, { deadline: Date.now() + 2000 }, (err: Error | null, r: any) => resolve(err ? undefined : r)),
         );
         if (res?.found) {
+          // An empty data dir (this runs only without one) of a member the group knows as started: it lost its data.
+          if (ranBefore(res, res.memberId)) throw lostDataError(config, res.memberId, res, targets[i]);
           log.info({ memberId: hexId(res.memberId), cluster: hexId(res.clusterId) }, 'found this member in the existing cluster');
           return {
             clusterId: res.clusterId,

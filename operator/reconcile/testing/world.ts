@@ -73,6 +73,11 @@ export class World {
   failures: ActionFailure[] = [];
   /** interrupt makes the next ChangeMembership stop mid-way, as if the operator died there. */
   interrupt?: 'afterLearnerAdd' | 'afterEnterJoint';
+  /**
+   * startup makes new pods slow, as on a loaded node: the container runs but its startup probe
+   * passes only after startedAfterMs, and the pod is Ready no earlier than readyAfterMs (from creation).
+   */
+  startup?: { startedAfterMs: number; readyAfterMs: number };
   /** refuseTransfers makes TransferLeadership fail. */
   refuseTransfers = false;
   outcomes = new Map<string, string | undefined>();
@@ -107,6 +112,15 @@ export class World {
   setNode(name: string, ready: 'True' | 'False' | 'Unknown'): void {
     this.nodes.set(name, ready);
     this.nodeSince.set(name, this.now);
+    // A node that is back lets the deletions it held finish.
+    if (ready === 'True') {
+      for (const [pod, p] of this.pods) if (p.metadata?.deletionTimestamp && p.spec?.nodeName === name) this.deletePod(pod);
+    }
+  }
+
+  /** deletePVCFromOutside deletes a claim as a user would (it waits for its pod, like pvc-protection). */
+  deletePVCFromOutside(name: string): void {
+    this.deletePVC(name);
   }
 
   /** killPod deletes a pod from outside (like kubectl delete or an eviction). */
@@ -200,6 +214,14 @@ export class World {
   /** tick advances time: the leader commits entries, live caught-up members apply them. */
   tick(ms: number): void {
     this.now += ms;
+    // pvc-protection: a claim being deleted goes once no pod uses it.
+    for (const [name, pvc] of [...this.pvcs]) {
+      const member = name.replace(/^data-/, '');
+      if (pvc.metadata?.deletionTimestamp && !this.pods.has(member)) {
+        this.pvcs.delete(name);
+        this.data.delete(member);
+      }
+    }
     this.form();
     this.elect();
     if (this.leader) this.commit += Math.max(1, Math.round(ms / 100));
@@ -218,9 +240,13 @@ export class World {
   private observePod(pod: V1Pod): V1Pod {
     const name = pod.metadata!.name!;
     const f = this.faults.get(name) ?? {};
-    const ready = this.readiness(name);
+    const age = this.now - millisOf(pod.metadata?.creationTimestamp);
+    const started = !this.startup || age >= this.startup.startedAfterMs;
+    const ready = this.readiness(name) && (!this.startup || age >= this.startup.readyAfterMs);
     const prev = this.readySince.get(name);
-    if (!prev || prev.ready !== ready) this.readySince.set(name, { ready, since: this.now });
+    // A new pod is not Ready from its start (as the kubelet reports it).
+    if (!prev) this.readySince.set(name, { ready, since: ready ? this.now : millisOf(pod.metadata?.creationTimestamp) });
+    else if (prev.ready !== ready) this.readySince.set(name, { ready, since: this.now });
     const since = this.readySince.get(name)!.since;
     return {
       ...pod,
@@ -235,7 +261,10 @@ export class World {
             imageID: '',
             ready,
             restartCount: f.crashLoop ? 4 : 0,
-            state: f.crashLoop ? { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } } : { running: {} },
+            state: f.crashLoop
+              ? { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } }
+              : { running: this.startup ? { startedAt: pod.metadata?.creationTimestamp } : {} },
+            ...(this.startup && !f.crashLoop ? { started } : {}),
           },
         ],
       },
@@ -314,9 +343,28 @@ export class World {
   private deletePod(name: string): void {
     const pod = this.pods.get(name);
     if (!pod) return;
+    // On a node that is away the pod only gets a deletionTimestamp: nobody is there to stop it.
+    if (this.nodes.get(pod.spec?.nodeName ?? '') !== 'True' && !pod.metadata?.deletionTimestamp) {
+      pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(this.now) };
+      return;
+    }
+    if (this.nodes.get(pod.spec?.nodeName ?? '') !== 'True') return;
     this.pods.delete(name);
     this.readySince.delete(name);
     if (!this.pvcs.has(pvcName(name))) this.data.delete(name);
+  }
+
+  /** deletePVC removes a claim, or marks it deleted while a pod (even a terminating one) still uses it. */
+  private deletePVC(name: string): void {
+    const pvc = this.pvcs.get(name);
+    if (!pvc) return;
+    const member = name.replace(/^data-/, '');
+    if (this.pods.has(member)) {
+      pvc.metadata = { ...pvc.metadata, deletionTimestamp: pvc.metadata?.deletionTimestamp ?? new Date(this.now) };
+      return;
+    }
+    this.pvcs.delete(name);
+    this.data.delete(member);
   }
 
   apply(action: Action): void {
@@ -360,8 +408,7 @@ export class World {
         return;
       }
       case 'DeletePVC':
-        this.pvcs.delete(action.name);
-        if (!this.pods.has(action.name.replace(/^data-/, ''))) this.data.delete(action.name.replace(/^data-/, ''));
+        this.deletePVC(action.name);
         return;
       case 'RetainPVC': {
         const pvc = this.pvcs.get(action.name);
@@ -528,4 +575,8 @@ export class World {
   memberLabel(pod: string): string | undefined {
     return this.labelsOf(pod)[LABEL_MEMBER];
   }
+}
+
+function millisOf(t: Date | string | undefined): number {
+  return t === undefined ? 0 : new Date(t).getTime();
 }

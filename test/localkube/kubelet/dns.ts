@@ -34,6 +34,7 @@ export class ClusterDns {
   /** #files maps each pod's hosts file to its namespace and its own lines. */
   readonly #files = new Map<string, { namespace: string; own: string[] }>();
   #scheduled = false;
+  #stopped = false;
   #records: DnsRecord[] = [];
 
   constructor(store: Store, dir: string) {
@@ -47,6 +48,7 @@ export class ClusterDns {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#unsubscribe();
   }
 
@@ -82,7 +84,8 @@ export class ClusterDns {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      this.#refresh();
+      // A refresh scheduled just before stop() must not write into a data dir being removed.
+      if (!this.#stopped) this.#refresh();
     });
   }
 

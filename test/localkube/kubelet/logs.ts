@@ -90,6 +90,16 @@ export function readLog(file: string, q: LogQuery): { text: string; offset: numb
 }
 
 /**
+ * logTail is what terminationMessagePolicy FallbackToLogsOnError puts in a failed container's
+ * termination message: the end of its log, at most 80 lines and 2048 bytes (the kubelet's limits).
+ */
+export function logTail(file: string): string {
+  const { text } = readLog(file, { tailLines: 80, timestamps: false });
+  const bytes = Buffer.from(text.replace(/\n$/, ''));
+  return bytes.subarray(Math.max(0, bytes.length - 2048)).toString('utf8');
+}
+
+/**
  * followLog streams lines appended after `offset` until `done()` says the
  * container instance has ended (then the rest is drained) or `stop` fires.
  */

@@ -25,6 +25,7 @@ import type { ContainerView, PodView } from './pod-status.ts';
 import { ContainerProber } from './probes.ts';
 import type { ProbeTarget } from './probes.ts';
 import { execInSandbox, runHook } from './exec.ts';
+import { logTail } from './logs.ts';
 import { launch } from './sandbox.ts';
 import type { Mount, SandboxMode, SandboxSpec } from './sandbox.ts';
 import { mountsFor, prepareVolumes, VolumeError } from './volumes.ts';
@@ -459,7 +460,9 @@ export class PodWorker {
     st.run = undefined;
     st.ready = false;
     st.started = false;
-    const message = st.killReason && exit.reason !== 'Completed' ? undefined : exit.message;
+    let message = st.killReason && exit.reason !== 'Completed' ? undefined : exit.message;
+    // terminationMessagePolicy FallbackToLogsOnError: a failed container's message is the end of its log.
+    if (!message && exit.exitCode !== 0 && st.spec.terminationMessagePolicy === 'FallbackToLogsOnError') message = logTail(run.logFile) || undefined;
     st.killReason = undefined;
     st.lastExit = { ...exit, ...(message ? { message } : {}), containerID: st.runId! };
     this.scheduleSync();
