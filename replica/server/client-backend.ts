@@ -1,8 +1,8 @@
 // The etcd client API's backend over raft: writes are proposed and answered
 // with their apply result, reads wait for a ReadIndex barrier unless
 // serializable, and Cluster calls become configuration changes on the leader
-// (followers relay them to it). Must never answer a linearizable read from
-// state older than the barrier.
+// (followers relay them to the leader's peer port). Must never answer a
+// linearizable read from state older than the barrier.
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '../raft/index.ts';
 import { ConfChangeRejectedError } from '../raft/index.ts';
@@ -13,6 +13,7 @@ import { RequestIdGenerator } from '../kv/index.ts';
 import { freshMemberId } from './ids.ts';
 import { encodeChangeContext, type MemberView } from './members.ts';
 import type { ReplicaNode } from './replica-node.ts';
+import type { Dial } from './peer-dial.ts';
 
 /** SERVER_VERSION is what Maintenance.Status reports: the etcd API level we serve. */
 export const SERVER_VERSION = '3.4.0';
@@ -35,8 +36,18 @@ export class RaftClientBackend implements ClientBackend {
   /** divergence is set by the digest comparison; a divergent member refuses reads. */
   divergentReason: string | undefined;
 
-  constructor(node: () => ReplicaNode, clusterId: number, memberId: number) {
+  private readonly dial: (id: NodeId, peerUrl: string) => Dial;
+
+  private readonly peerScheme: string | undefined;
+
+  /**
+   * dial reaches a member's peer port, where the Cluster service is served for
+   * relaying; peerScheme ('https:' with peer TLS) is the scheme new members' peer URLs must use.
+   */
+  constructor(node: () => ReplicaNode, clusterId: number, memberId: number, dial: (id: NodeId, peerUrl: string) => Dial, peerScheme?: 'http:' | 'https:') {
     this.node = node;
+    this.dial = dial;
+    this.peerScheme = peerScheme;
     this.clusterId = clusterId;
     this.ids = new RequestIdGenerator(memberId, Date.now());
   }
@@ -114,6 +125,10 @@ export class RaftClientBackend implements ClientBackend {
         throw new EtcdError('memberBadURLs');
       }
     }
+    if (this.peerScheme) {
+      const other = peerURLs.find((u) => new URL(u).protocol !== this.peerScheme);
+      if (other) throw new ApiError(grpc.status.INVALID_ARGUMENT, `etcdserver: peer URL ${other} must use ${this.peerScheme}// like the rest of this group's peer URLs`);
+    }
     for (const u of peerURLs) if (node.members.findByPeerURL(u)) throw new EtcdError('peerURLExist');
     if (!isLearner) this.requireStartedQuorum(node, +1);
     const id = freshMemberId((x) => node.members.taken(x));
@@ -169,17 +184,19 @@ export class RaftClientBackend implements ClientBackend {
     }
   }
 
-  /** relay forwards a Cluster call to the leader's client URL. */
+  /** relay forwards a Cluster call to the leader's peer port. */
   private relay<T>(method: string, request: object): Promise<T> {
     const node = this.node();
-    const url = node.members.get(node.leaderId)?.clientURLs[0];
-    if (node.leaderId === 0 || !url) return Promise.reject(new EtcdError('noLeader'));
-    const host = new URL(url).host;
-    let c = this.relays.get(host);
+    const leader = node.leaderId;
+    const url = node.members.get(leader)?.peerURLs[0];
+    if (leader === 0 || !url) return Promise.reject(new EtcdError('noLeader'));
+    const key = `${leader}|${url}`;
+    let c = this.relays.get(key);
     if (!c) {
       clusterClient ??= clientConstructor(loadProtos('etcd/rpc.proto'), 'etcdserverpb.Cluster');
-      c = new clusterClient(host, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
-      this.relays.set(host, c);
+      const dial = this.dial(leader, url);
+      c = new clusterClient(dial.target, dial.credentials, dial.options) as unknown as grpc.Client & Record<string, Function>;
+      this.relays.set(key, c);
     }
     return new Promise<T>((resolve, reject) =>
       c[method](request, { deadline: Date.now() + 10_000 }, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))),

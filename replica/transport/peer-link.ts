@@ -27,6 +27,8 @@ export interface PeerLinkOptions {
   /** How long a new stream may wait for the peer's acknowledgement. */
   connectTimeoutMs: number;
   channelOptions: grpc.ChannelOptions;
+  /** credentials (and extra options) for each new connection */
+  dial(): { credentials: grpc.ChannelCredentials; options?: grpc.ChannelOptions };
   client: grpc.ServiceClientConstructor;
   logger: Logger;
   onUnreachable(): void;
@@ -141,7 +143,8 @@ export class PeerLink {
     this.#state = 'connecting';
     this.#writing = false;
     this.#needDrain = false;
-    const client = new Client(address.target, grpc.credentials.createInsecure(), channelOptions);
+    const dial = this.#o.dial();
+    const client = new Client(address.target, dial.credentials, { ...channelOptions, ...dial.options });
     const call = (client as unknown as { Stream(md: grpc.Metadata): grpc.ClientDuplexStream<Frame, StreamAck> }).Stream(
       callMetadata(this.#o.self, this.#o.clusterId),
     );
