@@ -24,6 +24,19 @@ function quorum(n: number): number {
   return Math.floor(n / 2) + 1;
 }
 
+/** WireMember is a member as the etcd Cluster service sends it (a relayed answer). */
+interface WireMember {
+  ID: number;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+function fromWire(m: WireMember): Member {
+  return { id: m.ID, name: m.name, peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: !!m.isLearner };
+}
+
 function toMember(m: MemberView): Member {
   return { id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner };
 }
@@ -113,8 +126,8 @@ export class RaftClientBackend implements ClientBackend {
   async memberAdd(peerURLs: string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
     const node = this.node();
     if (node.raw.raft.state !== 'leader') {
-      const r = await this.relay<{ member: Member; members: Member[] }>('MemberAdd', { peerURLs, isLearner });
-      return { member: r.member, members: r.members };
+      const r = await this.relay<{ member: WireMember; members: WireMember[] }>('MemberAdd', { peerURLs, isLearner });
+      return { member: fromWire(r.member), members: r.members.map(fromWire) };
     }
     if (peerURLs.length === 0) throw new EtcdError('memberBadURLs');
     for (const u of peerURLs) {
@@ -141,7 +154,7 @@ export class RaftClientBackend implements ClientBackend {
   async memberRemove(id: number): Promise<Member[]> {
     const node = this.node();
     if (!node.members.get(id)) throw new EtcdError('memberNotFound');
-    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: Member[] }>('MemberRemove', { ID: id })).members;
+    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: WireMember[] }>('MemberRemove', { ID: id })).members.map(fromWire);
     const cs = node.raw.raft.trk.confState();
     if (cs.voters.includes(id)) this.requireStartedQuorum(node, -1, id);
     await this.propose(node, { type: 'removeNode', nodeId: id }, []);
@@ -151,7 +164,7 @@ export class RaftClientBackend implements ClientBackend {
   async memberPromote(id: number): Promise<Member[]> {
     const node = this.node();
     if (!node.members.get(id)) throw new EtcdError('memberNotFound');
-    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: Member[] }>('MemberPromote', { ID: id })).members;
+    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: WireMember[] }>('MemberPromote', { ID: id })).members.map(fromWire);
     const raft = node.raw.raft;
     if (!raft.trk.confState().learners.includes(id)) throw new EtcdError('memberNotLearner');
     const pr = raft.trk.progress.get(id);
