@@ -6,6 +6,8 @@
 // certificate names the member (or peer URL) it meant to reach.
 // It must never dial a TLS group in plaintext or accept a server certificate
 // that names another member.
+import net from 'node:net';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '../raft/index.ts';
 import { EKU_SERVER_AUTH, allowsUsage, channelCredentials, describe, identifiesPeerUrls, identityOf, tlsChannelOptions, type MemberDirectory, type TlsFiles } from './tls/index.ts';
@@ -46,25 +48,85 @@ export class PeerDialer {
 
   /** credentials for a connection that must reach `expect`; plaintext without peer TLS. */
   credentials(expect: Expect, host?: string): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
-    const tls = this.#o.tls;
-    if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
-    const check = (cert: Parameters<typeof identityOf>[0]): string | undefined => {
-      const id = identityOf(cert);
-      if (!allowsUsage(id, EKU_SERVER_AUTH)) return `peer server certificate (${describe(id)}) is not for TLS servers (its extended key usage lacks serverAuth)`;
-      let urls: string[];
-      let who: string;
-      if ('memberId' in expect) {
-        const m = this.#o.members().get(expect.memberId);
-        urls = m?.peerURLs.length ? m.peerURLs : expect.peerUrl ? [expect.peerUrl] : [];
-        who = `member ${expect.memberId.toString(16)}`;
-      } else {
-        urls = [expect.peerUrl];
-        who = expect.peerUrl;
-      }
-      if (identifiesPeerUrls(id, urls)) return undefined;
-      return `peer server certificate (${describe(id)}) does not name ${who} (peer URLs ${urls.join(', ') || 'unknown'})`;
-    };
-    return { credentials: channelCredentials(tls, check), options: host ? tlsChannelOptions(host) : {} };
+    const files = this.#o.tls;
+    if (!files) return { credentials: grpc.credentials.createInsecure(), options: {} };
+    return { credentials: channelCredentials(files, (cert) => this.#check(expect, cert)), options: host ? tlsChannelOptions(host) : {} };
+  }
+
+  /** #check accepts a server certificate that names `expect`; returns the reason otherwise. */
+  #check(expect: Expect, cert: Parameters<typeof identityOf>[0]): string | undefined {
+    const id = identityOf(cert);
+    if (!allowsUsage(id, EKU_SERVER_AUTH)) return `peer server certificate (${describe(id)}) is not for TLS servers (its extended key usage lacks serverAuth)`;
+    let urls: string[];
+    let who: string;
+    if ('memberId' in expect) {
+      const m = this.#o.members().get(expect.memberId);
+      urls = m?.peerURLs.length ? m.peerURLs : expect.peerUrl ? [expect.peerUrl] : [];
+      who = `member ${expect.memberId.toString(16)}`;
+    } else {
+      urls = [expect.peerUrl];
+      who = expect.peerUrl;
+    }
+    if (identifiesPeerUrls(id, urls)) return undefined;
+    return `peer server certificate (${describe(id)}) does not name ${who} (peer URLs ${urls.join(', ') || 'unknown'})`;
+  }
+
+  /**
+   * explain makes one plain TLS handshake with the peer at `target`
+   * (host:port) using this member's current peer certificate, and reports how
+   * it fails: gRPC only says "failed to connect", which tells an operator
+   * nothing about an unknown CA, an expired or refused certificate, or a
+   * certificate naming the wrong member. Undefined when the handshake works
+   * or the port cannot be reached at all.
+   */
+  explain(expect: Expect, target: string, timeoutMs = 3000): Promise<string | undefined> {
+    const files = this.#o.tls;
+    if (!files) return Promise.resolve(undefined);
+    const colon = target.lastIndexOf(':');
+    const host = target.slice(0, colon).replace(/^\[|\]$/g, '');
+    const port = Number(target.slice(colon + 1));
+    const m = files.material;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (why: string | undefined) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(why);
+      };
+      const socket = tls.connect({
+        host,
+        port,
+        ca: m.ca,
+        cert: m.cert,
+        key: m.key,
+        ALPNProtocols: ['h2'],
+        ...(net.isIP(host) ? {} : { servername: host }),
+        checkServerIdentity: (_h, cert) => {
+          const reason = this.#check(expect, cert);
+          return reason === undefined ? undefined : new Error(reason);
+        },
+      });
+      const prefix = `TLS handshake with peer ${target}`;
+      let connected = false;
+      socket.on('connect', () => (connected = true));
+      socket.on('error', (e: NodeJS.ErrnoException) => {
+        // Not reaching the port at all is a network matter, not TLS: nothing to add to gRPC's own message.
+        if (!connected) return finish(undefined);
+        const hint = /unknown ca|certificate required|bad certificate|certificate unknown/i.test(e.message)
+          ? ' (the peer does not accept this member\'s --peer-cert-file: is it signed by the peer\'s --peer-trusted-ca-file?)'
+          : /self.signed|unable to (get|verify)/i.test(e.message)
+            ? ' (the peer\'s certificate is not signed by this member\'s --peer-trusted-ca-file)'
+            : '';
+        finish(`${prefix} failed: ${e.message}${hint}`);
+      });
+      // TLS 1.3 clients finish first; a server that refuses our certificate says so right after (an alert, or it hangs up).
+      socket.on('secureConnect', () => setTimeout(() => finish(undefined), 500));
+      socket.on('data', () => undefined);
+      socket.on('end', () => finish(`${prefix} failed: the peer hung up right after it, so it most likely refused this member's certificate (is --peer-cert-file signed by a CA in the peer's --peer-trusted-ca-file, and does it name this member's peer URL host?)`));
+      const timer = setTimeout(() => finish(connected ? `${prefix}: no answer within ${timeoutMs} ms` : undefined), timeoutMs);
+    });
   }
 
   /** dial is target + credentials for a call to `peerUrl` that must reach `expect`. */

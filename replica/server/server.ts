@@ -260,6 +260,7 @@ async function serve(
     security: {
       serverCredentials: peerServerCredentials,
       dial: (peer, address) => dialer.credentials({ memberId: peer }, address.host),
+      explain: (peer, address) => dialer.explain({ memberId: peer }, address.target),
       interceptors: [peerAccessInterceptor(() => node.members, !!tlsFiles.peer, log)],
     },
     services: [

@@ -77,6 +77,8 @@ export interface PeerSecurity {
   dial?: (peer: NodeId, address: PeerAddress) => PeerDial;
   /** run on every incoming call, before the Raft and extra services (e.g. who may call) */
   interceptors?: grpc.ServerInterceptor[];
+  /** explain tells why a connection to `peer` failed when gRPC cannot (e.g. a refused TLS handshake); logged at most every 30 s per link */
+  explain?: (peer: NodeId, address: PeerAddress) => Promise<string | undefined>;
 }
 
 export interface PeerTransportOptions {
@@ -201,6 +203,7 @@ export class PeerTransport {
         connectTimeoutMs: t.connectTimeoutMs,
         channelOptions: this.#channelOptions,
         dial: () => this.#dial(id, address),
+        explain: this.#o.security?.explain ? () => this.#o.security!.explain!(id, address) : undefined,
         client: this.#client,
         logger: this.#log,
         onUnreachable: () => {

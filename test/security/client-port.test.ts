@@ -12,9 +12,9 @@ import { createCertificateAuthority, issueCertificate, type CertificateBundle } 
 import { adminClient } from '../../replica/server/admin-service.ts';
 import { EtcdClient } from '../e2e/etcd-client.ts';
 import { ReplicaCluster, type MemberProcess } from '../e2e/replica-cluster.ts';
+import { launch } from './launch.ts';
 
 const run = promisify(execFile);
-const LAUNCH_MS = 60_000;
 
 /** etcdctl runs etcdctl over TLS; `creds` are extra flags (--cert/--key). Resolves stdout or rejects with stderr. */
 async function etcdctl(cluster: ReplicaCluster, ms: MemberProcess[], creds: string[], args: string[]): Promise<string> {
@@ -45,7 +45,7 @@ function adminCall(cluster: ReplicaCluster, m: MemberProcess, who: 'operator' | 
 
 test('--client-cert-auth: etcdctl with a group certificate works; without one, or with another CA\'s, it is refused; only the operator administers', async (t) => {
   const cluster = new ReplicaCluster(t, { tls: { clientCertAuth: true } });
-  const ms = await cluster.launch(3).catch((e) => Promise.reject(new Error(`${e.message}\n${cluster.logTail()}`)));
+  const ms = await launch(cluster, 3);
   const tls = cluster.tls!;
   const app = tls.issue('client', 'app');
   const appFlags = certFlags(cluster, 'app', app);
@@ -104,8 +104,7 @@ test('--client-cert-auth: etcdctl with a group certificate works; without one, o
 
 test('without --client-cert-auth: KV needs no client certificate, the admin API still needs the operator\'s (or another allowed identity)', async (t) => {
   const cluster = new ReplicaCluster(t, { tls: { clientCertAuth: false, adminIdentities: ['replicant-operator', 'spiffe://test/ns/ops/sa/admin'] } });
-  const [m] = await cluster.launch(1).catch((e) => Promise.reject(new Error(`${e.message}\n${cluster.logTail()}`)));
-  assert.ok(m);
+  const [m] = await launch(cluster, 1);
   const tls = cluster.tls!;
   assert.equal((await etcdctl(cluster, [m], [], ['put', 'k', 'v'])).trim(), 'OK', 'etcdctl with only --cacert');
   assert.equal((await etcdctl(cluster, [m], [], ['get', 'k', '--print-value-only'])).trim(), 'v');
