@@ -111,6 +111,11 @@ test('peer port: the certificate must name the claimed member; removed members a
   assert.match(ok(7, c9)!.details, /belongs to removed member 9/, 'a removed member claiming a fresh id');
   assert.match(ok(7, c1)!.details, /belongs to member 1, not to member 7/, 'a current member claiming another id');
   assert.equal(ok(7, newcomer), undefined, 'a member this one has not heard of yet is let in');
+  const appCert = identityOf(cert('app', '', ['1.3.6.1.5.5.7.3.2']));
+  assert.match(ok(7, appCert)!.details, /not a peer certificate/, 'an application client certificate cannot pose as a new member');
+  const namelessPeer = identityOf(cert('m8', '', ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
+  assert.match(ok(8, namelessPeer)!.details, /not a peer certificate/);
+  assert.match(ok(undefined, appCert, '/replicant.peer.v1.Membership/Checkpoints')!.details, /names no member and its certificate .* is not a peer certificate/);
   assert.match(ok(undefined, c9, '/replicant.peer.v1.Membership/FindMember')!.details, /removed member 9/);
   assert.equal(ok(undefined, newcomer, '/replicant.peer.v1.Membership/FindMember'), undefined, 'a joining member may ask who it is');
   assert.equal(ok(undefined, c2, '/replicant.admin.v1.Admin/ChangeMembership'), undefined, 'members relay admin calls');

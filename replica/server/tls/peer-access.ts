@@ -7,7 +7,10 @@
 //    URI SAN);
 //  - a claim of an id this member does not know yet is let in (it may have
 //    been added by entries not applied here yet, and this member must still
-//    hear from it) unless the certificate names a current or removed member;
+//    hear from it) if the certificate looks like a peer's (usable as a TLS
+//    server too, naming a host or URI) and names no current or removed member;
+//    so an application's client certificate from a CA shared with the peers
+//    cannot speak raft (nor make any other peer call);
 //  - a certificate naming a removed member is refused whatever it claims;
 //  - the relayed admin and Cluster calls need a certificate naming a current
 //    member (a member relays an operator's request it already authorized).
@@ -17,7 +20,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { NodeId } from '../../raft/index.ts';
-import { EKU_CLIENT_AUTH, allowsUsage, describe, identifiesPeerUrls, type CertIdentity } from './cert-identity.ts';
+import { EKU_CLIENT_AUTH, EKU_SERVER_AUTH, allowsUsage, describe, identifiesPeerUrls, type CertIdentity } from './cert-identity.ts';
 import { verifiedIdentity, type Refusal } from './client-access.ts';
 
 /** MemberDirectory is the part of the member table the checks read (the live table, every call). */
@@ -72,6 +75,13 @@ export function decidePeerCall(
   const owner = certificateOwner(members, cert);
   if (owner?.removed) return deny(`peer certificate (${describe(cert)}) belongs to removed member ${hex(owner.id)}`);
   if (claimed !== undefined && owner) return deny(`peer certificate (${describe(cert)}) belongs to member ${hex(owner.id)}, not to member ${hex(claimed)}`);
+  if (!owner) {
+    const peerShaped = allowsUsage(cert, EKU_SERVER_AUTH) && cert.dnsNames.length + cert.ipAddresses.length + cert.uris.length > 0;
+    if (!peerShaped) {
+      const who = claimed === undefined ? 'the caller names no member' : `member ${hex(claimed)} is not known here`;
+      return deny(`${who} and its certificate (${describe(cert)}) is not a peer certificate (it needs the serverAuth usage and a DNS, IP or URI name)`);
+    }
+  }
   if (RELAY_PREFIXES.some((p) => path.startsWith(p)) && !owner) {
     return deny(`${path} may be relayed only by a current member; the certificate (${describe(cert)}) names none`);
   }
