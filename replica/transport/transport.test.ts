@@ -159,6 +159,12 @@ test('a stream from another cluster is refused with FAILED_PRECONDITION', async 
   const bad = await rawStream(port, badId);
   t.after(() => bad.client.close());
   assert.equal((await bad.status).code, grpc.status.INVALID_ARGUMENT);
+  // A member never dials itself: a call claiming to come from the receiving member is refused.
+  const self = await rawStream(port, callMetadata(2, 'cluster-b'));
+  t.after(() => self.client.close());
+  const selfStatus = await self.status;
+  assert.equal(selfStatus.code, grpc.status.FAILED_PRECONDITION);
+  assert.match(selfStatus.details, /claims to come from this member \(2\) itself/);
 });
 
 test('the receiver drops messages for other members, with a forged sender, or of local types', async (t) => {
