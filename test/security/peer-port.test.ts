@@ -1,10 +1,10 @@
 // The peer port of a real TLS replica group (certificates from operator/pki):
 // a certificate from another CA is refused, so a member restarted with one
-// falls behind until its certificate files are fixed (picked up without a
-// restart); a certificate of the group CA
-// that names no member cannot use the relayed admin API; a member replaced
-// through the admin API (new certificate issued) works, and the removed
-// member's certificate can neither rejoin with its old data nor join afresh.
+// falls behind (and says why) until its certificate files are fixed, which is
+// picked up without a restart; a certificate of the group CA that names no
+// member cannot use the relayed admin API; a member replaced through the
+// admin API (new certificate issued) works, and the removed member's
+// certificate can neither rejoin with its old data nor join afresh.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,7 +18,7 @@ import { launch } from './launch.ts';
 import { writeAtomic } from '../e2e/cluster-tls.ts';
 import type { EtcdClient } from '../e2e/etcd-client.ts';
 
-function peerCall(cluster: ReplicaCluster, target: MemberProcess, creds: grpc.ChannelCredentials, service: 'admin' | 'membership', method: string, req: object): Promise<grpc.ServiceError | null> {
+function peerCall(target: MemberProcess, creds: grpc.ChannelCredentials, service: 'admin' | 'membership', method: string, req: object): Promise<grpc.ServiceError | null> {
   const options = { 'grpc.ssl_target_name_override': 'replicant.invalid' };
   const address = `${target.ip}:2380`;
   const c =
@@ -52,21 +52,21 @@ test('peer port: another CA is refused, a non-member cannot relay, a replaced me
   const tls = cluster.tls!;
   const ca = fs.readFileSync(tls.caFile);
   const writes = cluster.client(ms[0]);
-  for (let i = 0; i < 20; i++) await writes.put(`before/${i}`, `v${i}`);
+  for (let i = 0; i < 20; i++) await putRetrying(writes, `before/${i}`, `v${i}`);
 
   // 1. A client certificate from another CA does not get through the handshake.
   const foreignCa = createCertificateAuthority({ commonName: 'replicant test group CA', organization: 'replicant' });
   const foreign = tls.issue('peer', 'm1', { ipAddresses: [ms[0].ip] }, foreignCa);
   const check = { checkServerIdentity: () => undefined };
   const foreignCreds = grpc.credentials.createSsl(ca, Buffer.from(foreign.privateKeyPem), Buffer.from(foreign.certificatePem), check);
-  const e1 = await peerCall(cluster, ms[0], foreignCreds, 'membership', 'FindMember', { peerUrl: ms[0].peerUrl });
+  const e1 = await peerCall(ms[0], foreignCreds, 'membership', 'FindMember', { peerUrl: ms[0].peerUrl });
   assert.equal(e1?.code, grpc.status.UNAVAILABLE, `foreign CA: ${e1?.details}`);
 
   // 2. A group certificate that names no member may not relay admin calls (nor remove anyone).
   const outsider = tls.issue('peer', 'outsider', { ipAddresses: [`${cluster.subnet}.200`] });
   const outsiderCreds = grpc.credentials.createSsl(ca, Buffer.from(outsider.privateKeyPem), Buffer.from(outsider.certificatePem), check);
   const before = await cluster.adminStatus(ms[0]);
-  const e2 = await peerCall(cluster, ms[0], outsiderCreds, 'admin', 'ChangeMembership', { requestId: 'outsider', remove: [before.members[0].id] });
+  const e2 = await peerCall(ms[0], outsiderCreds, 'admin', 'ChangeMembership', { requestId: 'outsider', remove: [before.members[0].id] });
   assert.equal(e2?.code, grpc.status.PERMISSION_DENIED);
   assert.match(e2!.details, /relayed only by a current member/);
 
