@@ -6,6 +6,7 @@
 // leading and releases every resource.
 // Must never start serving before the storage has been recovered, nor serve a
 // TLS-configured port without TLS.
+import type { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { MemoryStorage, bootstrap, type NodeId } from '../raft/index.ts';
@@ -28,9 +29,15 @@ import { startHealthServer } from './health.ts';
 import { DivergenceWatch } from './divergence-watch.ts';
 import { PeerDialer } from './peer-dial.ts';
 import {
+  EKU_CLIENT_AUTH,
+  EKU_SERVER_AUTH,
   ReloadingServerCredentials,
   TlsFiles,
+  allowsUsage,
   clientAccessInterceptor,
+  describe,
+  identifiesPeerUrls,
+  identityOfX509,
   peerAccessInterceptor,
   type ClientCertMode,
   type MemberDirectory,
@@ -77,10 +84,26 @@ function loadTls(config: ReplicaConfig, log: Logger): { client?: TlsFiles; peer?
   }
   if (config.peerTls) {
     const p = config.peerTls;
+    // Other members recognise this member by its certificate naming its peer URL: refuse one that does not.
+    const validate = (m: { leaf: X509Certificate }): string | undefined => {
+      const id = identityOfX509(m.leaf);
+      if (!allowsUsage(id, EKU_SERVER_AUTH) || !allowsUsage(id, EKU_CLIENT_AUTH)) {
+        return `--peer-cert-file ${p.certFile}: a peer certificate is used to serve and to dial, so it needs both the serverAuth and clientAuth usages`;
+      }
+      if (!identifiesPeerUrls(id, config.initialAdvertisePeerUrls)) {
+        return `--peer-cert-file ${p.certFile}: names ${describe(id)}, not this member's peer URL ${config.initialAdvertisePeerUrls.join(', ')} (as a DNS/IP SAN of its host, or a URI SAN); the other members would refuse it`;
+      }
+      return undefined;
+    };
     out.peer = new TlsFiles(
       { certFile: p.certFile, keyFile: p.keyFile, trustedCaFile: p.trustedCaFile },
-      { flags: { cert: '--peer-cert-file', key: '--peer-key-file', ca: '--peer-trusted-ca-file' }, log: log.child({ tls: 'peer' }), reloadIntervalMs },
+      { flags: { cert: '--peer-cert-file', key: '--peer-key-file', ca: '--peer-trusted-ca-file' }, log: log.child({ tls: 'peer' }), reloadIntervalMs, validate },
     );
+  }
+  if (out.client) {
+    const id = identityOfX509(out.client.material.leaf);
+    const unnamed = config.advertiseClientUrls.filter((u) => !identifiesPeerUrls(id, [u]));
+    if (unnamed.length) log.warn({ names: describe(id), unnamed }, '--cert-file does not name these advertised client URLs; clients that check the server name will refuse them');
   }
   out.client?.start();
   out.peer?.start();

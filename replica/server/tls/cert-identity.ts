@@ -5,6 +5,7 @@
 // Works on the certificate object Node's TLS hands out after it verified the
 // chain. It must never match wildcards or partial names: a certificate
 // identifies exactly the names it lists.
+import type { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 
 /** CertIdentity is the parsed identity of one certificate. */
@@ -95,6 +96,21 @@ export function identityOf(cert: CertLike): CertIdentity {
     else if (kind === 'URI') id.uris.push(value);
   }
   return id;
+}
+
+/** identityOfX509 reads the same identity from a parsed certificate (this member's own files). */
+export function identityOfX509(x: X509Certificate): CertIdentity {
+  const cns = x.subject
+    .split('\n')
+    .filter((l) => l.startsWith('CN='))
+    .map((l) => l.slice(3));
+  const eku = x.keyUsage as string[] | undefined;
+  return identityOf({
+    subject: { CN: cns.length > 1 ? cns : cns[0] } as unknown as PeerCertificate['subject'],
+    subjectaltname: x.subjectAltName ?? '',
+    fingerprint256: x.fingerprint256,
+    ext_key_usage: eku && eku.length ? eku : undefined,
+  });
 }
 
 /** namesHost is true when the certificate lists `host` exactly (DNS or IP SAN; never a wildcard, never the CN). */

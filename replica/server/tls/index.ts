@@ -8,6 +8,7 @@ export { ReloadingServerCredentials, channelCredentials, tlsChannelOptions } fro
 export type { ClientCertMode, ServerCheck } from './credentials.ts';
 export {
   identityOf,
+  identityOfX509,
   identifiesPeerUrls,
   adminIdentity,
   namesHost,

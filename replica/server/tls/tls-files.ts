@@ -111,6 +111,8 @@ export interface TlsFilesOptions {
   reloadIntervalMs: number;
   /** the clock (tests) */
   now?: () => Date;
+  /** validate refuses a set for reasons of the host (e.g. a peer certificate naming another member); returns the reason */
+  validate?: (m: Omit<TlsMaterial, 'generation'>) => string | undefined;
 }
 
 export class TlsFiles {
@@ -129,7 +131,10 @@ export class TlsFiles {
   constructor(paths: TlsFilePaths, o: TlsFilesOptions) {
     this.paths = paths;
     this.#o = o;
-    this.#material = { ...readMaterial(paths, o.flags, o.now?.()), generation: 1 };
+    const first = readMaterial(paths, o.flags, o.now?.());
+    const reason = o.validate?.(first);
+    if (reason !== undefined) throw new TlsConfigError(reason);
+    this.#material = { ...first, generation: 1 };
   }
 
   get material(): TlsMaterial {
@@ -176,6 +181,8 @@ export class TlsFiles {
     let next: Omit<TlsMaterial, 'generation'>;
     try {
       next = readMaterial(this.paths, this.#o.flags, this.#o.now?.());
+      const reason = this.#o.validate?.(next);
+      if (reason !== undefined) throw new TlsConfigError(reason);
     } catch (e) {
       const msg = (e as Error).message;
       if (msg !== this.#lastError) {
