@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../../proto/grpc.ts';
 import { ReplicaCluster, type Cleanup, type MemberProcess } from '../e2e/replica-cluster.ts';
-import { launch } from '../security/launch.ts';
+import { launch, statusOf } from '../security/launch.ts';
 
 export interface Target {
   cluster: ReplicaCluster;
@@ -57,7 +57,7 @@ export class Probe {
         (err, res) => (err ? reject(err) : resolve(res!)),
       ),
     );
-    const st = await this.#cluster.adminStatus(this.#m);
+    const st = await statusOf(this.#cluster, this.#m);
     const conf = st.configuration;
     return JSON.stringify({
       revision: Number(hash.header.revision),
@@ -95,7 +95,7 @@ export class Probe {
 async function start(t: Cleanup, tls: boolean): Promise<Target> {
   const cluster = new ReplicaCluster(t, tls ? { tls: {} } : {});
   const [member] = await launch(cluster, 1);
-  const st = await cluster.adminStatus(member);
+  const st = await statusOf(cluster, member);
   const probe = new Probe(cluster, member);
   t.after(() => probe.close());
   return { cluster, member, clusterId: String(st.clusterId), memberId: st.memberId, probe };

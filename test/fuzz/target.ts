@@ -1,5 +1,6 @@
-// The shape of a fuzz target and what a failure carries: every target runs
-// seeded inputs until a deadline and counts outcomes; a broken property is a
+// The shape of a fuzz target and what a failure carries: every target sets
+// itself up, then runs seeded inputs for its time budget (at least one) and
+// counts outcomes; a broken property is a
 // FuzzFailure naming the target, the seed and iteration that reproduce it, and
 // the offending input.
 // It must never swallow an unexpected exception: that is a finding.
@@ -15,8 +16,8 @@ export interface FuzzReport {
 
 export interface FuzzTarget {
   name: string;
-  /** run feeds inputs drawn from `seed` until performance.now() passes `deadline`. */
-  run(seed: number, deadline: number): Promise<FuzzReport>;
+  /** run sets up, then feeds inputs drawn from `seed` for `budgetMs` (set-up not counted, at least one input). */
+  run(seed: number, budgetMs: number): Promise<FuzzReport>;
 }
 
 export class FuzzFailure extends Error {

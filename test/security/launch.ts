@@ -2,7 +2,7 @@
 // leader with a deadline that survives a heavily loaded machine (TLS start-up
 // costs a little more), putting the members' logs in the error when it fails.
 // Must never start anything it does not register with the cluster for cleanup.
-import { ReplicaCluster, type MemberProcess } from '../e2e/replica-cluster.ts';
+import { ReplicaCluster, waitFor, type MemberProcess } from '../e2e/replica-cluster.ts';
 
 export async function launch(cluster: ReplicaCluster, size: number, flags: string[] = [], timeoutMs = 60_000): Promise<MemberProcess[]> {
   const ms = Array.from({ length: size }, () => cluster.define());
@@ -14,4 +14,13 @@ export async function launch(cluster: ReplicaCluster, size: number, flags: strin
     throw new Error(`${(e as Error).message}\n${cluster.logTail()}`);
   }
   return ms;
+}
+
+/**
+ * statusOf is the member's admin Status, retried for up to `timeoutMs`: the
+ * harness gives one call 2 s, which a loaded machine doing TLS handshakes can
+ * exceed.
+ */
+export async function statusOf(cluster: ReplicaCluster, m: MemberProcess, timeoutMs = 30_000): Promise<any> {
+  return waitFor(`admin Status of ${m.name}`, () => cluster.adminStatus(m), timeoutMs);
 }

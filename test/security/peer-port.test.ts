@@ -14,7 +14,7 @@ import { createCertificateAuthority } from '../../operator/pki/index.ts';
 import { adminClient } from '../../replica/server/admin-service.ts';
 import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
 import { ReplicaCluster, waitFor, type MemberProcess } from '../e2e/replica-cluster.ts';
-import { launch } from './launch.ts';
+import { launch, statusOf } from './launch.ts';
 import { writeAtomic } from '../e2e/cluster-tls.ts';
 import type { EtcdClient } from '../e2e/etcd-client.ts';
 
@@ -65,7 +65,7 @@ test('peer port: another CA is refused, a non-member cannot relay, a replaced me
   // 2. A group certificate that names no member may not relay admin calls (nor remove anyone).
   const outsider = tls.issue('peer', 'outsider', { ipAddresses: [`${cluster.subnet}.200`] });
   const outsiderCreds = grpc.credentials.createSsl(ca, Buffer.from(outsider.privateKeyPem), Buffer.from(outsider.certificatePem), check);
-  const before = await cluster.adminStatus(ms[0]);
+  const before = await statusOf(cluster, ms[0]);
   const e2 = await peerCall(ms[0], outsiderCreds, 'admin', 'ChangeMembership', { requestId: 'outsider', remove: [before.members[0].id] });
   assert.equal(e2?.code, grpc.status.PERMISSION_DENIED);
   assert.match(e2!.details, /relayed only by a current member/);
@@ -86,15 +86,15 @@ test('peer port: another CA is refused, a non-member cannot relay, a replaced me
   for (let i = 0; i < 20; i++) await putRetrying(writes, `while-foreign/${i}`, `v${i}`);
   await waitFor('m2 to log why its peer handshakes are refused', () => m2.log.some((l) => /cannot connect to peer/.test(l) && /TLS handshake .* failed: .*(refused this member's certificate|not accept this member's --peer-cert-file)/.test(l)), 30_000);
 
-  const commit = (await cluster.adminStatus(ms[0])).commitIndex as number;
-  assert.ok((await cluster.adminStatus(m2)).appliedIndex < commit, 'm2 did not catch up with a foreign certificate');
+  const commit = (await statusOf(cluster, ms[0])).commitIndex as number;
+  assert.ok((await statusOf(cluster, m2)).appliedIndex < commit, 'm2 did not catch up with a foreign certificate');
   writeAtomic(m2Files.peerKey, goodKey);
   writeAtomic(m2Files.peerCert, goodCert);
-  await waitFor('m2 to catch up once its certificate is fixed', async () => (await cluster.adminStatus(m2)).appliedIndex >= commit, 30_000);
+  await waitFor('m2 to catch up once its certificate is fixed', async () => (await statusOf(cluster, m2)).appliedIndex >= commit, 30_000);
 
   // 4. Replace m3 by m5 in one change (a fresh certificate for m5), as the operator does.
   const [, , old] = ms;
-  const oldId = (await cluster.adminStatus(old)).memberId as number;
+  const oldId = (await statusOf(cluster, old)).memberId as number;
   const fresh = cluster.define();
   cluster.start(fresh, 'existing', cluster.initialCluster([...ms, fresh]));
   const replaced = await cluster.admin(ms[0], 'ChangeMembership', { requestId: 'replace-m3', add: [{ name: fresh.name, peerUrls: [fresh.peerUrl] }], remove: [oldId] }, 60_000);
@@ -112,7 +112,7 @@ test('peer port: another CA is refused, a non-member cannot relay, a replaced me
   fs.rmSync(old.dataDir, { recursive: true, force: true });
   cluster.start(old, 'existing', cluster.initialCluster([ms[0], ms[1], fresh, old]));
   await waitFor('the removed member\'s certificate to be refused', () => group.some((m) => refusals(m, /belongs to removed member/).length > 0), 30_000);
-  const status = await cluster.adminStatus(ms[0]);
+  const status = await statusOf(cluster, ms[0]);
   assert.deepEqual(
     status.members.map((m: { name: string }) => m.name).sort(),
     group.map((m) => m.name).sort(),

@@ -13,7 +13,7 @@ import { createCertificateAuthority, parseCertificate, type CertificateBundle } 
 import { EtcdClient } from '../e2e/etcd-client.ts';
 import { writeAtomic } from '../e2e/cluster-tls.ts';
 import { ReplicaCluster, waitFor, type MemberProcess } from '../e2e/replica-cluster.ts';
-import { launch } from './launch.ts';
+import { launch, statusOf } from './launch.ts';
 
 /** Load keeps writers busy; each request may be retried once; the client is re-dialled every few requests (new handshakes). */
 class Load {
@@ -156,8 +156,8 @@ test('rotating leaf certificates and then the CA under a client load: no failed 
   const follower = ms.find((m) => m !== leader)!;
   await cluster.kill(follower);
   cluster.start(follower, 'new', cluster.initialCluster(ms));
-  const commit = (await cluster.adminStatus(leader)).commitIndex as number;
-  await waitFor('the restarted member to catch up', async () => (await cluster.adminStatus(follower)).appliedIndex >= commit, 60_000);
+  const commit = (await statusOf(cluster, leader)).commitIndex as number;
+  await waitFor('the restarted member to catch up', async () => (await statusOf(cluster, follower)).appliedIndex >= commit, 60_000);
 
   const reader = cluster.client(ms.find((m) => m !== follower)!);
   for (const [k, v] of [...load.acked].filter((_, i) => i % 25 === 0)) assert.equal((await reader.get(k))?.value, v, `acknowledged ${k}`);

@@ -92,7 +92,7 @@ const BATCH = 60;
 export function clientGrpcTarget(t: Target): FuzzTarget {
   return {
     name: 'client-grpc',
-    async run(seed, deadline) {
+    async run(seed, budgetMs) {
       const name = 'client-grpc';
       const started = performance.now();
       const rng = new Rng(seed);
@@ -105,7 +105,8 @@ export function clientGrpcTarget(t: Target): FuzzTarget {
         const c = t.cluster.client(t.member);
         for (let i = 0; i < 5; i++) await c.put(`fuzz/${i}`, `v${i}`);
         let baseline = await t.probe.state();
-        for (let i = 0; performance.now() < deadline; i++) {
+        const deadline = performance.now() + budgetMs;
+        for (let i = 0; i === 0 || performance.now() < deadline; i++) {
           const m = rng.pick(ms);
           const path = rng.chance(0.03) ? `/etcdserverpb.KV/${rng.bytes(3).toString('hex')}` : m.path;
           const input = rng.chance(0.1) ? rng.bytes(rng.int(80)) : mutate(rng.pick(m.seeds), rng, donors);
@@ -155,12 +156,13 @@ async function readOnlyTraffic(address: string, creds?: { credentials: grpc.Chan
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-async function rawTarget(name: string, t: Target, seed: number, deadline: number, seeds: Buffer[], port: number): Promise<ReturnType<Tally['report']>> {
+async function rawTarget(name: string, t: Target, seed: number, budgetMs: number, seeds: Buffer[], port: number): Promise<ReturnType<Tally['report']>> {
   const started = performance.now();
+  const deadline = started + budgetMs;
   const rng = new Rng(seed);
   const tally = new Tally();
   let baseline = await t.probe.state();
-  for (let batch = 0; performance.now() < deadline; batch++) {
+  for (let batch = 0; batch === 0 || performance.now() < deadline; batch++) {
     const inputs = Array.from({ length: 16 }, () => {
       const roll = rng.int(10);
       if (roll === 0) return rng.bytes(rng.int(200));
@@ -184,10 +186,10 @@ async function rawTarget(name: string, t: Target, seed: number, deadline: number
 export function clientH2Target(t: Target): FuzzTarget {
   return {
     name: 'client-h2',
-    async run(seed, deadline) {
+    async run(seed, budgetMs) {
       const seeds = await capture(t.member.ip, 2379, (address) => readOnlyTraffic(address));
       if (seeds.length === 0) throw new Error('client-h2: captured no client traffic');
-      return rawTarget('client-h2', t, seed, deadline, seeds, 2379);
+      return rawTarget('client-h2', t, seed, budgetMs, seeds, 2379);
     },
   };
 }
@@ -195,7 +197,7 @@ export function clientH2Target(t: Target): FuzzTarget {
 export function clientTlsTarget(t: Target): FuzzTarget {
   return {
     name: 'client-tls',
-    async run(seed, deadline) {
+    async run(seed, budgetMs) {
       const name = 'client-tls';
       const started = performance.now();
       const rng = new Rng(seed);
@@ -216,8 +218,8 @@ export function clientTlsTarget(t: Target): FuzzTarget {
           s.on('error', () => resolve());
         });
       });
-      const rawDeadline = started + (deadline - started) / 3;
-      const raw = await rawTarget('client-tls-raw', t, seed, rawDeadline, handshakes, 2379);
+      const raw = await rawTarget('client-tls-raw', t, seed, budgetMs / 3, handshakes, 2379);
+      const deadline = performance.now() + (2 * budgetMs) / 3;
       for (const [k, v] of Object.entries(raw.outcomes)) tally.outcomes[`raw-${k}`] = v;
       tally.inputs += raw.inputs;
       // Admin and membership calls with mutated payloads, as an application or anonymously: always refused.
@@ -235,7 +237,7 @@ export function clientTlsTarget(t: Target): FuzzTarget {
       };
       try {
         const baseline = await t.probe.state();
-        for (let i = 0; performance.now() < deadline; i++) {
+        for (let i = 0; i === 0 || performance.now() < deadline; i++) {
           const m = rng.pick(ms);
           const who = rng.chance(0.5) ? 'app' : 'anonymous';
           const input = rng.chance(0.1) ? rng.bytes(rng.int(80)) : mutate(rng.pick(m.seeds), rng, donors);

@@ -68,7 +68,7 @@ function fixCrc(buf: Buffer): Buffer {
 
 export const kvSnapshotTarget: FuzzTarget = {
   name: 'kv-snapshot',
-  async run(seed, deadline) {
+  async run(seed, budgetMs) {
     const name = 'kv-snapshot';
     const started = performance.now();
     const rng = new Rng(seed);
@@ -76,7 +76,8 @@ export const kvSnapshotTarget: FuzzTarget = {
     const seeds = [1, 6, 40].map((n) => baseline(seed + n, n).snapshot());
     let victim = baseline(seed, 12);
     let before = fingerprint(victim);
-    for (let i = 0; performance.now() < deadline; i++) {
+    const deadline = performance.now() + budgetMs;
+    for (let i = 0; i === 0 || performance.now() < deadline; i++) {
       let input = mutate(rng.pick(seeds), rng, seeds);
       if (rng.chance(0.7)) input = fixCrc(input);
       try {
@@ -107,7 +108,7 @@ export const kvSnapshotTarget: FuzzTarget = {
 
 export const logEntryTarget: FuzzTarget = {
   name: 'log-entry',
-  async run(seed, deadline) {
+  async run(seed, budgetMs) {
     const name = 'log-entry';
     const started = performance.now();
     const rng = new Rng(seed);
@@ -116,7 +117,8 @@ export const logEntryTarget: FuzzTarget = {
     // Two members with the same state must end in the same state whatever a committed entry holds.
     let a = baseline(seed, 10);
     let c = baseline(seed, 10);
-    for (let i = 0; performance.now() < deadline; i++) {
+    const deadline = performance.now() + budgetMs;
+    for (let i = 0; i === 0 || performance.now() < deadline; i++) {
       const input = mutate(rng.pick(seeds), rng, seeds);
       const before = fingerprint(a);
       const index = a.appliedIndex + 1;
@@ -150,7 +152,7 @@ export const logEntryTarget: FuzzTarget = {
 
 export const envelopeTarget: FuzzTarget = {
   name: 'replica-snapshot',
-  async run(seed, deadline) {
+  async run(seed, budgetMs) {
     const name = 'replica-snapshot';
     const started = performance.now();
     const rng = new Rng(seed);
@@ -164,7 +166,8 @@ export const envelopeTarget: FuzzTarget = {
     const snapshots = [encodeSnapshot(table.encode(), baseline(seed, 8).snapshot()), encodeSnapshot(MemberTable.initial([], conf).encode(), baseline(seed, 1).snapshot())];
     const entries = [encodeKvEntry(7, encodeCommand(seedCommands(rng, 1)[0])), encodePublishEntry(3, 'm3', ['https://10.0.0.3:2379'])];
     const tables = [table.encode()];
-    for (let i = 0; performance.now() < deadline; i++) {
+    const deadline = performance.now() + budgetMs;
+    for (let i = 0; i === 0 || performance.now() < deadline; i++) {
       const which = rng.int(3);
       const input = which === 0 ? mutate(rng.pick(snapshots), rng, snapshots) : which === 1 ? mutate(rng.pick(tables), rng, tables) : mutate(rng.pick(entries), rng, entries);
       try {
@@ -196,13 +199,14 @@ export const envelopeTarget: FuzzTarget = {
 
 export const certNamesTarget: FuzzTarget = {
   name: 'cert-names',
-  async run(seed, deadline) {
+  async run(seed, budgetMs) {
     const name = 'cert-names';
     const started = performance.now();
     const rng = new Rng(seed);
     const tally = new Tally();
     const seeds = ['DNS:a.example, IP Address:10.0.0.1, URI:spiffe://t/x', 'DNS:"a,b", URI:"x:\\"y\\""', 'IP Address:0:0:0:0:0:0:0:1'].map((s) => Buffer.from(s));
-    for (let i = 0; performance.now() < deadline; i++) {
+    const deadline = performance.now() + budgetMs;
+    for (let i = 0; i === 0 || performance.now() < deadline; i++) {
       const input = mutate(rng.pick(seeds), rng, seeds);
       try {
         const id = timed(name, seed, i, input, () => identityOf({ subject: { CN: 'x' } as never, subjectaltname: input.toString('latin1'), fingerprint256: '' }));

@@ -109,10 +109,11 @@ async function attackPeer(client: grpc.Client, t: Target, rng: Rng): Promise<{ o
   return { outcome: `membership-${grpc.status[r.code]}`, input };
 }
 
-async function peerCalls(name: string, t: Target, client: grpc.Client, seed: number, deadline: number, tally: Tally, check?: (outcome: string, input: Buffer, i: number) => void, label = ''): Promise<void> {
+async function peerCalls(name: string, t: Target, client: grpc.Client, seed: number, budgetMs: number, tally: Tally, check?: (outcome: string, input: Buffer, i: number) => void, label = ''): Promise<void> {
   const rng = new Rng(seed);
   let baseline = await t.probe.state();
-  for (let i = 0; performance.now() < deadline; i++) {
+  const deadline = performance.now() + budgetMs;
+  for (let i = 0; i === 0 || performance.now() < deadline; i++) {
     const { outcome, input } = await attackPeer(client, t, rng);
     if (outcome === 'hang') throw new FuzzFailure(name, seed, i, input, 'a peer call did not end within 8 s');
     if (outcome === 'snapshot-accepted') throw new FuzzFailure(name, seed, i, input, 'a snapshot for a member that does not exist was accepted');
@@ -133,12 +134,12 @@ async function peerCalls(name: string, t: Target, client: grpc.Client, seed: num
 export function peerGrpcTarget(t: Target): FuzzTarget {
   return {
     name: 'peer-grpc',
-    async run(seed, deadline) {
+    async run(seed, budgetMs) {
       const started = performance.now();
       const tally = new Tally();
       const client = new grpc.Client(`${t.member.ip}:2380`, grpc.credentials.createInsecure());
       try {
-        await peerCalls('peer-grpc', t, client, seed, deadline, tally, (outcome, input, i) => {
+        await peerCalls('peer-grpc', t, client, seed, budgetMs, tally, (outcome, input, i) => {
           if (outcome.includes('claims-self') && !outcome.endsWith('FAILED_PRECONDITION') && !outcome.startsWith('membership')) {
             throw new FuzzFailure('peer-grpc', seed, i, input, `a call claiming to be the member itself was not refused: ${outcome}`);
           }
@@ -151,10 +152,11 @@ export function peerGrpcTarget(t: Target): FuzzTarget {
   };
 }
 
-async function rawPeer(name: string, t: Target, seed: number, deadline: number, seeds: Buffer[], tally: Tally): Promise<void> {
+async function rawPeer(name: string, t: Target, seed: number, budgetMs: number, seeds: Buffer[], tally: Tally): Promise<void> {
   const rng = new Rng(seed);
   let baseline = await t.probe.state();
-  for (let batch = 0; performance.now() < deadline; batch++) {
+  const deadline = performance.now() + budgetMs;
+  for (let batch = 0; batch === 0 || performance.now() < deadline; batch++) {
     const inputs = Array.from({ length: 16 }, () => (rng.chance(0.1) ? rng.bytes(rng.int(200)) : mutate(rng.pick(seeds), rng, seeds, 8)));
     for (const o of await inParallel(inputs, 8, (input) => exchange(t.member.ip, 2380, input))) tally.add(`raw-${o}`);
     if (!t.probe.alive()) throw new FuzzFailure(name, seed, batch, inputs[0], 'the replica exited');
@@ -171,7 +173,7 @@ async function rawPeer(name: string, t: Target, seed: number, deadline: number, 
 export function peerH2Target(t: Target): FuzzTarget {
   return {
     name: 'peer-h2',
-    async run(seed, deadline) {
+    async run(seed, budgetMs) {
       const started = performance.now();
       const tally = new Tally();
       const seeds = await capture(t.member.ip, 2380, async (address) => {
@@ -184,7 +186,7 @@ export function peerH2Target(t: Target): FuzzTarget {
         await unary(c, '/replicant.peer.v1.Membership/FindMember', membershipSeeds[0], 5000);
         c.close();
       });
-      await rawPeer('peer-h2', t, seed, deadline, seeds, tally);
+      await rawPeer('peer-h2', t, seed, budgetMs, seeds, tally);
       return tally.report('peer-h2', started);
     },
   };
@@ -193,7 +195,7 @@ export function peerH2Target(t: Target): FuzzTarget {
 export function peerTlsTarget(t: Target): FuzzTarget {
   return {
     name: 'peer-tls',
-    async run(seed, deadline) {
+    async run(seed, budgetMs) {
       const started = performance.now();
       const tally = new Tally();
       const tlsc = t.cluster.tls!;
@@ -213,7 +215,7 @@ export function peerTlsTarget(t: Target): FuzzTarget {
           s.on('error', () => resolve());
         });
       });
-      await rawPeer('peer-tls', t, seed, started + (deadline - started) / 3, handshakes, tally);
+      await rawPeer('peer-tls', t, seed, budgetMs / 3, handshakes, tally);
       // gRPC: who may call with what.
       const foreignCa = createCertificateAuthority({ commonName: 'replicant test group CA', organization: 'replicant' });
       const certs = {
@@ -225,12 +227,12 @@ export function peerTlsTarget(t: Target): FuzzTarget {
       const verify = { checkServerIdentity: () => undefined };
       const options = { 'grpc.ssl_target_name_override': 'replicant.invalid' };
       const rng = new Rng(seed ^ 0x5a5a5a5a);
-      const per = (deadline - performance.now()) / 4;
+      const per = (2 * budgetMs) / 3 / 4;
       for (const [who, c] of Object.entries(certs)) {
         const creds = c ? grpc.credentials.createSsl(ca, Buffer.from(c.privateKeyPem), Buffer.from(c.certificatePem), verify) : grpc.credentials.createSsl(ca, null, null, verify);
         const client = new grpc.Client(`${t.member.ip}:2380`, creds, options);
         try {
-          await peerCalls(`peer-tls-${who}`, t, client, rng.int(2 ** 31), Math.min(deadline, performance.now() + per), tally, (outcome, input, i) => {
+          await peerCalls(`peer-tls-${who}`, t, client, rng.int(2 ** 31), per, tally, (outcome, input, i) => {
             const code = outcome.slice(outcome.lastIndexOf('-') + 1);
             const refused = who === 'none' || who === 'foreign' ? code === 'UNAVAILABLE' : who === 'app' ? code === 'PERMISSION_DENIED' : true;
             // A non-member peer certificate claiming the member's own id is refused by the access rules.

@@ -36,7 +36,7 @@ function snapshotOf(dir: string): Map<string, Buffer> {
 
 export const storageTarget: FuzzTarget = {
   name: 'storage',
-  async run(seed, deadline) {
+  async run(seed, budgetMs) {
     const name = 'storage';
     const started = performance.now();
     const rng = new Rng(seed);
@@ -54,7 +54,8 @@ export const storageTarget: FuzzTarget = {
       const original = snapshotOf(pristine);
       const originalFiles = [...original.keys()];
       const work = path.join(root, 'work');
-      for (let i = 0; performance.now() < deadline; i++) {
+      const deadline = performance.now() + budgetMs;
+      for (let i = 0; i === 0 || performance.now() < deadline; i++) {
         fs.rmSync(work, { recursive: true, force: true });
         fs.cpSync(pristine, work, { recursive: true });
         fs.rmSync(path.join(work, 'member', 'lock'), { force: true });
