@@ -1,13 +1,16 @@
 // The admin gRPC service (replicant.admin.v1.Admin): Status for the operator,
 // ChangeMembership and TransferLeadership. A member that does not lead
-// forwards the two writes to the leader's client URL, so callers may use any
-// member. Must never change membership except through Reconfigurer.
+// forwards the two writes to the leader's peer port (where only current
+// members may call it; see tls/peer-access.ts), so callers may use any
+// member. Who may call it on the client port is tls/client-access.ts's job.
+// Must never change membership except through Reconfigurer.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { NodeId } from '../raft/index.ts';
 import { clientConstructor, loadProtos, serviceDefinition } from '../../proto/grpc.ts';
 import { EtcdError } from './etcdapi/index.ts';
 import { ReconfigureError, type Reconfigurer } from './reconfigure.ts';
+import type { Dial } from './peer-dial.ts';
 import type { ReplicaNode } from './replica-node.ts';
 import type { DivergenceState } from './divergence-watch.ts';
 
@@ -24,9 +27,9 @@ export function adminServiceDefinition(): grpc.ServiceDefinition {
 }
 
 /** adminClient returns a client for the admin API at host:port. */
-export function adminClient(address: string, credentials = grpc.credentials.createInsecure()): grpc.Client & Record<string, Function> {
+export function adminClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): grpc.Client & Record<string, Function> {
   const C = clientConstructor(adminRoot(), ADMIN_SERVICE);
-  return new C(address, credentials) as unknown as grpc.Client & Record<string, Function>;
+  return new C(address, credentials, options) as unknown as grpc.Client & Record<string, Function>;
 }
 
 export interface AdminDeps {
@@ -40,6 +43,8 @@ export interface AdminDeps {
   divergence: () => DivergenceState;
   /** faultInjection enables InjectFault (tests only). */
   faultInjection: boolean;
+  /** dial reaches member `id`'s peer port at `peerUrl` (where this service is also served, for forwarding). */
+  dial: (id: NodeId, peerUrl: string) => Dial;
 }
 
 function configuration(node: ReplicaNode) {
@@ -73,13 +78,14 @@ export function adminHandlers(d: AdminDeps): grpc.UntypedServiceImplementation {
     const node = d.node();
     const leader = node.leaderId;
     if (leader === 0 || leader === node.id) return undefined;
-    const url = node.members.get(leader)?.clientURLs[0];
+    const url = node.members.get(leader)?.peerURLs[0];
     if (!url) return undefined;
-    const host = new URL(url).host;
-    let c = clients.get(host);
+    const key = `${leader}|${url}`;
+    let c = clients.get(key);
     if (!c) {
-      c = adminClient(host);
-      clients.set(host, c);
+      const dial = d.dial(leader, url);
+      c = adminClient(dial.target, dial.credentials, dial.options);
+      clients.set(key, c);
     }
     return c;
   };

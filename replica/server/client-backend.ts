@@ -1,8 +1,8 @@
 // The etcd client API's backend over raft: writes are proposed and answered
 // with their apply result, reads wait for a ReadIndex barrier unless
 // serializable, and Cluster calls become configuration changes on the leader
-// (followers relay them to it). Must never answer a linearizable read from
-// state older than the barrier.
+// (followers relay them to the leader's peer port). Must never answer a
+// linearizable read from state older than the barrier.
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '../raft/index.ts';
 import { ConfChangeRejectedError } from '../raft/index.ts';
@@ -13,6 +13,7 @@ import { RequestIdGenerator } from '../kv/index.ts';
 import { freshMemberId } from './ids.ts';
 import { encodeChangeContext, type MemberView } from './members.ts';
 import type { ReplicaNode } from './replica-node.ts';
+import type { Dial } from './peer-dial.ts';
 
 /** SERVER_VERSION is what Maintenance.Status reports: the etcd API level we serve. */
 export const SERVER_VERSION = '3.4.0';
@@ -21,6 +22,19 @@ let clusterClient: grpc.ServiceClientConstructor | undefined;
 
 function quorum(n: number): number {
   return Math.floor(n / 2) + 1;
+}
+
+/** WireMember is a member as the etcd Cluster service sends it (a relayed answer). */
+interface WireMember {
+  ID: number;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+function fromWire(m: WireMember): Member {
+  return { id: m.ID, name: m.name, peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: !!m.isLearner };
 }
 
 function toMember(m: MemberView): Member {
@@ -35,8 +49,18 @@ export class RaftClientBackend implements ClientBackend {
   /** divergence is set by the digest comparison; a divergent member refuses reads. */
   divergentReason: string | undefined;
 
-  constructor(node: () => ReplicaNode, clusterId: number, memberId: number) {
+  private readonly dial: (id: NodeId, peerUrl: string) => Dial;
+
+  private readonly peerScheme: string | undefined;
+
+  /**
+   * dial reaches a member's peer port, where the Cluster service is served for
+   * relaying; peerScheme ('https:' with peer TLS) is the scheme new members' peer URLs must use.
+   */
+  constructor(node: () => ReplicaNode, clusterId: number, memberId: number, dial: (id: NodeId, peerUrl: string) => Dial, peerScheme?: 'http:' | 'https:') {
     this.node = node;
+    this.dial = dial;
+    this.peerScheme = peerScheme;
     this.clusterId = clusterId;
     this.ids = new RequestIdGenerator(memberId, Date.now());
   }
@@ -102,8 +126,8 @@ export class RaftClientBackend implements ClientBackend {
   async memberAdd(peerURLs: string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
     const node = this.node();
     if (node.raw.raft.state !== 'leader') {
-      const r = await this.relay<{ member: Member; members: Member[] }>('MemberAdd', { peerURLs, isLearner });
-      return { member: r.member, members: r.members };
+      const r = await this.relay<{ member: WireMember; members: WireMember[] }>('MemberAdd', { peerURLs, isLearner });
+      return { member: fromWire(r.member), members: r.members.map(fromWire) };
     }
     if (peerURLs.length === 0) throw new EtcdError('memberBadURLs');
     for (const u of peerURLs) {
@@ -113,6 +137,10 @@ export class RaftClientBackend implements ClientBackend {
       } catch {
         throw new EtcdError('memberBadURLs');
       }
+    }
+    if (this.peerScheme) {
+      const other = peerURLs.find((u) => new URL(u).protocol !== this.peerScheme);
+      if (other) throw new ApiError(grpc.status.INVALID_ARGUMENT, `etcdserver: peer URL ${other} must use ${this.peerScheme}// like the rest of this group's peer URLs`);
     }
     for (const u of peerURLs) if (node.members.findByPeerURL(u)) throw new EtcdError('peerURLExist');
     if (!isLearner) this.requireStartedQuorum(node, +1);
@@ -126,7 +154,7 @@ export class RaftClientBackend implements ClientBackend {
   async memberRemove(id: number): Promise<Member[]> {
     const node = this.node();
     if (!node.members.get(id)) throw new EtcdError('memberNotFound');
-    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: Member[] }>('MemberRemove', { ID: id })).members;
+    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: WireMember[] }>('MemberRemove', { ID: id })).members.map(fromWire);
     const cs = node.raw.raft.trk.confState();
     if (cs.voters.includes(id)) this.requireStartedQuorum(node, -1, id);
     await this.propose(node, { type: 'removeNode', nodeId: id }, []);
@@ -136,7 +164,7 @@ export class RaftClientBackend implements ClientBackend {
   async memberPromote(id: number): Promise<Member[]> {
     const node = this.node();
     if (!node.members.get(id)) throw new EtcdError('memberNotFound');
-    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: Member[] }>('MemberPromote', { ID: id })).members;
+    if (node.raw.raft.state !== 'leader') return (await this.relay<{ members: WireMember[] }>('MemberPromote', { ID: id })).members.map(fromWire);
     const raft = node.raw.raft;
     if (!raft.trk.confState().learners.includes(id)) throw new EtcdError('memberNotLearner');
     const pr = raft.trk.progress.get(id);
@@ -169,17 +197,19 @@ export class RaftClientBackend implements ClientBackend {
     }
   }
 
-  /** relay forwards a Cluster call to the leader's client URL. */
+  /** relay forwards a Cluster call to the leader's peer port. */
   private relay<T>(method: string, request: object): Promise<T> {
     const node = this.node();
-    const url = node.members.get(node.leaderId)?.clientURLs[0];
-    if (node.leaderId === 0 || !url) return Promise.reject(new EtcdError('noLeader'));
-    const host = new URL(url).host;
-    let c = this.relays.get(host);
+    const leader = node.leaderId;
+    const url = node.members.get(leader)?.peerURLs[0];
+    if (leader === 0 || !url) return Promise.reject(new EtcdError('noLeader'));
+    const key = `${leader}|${url}`;
+    let c = this.relays.get(key);
     if (!c) {
       clusterClient ??= clientConstructor(loadProtos('etcd/rpc.proto'), 'etcdserverpb.Cluster');
-      c = new clusterClient(host, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
-      this.relays.set(host, c);
+      const dial = this.dial(leader, url);
+      c = new clusterClient(dial.target, dial.credentials, dial.options) as unknown as grpc.Client & Record<string, Function>;
+      this.relays.set(key, c);
     }
     return new Promise<T>((resolve, reject) =>
       c[method](request, { deadline: Date.now() + 10_000 }, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))),

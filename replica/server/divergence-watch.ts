@@ -11,6 +11,7 @@ import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
 import { judge, type MemberReport, type Verdict } from './divergence.ts';
 import type { ReplicaNode } from './replica-node.ts';
 import type { ReplicaMetrics } from './metrics.ts';
+import type { Dial } from './peer-dial.ts';
 
 type PeerClient = grpc.Client & Record<string, Function>;
 
@@ -27,7 +28,7 @@ export class DivergenceWatch {
   private readonly node: () => ReplicaNode;
   private readonly log: Logger;
   private readonly metrics: ReplicaMetrics;
-  private readonly dial: (peerUrl: string) => string;
+  private readonly dial: (id: NodeId, peerUrl: string) => Dial;
   private readonly onSelfDivergent: (reason: string) => void;
   private readonly clients = new Map<string, PeerClient>();
   private timer: NodeJS.Timeout | undefined;
@@ -41,7 +42,8 @@ export class DivergenceWatch {
     node: () => ReplicaNode;
     log: Logger;
     metrics: ReplicaMetrics;
-    dial: (peerUrl: string) => string;
+    /** dial reaches member `id`'s peer port at `peerUrl` */
+    dial: (id: NodeId, peerUrl: string) => Dial;
     onSelfDivergent: (reason: string) => void;
   }) {
     this.node = o.node;
@@ -72,13 +74,14 @@ export class DivergenceWatch {
     this.clients.clear();
   }
 
-  private client(peerUrl: string): PeerClient {
-    const target = new URL(this.dial(peerUrl)).host;
-    let c = this.clients.get(target);
+  private client(id: NodeId, peerUrl: string): PeerClient {
+    const key = `${id}|${peerUrl}`;
+    let c = this.clients.get(key);
     if (!c) {
       this.ctor ??= clientConstructor(loadProtos('peer.proto'), 'replicant.peer.v1.Membership');
-      c = new this.ctor(target, grpc.credentials.createInsecure()) as unknown as PeerClient;
-      this.clients.set(target, c);
+      const dial = this.dial(id, peerUrl);
+      c = new this.ctor(dial.target, dial.credentials, dial.options) as unknown as PeerClient;
+      this.clients.set(key, c);
     }
     return c;
   }
@@ -92,7 +95,7 @@ export class DivergenceWatch {
       peers.map(
         (m) =>
           new Promise<MemberReport | undefined>((resolve) =>
-            this.client(m.peerURLs[0]).Checkpoints({}, { deadline: Date.now() + 1500 }, (err: Error | null, r: { memberId: number; checkpoints: { index: number; digest: string }[] }) =>
+            this.client(m.id, m.peerURLs[0]).Checkpoints({}, { deadline: Date.now() + 1500 }, (err: Error | null, r: { memberId: number; checkpoints: { index: number; digest: string }[] }) =>
               resolve(err || r.memberId !== m.id ? undefined : { id: m.id, checkpoints: r.checkpoints }),
             ),
           ),

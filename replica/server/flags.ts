@@ -44,6 +44,29 @@ export interface ReplicaConfig {
    * proxy per directed link in the chaos harness). Keys and values are URLs.
    */
   peerDialOverrides: Map<string, string>;
+  /** client port TLS (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth); absent: plaintext */
+  clientTls?: ClientTlsConfig;
+  /** peer port mutual TLS (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file); absent: plaintext */
+  peerTls?: PeerTlsConfig;
+  /** identities (certificate CN, URI SAN or DNS SAN) allowed to call the admin API */
+  adminAllowedIdentities: string[];
+  /** how often TLS files are re-checked besides change notifications, in milliseconds */
+  tlsReloadIntervalMs: number;
+}
+
+export interface ClientTlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA bundle that verifies client certificates (needed for --client-cert-auth and for admin calls) */
+  trustedCaFile?: string;
+  /** every client call needs a verified client certificate */
+  clientCertAuth: boolean;
+}
+
+export interface PeerTlsConfig {
+  certFile: string;
+  keyFile: string;
+  trustedCaFile: string;
 }
 
 export const USAGE = `usage: replicant replica [flags]
@@ -65,6 +88,17 @@ export const USAGE = `usage: replicant replica [flags]
   --checkpoint-interval N              applied entries between state digests (default 1000)
   --max-request-bytes N                largest client request (default 1572864)
   --max-txn-ops N                      most operations in one txn (default 128)
+  --cert-file FILE                     client port TLS certificate (PEM; needed for https:// client URLs)
+  --key-file FILE                      client port TLS private key (PEM)
+  --trusted-ca-file FILE               CA bundle verifying client certificates (admin calls, --client-cert-auth)
+  --client-cert-auth                   every client call needs a client certificate signed by --trusted-ca-file
+  --peer-cert-file FILE                peer TLS certificate; must name this member's peer URL host (needed for https:// peer URLs)
+  --peer-key-file FILE                 peer TLS private key (PEM)
+  --peer-trusted-ca-file FILE          CA bundle of the group's peer certificates
+  --peer-client-cert-auth              accepted for etcd compatibility: https:// peers always authenticate each other
+  --admin-allowed-identities IDS       certificate identities (CN, URI or DNS SAN) allowed to call the admin API
+                                       and change membership over TLS (default "replicant-operator")
+  --tls-reload-interval MS             re-check the TLS files this often besides change notifications (default 5000)
   --log-level LEVEL                    debug, info, warn or error (default info)
   --help                               print this help
 `;
@@ -79,7 +113,6 @@ function urls(flag: string, value: string): URL[] {
       throw new FlagError(`--${flag}: ${JSON.stringify(raw)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FlagError(`--${flag}: ${raw}: scheme must be http or https`);
-    if (u.protocol === 'https:') throw new FlagError(`--${flag}: ${raw}: TLS is not supported yet; use http://`);
     if (!u.port) throw new FlagError(`--${flag}: ${raw}: a port is required`);
     if (u.pathname !== '/' && u.pathname !== '') throw new FlagError(`--${flag}: ${raw}: URLs must not have a path`);
     out.push(u);
@@ -112,13 +145,103 @@ function dialOverrides(value: string | undefined): Map<string, string> {
   return out;
 }
 
+const BOOLEAN_FLAGS = ['client-cert-auth', 'peer-client-cert-auth', 'unsafe-local-reads', 'enable-fault-injection', 'help'];
+
+/**
+ * booleanForms accepts etcd's spellings of boolean flags (--flag, --flag=true,
+ * --flag=false) and reports the ones explicitly turned off.
+ */
+function booleanForms(argv: string[]): { args: string[]; off: Set<string> } {
+  const args: string[] = [];
+  const off = new Set<string>();
+  for (const a of argv) {
+    const m = /^--([a-z-]+)=(true|false)$/.exec(a);
+    if (m && BOOLEAN_FLAGS.includes(m[1])) {
+      if (m[2] === 'true') args.push(`--${m[1]}`);
+      else off.add(m[1]);
+      continue;
+    }
+    args.push(a);
+  }
+  return { args, off };
+}
+
+function identities(value: string): string[] {
+  const out = value.split(',').map((s) => s.trim());
+  if (out.length === 0 || out.some((s) => s === '')) throw new FlagError(`--admin-allowed-identities: ${JSON.stringify(value)} must be a comma-separated list of non-empty identities`);
+  return out;
+}
+
+/**
+ * tlsFlags validates the TLS flags against the URLs: https:// needs its
+ * certificate and key, TLS files need https:// URLs, and the peer side is
+ * always mutual.
+ */
+function tlsFlags(
+  s: (k: string) => string | undefined,
+  values: Record<string, string | boolean | undefined>,
+  off: Set<string>,
+  urls: { listenClient: URL[]; advertiseClient: string[]; listenPeer: URL[]; advertisePeer: string[]; cluster: string[] },
+): { clientTls?: ClientTlsConfig; peerTls?: PeerTlsConfig } {
+  const https = (u: URL | string) => (typeof u === 'string' ? u.startsWith('https:') : u.protocol === 'https:');
+  // ---- client port
+  const certFile = s('cert-file');
+  const keyFile = s('key-file');
+  const trustedCaFile = s('trusted-ca-file');
+  const clientCertAuth = !!values['client-cert-auth'];
+  let clientTls: ClientTlsConfig | undefined;
+  const anyHttpsClient = urls.listenClient.some(https);
+  if (!!certFile !== !!keyFile) throw new FlagError(`--cert-file and --key-file must be given together`);
+  if (anyHttpsClient && !certFile) {
+    throw new FlagError(`--listen-client-urls: https:// needs --cert-file and --key-file (the client port's TLS certificate and key)`);
+  }
+  if (certFile && !anyHttpsClient) throw new FlagError(`--cert-file is set but no --listen-client-urls is https://`);
+  if (trustedCaFile && !certFile) throw new FlagError(`--trusted-ca-file needs --cert-file and --key-file: client certificates are only checked over TLS`);
+  if (clientCertAuth) {
+    if (!trustedCaFile) throw new FlagError(`--client-cert-auth needs --trusted-ca-file to verify client certificates`);
+    const plain = urls.listenClient.filter((u) => !https(u));
+    if (plain.length) throw new FlagError(`--client-cert-auth: every --listen-client-urls must be https://, not ${plain[0].href}`);
+  }
+  if (certFile && keyFile) {
+    clientTls = { certFile, keyFile, trustedCaFile, clientCertAuth };
+    if (urls.listenClient.every(https)) {
+      const plain = urls.advertiseClient.find((u) => !https(u));
+      if (plain) throw new FlagError(`--advertise-client-urls: ${plain} is http:// but the client port serves only TLS`);
+    }
+  }
+  // ---- peer port
+  const peerCert = s('peer-cert-file');
+  const peerKey = s('peer-key-file');
+  const peerCa = s('peer-trusted-ca-file');
+  const peerHttps = urls.listenPeer.map(https);
+  if (peerHttps.some((h) => h !== peerHttps[0])) throw new FlagError(`--listen-peer-urls: mix of http:// and https://; use one scheme`);
+  if (peerHttps[0]) {
+    if (!peerCert || !peerKey || !peerCa) {
+      throw new FlagError(`--listen-peer-urls: https:// needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file (peers always authenticate each other)`);
+    }
+    if (off.has('peer-client-cert-auth')) throw new FlagError(`--peer-client-cert-auth=false: https:// peers always authenticate each other; it cannot be turned off`);
+    for (const [flag, list] of [['initial-advertise-peer-urls', urls.advertisePeer], ['initial-cluster', urls.cluster]] as const) {
+      const plain = list.find((u) => !https(u));
+      if (plain) throw new FlagError(`--${flag}: ${plain} is http:// but this member's peer port serves TLS; every peer URL must be https://`);
+    }
+    return { clientTls, peerTls: { certFile: peerCert, keyFile: peerKey, trustedCaFile: peerCa } };
+  }
+  if (peerCert || peerKey || peerCa || values['peer-client-cert-auth']) {
+    throw new FlagError(`--peer-cert-file/--peer-key-file/--peer-trusted-ca-file/--peer-client-cert-auth need https:// --listen-peer-urls`);
+  }
+  const tlsPeer = [...urls.advertisePeer, ...urls.cluster].find(https);
+  if (tlsPeer) throw new FlagError(`peer URL ${tlsPeer} is https:// but --listen-peer-urls is http://; use https:// with the --peer-* TLS flags`);
+  return { clientTls };
+}
+
 /** parseFlags parses argv (without node and script); returns undefined when --help was asked. */
 export function parseFlags(argv: string[]): ReplicaConfig | undefined {
   const opt = { type: 'string' } as const;
   let values: Record<string, string | boolean | undefined>;
+  const { args, off } = booleanForms(argv);
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args,
       options: {
         name: opt,
         'data-dir': opt,
@@ -141,6 +264,16 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
         'unsafe-local-reads': { type: 'boolean' },
         'enable-fault-injection': { type: 'boolean' },
         'peer-dial-overrides': opt,
+        'cert-file': opt,
+        'key-file': opt,
+        'trusted-ca-file': opt,
+        'client-cert-auth': { type: 'boolean' },
+        'peer-cert-file': opt,
+        'peer-key-file': opt,
+        'peer-trusted-ca-file': opt,
+        'peer-client-cert-auth': { type: 'boolean' },
+        'admin-allowed-identities': opt,
+        'tls-reload-interval': opt,
         help: { type: 'boolean' },
       },
       strict: true,
@@ -184,6 +317,13 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
   if (electionTimeoutMs < 3 * heartbeatIntervalMs) {
     throw new FlagError(`--election-timeout: ${electionTimeoutMs}ms must be at least 3x --heartbeat-interval (${heartbeatIntervalMs}ms)`);
   }
+  const tls = tlsFlags(s, values, off, {
+    listenClient: listenClientUrls,
+    advertiseClient: advertiseClientUrls,
+    listenPeer: listenPeerUrls,
+    advertisePeer: initialAdvertisePeerUrls,
+    cluster: [...initialCluster.values()].flat(),
+  });
   const level = s('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new FlagError(`--log-level: must be debug, info, warn or error`);
   return {
@@ -208,5 +348,8 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
     unsafeLocalReads: !!values['unsafe-local-reads'],
     peerDialOverrides: dialOverrides(s('peer-dial-overrides')),
     enableFaultInjection: !!values['enable-fault-injection'],
+    ...tls,
+    adminAllowedIdentities: identities(s('admin-allowed-identities') ?? 'replicant-operator'),
+    tlsReloadIntervalMs: positive('tls-reload-interval', s('tls-reload-interval'), 5000, 100),
   };
 }

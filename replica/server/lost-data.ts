@@ -8,6 +8,7 @@
 // to ask (a group being founded) the member starts as before.
 import * as grpc from '@grpc/grpc-js';
 import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
+import type { PeerDialer } from './peer-dial.ts';
 import type { ReplicaConfig } from './flags.ts';
 import { hexId } from './ids.ts';
 
@@ -39,16 +40,15 @@ export function lostDataError(config: ReplicaConfig, memberId: number, answer: F
 }
 
 /** askPeers sends one FindMember for `peerUrl` to every other member of --initial-cluster, in parallel. */
-export async function askPeers(config: ReplicaConfig, peerUrl: string, timeoutMs: number): Promise<{ peer: string; answer: FindMemberAnswer }[]> {
+export async function askPeers(config: ReplicaConfig, peerUrl: string, timeoutMs: number, dialer: PeerDialer): Promise<{ peer: string; answer: FindMemberAnswer }[]> {
   peerRoot ??= loadProtos('peer.proto');
   const Client = clientConstructor(peerRoot, 'replicant.peer.v1.Membership');
-  const targets = [...config.initialCluster]
-    .filter(([name]) => name !== config.name)
-    .flatMap(([, urls]) => urls)
-    .map((u) => new URL(config.peerDialOverrides.get(new URL(u).origin) ?? u).host);
+  const urls = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, u]) => u);
   const answers = await Promise.all(
-    targets.map(async (target) => {
-      const c = new Client(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
+    urls.map(async (url) => {
+      const d = dialer.dial(url);
+      const target = d.target;
+      const c = new Client(d.target, d.credentials, d.options) as unknown as grpc.Client & Record<string, Function>;
       try {
         const answer = await new Promise<FindMemberAnswer | undefined>((resolve) =>
           c.FindMember({ peerUrl }, { deadline: Date.now() + timeoutMs }, (err: Error | null, r: FindMemberAnswer) => resolve(err ? undefined : r)),

@@ -41,6 +41,11 @@ export class MemberTable {
   private members = new Map<NodeId, MemberRecord>();
   /** removed ids are never used again. */
   private removed = new Set<NodeId>();
+  /**
+   * removedPeers remembers removed members' peer URLs, so a removed member's
+   * certificate (which names those URLs' hosts) is refused on the peer port.
+   */
+  private removedPeers = new Map<NodeId, string[]>();
   private conf: ConfState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 
   static initial(members: MemberRecord[], conf: ConfState): MemberTable {
@@ -60,6 +65,11 @@ export class MemberTable {
 
   isRemoved(id: NodeId): boolean {
     return this.removed.has(id);
+  }
+
+  /** removedMembers lists removed members whose peer URLs are known. */
+  removedMembers(): { id: NodeId; peerURLs: string[] }[] {
+    return [...this.removedPeers].map(([id, peerURLs]) => ({ id, peerURLs: [...peerURLs] }));
   }
 
   /** taken: an id that is or was a member. */
@@ -97,6 +107,8 @@ export class MemberTable {
     const inConfig = new Set([...after.voters, ...after.votersOutgoing, ...after.learners, ...after.learnersNext]);
     for (const id of [...this.members.keys()]) {
       if (!inConfig.has(id)) {
+        const peerURLs = this.members.get(id)!.peerURLs;
+        if (peerURLs.length > 0) this.removedPeers.set(id, [...peerURLs]);
         this.members.delete(id);
         this.removed.add(id);
       }
@@ -118,15 +130,45 @@ export class MemberTable {
 
   encode(): Uint8Array {
     return new TextEncoder().encode(
-      JSON.stringify({ members: [...this.members.values()].sort((a, b) => a.id - b.id), removed: [...this.removed].sort((a, b) => a - b) }),
+      JSON.stringify({
+        members: [...this.members.values()].sort((a, b) => a.id - b.id),
+        removed: [...this.removed].sort((a, b) => a - b),
+        removedPeers: [...this.removedPeers].sort((a, b) => a[0] - b[0]).map(([id, peerURLs]) => ({ id, peerURLs })),
+      }),
     );
   }
 
+  /** decode reads encode()'s bytes; malformed input (a corrupt or hostile snapshot) throws a clear Error. */
   static decode(data: Uint8Array, conf: ConfState): MemberTable {
-    const raw = JSON.parse(new TextDecoder().decode(data)) as { members: MemberRecord[]; removed: NodeId[] };
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+    } catch (e) {
+      throw new Error(`member table in snapshot is not valid JSON: ${(e as Error).message}`);
+    }
+    const bad = (what: string) => new Error(`member table in snapshot is malformed: ${what}`);
+    const isId = (x: unknown): x is NodeId => Number.isSafeInteger(x) && (x as number) > 0;
+    const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((u) => typeof u === 'string');
+    if (typeof raw !== 'object' || raw === null) throw bad('not an object');
+    const r = raw as { members?: unknown; removed?: unknown; removedPeers?: unknown };
+    if (!Array.isArray(r.members) || !Array.isArray(r.removed)) throw bad('members and removed must be arrays');
     const t = new MemberTable();
-    for (const m of raw.members) t.members.set(m.id, m);
-    for (const id of raw.removed) t.removed.add(id);
+    for (const m of r.members as Partial<MemberRecord>[]) {
+      if (typeof m !== 'object' || m === null || !isId(m.id) || typeof m.name !== 'string' || !isStrings(m.peerURLs) || !isStrings(m.clientURLs)) {
+        throw bad(`invalid member entry ${JSON.stringify(m).slice(0, 200)}`);
+      }
+      t.members.set(m.id, { id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs });
+    }
+    for (const id of r.removed) {
+      if (!isId(id)) throw bad(`invalid removed id ${JSON.stringify(id)}`);
+      t.removed.add(id);
+    }
+    // Snapshots written before removedPeers existed simply lack it.
+    if (r.removedPeers !== undefined && !Array.isArray(r.removedPeers)) throw bad('removedPeers must be an array');
+    for (const p of (r.removedPeers ?? []) as { id?: unknown; peerURLs?: unknown }[]) {
+      if (typeof p !== 'object' || p === null || !isId(p.id) || !isStrings(p.peerURLs)) throw bad('invalid removedPeers entry');
+      t.removedPeers.set(p.id, [...p.peerURLs]);
+    }
     t.conf = conf;
     return t;
   }

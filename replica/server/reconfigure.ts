@@ -47,11 +47,14 @@ export class Reconfigurer {
   /** requests in progress on this leader, by request id */
   private readonly inProgress = new Map<string, Promise<MembershipResult>>();
   private busy: Promise<unknown> = Promise.resolve();
+  /** the scheme every peer URL of this group uses ('https:' with peer TLS); new members must match */
+  private readonly peerScheme: string | undefined;
 
-  constructor(node: ReplicaNode, log: Logger, tickMs: number) {
+  constructor(node: ReplicaNode, log: Logger, tickMs: number, peerScheme?: 'http:' | 'https:') {
     this.node = node;
     this.log = log.child({ component: 'reconfigure' });
     this.tickMs = tickMs;
+    this.peerScheme = peerScheme;
   }
 
   /** change runs one request; concurrent requests run one after the other, duplicates share one run. */
@@ -95,11 +98,15 @@ export class Reconfigurer {
     for (const a of req.add) {
       if (!a.name && a.peerURLs.length === 0) throw new ReconfigureError('invalid', 'a member to add needs a name or peer URLs');
       for (const u of a.peerURLs) {
+        let p: URL;
         try {
-          const p = new URL(u);
+          p = new URL(u);
           if (p.protocol !== 'http:' && p.protocol !== 'https:') throw new Error();
         } catch {
           throw new EtcdError('memberBadURLs');
+        }
+        if (this.peerScheme && p.protocol !== this.peerScheme) {
+          throw new ReconfigureError('invalid', `peer URL ${u} must use ${this.peerScheme}// like the rest of this group's peer URLs`);
         }
       }
     }

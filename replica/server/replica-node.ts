@@ -358,11 +358,13 @@ export class ReplicaNode {
   }
 
   private installSnapshot(snap: Snapshot): void {
+    // Decode everything before changing anything: a snapshot that does not decode leaves this member as it was.
     const { members, kv } = decodeSnapshot(snap.data);
+    const table = MemberTable.decode(members, snap.metadata.confState);
     this.kv.restore(kv);
     this.kv.advanceTo(snap.metadata.index);
     for (const m of this.members.list()) if (m.id !== this.id && m.peerURLs.length > 0) this.peerHints.set(m.id, m.peerURLs[0]);
-    this.members = MemberTable.decode(members, snap.metadata.confState);
+    this.members = table;
     this.lastSnapshotIndex = snap.metadata.index;
     this.o.metrics.snapshots.inc({ kind: 'installed' });
     this.log.info({ index: snap.metadata.index, term: snap.metadata.term }, 'installed snapshot from leader');

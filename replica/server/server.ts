@@ -1,15 +1,19 @@
-// Wires one replica together: data dir (found a cluster, join one, or
-// restart), raft node, peer transport, etcd client API + admin API on the
-// client URLs, metrics and health on the metrics URLs. Returns a handle whose
-// stop() hands leadership over when leading and releases every resource.
-// Must never start serving before the storage has been recovered.
+// Wires one replica together: TLS files, data dir (found a cluster, join one,
+// or restart), raft node, peer transport (mutual TLS and the member check
+// when configured), etcd client API + admin API on the client URLs (TLS and
+// the admin identity check when configured), metrics and health on the
+// metrics URLs. Returns a handle whose stop() hands leadership over when
+// leading and releases every resource.
+// Must never start serving before the storage has been recovered, nor serve a
+// TLS-configured port without TLS.
+import type { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { MemoryStorage, bootstrap, type NodeId } from '../raft/index.ts';
 import { KvStore } from '../kv/index.ts';
 import { isInitialized, openStorage, type DiskStorage } from '../storage/index.ts';
 import { PeerTransport } from '../transport/index.ts';
-import { grpcServerOptions, registerEtcdApi } from './etcdapi/index.ts';
+import { clusterRelayService, grpcServerOptions, registerEtcdApi } from './etcdapi/index.ts';
 import { clientConstructor, loadProtos, serviceDefinition } from '../../proto/grpc.ts';
 import type { ReplicaConfig } from './flags.ts';
 import { clusterIdFor, hexId, memberIdFor } from './ids.ts';
@@ -24,6 +28,21 @@ import { adminHandlers, adminServiceDefinition } from './admin-service.ts';
 import { startHealthServer } from './health.ts';
 import { DivergenceWatch } from './divergence-watch.ts';
 import { askPeers, lostDataError, ranBefore } from './lost-data.ts';
+import { PeerDialer } from './peer-dial.ts';
+import {
+  EKU_CLIENT_AUTH,
+  EKU_SERVER_AUTH,
+  ReloadingServerCredentials,
+  TlsFiles,
+  allowsUsage,
+  clientAccessInterceptor,
+  describe,
+  identifiesPeerUrls,
+  identityOfX509,
+  peerAccessInterceptor,
+  type ClientCertMode,
+  type MemberDirectory,
+} from './tls/index.ts';
 
 export interface ReplicaHandle {
   readonly config: ReplicaConfig;
@@ -51,10 +70,79 @@ function listenTarget(u: URL): string {
   return `${u.hostname}:${u.port}`;
 }
 
+const NO_MEMBERS: MemberDirectory = { get: () => undefined, isRemoved: () => false, list: () => [], removedMembers: () => [] };
+
+/** loadTls reads the configured TLS files (throwing a one-line error naming the flag) and starts following them. */
+function loadTls(config: ReplicaConfig, log: Logger): { client?: TlsFiles; peer?: TlsFiles } {
+  const out: { client?: TlsFiles; peer?: TlsFiles } = {};
+  const reloadIntervalMs = config.tlsReloadIntervalMs;
+  if (config.clientTls) {
+    const c = config.clientTls;
+    out.client = new TlsFiles(
+      { certFile: c.certFile, keyFile: c.keyFile, trustedCaFile: c.trustedCaFile },
+      { flags: { cert: '--cert-file', key: '--key-file', ca: '--trusted-ca-file' }, log: log.child({ tls: 'client' }), reloadIntervalMs },
+    );
+  }
+  if (config.peerTls) {
+    const p = config.peerTls;
+    // Other members recognise this member by its certificate naming its peer URL: refuse one that does not.
+    const validate = (m: { leaf: X509Certificate }): string | undefined => {
+      const id = identityOfX509(m.leaf);
+      if (!allowsUsage(id, EKU_SERVER_AUTH) || !allowsUsage(id, EKU_CLIENT_AUTH)) {
+        return `--peer-cert-file ${p.certFile}: a peer certificate is used to serve and to dial, so it needs both the serverAuth and clientAuth usages`;
+      }
+      if (!identifiesPeerUrls(id, config.initialAdvertisePeerUrls)) {
+        return `--peer-cert-file ${p.certFile}: names ${describe(id)}, not this member's peer URL ${config.initialAdvertisePeerUrls.join(', ')} (as a DNS/IP SAN of its host, or a URI SAN); the other members would refuse it`;
+      }
+      return undefined;
+    };
+    out.peer = new TlsFiles(
+      { certFile: p.certFile, keyFile: p.keyFile, trustedCaFile: p.trustedCaFile },
+      { flags: { cert: '--peer-cert-file', key: '--peer-key-file', ca: '--peer-trusted-ca-file' }, log: log.child({ tls: 'peer' }), reloadIntervalMs, validate },
+    );
+  }
+  if (out.client) {
+    const id = identityOfX509(out.client.material.leaf);
+    const unnamed = config.advertiseClientUrls.filter((u) => !identifiesPeerUrls(id, [u]));
+    if (unnamed.length) log.warn({ names: describe(id), unnamed }, '--cert-file does not name these advertised client URLs; clients that check the server name will refuse them');
+  }
+  out.client?.start();
+  out.peer?.start();
+  return out;
+}
+
 /** startReplica recovers or creates the member's state and starts serving. */
 export async function startReplica(config: ReplicaConfig, opts: StartOptions = {}): Promise<ReplicaHandle> {
   const log = opts.logger ?? pino({ level: config.logLevel, base: { member: config.name } });
   const metrics = createReplicaMetrics({ member: config.name });
+
+  // ---- TLS files ------------------------------------------------------------------
+  const tlsFiles = loadTls(config, log);
+  const stopTls = () => {
+    tlsFiles.client?.stop();
+    tlsFiles.peer?.stop();
+  };
+  let nodeRef: ReplicaNode | undefined;
+  const dialer = new PeerDialer({ tls: tlsFiles.peer, overrides: config.peerDialOverrides, members: () => nodeRef?.members ?? NO_MEMBERS });
+  try {
+    return await serve(config, opts, log, metrics, tlsFiles, dialer, (n) => (nodeRef = n), stopTls);
+  } catch (e) {
+    stopTls();
+    throw e;
+  }
+}
+
+/** serve is startReplica once the TLS files are loaded. */
+async function serve(
+  config: ReplicaConfig,
+  opts: StartOptions,
+  log: Logger,
+  metrics: ReturnType<typeof createReplicaMetrics>,
+  tlsFiles: { client?: TlsFiles; peer?: TlsFiles },
+  dialer: PeerDialer,
+  setNode: (n: ReplicaNode) => void,
+  stopTls: () => void,
+): Promise<ReplicaHandle> {
   const tickMs = config.heartbeatIntervalMs;
   const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / tickMs));
   const myPeerUrl = config.initialAdvertisePeerUrls[0];
@@ -72,12 +160,12 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
       identity = { clusterId: clusterIdFor(config.initialClusterToken, ids), memberId: memberIdFor(config.name, config.initialClusterToken), name: config.name };
       // An empty data dir: found the cluster only if no peer knows this member as one that already ran.
       if (!initialized) {
-        for (const { peer, answer } of await askPeers(config, myPeerUrl, 2000)) {
+        for (const { peer, answer } of await askPeers(config, myPeerUrl, 2000, dialer)) {
           if (ranBefore(answer, identity.memberId)) throw lostDataError(config, identity.memberId, answer, peer);
         }
       }
     } else {
-      const found = await discoverSelf(config, myPeerUrl, log);
+      const found = await discoverSelf(config, myPeerUrl, log, dialer);
       identity = { clusterId: found.clusterId, memberId: found.memberId, name: config.name };
       joinMembers = found.members;
     }
@@ -159,16 +247,57 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
     joinPeers: new Map((joinMembers ?? []).filter((m) => m.peerURLs.length > 0).map((m) => [m.id, m.peerURLs[0]])),
     onFatal: (e) => fatal(e),
   });
+  setNode(node);
+
+  // ---- services shared by the client and peer ports ------------------------------
+  const dialMember = (id: NodeId, url: string) => dialer.dial(url, { memberId: id, peerUrl: url });
+  const peerScheme = config.peerTls ? 'https:' : 'http:';
+  const backend = new RaftClientBackend(() => node, clusterId, memberId, dialMember, peerScheme);
+  const divergence = new DivergenceWatch({
+    node: () => node,
+    log,
+    metrics,
+    dial: dialMember,
+    onSelfDivergent: (reason) => {
+      backend.divergentReason = reason;
+    },
+  });
+  const reconfigurer = new Reconfigurer(node, log, tickMs, peerScheme);
+  const admin = adminHandlers({
+    node: () => node,
+    reconfigurer: () => reconfigurer,
+    clusterId,
+    name: config.name,
+    version: SERVER_VERSION,
+    log,
+    electionMs: config.electionTimeoutMs,
+    divergence: () => divergence.current,
+    faultInjection: config.enableFaultInjection,
+    dial: dialMember,
+  });
+  const onClientApiError = (err: unknown) => log.warn({ err }, 'client API error');
+
+  // ---- raft transport on the peer port ---------------------------------------------
   peerRoot ??= loadProtos('peer.proto');
+  const peerServerCredentials = tlsFiles.peer ? new ReloadingServerCredentials(tlsFiles.peer, 'require') : undefined;
   const transport = new PeerTransport({
     memberId,
     clusterId: String(clusterId),
-    listenUrl: `http://${config.listenPeerUrls[0].host}`,
+    listenUrl: `${config.listenPeerUrls[0].protocol}//${config.listenPeerUrls[0].host}`,
     logger: log,
     onMessages: (msgs) => node.step(msgs),
     onUnreachable: (peer) => node.reportUnreachable(peer),
     onSnapshotStatus: (peer, ok) => node.reportSnapshot(peer, ok),
+    security: {
+      serverCredentials: peerServerCredentials,
+      dial: (peer, address) => dialer.credentials({ memberId: peer }, address.host),
+      explain: (peer, address) => dialer.explain({ memberId: peer }, address.target),
+      interceptors: [peerAccessInterceptor(() => node.members, !!tlsFiles.peer, log)],
+    },
     services: [
+      // Members relay admin and membership calls to the leader here (only current members may: tls/peer-access.ts).
+      { definition: adminServiceDefinition(), implementation: admin },
+      clusterRelayService(backend, onClientApiError),
       {
         definition: serviceDefinition(peerRoot, 'replicant.peer.v1.Membership'),
         implementation: {
@@ -191,52 +320,45 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
   node.start({
     send: (msgs) => transport.send(msgs),
     syncPeers: (peers) => {
-      for (const [id, url] of peers) transport.addPeer(id, config.peerDialOverrides.get(url) ?? url);
+      for (const [id, url] of peers) {
+        try {
+          transport.addPeer(id, config.peerDialOverrides.get(url) ?? url);
+        } catch (err) {
+          log.error({ peer: hexId(id), url, err: (err as Error).message }, 'cannot dial this member; check its peer URL');
+        }
+      }
       for (const id of transport.peerIds()) if (!peers.has(id)) transport.removePeer(id);
     },
   });
 
   // ---- client and admin API ----------------------------------------------------
-  const backend = new RaftClientBackend(() => node, clusterId, memberId);
-  const divergence = new DivergenceWatch({
-    node: () => node,
-    log,
-    metrics,
-    dial: (url) => config.peerDialOverrides.get(url) ?? url,
-    onSelfDivergent: (reason) => {
-      backend.divergentReason = reason;
-    },
-  });
   divergence.start(Math.max(1000, 2 * config.electionTimeoutMs));
-  const reconfigurer = new Reconfigurer(node, log, tickMs);
   const limits = { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps };
-  const grpcServer = new grpc.Server({ ...grpcServerOptions(limits), interceptors: [requestTimer(metrics)] });
-  registerEtcdApi(grpcServer, backend, {
-    limits,
-    onError: (err: unknown) => log.warn({ err }, 'client API error'),
+  const clientTls = config.clientTls;
+  const clientCertMode: ClientCertMode = !clientTls?.trustedCaFile ? 'none' : clientTls.clientCertAuth ? 'require' : 'request';
+  const accessPolicy = { tls: !!clientTls, clientCertAuth: !!clientTls?.clientCertAuth, adminIdentities: config.adminAllowedIdentities };
+  const grpcServer = new grpc.Server({
+    ...grpcServerOptions(limits),
+    interceptors: [requestTimer(metrics), clientAccessInterceptor(accessPolicy, log)],
   });
-  grpcServer.addService(
-    adminServiceDefinition(),
-    adminHandlers({
-      node: () => node,
-      reconfigurer: () => reconfigurer,
-      clusterId,
-      name: config.name,
-      version: SERVER_VERSION,
-      log,
-      electionMs: config.electionTimeoutMs,
-      divergence: () => divergence.current,
-      faultInjection: config.enableFaultInjection,
-    }),
-  );
+  registerEtcdApi(grpcServer, backend, { limits, onError: onClientApiError });
+  grpcServer.addService(adminServiceDefinition(), admin);
+  const clientServerCredentials = tlsFiles.client ? new ReloadingServerCredentials(tlsFiles.client, clientCertMode) : undefined;
   let clientPort = 0;
   for (const u of config.listenClientUrls) {
+    const creds = u.protocol === 'https:' ? clientServerCredentials! : grpc.ServerCredentials.createInsecure();
     clientPort = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync(listenTarget(u), grpc.ServerCredentials.createInsecure(), (err, port) =>
+      grpcServer.bindAsync(listenTarget(u), creds, (err, port) =>
         err ? reject(new Error(`cannot listen for clients on ${u.href}: ${err.message}`)) : resolve(port),
       ),
     );
   }
+  if (!clientTls) {
+    log.warn('the client port has no TLS: anyone who can reach it may read and write every key and call the admin API (see README "Security")');
+  } else if (!clientTls.trustedCaFile) {
+    log.warn('no --trusted-ca-file: client certificates cannot be verified, so every admin and membership-change call is refused');
+  }
+  if (!tlsFiles.peer) log.warn('the peer port has no TLS: member-to-member traffic is neither encrypted nor authenticated');
 
   // ---- metrics and health --------------------------------------------------------
   // Ready means caught up with what was committed when the previous probe asked:
@@ -298,6 +420,9 @@ export async function startReplica(config: ReplicaConfig, opts: StartOptions = {
         }
       }
       grpcServer.forceShutdown();
+      clientServerCredentials?.close();
+      peerServerCredentials?.close();
+      stopTls();
       divergence.stop();
       backend.close();
       await node.stop();
@@ -325,15 +450,16 @@ function requestTimer(metrics: ReturnType<typeof createReplicaMetrics>): grpc.Se
 }
 
 /** discoverSelf asks the peers in --initial-cluster which id the group gave this member's peer URL. */
-async function discoverSelf(config: ReplicaConfig, myPeerUrl: string, log: Logger): Promise<Identity & { members: MemberRecord[] }> {
+async function discoverSelf(config: ReplicaConfig, myPeerUrl: string, log: Logger, dialer: PeerDialer): Promise<Identity & { members: MemberRecord[] }> {
   peerRoot ??= loadProtos('peer.proto');
   const Client = clientConstructor(peerRoot, 'replicant.peer.v1.Membership');
-  const targets = [...config.initialCluster]
-    .filter(([name]) => name !== config.name)
-    .flatMap(([, urls]) => urls)
-    .map((u) => new URL(u).host);
+  const urls = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, u]) => u);
+  const targets = urls.map((u) => dialer.target(u));
   if (targets.length === 0) throw new Error('--initial-cluster-state existing: --initial-cluster lists no other member to join through');
-  const clients = targets.map((t) => new Client(t, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>);
+  const clients = urls.map((u) => {
+    const d = dialer.dial(u);
+    return new Client(d.target, d.credentials, d.options) as unknown as grpc.Client & Record<string, Function>;
+  });
   let lastReport = 0;
   try {
     for (;;) {

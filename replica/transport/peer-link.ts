@@ -27,6 +27,13 @@ export interface PeerLinkOptions {
   /** How long a new stream may wait for the peer's acknowledgement. */
   connectTimeoutMs: number;
   channelOptions: grpc.ChannelOptions;
+  /** credentials (and extra options) for each new connection */
+  dial(): { credentials: grpc.ChannelCredentials; options?: grpc.ChannelOptions };
+  /**
+   * explain finds out why a connection could not be made when gRPC only says
+   * "failed to connect" (a TLS handshake refusal loses its reason there).
+   */
+  explain?: () => Promise<string | undefined>;
   client: grpc.ServiceClientConstructor;
   logger: Logger;
   onUnreachable(): void;
@@ -52,6 +59,8 @@ export class PeerLink {
   #needDrain = false;
   #lastOverflowReport = -Infinity;
   #lastOversizeLog = -Infinity;
+  #lastRefusal = { reason: '', at: -Infinity };
+  #lastExplain = -Infinity;
 
   constructor(o: PeerLinkOptions) {
     this.#o = o;
@@ -141,7 +150,8 @@ export class PeerLink {
     this.#state = 'connecting';
     this.#writing = false;
     this.#needDrain = false;
-    const client = new Client(address.target, grpc.credentials.createInsecure(), channelOptions);
+    const dial = this.#o.dial();
+    const client = new Client(address.target, dial.credentials, { ...channelOptions, ...dial.options });
     const call = (client as unknown as { Stream(md: grpc.Metadata): grpc.ClientDuplexStream<Frame, StreamAck> }).Stream(
       callMetadata(this.#o.self, this.#o.clusterId),
     );
@@ -183,9 +193,25 @@ export class PeerLink {
     this.#state = 'backoff';
     const delay = this.#backoff.next();
     const fields = { reason, code, attempt: this.#backoff.failures, retryInMs: Math.round(delay) };
-    if (code === grpc.status.FAILED_PRECONDITION || code === grpc.status.INVALID_ARGUMENT) this.#log.error(fields, 'peer refused our stream');
-    else if (wasConnected || this.#backoff.failures === 1) this.#log.warn(fields, 'peer stream failed; peer reported unreachable');
+    const refusal = code === grpc.status.FAILED_PRECONDITION || code === grpc.status.INVALID_ARGUMENT || code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAUTHENTICATED;
+    const now = performance.now();
+    if (refusal) {
+      // A refusal repeats on every redial: say it again only when it changes or every 30 s.
+      if (reason !== this.#lastRefusal.reason || now - this.#lastRefusal.at > 30_000) {
+        this.#lastRefusal = { reason, at: now };
+        this.#log.error(fields, 'peer refused our stream');
+      }
+    } else if (wasConnected || this.#backoff.failures === 1) this.#log.warn(fields, 'peer stream failed; peer reported unreachable');
     else this.#log.debug(fields, 'peer still unreachable');
+    if (code === grpc.status.UNAVAILABLE && this.#o.explain && now - this.#lastExplain > 30_000) {
+      this.#lastExplain = now;
+      this.#o.explain().then(
+        (why) => {
+          if (why !== undefined && this.#state !== 'closed') this.#log.error({ reason: why }, 'cannot connect to peer');
+        },
+        () => undefined,
+      );
+    }
     this.#timer = setTimeout(() => {
       if (this.#state === 'backoff') this.#dial();
     }, delay);

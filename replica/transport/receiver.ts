@@ -60,10 +60,17 @@ export class Receiver {
     return e;
   }
 
+  /** #caller is the calling member per the call's metadata; a call claiming to come from this member itself is refused. */
+  #caller(md: grpc.Metadata): NodeId {
+    const from = callerOf(md, this.#o.clusterId);
+    if (from === this.#o.self) throw new PeerError(grpc.status.FAILED_PRECONDITION, `peer call claims to come from this member (${from}) itself`);
+    return from;
+  }
+
   #stream(call: InboundStream): void {
     let from: NodeId;
     try {
-      from = callerOf(call.metadata, this.#o.clusterId);
+      from = this.#caller(call.metadata);
     } catch (err) {
       call.on('error', () => {});
       call.emit('error', this.#refuse(err, 'stream', call.getPeer()).toServiceError());
@@ -122,7 +129,7 @@ export class Receiver {
     };
     let from: NodeId;
     try {
-      from = callerOf(call.metadata, this.#o.clusterId);
+      from = this.#caller(call.metadata);
     } catch (err) {
       call.on('error', () => {});
       settle(this.#refuse(err, 'snapshot upload', call.getPeer()));

@@ -43,3 +43,13 @@ test('oversized, out-of-order, overlong, short and corrupted uploads are refused
   assert.throws(() => new SnapshotAssembler(4096).accept({ ...c[1] }), /first snapshot chunk must carry the snap message/);
   assert.throws(() => new SnapshotAssembler(4096).accept({ ...c[0], message: message({ type: 'app' }) }), /expected snap/);
 });
+
+test('a huge declared size costs only what arrives: memory grows with the bytes received', () => {
+  const before = process.memoryUsage().arrayBuffers;
+  const a = new SnapshotAssembler(2 * 1024 * 1024 * 1024);
+  a.accept({ message: snap, totalBytes: 1024 * 1024 * 1024, crc32: 0, offset: 0, data: data.subarray(0, 10) });
+  a.accept({ totalBytes: 1024 * 1024 * 1024, crc32: 0, offset: 10, data: data.subarray(10, 20) });
+  const grew = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grew < 1024 * 1024, `declaring 1 GiB and sending 20 bytes allocated ${grew} bytes`);
+  assert.throws(() => a.finish(), /ended after 20 of 1073741824 bytes/);
+});

@@ -20,6 +20,8 @@ export interface SnapshotUpload {
   /** A chunk that is not written within this time fails the upload. */
   chunkTimeoutMs: number;
   channelOptions: grpc.ChannelOptions;
+  /** credentials (and extra options) for the upload's connection */
+  dial(): { credentials: grpc.ChannelCredentials; options?: grpc.ChannelOptions };
   client: grpc.ServiceClientConstructor;
 }
 
@@ -36,7 +38,8 @@ export function sendSnapshot(u: SnapshotUpload): SnapshotSend {
   const snap = u.message.snapshot;
   if (u.message.type !== 'snap' || snap === undefined) throw new Error(`sendSnapshot needs a snap message with a snapshot, got ${u.message.type}`);
   const data = snap.data;
-  const client = new u.client(u.address.target, grpc.credentials.createInsecure(), u.channelOptions);
+  const dial = u.dial();
+  const client = new u.client(u.address.target, dial.credentials, { ...u.channelOptions, ...dial.options });
   let cancelled: string | undefined;
   let call: UploadCall | undefined;
 

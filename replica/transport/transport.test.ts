@@ -159,6 +159,12 @@ test('a stream from another cluster is refused with FAILED_PRECONDITION', async 
   const bad = await rawStream(port, badId);
   t.after(() => bad.client.close());
   assert.equal((await bad.status).code, grpc.status.INVALID_ARGUMENT);
+  // A member never dials itself: a call claiming to come from the receiving member is refused.
+  const self = await rawStream(port, callMetadata(2, 'cluster-b'));
+  t.after(() => self.client.close());
+  const selfStatus = await self.status;
+  assert.equal(selfStatus.code, grpc.status.FAILED_PRECONDITION);
+  assert.match(selfStatus.details, /claims to come from this member \(2\) itself/);
 });
 
 test('the receiver drops messages for other members, with a forged sender, or of local types', async (t) => {
@@ -198,7 +204,8 @@ test('bad configuration and bad calls get clear errors', async (t) => {
   const base = { memberId: 1, clusterId: 'c', listenUrl: 'http://127.0.0.1:0', logger, onMessages() {}, onUnreachable() {}, onSnapshotStatus() {} };
   assert.throws(() => new PeerTransport({ ...base, memberId: 0 }), /member id must be a positive integer/);
   assert.throws(() => new PeerTransport({ ...base, clusterId: '' }), /cluster id must be non-empty/);
-  assert.throws(() => new PeerTransport({ ...base, listenUrl: 'https://127.0.0.1:1' }), /TLS peer URLs are not supported yet/);
+  assert.throws(() => new PeerTransport({ ...base, listenUrl: 'https://127.0.0.1:1' }), /https:\/\/ but no TLS server credentials/);
+  assert.throws(() => new PeerTransport(base).addPeer(2, 'https://127.0.0.1:1'), /no TLS credentials to dial with/);
   assert.throws(() => new PeerTransport({ ...base, tuning: { snapshotChunkBytes: 8 << 20 } }), /at most maxFrameBytes/);
   const tr = new PeerTransport(base);
   t.after(() => tr.close());

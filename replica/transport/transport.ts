@@ -60,10 +60,31 @@ export const DEFAULT_TUNING: TransportTuning = {
   random: Math.random,
 };
 
+/** PeerDial is how to reach one peer: channel credentials and any extra channel options. */
+export interface PeerDial {
+  credentials: grpc.ChannelCredentials;
+  options?: grpc.ChannelOptions;
+}
+
+/**
+ * PeerSecurity is the peer port's TLS and access control, supplied by the
+ * host (the transport knows nothing of certificates or member tables).
+ */
+export interface PeerSecurity {
+  /** server credentials; required for an https:// listen URL */
+  serverCredentials?: grpc.ServerCredentials;
+  /** credentials for each outgoing connection to `peer` (default: plaintext, refused for https:// URLs) */
+  dial?: (peer: NodeId, address: PeerAddress) => PeerDial;
+  /** run on every incoming call, before the Raft and extra services (e.g. who may call) */
+  interceptors?: grpc.ServerInterceptor[];
+  /** explain tells why a connection to `peer` failed when gRPC cannot (e.g. a refused TLS handshake); logged at most every 30 s per link */
+  explain?: (peer: NodeId, address: PeerAddress) => Promise<string | undefined>;
+}
+
 export interface PeerTransportOptions {
   memberId: NodeId;
   clusterId: string;
-  /** Where to serve peers, http://host:port (port 0 picks a free one; see listenUrl after start). */
+  /** Where to serve peers, http(s)://host:port (port 0 picks a free one; see listenUrl after start). */
   listenUrl: string;
   logger: Logger;
   /** Messages from peers, in the order each peer sent them. Called synchronously per received frame. */
@@ -75,6 +96,7 @@ export interface PeerTransportOptions {
   tuning?: Partial<TransportTuning>;
   /** services are extra gRPC services served on the peer port (e.g. membership discovery for joining members). */
   services?: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
+  security?: PeerSecurity;
 }
 
 export class PeerTransport {
@@ -115,6 +137,8 @@ export class PeerTransport {
     this.#o = o;
     this.#log = o.logger.child({ component: 'transport' });
     this.#listen = parsePeerUrl(o.listenUrl, 'listen peer URL', true);
+    if (this.#listen.secure && !o.security?.serverCredentials) throw new Error(`listen peer URL ${o.listenUrl} is https:// but no TLS server credentials were given`);
+    if (!this.#listen.secure && o.security?.serverCredentials) throw new Error(`TLS server credentials were given but listen peer URL ${o.listenUrl} is http://`);
     this.#client = grpc.makeGenericClientConstructor(raftServiceDefinition(), RAFT_SERVICE);
     this.#channelOptions = channelOptions(t, { initialMs: t.backoffInitialMs, maxMs: t.backoffMaxMs });
     this.#receiver = new Receiver({
@@ -139,25 +163,28 @@ export class PeerTransport {
   async start(): Promise<void> {
     if (this.#closed) throw new Error('transport is closed');
     if (this.#server) return;
-    const server = new grpc.Server(serverOptions(this.tuning));
+    const server = new grpc.Server({ ...serverOptions(this.tuning), interceptors: this.#o.security?.interceptors ?? [] });
     server.addService(raftServiceDefinition(), this.#receiver.handlers());
     for (const svc of this.#o.services ?? []) server.addService(svc.definition, svc.implementation);
+    const credentials = this.#o.security?.serverCredentials ?? grpc.ServerCredentials.createInsecure();
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(this.#listen.target, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      server.bindAsync(this.#listen.target, credentials, (err, p) =>
         err ? reject(new Error(`cannot listen for peers on ${this.#listen.url}: ${err.message}`)) : resolve(p),
       ),
     );
     this.#server = server;
-    this.#boundUrl = `http://${this.#listen.host}:${port}`;
+    const host = this.#listen.host.includes(':') && !this.#listen.host.startsWith('[') ? `[${this.#listen.host}]` : this.#listen.host;
+    this.#boundUrl = `${this.#listen.secure ? 'https' : 'http'}://${host}:${port}`;
     this.#log.info({ listenUrl: this.#boundUrl }, 'serving peers');
   }
 
-  /** addPeer starts a link to member `id` at `url` (http://host:port). Adding a known peer updates its URL. */
+  /** addPeer starts a link to member `id` at `url` (http(s)://host:port). Adding a known peer updates its URL. */
   addPeer(id: NodeId, url: string): void {
     if (this.#closed) throw new Error('transport is closed');
     if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`peer id must be a positive integer, got ${id}`);
     if (id === this.memberId) throw new Error(`member ${id} cannot be its own peer`);
     const address = parsePeerUrl(url);
+    if (address.secure && !this.#o.security?.dial) throw new Error(`peer URL ${url} is https:// but this transport has no TLS credentials to dial with`);
     const existing = this.#links.get(id);
     if (existing) {
       if (existing.address.url === address.url) return;
@@ -175,6 +202,8 @@ export class PeerTransport {
         backoff: { initialMs: t.backoffInitialMs, maxMs: t.backoffMaxMs, random: t.random },
         connectTimeoutMs: t.connectTimeoutMs,
         channelOptions: this.#channelOptions,
+        dial: () => this.#dial(id, address),
+        explain: this.#o.security?.explain ? () => this.#o.security!.explain!(id, address) : undefined,
         client: this.#client,
         logger: this.#log,
         onUnreachable: () => {
@@ -282,6 +311,7 @@ export class PeerTransport {
       chunkBytes: t.snapshotChunkBytes,
       chunkTimeoutMs: t.snapshotChunkTimeoutMs,
       channelOptions: this.#channelOptions,
+      dial: () => this.#dial(peer, link.address),
       client: this.#client,
     });
     this.#snapshots.set(peer, send);
@@ -301,6 +331,11 @@ export class PeerTransport {
         this.#reportSnapshot(peer, false);
       },
     );
+  }
+
+  /** #dial gives the credentials of a new connection to `peer` (asked again at every redial, so reloaded certificates apply). */
+  #dial(peer: NodeId, address: PeerAddress): PeerDial {
+    return this.#o.security?.dial?.(peer, address) ?? { credentials: grpc.credentials.createInsecure() };
   }
 
   #reportSnapshot(peer: NodeId, ok: boolean): void {

@@ -42,13 +42,13 @@ export class EtcdClient {
   private readonly maint: Callable;
   timeoutMs: number;
 
-  constructor(endpoint: string, timeoutMs = 10_000) {
+  /** credentials default to plaintext; pass TLS credentials (grpc.credentials.createSsl) for https:// members. */
+  constructor(endpoint: string, timeoutMs = 10_000, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
     this.endpoint = endpoint;
     this.timeoutMs = timeoutMs;
-    const creds = grpc.credentials.createInsecure();
-    this.kvc = new (ctor('KV'))(endpoint, creds) as unknown as Callable;
-    this.cluster = new (ctor('Cluster'))(endpoint, creds) as unknown as Callable;
-    this.maint = new (ctor('Maintenance'))(endpoint, creds) as unknown as Callable;
+    this.kvc = new (ctor('KV'))(endpoint, credentials, options) as unknown as Callable;
+    this.cluster = new (ctor('Cluster'))(endpoint, credentials, options) as unknown as Callable;
+    this.maint = new (ctor('Maintenance'))(endpoint, credentials, options) as unknown as Callable;
   }
 
   private call<T>(c: Callable, method: string, req: unknown): Promise<T> {

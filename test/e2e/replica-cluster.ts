@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EtcdClient } from './etcd-client.ts';
 import { adminClient } from '../../replica/server/admin-service.ts';
+import { ClusterTls, type TlsOptions } from './cluster-tls.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const REPLICA_MAIN = path.join(REPO, 'replica/main.ts');
@@ -64,14 +65,17 @@ export class ReplicaCluster {
   private readonly logDir: string | undefined;
   private next = 1;
   private readonly clients = new Map<string, EtcdClient>();
+  /** the group's certificates when started with `tls` (https:// URLs, operator/pki certificates) */
+  readonly tls: ClusterTls | undefined;
 
   /** logDir: also append each member's whole output to `<logDir>/<name>.log` (kept after the cluster is gone). */
-  constructor(t: Cleanup, opts: { extraFlags?: string[]; logDir?: string } = {}) {
+  constructor(t: Cleanup, opts: { extraFlags?: string[]; logDir?: string; tls?: TlsOptions } = {}) {
     this.subnet = pickSubnet();
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-e2e-'));
     this.token = `e2e-${path.basename(this.root)}`;
     this.extraFlags = opts.extraFlags ?? [];
     this.logDir = opts.logDir;
+    this.tls = opts.tls ? new ClusterTls(path.join(this.root, 'tls'), opts.tls) : undefined;
     t.after(async () => {
       for (const c of this.clients.values()) c.close();
       this.killAll();
@@ -84,11 +88,14 @@ export class ReplicaCluster {
     const n = this.next++;
     const nm = name ?? `m${n}`;
     const ip = `${this.subnet}.${n}`;
+    const clientScheme = this.tls?.options.client ? 'https' : 'http';
+    const peerScheme = this.tls?.options.peer ? 'https' : 'http';
+    this.tls?.writeMember(nm, ip);
     const m: MemberProcess = {
       name: nm,
       ip,
-      clientUrl: `http://${ip}:2379`,
-      peerUrl: `http://${ip}:2380`,
+      clientUrl: `${clientScheme}://${ip}:2379`,
+      peerUrl: `${peerScheme}://${ip}:2380`,
       metricsUrl: `http://${ip}:2381`,
       endpoint: `${ip}:2379`,
       dataDir: path.join(this.root, nm),
@@ -114,6 +121,7 @@ export class ReplicaCluster {
       '--initial-cluster', initialCluster,
       '--initial-cluster-state', state,
       '--initial-cluster-token', this.token,
+      ...(this.tls?.flags(m.name) ?? []),
       ...this.extraFlags,
       ...flags,
     ];
@@ -142,10 +150,17 @@ export class ReplicaCluster {
   client(m: MemberProcess): EtcdClient {
     let c = this.clients.get(m.name);
     if (!c) {
-      c = new EtcdClient(m.endpoint, 5000);
+      const d = this.tls?.options.client ? this.tls.dial(m.ip) : undefined;
+      c = new EtcdClient(m.endpoint, 5000, d?.credentials, d?.options);
       this.clients.set(m.name, c);
     }
     return c;
+  }
+
+  /** adminOf is an admin API client for member `m` (with the operator's certificate under TLS); close it after use. */
+  adminOf(m: MemberProcess): ReturnType<typeof adminClient> {
+    const d = this.tls?.options.client ? this.tls.dial(m.ip) : undefined;
+    return adminClient(m.endpoint, d?.credentials, d?.options);
   }
 
   running(): MemberProcess[] {
@@ -170,7 +185,7 @@ export class ReplicaCluster {
   }
 
   adminStatus(m: MemberProcess): Promise<any> {
-    const c = adminClient(m.endpoint);
+    const c = this.adminOf(m);
     return new Promise((resolve, reject) =>
       c.Status({}, { deadline: Date.now() + 2000 }, (err: Error | null, r: unknown) => {
         c.close();
@@ -181,7 +196,7 @@ export class ReplicaCluster {
   }
 
   admin(m: MemberProcess, method: string, req: object, timeoutMs = 30_000): Promise<any> {
-    const c = adminClient(m.endpoint);
+    const c = this.adminOf(m);
     return new Promise((resolve, reject) =>
       c[method](req, { deadline: Date.now() + timeoutMs }, (err: Error | null, r: unknown) => {
         c.close();

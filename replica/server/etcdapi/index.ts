@@ -1,7 +1,7 @@
 // The public surface of the etcd-compatible client API handlers
 // (replica/server/etcdapi). The server registers them on its grpc-js server
 // over a ClientBackend it implements on raft.
-export { registerEtcdApi, SERVED } from './register.ts';
+export { registerEtcdApi, clusterRelayService, SERVED } from './register.ts';
 export type { EtcdApiOptions } from './register.ts';
 export type { ClientBackend, ClusterHeader, Member, MemberStatus } from './backend.ts';
 export { EtcdError, ApiError, toServiceError } from './errors.ts';

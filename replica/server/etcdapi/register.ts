@@ -34,3 +34,8 @@ export function registerEtcdApi(server: grpc.Server, backend: ClientBackend, opt
   server.addService(etcdService('Cluster'), clusterHandlers(backend, options.onError));
   for (const declaredOnly of ['Watch', 'Lease', 'Auth']) server.addService(etcdService(declaredOnly), {});
 }
+
+/** clusterRelayService is registerClusterRelay's service, for hosts that collect services before creating the server. */
+export function clusterRelayService(backend: ClientBackend, onError?: ErrorSink): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
+  return { definition: etcdService('Cluster'), implementation: clusterHandlers(backend, onError) as grpc.UntypedServiceImplementation };
+}
