@@ -82,6 +82,8 @@ export abstract class Cluster {
   readonly options: ClusterOptions;
   private readonly channels = new Map<string, LeanChannel>();
   private closed = false;
+  /** every PID this cluster started, restarts included */
+  readonly startedPids: number[] = [];
 
   constructor(options: ClusterOptions) {
     this.options = options;
@@ -126,6 +128,7 @@ export abstract class Cluster {
       fs.closeSync(log);
     }
     m.proc.on('error', () => undefined);
+    if (m.proc.pid !== undefined) this.startedPids.push(m.proc.pid);
   }
 
   running(): BenchMember[] {

@@ -95,7 +95,9 @@ export class LeanChannel {
     session.on('goaway', () => {
       if (this.session === session) this.session = undefined;
     });
-    session.on('connect', () => session.setLocalWindowSize(8 * 1024 * 1024));
+    session.on('connect', () => {
+      if (!session.destroyed) session.setLocalWindowSize(8 * 1024 * 1024);
+    });
     this.session = session;
     return session;
   }

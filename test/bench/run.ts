@@ -27,6 +27,8 @@ export interface RunOutput {
   report: BenchReport;
   /** replicant profile files written (profile mode) */
   profiles: string[];
+  /** PIDs of every process the run started (members, restarts, load generator), for checking cleanup */
+  pids: number[];
 }
 
 function orderFor(targets: TargetKind[], round: number): TargetKind[] {
@@ -189,5 +191,6 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
   };
   fs.mkdirSync(path.dirname(path.resolve(o.jsonFile)), { recursive: true });
   fs.writeFileSync(o.jsonFile, toJson(report));
-  return { report, profiles };
+  const pids = [lg.pid, ...[...clusters.values()].flatMap((c) => c.startedPids)].filter((p): p is number => p !== undefined);
+  return { report, profiles, pids };
 }
