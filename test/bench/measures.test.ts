@@ -1,11 +1,13 @@
 // The measuring arithmetic: nearest-rank percentiles and merging, the
-// failover gap around the signal, /proc parsing, and the CPU-profile summary.
+// failover gap around the signal, /proc parsing, the CPU-profile summary and
+// the members' fsync counters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SampleBuffer, median, percentile, summarize } from './latency.ts';
 import { unavailability } from './failover.ts';
 import { parseStat, parseStatusKb, sampleProcess } from './proc-stats.ts';
 import { areaOf, summarizeProfile, type CpuProfile } from './profile-summary.ts';
+import { FSYNC_METRIC, fsyncDelta, parseHistogramTotals } from './server-metrics.ts';
 
 test('percentiles are nearest-rank over every sample, merged across rounds', () => {
   const a = new Float64Array(Array.from({ length: 50 }, (_, i) => i + 1)); // 1..50
@@ -91,4 +93,21 @@ test('profile summary: self time per function and area, inclusive time counted o
   assert.equal(incl.save, 3);
   assert.equal(areaOf(frame('x', `${repo}node_modules/@grpc/grpc-js/build/src/server.js`)), '@grpc/grpc-js');
   assert.equal(areaOf(frame('x', 'node:internal/http2/core')), 'node:http2');
+});
+
+test('fsync totals are summed over series from a Prometheus exposition', () => {
+  const text = [
+    '# HELP replicant_wal_fsync_duration_seconds x',
+    'replicant_wal_fsync_duration_seconds_bucket{member="a",le="0.001"} 3',
+    'replicant_wal_fsync_duration_seconds_sum{member="a"} 0.5',
+    'replicant_wal_fsync_duration_seconds_count{member="a"} 100',
+    'replicant_wal_fsync_duration_seconds_count_other 7',
+    'etcd_disk_wal_fsync_duration_seconds_sum 1.25',
+    'etcd_disk_wal_fsync_duration_seconds_count 50',
+  ].join('\n');
+  assert.deepEqual(parseHistogramTotals(text, FSYNC_METRIC.replicant), { count: 100, seconds: 0.5 });
+  assert.deepEqual(parseHistogramTotals(text, FSYNC_METRIC.etcd), { count: 50, seconds: 1.25 });
+  assert.equal(parseHistogramTotals(text, 'nothing_here'), undefined);
+  assert.deepEqual(fsyncDelta({ count: 10, seconds: 1 }, { count: 25, seconds: 1.5 }), { count: 15, seconds: 0.5 });
+  assert.equal(fsyncDelta(undefined, { count: 1, seconds: 1 }), undefined);
 });

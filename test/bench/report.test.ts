@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BenchFlagError, parseBenchFlags } from './flags.ts';
-import { aggregate, checkTargets, failoverTable, markdownReport, summarizeFailover, workloadTable, type RunRecord } from './report.ts';
+import { aggregate, batchingTable, checkTargets, failoverTable, markdownReport, summarizeFailover, workloadTable, type RunRecord } from './report.ts';
 import { WORKLOADS } from './workloads.ts';
 import type { FailoverSample } from './failover.ts';
 
@@ -48,6 +48,7 @@ function run(workload: string, target: 'etcd' | 'replicant', opsPerSec: number, 
     round,
     leader: `${target}-1`,
     loadAverage: [1, 1, 1],
+    fsyncs: new Map([[`${target}-1`, { count: opsPerSec, seconds: opsPerSec / 500 }]]),
     usage: new Map([
       [`${target}-1`, { cpuSeconds: 2, cpuCores: 0.2, rssMaxBytes: rssMiB * 2 ** 20, rssEndBytes: 0 }],
       [`${target}-2`, { cpuSeconds: 1, cpuCores: 0.1, rssMaxBytes: (rssMiB / 2) * 2 ** 20, rssEndBytes: 0 }],
@@ -116,4 +117,7 @@ test('aggregate merges rounds: throughput over total time, percentiles over all 
   assert.equal(a.members[0].role, 'leader');
   assert.equal(a.members[0].cpuSeconds, 4);
   assert.equal(a.serverCpuMsPerOp, (6 * 1000) / 4000);
+  assert.equal(a.members[0].fsyncs, 400);
+  assert.equal(a.members[0].meanFsyncMs, 2);
+  assert.match(batchingTable([a]), /\| put-16 \| etcd \| 200 \| 20 \| 10\.0 \| 2\.00 \|/);
 });

@@ -11,6 +11,7 @@ import type { ProcessUsage } from './proc-stats.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import { RESOURCE_WORKLOAD, type Workload } from './workloads.ts';
 import type { TargetKind } from './clusters.ts';
+import type { FsyncCounters } from './server-metrics.ts';
 
 /** RunRecord is one measured run of one workload against one system. */
 export interface RunRecord {
@@ -20,6 +21,8 @@ export interface RunRecord {
   result: LoadResult;
   leader: string;
   usage: Map<string, ProcessUsage>;
+  /** WAL fsyncs per member during the window (from the members' own metrics) */
+  fsyncs: Map<string, FsyncCounters>;
   loadAverage: [number, number, number];
 }
 
@@ -29,6 +32,9 @@ export interface MemberUsage {
   cpuSeconds: number;
   cpuCores: number;
   rssMaxMiB: number;
+  /** WAL fsyncs during the measured windows, and their mean duration */
+  fsyncs: number;
+  meanFsyncMs: number;
 }
 
 export interface WorkloadResult {
@@ -92,11 +98,16 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
   const ms = mine.reduce((n, r) => n + r.result.elapsedMs, 0);
   const errorKinds: Record<string, number> = {};
   for (const r of mine) for (const [k, v] of Object.entries(r.result.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
-  const byMember = new Map<string, { cpu: number; cores: number[]; rss: number; leader: number }>();
+  const byMember = new Map<string, { cpu: number; cores: number[]; rss: number; leader: number; fsyncs: number; fsyncSeconds: number }>();
   let serverCpu = 0;
   for (const r of mine) {
     for (const [name, u] of r.usage) {
-      const e = byMember.get(name) ?? { cpu: 0, cores: [], rss: 0, leader: 0 };
+      const e = byMember.get(name) ?? { cpu: 0, cores: [], rss: 0, leader: 0, fsyncs: 0, fsyncSeconds: 0 };
+      const f = r.fsyncs.get(name);
+      if (f) {
+        e.fsyncs += f.count;
+        e.fsyncSeconds += f.seconds;
+      }
       e.cpu += u.cpuSeconds;
       e.cores.push(u.cpuCores);
       e.rss = Math.max(e.rss, u.rssMaxBytes);
@@ -128,6 +139,8 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
         cpuSeconds: e.cpu,
         cpuCores: e.cores.reduce((a, b) => a + b, 0) / e.cores.length,
         rssMaxMiB: e.rss / MiB,
+        fsyncs: e.fsyncs,
+        meanFsyncMs: e.fsyncs > 0 ? (e.fsyncSeconds * 1000) / e.fsyncs : NaN,
       })),
     loadAverage1m: mine.map((r) => r.loadAverage[0]),
   };
@@ -286,6 +299,25 @@ export function resourceTable(ws: WorkloadResult[]): string {
   return rows.join('\n');
 }
 
+/** batchingTable shows, per write workload, how many operations each leader WAL fsync carried and what an fsync cost. */
+export function batchingTable(ws: WorkloadResult[]): string {
+  const rows = [
+    '| workload | system | ops/s | leader fsyncs/s | ops per leader fsync | mean fsync ms (leader) | mean fsync ms (followers) |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const w of ws) {
+    const leader = w.members.find((m) => m.role === 'leader');
+    if (!leader || !(leader.fsyncs > 0)) continue;
+    const seconds = w.rounds > 0 && w.opsPerSec > 0 ? w.ops / w.opsPerSec : NaN;
+    const followers = w.members.filter((m) => m !== leader && m.fsyncs > 0);
+    const fMean = followers.length ? followers.reduce((n, m) => n + m.meanFsyncMs * m.fsyncs, 0) / followers.reduce((n, m) => n + m.fsyncs, 0) : NaN;
+    rows.push(
+      `| ${w.workload} | ${w.target} | ${f0(w.opsPerSec)} | ${f0(leader.fsyncs / seconds)} | ${f2(w.ops / leader.fsyncs)} | ${f2(leader.meanFsyncMs)} | ${f2(fMean)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
 /** targetsTable renders the target checks. */
 export function targetsTable(ts: TargetCheck[]): string {
   const rows = ['| target | result | ratio replicant/etcd | detail |', '|---|---|---:|---|'];
@@ -309,6 +341,7 @@ export function markdownReport(r: BenchReport): string {
   const parts = [`## Benchmark run ${r.startedAt}`, '', machineLines(r.machine), '', `Settings: ${JSON.stringify(r.settings)}`, ''];
   if (r.workloads.length) parts.push('### Throughput and latency', '', workloadTable(r.workloads), '');
   if (r.workloads.some((w) => w.workload === RESOURCE_WORKLOAD)) parts.push(`### Resource use during ${RESOURCE_WORKLOAD}`, '', resourceTable(r.workloads), '');
+  if (r.workloads.some((w) => w.members.some((m) => m.fsyncs > 0))) parts.push('### Write batching (WAL fsyncs, from the members\' own metrics)', '', batchingTable(r.workloads), '');
   if (r.failover.length) parts.push('### Failover (64 writing clients spread over all members)', '', failoverTable(r.failover), '');
   if (r.targets.length) parts.push('### Targets', '', targetsTable(r.targets), '');
   const errs = r.workloads.filter((w) => Object.keys(w.errorKinds).length > 0);

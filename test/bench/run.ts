@@ -17,6 +17,7 @@ import { describeMachine } from './machine.ts';
 import { UsageWindow, loadAverage } from './proc-stats.ts';
 import { readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { aggregate, checkTargets, summarizeFailover, toJson, type BenchReport, type FailoverSummary, type RunRecord } from './report.ts';
+import { fsyncDelta, scrapeFsyncs, type FsyncCounters } from './server-metrics.ts';
 import { needsReadKeys } from './workloads.ts';
 
 export interface Cleanup {
@@ -93,15 +94,29 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         const leader = await c.waitStable(30_000, { sameIndex: false });
         const endpoints = o.spread === 'leader' ? [leader.endpoint] : [leader, ...c.members.filter((m) => m !== leader)].map((m) => m.endpoint);
         const usage = new UsageWindow(c.pids());
+        let fsyncsBefore: Promise<(FsyncCounters | undefined)[]> | undefined;
+        let fsyncsAfter: Promise<(FsyncCounters | undefined)[]> | undefined;
         const result = await lg.run(
           { workload: w, endpoints, warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000, timeoutMs: o.timeoutMs, connsPerEndpoint: o.connsPerEndpoint },
           (phase) => {
-            if (phase === 'start') usage.open();
+            if (phase === 'start') {
+              usage.open();
+              fsyncsBefore = Promise.all(c.members.map((m) => scrapeFsyncs(t, m)));
+            } else {
+              fsyncsAfter = Promise.all(c.members.map((m) => scrapeFsyncs(t, m)));
+            }
           },
         );
         const used = usage.close();
+        const before = (await fsyncsBefore) ?? [];
+        const after = (await fsyncsAfter) ?? [];
+        const fsyncs = new Map<string, FsyncCounters>();
+        c.members.forEach((m, i) => {
+          const d = fsyncDelta(before[i], after[i]);
+          if (d) fsyncs.set(m.name, d);
+        });
         const la = loadAverage();
-        runs.push({ workload: w.name, target: t, round, result, leader: leader.name, usage: used, loadAverage: la });
+        runs.push({ workload: w.name, target: t, round, result, leader: leader.name, usage: used, fsyncs, loadAverage: la });
         leaderRuns.set(leader.name, (leaderRuns.get(leader.name) ?? 0) + 1);
         log(
           `${w.name.padEnd(10)} ${t.padEnd(9)} round ${round}: ${result.opsPerSec.toFixed(0).padStart(6)} ops/s, errors ${result.errors}, ` +
