@@ -42,6 +42,8 @@ export interface ClusterOptions {
   etcdBin?: string;
   /** replicant only: extra flags for node itself (e.g. --cpu-prof) */
   nodeFlags?: string[];
+  /** replicant only: the entry point (default replica/main.ts of this checkout) */
+  replicaMain?: string;
   /** keep data dirs and logs after close (for inspection) */
   keep?: boolean;
 }
@@ -288,7 +290,7 @@ export class ReplicantCluster extends Cluster {
       file: process.execPath,
       args: [
         ...(this.options.nodeFlags ?? []).map((f) => f.replaceAll('{name}', m.name)),
-        REPLICA_MAIN,
+        this.options.replicaMain ?? REPLICA_MAIN,
         '--name', m.name,
         '--data-dir', m.dataDir,
         '--listen-client-urls', m.clientUrl,

@@ -1,5 +1,6 @@
 // Command-line flags of `npm run bench`, turned into validated BenchOptions or
 // a one-line BenchFlagError naming the flag. It must never start anything.
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WORKLOADS, selectWorkloads, type Workload } from './workloads.ts';
 import type { TargetKind } from './clusters.ts';
@@ -36,6 +37,10 @@ export interface BenchOptions {
   keep: boolean;
   heartbeatMs: number;
   electionMs: number;
+  /** replicant: the replica entry point to run (default: this checkout's replica/main.ts) */
+  replicaMain?: string;
+  /** replicant: extra flags for node itself, e.g. --max-semi-space-size=64 */
+  nodeFlags: string[];
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -61,6 +66,9 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
                       apt-get when running as root, saying so)
   --keep              keep data dirs and member logs (their path is printed)
   --heartbeat-interval MS / --election-timeout MS   raft timings for both (default 100 / 1000)
+  --replica-main FILE run this replica entry point instead of replica/main.ts
+                      (to measure another build, e.g. an experiment's copy)
+  --node-flags "F..." extra flags for node when starting replicant members
   --help              print this help
 `;
 
@@ -99,6 +107,8 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
         keep: { type: 'boolean' },
         'heartbeat-interval': { type: 'string' },
         'election-timeout': { type: 'string' },
+        'replica-main': { type: 'string' },
+        'node-flags': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -122,6 +132,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
   if (spread !== 'leader' && spread !== 'all') throw new BenchFlagError(`--spread: ${JSON.stringify(spread)} must be leader or all`);
   const profileDir = values.profile;
   if (profileDir !== undefined && !targets.includes('replicant')) throw new BenchFlagError('--profile profiles replicant: do not combine it with --only etcd');
+  if (values['replica-main'] !== undefined && !fs.existsSync(values['replica-main'])) throw new BenchFlagError(`--replica-main: ${values['replica-main']} does not exist`);
   const heartbeatMs = num('heartbeat-interval', values['heartbeat-interval'], 100, 1, true);
   const electionMs = num('election-timeout', values['election-timeout'], 1000, 1, true);
   if (electionMs < 5 * heartbeatMs) throw new BenchFlagError('--election-timeout must be at least 5× --heartbeat-interval (etcd refuses less)');
@@ -143,5 +154,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
     keep: !!values.keep,
     heartbeatMs,
     electionMs,
+    replicaMain: values['replica-main'],
+    nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter(Boolean),
   };
 }

@@ -111,3 +111,17 @@ test('fsync totals are summed over series from a Prometheus exposition', () => {
   assert.deepEqual(fsyncDelta({ count: 10, seconds: 1 }, { count: 25, seconds: 1.5 }), { count: 15, seconds: 0.5 });
   assert.equal(fsyncDelta(undefined, { count: 1, seconds: 1 }), undefined);
 });
+
+test('profile summary can be cut to the measured windows (monotonic ms)', () => {
+  const frame = (functionName: string) => ({ functionName, url: '', lineNumber: 0, columnNumber: 0, scriptId: '0' });
+  const profile: CpuProfile = {
+    nodes: [{ id: 1, callFrame: frame('(root)'), children: [2] }, { id: 2, callFrame: frame('work'), children: [] }],
+    startTime: 1_000_000, // µs: 1000 ms
+    endTime: 1_010_000,
+    samples: [2, 2, 2, 2, 2],
+    timeDeltas: [1000, 1000, 1000, 1000, 1000], // samples at 1001..1005 ms
+  };
+  assert.equal(summarizeProfile(profile).busyMs, 5);
+  assert.equal(summarizeProfile(profile, '', 5, [[1001.5, 1003]]).busyMs, 2);
+  assert.equal(summarizeProfile(profile, '', 5, [[1001, 1001], [1005, 1010]]).busyMs, 2);
+});

@@ -14,6 +14,9 @@ export interface ProcSample {
   rssBytes: number;
   /** peak resident set size since start, bytes */
   hwmBytes: number;
+  /** the part of RSS that is anonymous memory (heaps) and file-backed (code, mmapped files) */
+  rssAnonBytes: number;
+  rssFileBytes: number;
 }
 
 /** parseStat extracts utime+stime (in seconds) from the text of /proc/PID/stat. */
@@ -38,7 +41,13 @@ export function sampleProcess(pid: number): ProcSample | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { cpuSeconds: parseStat(stat), rssBytes: parseStatusKb(status, 'VmRSS'), hwmBytes: parseStatusKb(status, 'VmHWM') };
+    return {
+      cpuSeconds: parseStat(stat),
+      rssBytes: parseStatusKb(status, 'VmRSS'),
+      hwmBytes: parseStatusKb(status, 'VmHWM'),
+      rssAnonBytes: parseStatusKb(status, 'RssAnon'),
+      rssFileBytes: parseStatusKb(status, 'RssFile'),
+    };
   } catch {
     return undefined;
   }
@@ -51,6 +60,9 @@ export interface ProcessUsage {
   cpuCores: number;
   rssMaxBytes: number;
   rssEndBytes: number;
+  /** at the end of the window: anonymous and file-backed parts of RSS */
+  rssAnonEndBytes: number;
+  rssFileEndBytes: number;
 }
 
 /**
@@ -103,6 +115,8 @@ export class UsageWindow {
         cpuCores: seconds > 0 ? cpu / seconds : 0,
         rssMaxBytes: Math.max(this.rssMax.get(name) ?? 0, b.rssBytes),
         rssEndBytes: b.rssBytes,
+        rssAnonEndBytes: b.rssAnonBytes,
+        rssFileEndBytes: b.rssFileBytes,
       });
     }
     return out;

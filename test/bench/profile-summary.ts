@@ -68,7 +68,12 @@ export function areaOf(frame: CallFrame): string {
   if (m) return m[1];
   if (rel.startsWith('node:internal/http2') || rel.startsWith('node:http2')) return 'node:http2';
   if (rel.startsWith('node:internal/fs') || rel.startsWith('node:fs')) return 'node:fs';
-  if (rel.startsWith('node:internal/stream') || rel.startsWith('node:stream') || rel.startsWith('node:net')) return 'node:net/streams';
+  if (rel.startsWith('node:internal/stream') || rel.startsWith('node:stream') || rel.startsWith('node:net') || rel.startsWith('node:internal/net')) return 'node:net/streams';
+  if (rel.startsWith('node:internal/process/task_queues') || rel.startsWith('node:internal/async_hooks')) return 'node: nextTick/promise queues';
+  if (rel.startsWith('node:events') || rel.startsWith('node:internal/events')) return 'node:events';
+  if (rel.startsWith('node:internal/timers') || rel.startsWith('node:timers')) return 'node:timers';
+  if (rel.startsWith('node:buffer') || rel.startsWith('node:internal/buffer')) return 'node:buffer';
+  if (rel.startsWith('node:internal/modules') || rel.startsWith('node:internal/deps/amaro') || rel.startsWith('wasm:')) return 'module loading / TS stripping';
   if (rel.startsWith('node:')) return 'node (other internals)';
   return rel.split('/').slice(0, 2).join('/');
 }
@@ -79,8 +84,13 @@ function label(frame: CallFrame): string {
   return `${frame.functionName || '(anonymous)'}${short ? ` (${short}:${frame.lineNumber + 1})` : ''}`;
 }
 
-/** summarizeProfile computes self time by function and area, and inclusive time by function. */
-export function summarizeProfile(profile: CpuProfile, file = '', top = 15): ProfileSummary {
+/**
+ * summarizeProfile computes self time by function and area, and inclusive
+ * time by function. With `windows` ([start, end] pairs in ms of the system
+ * monotonic clock, which V8 stamps profiles with), only samples inside them
+ * count: the measured runs, not start-up or idle time between them.
+ */
+export function summarizeProfile(profile: CpuProfile, file = '', top = 15, windows?: [number, number][]): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of profile.nodes) byId.set(n.id, n);
@@ -90,9 +100,12 @@ export function summarizeProfile(profile: CpuProfile, file = '', top = 15): Prof
   const areas = new Map<string, number>();
   let total = 0;
   let idle = 0;
+  let at = profile.startTime / 1000;
+  const inWindow = (t: number) => !windows || windows.some(([a, b]) => t >= a && t <= b);
   for (let i = 0; i < profile.samples.length; i++) {
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
-    if (ms <= 0) continue;
+    at += ms;
+    if (ms <= 0 || !inWindow(at)) continue;
     const node = byId.get(profile.samples[i]);
     if (!node) continue;
     total += ms;

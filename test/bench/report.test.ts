@@ -50,8 +50,8 @@ function run(workload: string, target: 'etcd' | 'replicant', opsPerSec: number, 
     loadAverage: [1, 1, 1],
     fsyncs: new Map([[`${target}-1`, { count: opsPerSec, seconds: opsPerSec / 500 }]]),
     usage: new Map([
-      [`${target}-1`, { cpuSeconds: 2, cpuCores: 0.2, rssMaxBytes: rssMiB * 2 ** 20, rssEndBytes: 0 }],
-      [`${target}-2`, { cpuSeconds: 1, cpuCores: 0.1, rssMaxBytes: (rssMiB / 2) * 2 ** 20, rssEndBytes: 0 }],
+      [`${target}-1`, { cpuSeconds: 2, cpuCores: 0.2, rssMaxBytes: rssMiB * 2 ** 20, rssEndBytes: 0, rssAnonEndBytes: 0, rssFileEndBytes: 0 }],
+      [`${target}-2`, { cpuSeconds: 1, cpuCores: 0.1, rssMaxBytes: (rssMiB / 2) * 2 ** 20, rssEndBytes: 0, rssAnonEndBytes: 0, rssFileEndBytes: 0 }],
     ]),
     result: {
       workload,
@@ -120,4 +120,11 @@ test('aggregate merges rounds: throughput over total time, percentiles over all 
   assert.equal(a.members[0].fsyncs, 400);
   assert.equal(a.members[0].meanFsyncMs, 2);
   assert.match(batchingTable([a]), /\| put-16 \| etcd \| 200 \| 20 \| 10\.0 \| 2\.00 \|/);
+});
+
+test('flags: --replica-main must exist, --node-flags split on spaces', () => {
+  assert.throws(() => parseBenchFlags(['--replica-main', '/nonexistent/main.ts']), /does not exist/);
+  const o = parseBenchFlags(['--node-flags', ' --max-semi-space-size=64  --stack-size=2000 '])!;
+  assert.deepEqual(o.nodeFlags, ['--max-semi-space-size=64', '--stack-size=2000']);
+  assert.deepEqual(parseBenchFlags([])!.nodeFlags, []);
 });

@@ -32,6 +32,9 @@ export interface MemberUsage {
   cpuSeconds: number;
   cpuCores: number;
   rssMaxMiB: number;
+  /** anonymous (heap) and file-backed parts of RSS at the end of the last round */
+  rssAnonMiB: number;
+  rssFileMiB: number;
   /** WAL fsyncs during the measured windows, and their mean duration */
   fsyncs: number;
   meanFsyncMs: number;
@@ -57,6 +60,8 @@ export interface WorkloadResult {
   serverCpuMsPerOp: number;
   members: MemberUsage[];
   loadAverage1m: number[];
+  /** measured windows [start, end] in ms of the system monotonic clock (to cut CPU profiles) */
+  windows: [number, number][];
 }
 
 export interface FailoverSummary {
@@ -98,11 +103,13 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
   const ms = mine.reduce((n, r) => n + r.result.elapsedMs, 0);
   const errorKinds: Record<string, number> = {};
   for (const r of mine) for (const [k, v] of Object.entries(r.result.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
-  const byMember = new Map<string, { cpu: number; cores: number[]; rss: number; leader: number; fsyncs: number; fsyncSeconds: number }>();
+  const byMember = new Map<string, { cpu: number; cores: number[]; rss: number; anon: number; file: number; leader: number; fsyncs: number; fsyncSeconds: number }>();
   let serverCpu = 0;
   for (const r of mine) {
     for (const [name, u] of r.usage) {
-      const e = byMember.get(name) ?? { cpu: 0, cores: [], rss: 0, leader: 0, fsyncs: 0, fsyncSeconds: 0 };
+      const e = byMember.get(name) ?? { cpu: 0, cores: [], rss: 0, anon: 0, file: 0, leader: 0, fsyncs: 0, fsyncSeconds: 0 };
+      e.anon = u.rssAnonEndBytes;
+      e.file = u.rssFileEndBytes;
       const f = r.fsyncs.get(name);
       if (f) {
         e.fsyncs += f.count;
@@ -139,10 +146,13 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
         cpuSeconds: e.cpu,
         cpuCores: e.cores.reduce((a, b) => a + b, 0) / e.cores.length,
         rssMaxMiB: e.rss / MiB,
+        rssAnonMiB: e.anon / MiB,
+        rssFileMiB: e.file / MiB,
         fsyncs: e.fsyncs,
         meanFsyncMs: e.fsyncs > 0 ? (e.fsyncSeconds * 1000) / e.fsyncs : NaN,
       })),
     loadAverage1m: mine.map((r) => r.loadAverage[0]),
+    windows: mine.map((r) => [r.result.windowStart, r.result.windowEnd]),
   };
 }
 
@@ -289,12 +299,17 @@ export function failoverTable(fo: FailoverSummary[]): string {
 
 /** resourceTable renders per-member CPU and RSS during the resource workload. */
 export function resourceTable(ws: WorkloadResult[]): string {
-  const rows = ['| system | member | role | CPU s | CPU (cores) | RSS max MiB |', '|---|---|---|---:|---:|---:|'];
+  const rows = [
+    '| system | member | role | CPU s | CPU (cores) | RSS max MiB | at end: anon / file-backed MiB |',
+    '|---|---|---|---:|---:|---:|---:|',
+  ];
   for (const t of ['etcd', 'replicant'] as const) {
     const w = find(ws, RESOURCE_WORKLOAD, t);
     if (!w) continue;
-    for (const m of w.members) rows.push(`| ${t} | ${m.member} | ${m.role} | ${m.cpuSeconds.toFixed(1)} | ${m.cpuCores.toFixed(2)} | ${m.rssMaxMiB.toFixed(0)} |`);
-    rows.push(`| ${t} | load generator | client | | ${w.clientCpuCores.toFixed(2)} | |`);
+    for (const m of w.members) {
+      rows.push(`| ${t} | ${m.member} | ${m.role} | ${m.cpuSeconds.toFixed(1)} | ${m.cpuCores.toFixed(2)} | ${m.rssMaxMiB.toFixed(0)} | ${m.rssAnonMiB.toFixed(0)} / ${m.rssFileMiB.toFixed(0)} |`);
+    }
+    rows.push(`| ${t} | load generator | client | | ${w.clientCpuCores.toFixed(2)} | | |`);
   }
   return rows.join('\n');
 }

@@ -62,7 +62,8 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         ? new EtcdCluster({ ...common, etcdBin })
         : new ReplicantCluster({
             ...common,
-            nodeFlags: o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profileDir), '--cpu-prof-name', '{name}.cpuprofile'] : [],
+            replicaMain: o.replicaMain,
+            nodeFlags: [...o.nodeFlags, ...(o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profileDir), '--cpu-prof-name', '{name}.cpuprofile'] : [])],
           });
     cleanup.after(() => c.close());
     clusters.set(t, c);
@@ -173,7 +174,8 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
     }
     const leaderFile = profiles.find((f) => path.basename(f) === `${leaderName}.cpuprofile`);
     if (leaderFile) {
-      profile = summarizeProfile(readProfile(leaderFile), leaderFile, 25);
+      const windows = runs.filter((r) => r.target === 'replicant').map((r): [number, number] => [r.result.windowStart, r.result.windowEnd]);
+      profile = summarizeProfile(readProfile(leaderFile), leaderFile, 25, windows);
       log(`profile of the leader ${leaderName}: ${leaderFile}`);
     } else {
       log(`no profile found for the leader ${leaderName} in ${o.profileDir}`);
@@ -194,6 +196,8 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
       timeoutMs: o.timeoutMs,
       heartbeatMs: o.heartbeatMs,
       electionMs: o.electionMs,
+      replicaMain: o.replicaMain ?? 'replica/main.ts',
+      nodeFlags: o.nodeFlags,
       killReps: o.killReps,
       termReps: o.termReps,
       smoke: o.smoke,
