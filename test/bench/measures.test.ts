@@ -91,6 +91,11 @@ test('profile summary: self time per function and area, inclusive time counted o
   // handleReady is on 4 stacks (twice on one of them): counted 4 ms, not 5
   assert.equal(incl.handleReady, 4);
   assert.equal(incl.save, 3);
+  assert.deepEqual(
+    s.byPath.map((a) => [a.area, a.ms]),
+    // the stack with handleReady above save counts as WAL work: the most specific project frame wins
+    [['WAL writes (replica/storage)', 3], ['GC', 1], ['raft loop glue (replica/server)', 1]],
+  );
   assert.equal(areaOf(frame('x', `${repo}node_modules/@grpc/grpc-js/build/src/server.js`)), '@grpc/grpc-js');
   assert.equal(areaOf(frame('x', 'node:internal/http2/core')), 'node:http2');
 });

@@ -41,7 +41,10 @@ export interface ProfileSummary {
   totalMs: number;
   idleMs: number;
   busyMs: number;
+  /** self time by the code area the sampled function lives in */
   byArea: { area: string; ms: number; share: number }[];
+  /** time by the job the whole stack was doing (see pathOf) */
+  byPath: { area: string; ms: number; share: number }[];
   topSelf: FunctionCost[];
   topInclusive: FunctionCost[];
 }
@@ -78,6 +81,31 @@ export function areaOf(frame: CallFrame): string {
   return rel.split('/').slice(0, 2).join('/');
 }
 
+/**
+ * pathOf names the job a sampled stack was doing, by the most specific part
+ * of our code on it (first rule that matches wins): WAL, KV apply, peer
+ * transport, raft core, client API, the raft loop's glue; else by library.
+ */
+export function pathOf(stack: CallFrame[]): string {
+  const leaf = stack[0]?.functionName;
+  if (leaf === '(garbage collector)') return 'GC';
+  if (leaf === '(program)') return 'V8/native (program)';
+  const areas = new Set(stack.map(areaOf));
+  const has = (a: string) => areas.has(a);
+  const urls = stack.map((f) => f.url);
+  if (has('replica/storage')) return 'WAL writes (replica/storage)';
+  if (has('replica/kv')) return 'KV apply and reads (replica/kv)';
+  if (has('replica/transport')) return 'peer transport (replica/transport)';
+  if (has('replica/raft')) return 'raft core (replica/raft)';
+  if (urls.some((u) => /replica\/server\/(etcdapi|client-backend)/.test(u))) return 'client API handlers (replica/server/etcdapi)';
+  if (has('replica/server')) return 'raft loop glue (replica/server)';
+  if (has('prom-client')) return 'metrics (prom-client)';
+  if (has('pino') || has('sonic-boom')) return 'logging (pino)';
+  if (has('@grpc/grpc-js') || has('node:http2') || has('protobufjs')) return 'gRPC/HTTP2 plumbing (client API or peer streams, no project frame on the stack)';
+  if (has('node:net/streams')) return 'sockets and streams (no project frame on the stack)';
+  return 'other runtime work';
+}
+
 function label(frame: CallFrame): string {
   const file = frame.url ? (frame.url.startsWith('file://') ? path.relative(REPO, fileURLToPath(frame.url)) : frame.url) : '';
   const short = file.replace(/^.*node_modules\//, '');
@@ -98,6 +126,7 @@ export function summarizeProfile(profile: CpuProfile, file = '', top = 15, windo
   const self = new Map<string, { ms: number; area: string }>();
   const incl = new Map<string, { ms: number; area: string }>();
   const areas = new Map<string, number>();
+  const paths = new Map<string, number>();
   let total = 0;
   let idle = 0;
   let at = profile.startTime / 1000;
@@ -115,6 +144,10 @@ export function summarizeProfile(profile: CpuProfile, file = '', top = 15, windo
       continue;
     }
     areas.set(area, (areas.get(area) ?? 0) + ms);
+    const stack: CallFrame[] = [];
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) stack.push(byId.get(id)!.callFrame);
+    const job = pathOf(stack);
+    paths.set(job, (paths.get(job) ?? 0) + ms);
     const key = label(node.callFrame);
     const s = self.get(key) ?? { ms: 0, area };
     s.ms += ms;
@@ -145,6 +178,7 @@ export function summarizeProfile(profile: CpuProfile, file = '', top = 15, windo
     idleMs: idle,
     busyMs: busy,
     byArea: [...areas].sort((a, b) => b[1] - a[1]).map(([area, ms]) => ({ area, ms, share: share(ms) })),
+    byPath: [...paths].sort((a, b) => b[1] - a[1]).map(([area, ms]) => ({ area, ms, share: share(ms) })),
     topSelf: rank(self),
     topInclusive: rank(incl),
   };
@@ -168,9 +202,11 @@ export function profileMarkdown(s: ProfileSummary): string {
     `Profile ${s.file ? `\`${path.basename(s.file)}\`` : ''}: ${(s.totalMs / 1000).toFixed(1)} s sampled, ` +
       `${(s.busyMs / 1000).toFixed(1)} s busy (${pct(s.totalMs ? s.busyMs / s.totalMs : 0)}), shares below are of busy time.`,
     '',
-    '| area (self time) | ms | share |',
+    '| what the stack was doing | ms | share |',
     '|---|---:|---:|',
   );
+  for (const a of s.byPath) out.push(`| ${a.area} | ${a.ms.toFixed(0)} | ${pct(a.share)} |`);
+  out.push('', '| area of the sampled function (self time) | ms | share |', '|---|---:|---:|');
   for (const a of s.byArea) out.push(`| ${a.area} | ${a.ms.toFixed(0)} | ${pct(a.share)} |`);
   out.push('', '| top functions, self time | area | ms | share |', '|---|---|---:|---:|');
   for (const f of s.topSelf) out.push(`| \`${f.fn}\` | ${f.area} | ${f.ms.toFixed(0)} | ${pct(f.share)} |`);
