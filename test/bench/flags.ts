@@ -68,7 +68,8 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
   --heartbeat-interval MS / --election-timeout MS   raft timings for both (default 100 / 1000)
   --replica-main FILE run this replica entry point instead of replica/main.ts
                       (to measure another build, e.g. an experiment's copy)
-  --node-flags "F..." extra flags for node when starting replicant members
+  --node-flags="F..." extra flags for node when starting replicant members
+                      (write it with "=", e.g. --node-flags=--max-semi-space-size=64)
   --help              print this help
 `;
 
