@@ -44,6 +44,8 @@ export interface ClusterOptions {
   nodeFlags?: string[];
   /** replicant only: the entry point (default replica/main.ts of this checkout) */
   replicaMain?: string;
+  /** replicant only: extra replica flags (they come last, so they override the harness's) */
+  replicaFlags?: string[];
   /** keep data dirs and logs after close (for inspection) */
   keep?: boolean;
 }
@@ -301,6 +303,7 @@ export class ReplicantCluster extends Cluster {
         '--initial-cluster-token', `bench-${path.basename(this.root)}`,
         '--heartbeat-interval', String(this.options.heartbeatMs),
         '--election-timeout', String(this.options.electionMs),
+        ...(this.options.replicaFlags ?? []),
       ],
     };
   }

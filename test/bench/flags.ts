@@ -41,6 +41,8 @@ export interface BenchOptions {
   replicaMain?: string;
   /** replicant: extra flags for node itself, e.g. --max-semi-space-size=64 */
   nodeFlags: string[];
+  /** replicant: extra replica flags, e.g. --snapshot-count 100000 */
+  replicaFlags: string[];
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -70,6 +72,7 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
                       (to measure another build, e.g. an experiment's copy)
   --node-flags="F..." extra flags for node when starting replicant members
                       (write it with "=", e.g. --node-flags=--max-semi-space-size=64)
+  --replica-flags="F..." extra replica flags, e.g. --replica-flags="--snapshot-count 100000"
   --help              print this help
 `;
 
@@ -110,6 +113,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
         'election-timeout': { type: 'string' },
         'replica-main': { type: 'string' },
         'node-flags': { type: 'string' },
+        'replica-flags': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -157,5 +161,6 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
     electionMs,
     replicaMain: values['replica-main'],
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    replicaFlags: (values['replica-flags'] ?? '').split(/\s+/).filter(Boolean),
   };
 }

@@ -49,6 +49,7 @@ function run(workload: string, target: 'etcd' | 'replicant', opsPerSec: number, 
     leader: `${target}-1`,
     loadAverage: [1, 1, 1],
     fsyncs: new Map([[`${target}-1`, { count: opsPerSec, seconds: opsPerSec / 500 }]]),
+    snapshots: new Map([[`${target}-2`, { count: 1, seconds: 0.25 }]]),
     usage: new Map([
       [`${target}-1`, { cpuSeconds: 2, cpuCores: 0.2, rssMaxBytes: rssMiB * 2 ** 20, rssEndBytes: 0, rssAnonEndBytes: 0, rssFileEndBytes: 0 }],
       [`${target}-2`, { cpuSeconds: 1, cpuCores: 0.1, rssMaxBytes: (rssMiB / 2) * 2 ** 20, rssEndBytes: 0, rssAnonEndBytes: 0, rssFileEndBytes: 0 }],
@@ -119,7 +120,8 @@ test('aggregate merges rounds: throughput over total time, percentiles over all 
   assert.equal(a.serverCpuMsPerOp, (6 * 1000) / 4000);
   assert.equal(a.members[0].fsyncs, 400);
   assert.equal(a.members[0].meanFsyncMs, 2);
-  assert.match(batchingTable([a]), /\| put-16 \| etcd \| 200 \| 20 \| 10\.0 \| 2\.00 \|/);
+  assert.equal(a.members[1].snapshots, 2);
+  assert.match(batchingTable([a]), /\| put-16 \| etcd \| 200 \| 20 \| 10\.0 \| 2\.00 \| n\/a \| 2 \| 0\.50 \|/);
 });
 
 test('flags: --replica-main must exist, --node-flags split on spaces', () => {
@@ -127,4 +129,5 @@ test('flags: --replica-main must exist, --node-flags split on spaces', () => {
   const o = parseBenchFlags(['--node-flags', ' --max-semi-space-size=64  --stack-size=2000 '])!;
   assert.deepEqual(o.nodeFlags, ['--max-semi-space-size=64', '--stack-size=2000']);
   assert.deepEqual(parseBenchFlags([])!.nodeFlags, []);
+  assert.deepEqual(parseBenchFlags(['--replica-flags=--snapshot-count 100000'])!.replicaFlags, ['--snapshot-count', '100000']);
 });

@@ -23,6 +23,8 @@ export interface RunRecord {
   usage: Map<string, ProcessUsage>;
   /** WAL fsyncs per member during the window (from the members' own metrics) */
   fsyncs: Map<string, FsyncCounters>;
+  /** snapshot saves per member during the window (a histogram that appears only after the first save counts from 0) */
+  snapshots: Map<string, FsyncCounters>;
   loadAverage: [number, number, number];
 }
 
@@ -38,6 +40,9 @@ export interface MemberUsage {
   /** WAL fsyncs during the measured windows, and their mean duration */
   fsyncs: number;
   meanFsyncMs: number;
+  /** snapshots saved during the measured windows and the seconds they took */
+  snapshots: number;
+  snapshotSeconds: number;
 }
 
 export interface WorkloadResult {
@@ -103,11 +108,19 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
   const ms = mine.reduce((n, r) => n + r.result.elapsedMs, 0);
   const errorKinds: Record<string, number> = {};
   for (const r of mine) for (const [k, v] of Object.entries(r.result.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
-  const byMember = new Map<string, { cpu: number; cores: number[]; rss: number; anon: number; file: number; leader: number; fsyncs: number; fsyncSeconds: number }>();
+  const byMember = new Map<
+    string,
+    { cpu: number; cores: number[]; rss: number; anon: number; file: number; leader: number; fsyncs: number; fsyncSeconds: number; snaps: number; snapSeconds: number }
+  >();
   let serverCpu = 0;
   for (const r of mine) {
     for (const [name, u] of r.usage) {
-      const e = byMember.get(name) ?? { cpu: 0, cores: [], rss: 0, anon: 0, file: 0, leader: 0, fsyncs: 0, fsyncSeconds: 0 };
+      const e = byMember.get(name) ?? { cpu: 0, cores: [], rss: 0, anon: 0, file: 0, leader: 0, fsyncs: 0, fsyncSeconds: 0, snaps: 0, snapSeconds: 0 };
+      const sn = r.snapshots.get(name);
+      if (sn) {
+        e.snaps += sn.count;
+        e.snapSeconds += sn.seconds;
+      }
       e.anon = u.rssAnonEndBytes;
       e.file = u.rssFileEndBytes;
       const f = r.fsyncs.get(name);
@@ -150,6 +163,8 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
         rssFileMiB: e.file / MiB,
         fsyncs: e.fsyncs,
         meanFsyncMs: e.fsyncs > 0 ? (e.fsyncSeconds * 1000) / e.fsyncs : NaN,
+        snapshots: e.snaps,
+        snapshotSeconds: e.snapSeconds,
       })),
     loadAverage1m: mine.map((r) => r.loadAverage[0]),
     windows: mine.map((r) => [r.result.windowStart, r.result.windowEnd]),
@@ -317,8 +332,8 @@ export function resourceTable(ws: WorkloadResult[]): string {
 /** batchingTable shows, per write workload, how many operations each leader WAL fsync carried and what an fsync cost. */
 export function batchingTable(ws: WorkloadResult[]): string {
   const rows = [
-    '| workload | system | ops/s | leader fsyncs/s | ops per leader fsync | mean fsync ms (leader) | mean fsync ms (followers) |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    '| workload | system | ops/s | leader fsyncs/s | ops per leader fsync | mean fsync ms (leader) | mean fsync ms (followers) | snapshots saved (all members) | seconds spent saving them |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const w of ws) {
     const leader = w.members.find((m) => m.role === 'leader');
@@ -327,7 +342,8 @@ export function batchingTable(ws: WorkloadResult[]): string {
     const followers = w.members.filter((m) => m !== leader && m.fsyncs > 0);
     const fMean = followers.length ? followers.reduce((n, m) => n + m.meanFsyncMs * m.fsyncs, 0) / followers.reduce((n, m) => n + m.fsyncs, 0) : NaN;
     rows.push(
-      `| ${w.workload} | ${w.target} | ${f0(w.opsPerSec)} | ${f0(leader.fsyncs / seconds)} | ${f2(w.ops / leader.fsyncs)} | ${f2(leader.meanFsyncMs)} | ${f2(fMean)} |`,
+      `| ${w.workload} | ${w.target} | ${f0(w.opsPerSec)} | ${f0(leader.fsyncs / seconds)} | ${f2(w.ops / leader.fsyncs)} | ${f2(leader.meanFsyncMs)} | ${f2(fMean)} | ` +
+        `${w.members.reduce((n, m) => n + m.snapshots, 0)} | ${w.members.reduce((n, m) => n + m.snapshotSeconds, 0).toFixed(2)} |`,
     );
   }
   return rows.join('\n');
@@ -356,7 +372,7 @@ export function markdownReport(r: BenchReport): string {
   const parts = [`## Benchmark run ${r.startedAt}`, '', machineLines(r.machine), '', `Settings: ${JSON.stringify(r.settings)}`, ''];
   if (r.workloads.length) parts.push('### Throughput and latency', '', workloadTable(r.workloads), '');
   if (r.workloads.some((w) => w.workload === RESOURCE_WORKLOAD)) parts.push(`### Resource use during ${RESOURCE_WORKLOAD}`, '', resourceTable(r.workloads), '');
-  if (r.workloads.some((w) => w.members.some((m) => m.fsyncs > 0))) parts.push('### Write batching (WAL fsyncs, from the members\' own metrics)', '', batchingTable(r.workloads), '');
+  if (r.workloads.some((w) => w.members.some((m) => m.fsyncs > 0))) parts.push('### Write batching and snapshots (from the members\' own metrics)', '', batchingTable(r.workloads), '');
   if (r.failover.length) parts.push('### Failover (64 writing clients spread over all members)', '', failoverTable(r.failover), '');
   if (r.targets.length) parts.push('### Targets', '', targetsTable(r.targets), '');
   const errs = r.workloads.filter((w) => Object.keys(w.errorKinds).length > 0);

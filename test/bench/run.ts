@@ -17,7 +17,7 @@ import { describeMachine } from './machine.ts';
 import { UsageWindow, loadAverage } from './proc-stats.ts';
 import { readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { aggregate, checkTargets, summarizeFailover, toJson, type BenchReport, type FailoverSummary, type RunRecord } from './report.ts';
-import { fsyncDelta, scrapeFsyncs, type FsyncCounters } from './server-metrics.ts';
+import { fsyncDelta, scrapeMember, type FsyncCounters, type MemberCounters } from './server-metrics.ts';
 import { needsReadKeys } from './workloads.ts';
 
 export interface Cleanup {
@@ -63,6 +63,7 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         : new ReplicantCluster({
             ...common,
             replicaMain: o.replicaMain,
+            replicaFlags: o.replicaFlags,
             nodeFlags: [...o.nodeFlags, ...(o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profileDir), '--cpu-prof-name', '{name}.cpuprofile'] : [])],
           });
     cleanup.after(() => c.close());
@@ -95,16 +96,16 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         const leader = await c.waitStable(30_000, { sameIndex: false });
         const endpoints = o.spread === 'leader' ? [leader.endpoint] : [leader, ...c.members.filter((m) => m !== leader)].map((m) => m.endpoint);
         const usage = new UsageWindow(c.pids());
-        let fsyncsBefore: Promise<(FsyncCounters | undefined)[]> | undefined;
-        let fsyncsAfter: Promise<(FsyncCounters | undefined)[]> | undefined;
+        let fsyncsBefore: Promise<MemberCounters[]> | undefined;
+        let fsyncsAfter: Promise<MemberCounters[]> | undefined;
         const result = await lg.run(
           { workload: w, endpoints, warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000, timeoutMs: o.timeoutMs, connsPerEndpoint: o.connsPerEndpoint },
           (phase) => {
             if (phase === 'start') {
               usage.open();
-              fsyncsBefore = Promise.all(c.members.map((m) => scrapeFsyncs(t, m)));
+              fsyncsBefore = Promise.all(c.members.map((m) => scrapeMember(t, m)));
             } else {
-              fsyncsAfter = Promise.all(c.members.map((m) => scrapeFsyncs(t, m)));
+              fsyncsAfter = Promise.all(c.members.map((m) => scrapeMember(t, m)));
             }
           },
         );
@@ -112,12 +113,15 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         const before = (await fsyncsBefore) ?? [];
         const after = (await fsyncsAfter) ?? [];
         const fsyncs = new Map<string, FsyncCounters>();
+        const snapshots = new Map<string, FsyncCounters>();
         c.members.forEach((m, i) => {
-          const d = fsyncDelta(before[i], after[i]);
+          const d = fsyncDelta(before[i]?.fsync, after[i]?.fsync);
           if (d) fsyncs.set(m.name, d);
+          const sn = fsyncDelta(before[i]?.fsync ? (before[i].snapshot ?? { count: 0, seconds: 0 }) : undefined, after[i]?.snapshot);
+          if (sn) snapshots.set(m.name, sn);
         });
         const la = loadAverage();
-        runs.push({ workload: w.name, target: t, round, result, leader: leader.name, usage: used, fsyncs, loadAverage: la });
+        runs.push({ workload: w.name, target: t, round, result, leader: leader.name, usage: used, fsyncs, snapshots, loadAverage: la });
         leaderRuns.set(leader.name, (leaderRuns.get(leader.name) ?? 0) + 1);
         log(
           `${w.name.padEnd(10)} ${t.padEnd(9)} round ${round}: ${result.opsPerSec.toFixed(0).padStart(6)} ops/s, errors ${result.errors}, ` +
@@ -198,6 +202,7 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
       electionMs: o.electionMs,
       replicaMain: o.replicaMain ?? 'replica/main.ts',
       nodeFlags: o.nodeFlags,
+      replicaFlags: o.replicaFlags,
       killReps: o.killReps,
       termReps: o.termReps,
       smoke: o.smoke,

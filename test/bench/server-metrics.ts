@@ -1,7 +1,7 @@
-// Reads the members' own Prometheus counters around a run: WAL fsyncs (count
-// and seconds) for both systems, so the report can show how well each batches
-// (operations per fsync) and what an fsync costs, which CPU figures alone do
-// not explain. etcd serves /metrics on its client URL, replicant on its
+// Reads the members' own Prometheus counters around a run: WAL fsyncs and
+// snapshot saves (count and seconds) for both systems, so the report can show
+// how well each batches (operations per fsync), what an fsync costs and how
+// long snapshots held the member up, which CPU figures alone do not explain. etcd serves /metrics on its client URL, replicant on its
 // metrics URL. It must never fail a run: a member that does not answer simply
 // has no figures.
 import type { BenchMember, TargetKind } from './clusters.ts';
@@ -12,9 +12,22 @@ export const FSYNC_METRIC: Record<TargetKind, string> = {
   replicant: 'replicant_wal_fsync_duration_seconds',
 };
 
+/** SNAPSHOT_METRIC is each system's snapshot-save duration histogram. */
+export const SNAPSHOT_METRIC: Record<TargetKind, string> = {
+  etcd: 'etcd_debugging_snap_save_total_duration_seconds',
+  replicant: 'replicant_snapshot_duration_seconds',
+};
+
+/** FsyncCounters are a histogram's totals: how many observations, how many seconds in all. */
 export interface FsyncCounters {
   count: number;
   seconds: number;
+}
+
+/** MemberCounters are one scrape of a member: WAL fsyncs and snapshot saves. */
+export interface MemberCounters {
+  fsync?: FsyncCounters;
+  snapshot?: FsyncCounters;
 }
 
 /** parseHistogramTotals sums `<name>_count` and `<name>_sum` over every series in a Prometheus text exposition. */
@@ -39,14 +52,15 @@ export function metricsUrl(kind: TargetKind, m: BenchMember): string {
   return kind === 'etcd' ? `http://${m.ip}:2379/metrics` : `http://${m.ip}:2381/metrics`;
 }
 
-/** scrapeFsyncs reads one member's fsync totals, or undefined when it cannot. */
-export async function scrapeFsyncs(kind: TargetKind, m: BenchMember): Promise<FsyncCounters | undefined> {
+/** scrapeMember reads one member's fsync and snapshot totals (empty when it cannot). */
+export async function scrapeMember(kind: TargetKind, m: BenchMember): Promise<MemberCounters> {
   try {
     const res = await fetch(metricsUrl(kind, m), { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) return undefined;
-    return parseHistogramTotals(await res.text(), FSYNC_METRIC[kind]);
+    if (!res.ok) return {};
+    const text = await res.text();
+    return { fsync: parseHistogramTotals(text, FSYNC_METRIC[kind]), snapshot: parseHistogramTotals(text, SNAPSHOT_METRIC[kind]) };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
