@@ -45,9 +45,13 @@ async function handle(m: WorkerRequest): Promise<void> {
         reply({ type: 'result', id: m.id, result });
         return;
       }
-      case 'mark':
-        failovers.get(m.id)?.control.marks.push({ at: m.at, resolve: (end) => reply({ type: 'recovered', id: m.id, end }) });
+      case 'mark': {
+        const f = failovers.get(m.id);
+        if (!f) return;
+        f.control.hedging = true;
+        f.control.marks.push({ at: m.at, resolve: (end) => reply({ type: 'recovered', id: m.id, end }) });
         return;
+      }
       case 'stop':
         failovers.get(m.id)?.stop();
         return;

@@ -59,6 +59,8 @@ export interface FailoverControl {
   stopped: Promise<void>;
   /** marks are resolved with the end time of the first success of a write issued at or after `at` */
   marks: { at: number; resolve(end: number): void }[];
+  /** set with the first mark (the leader was just stopped): from then on slow calls are hedged */
+  hedging?: boolean;
 }
 
 export interface FailoverTimeline {
@@ -286,10 +288,12 @@ export async function preload(endpoints: string[], timeoutMs: number): Promise<v
 }
 
 /**
- * runFailoverLoad writes random keys until `stopped` resolves. A client whose
- * call has no answer after hedgeAfterMs leaves it running and sends the next
- * put to the next member, so a request stuck on a dead leader does not hide
- * when the group is writable again.
+ * runFailoverLoad writes random keys until `stopped` resolves: a plain
+ * closed-loop load (one call in flight per client) until the harness marks
+ * the moment it stopped the leader. From then on a client whose call has no
+ * answer after hedgeAfterMs leaves it running and sends the next put to the
+ * next member, so a request stuck on a dead leader does not hide when the
+ * group is writable again.
  */
 export async function runFailoverLoad(job: FailoverJob, control: FailoverControl): Promise<FailoverTimeline> {
   const { stopped, marks } = control;
@@ -335,10 +339,12 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
       const tracked = call.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        tracked.then(() => 'settled' as const),
-        new Promise<'slow'>((r) => (timer = setTimeout(() => r('slow'), job.hedgeAfterMs))),
-      ]);
+      const outcome = control.hedging
+        ? await Promise.race([
+            tracked.then(() => 'settled' as const),
+            new Promise<'slow'>((r) => (timer = setTimeout(() => r('slow'), job.hedgeAfterMs))),
+          ])
+        : await tracked.then(() => 'settled' as const);
       clearTimeout(timer);
       if (outcome === 'slow') endpoint++;
       else if (failed) {
