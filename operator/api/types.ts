@@ -135,9 +135,19 @@ export type MemberRole = 'Leader' | 'Follower' | 'Learner' | 'Candidate' | 'Unkn
 
 export const MEMBER_ROLES: readonly MemberRole[] = ['Leader', 'Follower', 'Learner', 'Candidate', 'Unknown'];
 
-export type MemberHealth = 'Healthy' | 'Unhealthy' | 'Unknown';
+/**
+ * MemberHealth is what status reports: Divergent is an unhealthy member whose state digest differs
+ * from the majority's at the same checkpoint (a Byzantine symptom, not a crash), shown apart so
+ * that `kubectl get` says it plainly.
+ */
+export type MemberHealth = 'Healthy' | 'Unhealthy' | 'Divergent' | 'Unknown';
 
-export const MEMBER_HEALTHS: readonly MemberHealth[] = ['Healthy', 'Unhealthy', 'Unknown'];
+export const MEMBER_HEALTHS: readonly MemberHealth[] = ['Healthy', 'Unhealthy', 'Divergent', 'Unknown'];
+
+/** isUnhealthyStatus: a reported member that is not healthy (Unhealthy or Divergent). */
+export function isUnhealthyStatus(m: { health: MemberHealth } | undefined): boolean {
+  return m?.health === 'Unhealthy' || m?.health === 'Divergent';
+}
 
 /** HealthReason says why a member is unhealthy (DESIGN.md, "Faulty members"). */
 export type HealthReason =

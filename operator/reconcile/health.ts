@@ -6,7 +6,7 @@
 // or at once when it cannot come back by itself. Pure: must never act.
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { HealthReason, MemberStatus, ResolvedFailurePolicy } from '../api/index.ts';
-import { formatDuration } from '../api/index.ts';
+import { formatDuration, isUnhealthyStatus } from '../api/index.ts';
 import type { DivergentMember } from './divergence.ts';
 import type { MemberProbe } from './observed.ts';
 import { millis } from './time.ts';
@@ -93,7 +93,7 @@ function waitingReason(pod: V1Pod): { reason: string; message: string } | undefi
 export function classifyMember(input: HealthInput): HealthVerdict {
   const { now, pod, policy } = input;
   const after = policy.unhealthyAfterMs;
-  const previousSince = input.previous?.health === 'Unhealthy' ? millis(input.previous.unhealthySince) : undefined;
+  const previousSince = isUnhealthyStatus(input.previous) ? millis(input.previous!.unhealthySince) : undefined;
   const unhealthy = (reason: HealthReason, message: string, opts: { since?: number; immediate?: boolean } = {}): HealthVerdict => {
     const since = Math.min(opts.since ?? previousSince ?? now, now);
     const faultyAt = opts.immediate ? since : since + after;

@@ -125,6 +125,22 @@ test('divergent leader: leadership moves first, then one joint change removes it
   assert.equal(s.phase, 'Available');
 });
 
+test('replaceDivergent false: the divergent member is reported (health Divergent, index and both digests) and kept', () => {
+  const w = new World({ replicas: 3, failurePolicy: { replaceDivergent: false } });
+  w.settle();
+  w.tick(20_000); // past the first checkpoint
+  const from = w.history.length;
+  w.fault('g-1', { divergent: true });
+  const s = w.settle().status;
+  const m = s.members!.find((x) => x.name === 'g-1')!;
+  assert.equal(m.health, 'Divergent');
+  assert.equal(m.reason, 'Divergent');
+  assert.match(m.message!, /^state digest \S+ at checkpoint \d+ differs from the majority's \S+$/);
+  assert.deepEqual(kinds(since(w, from)), [], 'nothing is replaced or removed');
+  assert.ok(w.events().some((e) => e.reason === 'MemberDivergent' && e.message.startsWith('g-1: Divergent: ')));
+  assert.equal(w.config(), '(g-0 g-1 g-2)');
+});
+
 test('scale 3 -> 5 adds two learners promoted in one change; 5 -> 3 removes two (highest ordinals, never the leader) in one change', () => {
   const w = new World({ replicas: 3 });
   w.settle();

@@ -4,7 +4,7 @@
 // phase; and the Events for transitions (quorum lost/restored, a member turning
 // unhealthy, an invalid spec). Must never decide actions.
 import type { Condition, MemberStatus, Phase, ReplicaGroupStatus } from '../api/index.ts';
-import { faultToleranceOf, formatFieldErrors } from '../api/index.ts';
+import { faultToleranceOf, formatFieldErrors, isUnhealthyStatus } from '../api/index.ts';
 import type { GroupEvent } from './actions.ts';
 import { hexId } from './admin.ts';
 import { getCondition, setCondition, type ConditionValue } from './conditions.ts';
@@ -27,7 +27,8 @@ function role(ctx: Context, m: MemberView): MemberStatus['role'] {
 function memberStatus(ctx: Context, m: MemberView): MemberStatus {
   const inConfig = m.isVoter || m.isOutgoing || m.isLearner;
   const h = ctx.health.get(m.name)!;
-  const out: MemberStatus = { name: m.name, role: role(ctx, m), health: inConfig ? h.health : 'Unknown' };
+  const health = h.health === 'Unhealthy' && h.reason === 'Divergent' ? 'Divergent' : h.health;
+  const out: MemberStatus = { name: m.name, role: role(ctx, m), health: inConfig ? health : 'Unknown' };
   if (m.id !== undefined) out.id = hexId(m.id);
   if (m.pod) out.pod = m.pod.metadata?.name;
   if (m.status) out.appliedIndex = m.status.appliedIndex;
@@ -172,9 +173,9 @@ export function transitionEvents(ctx: Context, prev: ReplicaGroupStatus, next: R
   const forming = next.operation?.type === 'Bootstrap';
   for (const m of forming ? [] : (next.members ?? [])) {
     // Starting is expected of a new or restarted member: no Warning unless it goes on to something else.
-    if (m.health !== 'Unhealthy' || m.reason === 'Starting') continue;
+    if (!isUnhealthyStatus(m) || m.reason === 'Starting') continue;
     const p = prevHealth.get(m.name);
-    if (p?.health === 'Unhealthy' && p.reason === m.reason) continue;
+    if (isUnhealthyStatus(p) && p!.reason === m.reason) continue;
     out.push({ type: 'Warning', reason: m.reason === 'Divergent' ? 'MemberDivergent' : 'MemberUnhealthy', message: `${m.name}: ${m.reason}: ${m.message ?? ''}` });
   }
   return out;

@@ -41,6 +41,8 @@ export interface AdminStatus {
   configuration: { voters: number[]; votersOutgoing: number[]; learners: number[]; learnersNext: number[]; joint: boolean };
   members: { id: number; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean }[];
   checkpoints: { index: number; revision: number; digest: string }[];
+  /** the member's view of the majority vote on checkpoint digests (state ok / divergent / unresolved / unknown) */
+  divergence?: { state?: string; index?: number; digest?: string; majorityDigest?: string; divergentMembers?: (number | string)[]; reason?: string };
 }
 
 export interface ChaosClusterOptions {

@@ -2,7 +2,9 @@
 // Maintenance.HashKV values must be equal, and their Admin.Status checkpoint
 // digests must agree at every index two members both hold. A member that
 // differs holds different data: a replication bug even if every client read
-// looked right.
+// looked right. No member may report divergence either (itself divergent,
+// others divergent, or an unresolved vote): the chaos suite must show the
+// divergence detector has no false positives.
 // It must never compare hashes taken at different applied indexes.
 import { EtcdClient } from '../../e2e/etcd-client.ts';
 import type { ChaosCluster } from './cluster.ts';
@@ -62,6 +64,12 @@ export async function checkConvergence(cluster: ChaosCluster, timeoutMs: number)
             compared++;
             if (new Set(list.map((x) => x.digest)).size !== 1) {
               disagreements.push(`checkpoint ${index}: ${list.map((x) => `${x.member}=${x.digest}`).join(' ')}`);
+            }
+          }
+          for (const [s, st] of after) {
+            const d = st.divergence;
+            if (d && (d.state === 'divergent' || d.state === 'unresolved' || (d.divergentMembers?.length ?? 0) > 0)) {
+              disagreements.push(`${s.name} reports divergence: ${d.state} at checkpoint ${d.index} (digest ${d.digest}, majority ${d.majorityDigest}, divergent members ${(d.divergentMembers ?? []).join(',') || 'none'})${d.reason ? `: ${d.reason}` : ''}`);
             }
           }
           return { converged: disagreements.length === 0, appliedIndex: [...applied][0], hashes, checkpointsCompared: compared, disagreements };

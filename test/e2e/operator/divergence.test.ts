@@ -49,7 +49,7 @@ test('a divergent member is found by the digest vote and replaced; the data stay
     const faultAt = Date.now();
     await injectFault(env.podIP(victim)!, 'corrupt-value', key);
     // The writes go on: within two checkpoints (20 entries each) the vote finds the victim.
-    const seen = await env.waitGroup(name, `${victim} found divergent`, (g) => g.status?.members?.find((m) => m.name === victim && m.reason === 'Divergent'), 120_000);
+    const seen = await env.waitGroup(name, `${victim} found divergent`, (g) => g.status?.members?.find((m) => m.name === victim && m.health === 'Divergent' && m.reason === 'Divergent'), 120_000);
     assert.match(seen.message ?? '', /^state digest \S+ at checkpoint \d+ differs from the majority's \S+$/);
     const r = await recovery(env, name, victim, faultAt, writer);
     await writer.stop();
