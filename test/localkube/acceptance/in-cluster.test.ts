@@ -50,10 +50,16 @@ test('pods reach the API with their service account, under RBAC', async (t) => {
   assert.equal(lk.api.store.get('/pods', 'apps', 'no-token')!.spec.volumes.length, 1, 'automountServiceAccountToken: false adds nothing');
 
   const logFile = () => path.join(lk.dataDir, 'pods', `apps_client_${lk.api.store.get('/pods', 'apps', 'client')!.metadata.uid}`, 'logs', 'client', '0.log');
-  // CRI log lines: "<time> stdout F <text>".
+  // CRI log lines: "<time> stdout F <text>". The client's JSON lines are on stdout; stderr (a
+  // runtime warning, say) is not the client's report.
   const logs = async () => {
     try {
-      return fs.readFileSync(logFile(), 'utf8').split('\n').map((l) => l.split(' ').slice(3).join(' ')).join('\n');
+      return fs
+        .readFileSync(logFile(), 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[1] === 'stdout')
+        .map((l) => l.split(' ').slice(3).join(' '))
+        .join('\n');
     } catch {
       return '';
     }
