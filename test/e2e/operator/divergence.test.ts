@@ -9,11 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OperatorEnv } from './env.ts';
-import { groupManifest, settled } from './group.ts';
+import { condition, groupManifest, settled } from './group.ts';
 import { describeRecovery, recovery, waitAcks } from './faults.ts';
 import { injectFault, statuses } from './members.ts';
 import { Writer } from './writer.ts';
 import { EtcdClient } from '../etcd-client.ts';
+import { waitFor } from '../../localkube/index.ts';
 
 const name = 'eps';
 
@@ -90,5 +91,34 @@ test('a divergent member is found by the digest vote and replaced; the data stay
     await env.waitGroup(name, `${victim}'s volume deleted`, () => !env.pvcs(name).some((p) => p.metadata?.name === `data-${victim}`) && !env.lk.api.store.get('/persistentvolumeclaims', 'default', `data-${victim}`), 60_000);
     const values = await Promise.all([...(await statuses(env, name)).keys()].map(async (m) => (await contents(env.podIP(m)!)).find((kv) => kv.startsWith('k/5='))));
     assert.deepEqual(values, ['k/5=value-5', 'k/5=value-5', 'k/5=value-5']);
+  });
+
+  await t.test('two of three members corrupted differently: DivergenceUnresolved, nothing removed', async () => {
+    const before = env.group(name)!.status!;
+    const voters = [...before.configuration!.voters].sort();
+    const [a, b] = voters.filter((v) => v !== before.leader).sort();
+    // Both corruptions land while nothing is written (no checkpoint between them, where the first
+    // would be a lone divergent member); the writes that follow reach the next checkpoints.
+    await injectFault(env.podIP(a)!, 'corrupt-value', 'k/7');
+    await injectFault(env.podIP(b)!, 'corrupt-value', 'k/8');
+    const writer = new Writer(endpoint, 'unresolved', 60).start();
+    t.after(() => writer.stop());
+    await waitAcks(writer, 5);
+    const g = await env.waitGroup(name, 'DivergenceUnresolved', (x) => condition(x, 'DivergenceUnresolved')?.status === 'True' && x, 120_000);
+    t.diagnostic(`unresolved: ${condition(g, 'DivergenceUnresolved')!.message}`);
+    // Two more checkpoints later (the operator has reconciled on them), still nobody is removed.
+    const seenAt = Math.max(...[...(await statuses(env, name)).values()].map((st) => st.divergence?.index ?? 0));
+    await waitFor('two more checkpoints compared', async () => {
+      const all = await statuses(env, name);
+      return all.size === 3 && [...all.values()].every((st) => (st.divergence?.index ?? 0) >= seenAt + 40);
+    }, 120_000, 200);
+    await writer.stop();
+    const after = env.group(name)!.status!;
+    assert.deepEqual([...after.configuration!.voters].sort(), voters, 'the configuration is unchanged');
+    for (const v of voters) assert.ok(env.pod(v), `${v}'s pod is still there`);
+    assert.ok(!after.members!.some((m) => m.health === 'Divergent'), 'nobody is blamed without a majority');
+    const lines = env.eventLines(name);
+    assert.ok(lines.some((l) => l.startsWith('Warning DivergenceUnresolved: ')), lines.join('\n'));
+    assert.ok(!lines.some((l) => l.startsWith(`Warning ReplacingMember: ${a} `) || l.startsWith(`Warning ReplacingMember: ${b} `)), lines.join('\n'));
   });
 });
