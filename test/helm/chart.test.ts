@@ -104,6 +104,7 @@ const CLIENT_KINDS: Record<string, [string, string]> = {
   Pod: ['', 'pods'],
   PersistentVolumeClaim: ['', 'persistentvolumeclaims'],
   Service: ['', 'services'],
+  Secret: ['', 'secrets'],
   Node: ['', 'nodes'],
   Event: ['', 'events'],
   PodDisruptionBudget: ['policy', 'poddisruptionbudgets'],
