@@ -112,7 +112,7 @@ export class Controller {
     const failures = (this.failures.get(key) ?? []).filter((f) => Date.now() - f.at < 10 * 60_000);
     let observed;
     try {
-      observed = await observe(this.o.kube, this.admin, namespace, name, failures, Date.now, this.clusterDomain);
+      observed = await observe(this.o.kube, this.admin, namespace, name, failures, Date.now, this.clusterDomain, !!this.o.planner?.networkPolicies);
     } catch (err) {
       m.reconcileErrors.inc({ namespace, group: name });
       m.reconciles.inc({ namespace, group: name, result: 'error' });

@@ -66,6 +66,16 @@ export async function execute(
       });
       return;
     }
+    case 'CreateNetworkPolicy':
+      await ignoreStatus(kube.networking.createNamespacedNetworkPolicy({ namespace, body: action.policy }), 409);
+      return;
+    case 'UpdateNetworkPolicy': {
+      // A JSON patch body goes out as written: the model's `_from` must be the wire's `from`.
+      const spec = action.policy.spec!;
+      const wire = { ...spec, ingress: (spec.ingress ?? []).map(({ _from, ...rule }) => ({ ...rule, ...(_from ? { from: _from } : {}) })) };
+      await kube.networking.patchNamespacedNetworkPolicy({ name: action.policy.metadata!.name!, namespace, body: [{ op: 'add', path: '/spec', value: wire }] });
+      return;
+    }
     case 'CreatePodDisruptionBudget':
       await ignoreStatus(kube.policy.createNamespacedPodDisruptionBudget({ namespace, body: action.pdb }), 409);
       return;

@@ -19,6 +19,7 @@ export async function observe(
   failures: ActionFailure[],
   now: () => number = Date.now,
   clusterDomain = 'cluster.local',
+  networkPolicies = false,
 ): Promise<Observed | undefined> {
   let group: ReplicaGroup;
   try {
@@ -38,6 +39,7 @@ export async function observe(
     kube.core.listNamespacedSecret({ namespace, labelSelector }),
   ]);
   const secrets: k8s.V1Secret[] = [...labelled.items];
+  const policies = networkPolicies ? (await kube.networking.listNamespacedNetworkPolicy({ namespace, labelSelector })).items : undefined;
   const tls = (group.spec as { tls?: { caSecretName?: unknown; clientCertSecretName?: unknown } } | undefined)?.tls;
   for (const named of [tls?.caSecretName, tls?.clientCertSecretName]) {
     if (typeof named !== 'string' || !named || secrets.some((s) => s.metadata?.name === named)) continue;
@@ -65,6 +67,7 @@ export async function observe(
     services: services.items,
     pdbs: pdbs.items,
     secrets,
+    ...(policies ? { networkPolicies: policies } : {}),
     nodes: nodes.items,
     probes,
     failures,

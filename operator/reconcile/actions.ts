@@ -4,7 +4,7 @@
 // the uid they mean, ChangeMembership carries a request id), and has a `key`
 // the wiring uses to report its failure back in Observed.failures.
 // Types and the destructive classification only: must never plan.
-import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import type { ReplicaGroupStatus } from '../api/index.ts';
 import type { ChangeMembershipRequest, TransferLeadershipRequest } from './admin.ts';
 
@@ -35,6 +35,9 @@ export type Action =
   | (Base & { kind: 'UpdateService'; service: V1Service })
   | (Base & { kind: 'CreatePodDisruptionBudget'; pdb: V1PodDisruptionBudget })
   | (Base & { kind: 'UpdatePodDisruptionBudget'; pdb: V1PodDisruptionBudget })
+  | (Base & { kind: 'CreateNetworkPolicy'; policy: V1NetworkPolicy })
+  /** UpdateNetworkPolicy patches the policy's spec. */
+  | (Base & { kind: 'UpdateNetworkPolicy'; policy: V1NetworkPolicy })
   /** ChangeMembership calls the admin API of `member` (the leader's pod). */
   | (Base & { kind: 'ChangeMembership'; member: string; request: ChangeMembershipRequest })
   /** TransferLeadership calls the admin API of `member` (the current leader's pod); `target` names the new leader. */

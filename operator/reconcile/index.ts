@@ -19,7 +19,7 @@ export { normalizeStatus, hexId, parseHexId } from './admin.ts';
 export { DEFAULT_OPTIONS, withDefaults, type PlannerOptions } from './options.ts';
 export * from './names.ts';
 export { buildMemberPod, buildMemberPvc, podSpecHash, replicaArgs, defaultSpread, type MemberPodInput } from './pod.ts';
-export { buildPeerService, buildClientService, buildPdb } from './services.ts';
+export { buildPeerService, buildClientService, buildPdb, buildPeerNetworkPolicy } from './services.ts';
 export { classifyMember, podReady, nodeReady, type HealthInput, type HealthVerdict } from './health.ts';
 export { voteOnCheckpoints, type DivergenceVerdict, type DivergentMember, type CheckpointReport } from './divergence.ts';
 export { quorumSize, hasHealthyQuorum, currentFaultTolerance, type Configuration } from './quorum.ts';

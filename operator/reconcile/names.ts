@@ -82,6 +82,11 @@ export function clientServiceName(group: string): string {
   return `${group}-client`;
 }
 
+/** peerPolicyName is the NetworkPolicy that keeps a group's peer port to its own members. */
+export function peerPolicyName(group: string): string {
+  return `${group}-peers`;
+}
+
 export function pdbName(group: string): string {
   return group;
 }

@@ -3,6 +3,7 @@
 // owns, the nodes, each member's admin Status (or why it could not be read),
 // recent action failures and the clock. Types only: must never hold behaviour.
 import type {
+  V1NetworkPolicy,
   V1Node,
   V1PersistentVolumeClaim,
   V1Pod,
@@ -39,6 +40,8 @@ export interface Observed {
    * Absent: none were read (a group without TLS needs none).
    */
   secrets?: V1Secret[];
+  /** networkPolicies are the group's NetworkPolicies (read only when the operator manages them). */
+  networkPolicies?: V1NetworkPolicy[];
   /** nodes the member pods run on (all nodes is fine); a pod whose node is absent counts as on a lost node. */
   nodes: V1Node[];
   /** probes are keyed by pod name; a pod without an entry was not probed (not running, no IP). */

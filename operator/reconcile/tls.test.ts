@@ -7,7 +7,7 @@
 // refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1Secret } from '@kubernetes/client-node';
 import { createCertificateAuthority, parseCertificate, verifyIssuedBy } from '../pki/index.ts';
 import type { Action } from './actions.ts';
 import { secretText } from './certificates.ts';
@@ -163,4 +163,23 @@ test('TLS cannot be switched under a running group; certManager is refused; tls.
   assert.equal(q.status.phase, 'Invalid');
   assert.match(q.status.conditions!.find((x) => x.type === 'InvalidSpec')!.message, /spec.tls.certManager: cert-manager is not supported yet/);
   assert.equal(cm.pods.size + cm.secrets.size, 0);
+});
+
+test('with --manage-network-policies each group gets a policy opening its peer port to its own members only; kept up to date', () => {
+  const w = new World({ replicas: 3 }, { networkPolicies: true });
+  w.settle();
+  const np = w.networkPolicies.get('g-peers')!;
+  const members: V1LabelSelector = { matchLabels: { 'app.kubernetes.io/name': 'replicant', 'replicant.dev/group': 'g' }, matchExpressions: [{ key: 'replicant.dev/member', operator: 'Exists' }] };
+  assert.deepEqual(np.spec, { podSelector: members, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 2380, protocol: 'TCP' }], _from: [{ podSelector: members }] }] });
+  assert.deepEqual(np.metadata!.ownerReferences!.map((r) => r.uid), ['uid-1']);
+  // Someone widens it: the operator puts it back.
+  np.spec!.ingress![0]._from = [{ podSelector: {} }];
+  const from = w.history.length;
+  w.settle();
+  assert.deepEqual(kinds(w.history.slice(from).filter((h) => h.action).map((h) => h.action!)), ['UpdateNetworkPolicy']);
+  assert.deepEqual(w.networkPolicies.get('g-peers')!.spec!.ingress![0]._from, [{ podSelector: members }]);
+  // Off by default.
+  const plain = new World({ replicas: 1 });
+  plain.settle();
+  assert.equal(plain.networkPolicies.size, 0);
 });

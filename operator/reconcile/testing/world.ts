@@ -6,7 +6,7 @@
 // applies each Plan (status first, then the action) and checks invariants on
 // every pass. Test tooling: must never be imported by the planner.
 import assert from 'node:assert/strict';
-import type { V1Node, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1Node, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service } from '@kubernetes/client-node';
 import { caSecret, certificateSecret } from '../../kube/certificate-secrets.ts';
 import type { ReplicaGroup, ReplicaGroupSpec } from '../../api/index.ts';
 import type { Action, GroupEvent, Plan } from '../actions.ts';
@@ -55,6 +55,7 @@ export class World {
   pdbs = new Map<string, V1PodDisruptionBudget>();
   /** secrets hold real certificates, made by the wiring's own code (operator/kube/certificate-secrets.ts). */
   secrets = new Map<string, V1Secret>();
+  networkPolicies = new Map<string, V1NetworkPolicy>();
   private secretSeq = 0;
   nodes = new Map<string, string>([['n1', 'True'], ['n2', 'True'], ['n3', 'True']]);
   nodeSince = new Map<string, number>();
@@ -330,6 +331,7 @@ export class World {
       services: [...this.services.values()],
       pdbs: [...this.pdbs.values()],
       secrets: [...this.secrets.values()].map((x) => structuredClone(x)),
+      networkPolicies: [...this.networkPolicies.values()].map((x) => structuredClone(x)),
       nodes: [...this.nodes].map(([name, ready]) => ({
         metadata: { name },
         status: { conditions: [{ type: 'Ready', status: ready, lastTransitionTime: new Date(this.nodeSince.get(name) ?? T0 - 86_400_000) }] },
@@ -394,6 +396,10 @@ export class World {
         this.services.set(svc.metadata!.name!, { ...svc, spec: { ...svc.spec, clusterIP: ip } });
         return;
       }
+      case 'CreateNetworkPolicy':
+      case 'UpdateNetworkPolicy':
+        this.networkPolicies.set(action.policy.metadata!.name!, structuredClone(action.policy));
+        return;
       case 'CreatePodDisruptionBudget':
       case 'UpdatePodDisruptionBudget':
         this.pdbs.set(action.pdb.metadata!.name!, structuredClone(action.pdb));
