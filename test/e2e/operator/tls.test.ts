@@ -5,7 +5,8 @@
 // a client certificate it is refused; a member whose pod and volume are lost
 // is replaced by a new member with a new certificate, the old member's Secret
 // is deleted, and its certificate is refused on the peer port while a current
-// member's is accepted.
+// member's is accepted; a member Secret that disappears is reissued without
+// restarting any pod.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,9 +21,9 @@ import { adminStatusTls, secretPems, writePems } from './tls-client.ts';
 
 const run = promisify(execFile);
 
-async function etcdctl(args: string[]): Promise<{ code: number; out: string }> {
+async function etcdctl(args: string[], timeoutS = 10): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run('etcdctl', ['--command-timeout=10s', '--dial-timeout=5s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+    const { stdout } = await run('etcdctl', [`--command-timeout=${timeoutS}s`, `--dial-timeout=${Math.min(5, timeoutS)}s`, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
     return { code: 0, out: stdout };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -62,9 +63,10 @@ test('a TLS group: Available over mutual TLS, etcdctl with the application certi
     assert.match(put.out, /^OK/);
     const get = await etcdctl([endpoint, ...tlsFlags, 'get', 'greeting', '--print-value-only']);
     assert.equal(get.out.trim(), 'hello');
-    const anonymous = await etcdctl([endpoint, `--cacert=${files.cacert}`, 'get', 'greeting']);
+    // Refusals: etcdctl keeps retrying the handshake until its deadline, so a short one.
+    const anonymous = await etcdctl([endpoint, `--cacert=${files.cacert}`, 'get', 'greeting'], 3);
     assert.notEqual(anonymous.code, 0, `refused without a client certificate: ${anonymous.out}`);
-    const plaintext = await etcdctl([`--endpoints=http://${await env.clientEndpoint(name)}`, 'get', 'greeting']);
+    const plaintext = await etcdctl([`--endpoints=http://${await env.clientEndpoint(name)}`, 'get', 'greeting'], 3);
     assert.notEqual(plaintext.code, 0, 'plaintext is refused');
   });
 
@@ -98,5 +100,22 @@ test('a TLS group: Available over mutual TLS, etcdctl with the application certi
     });
     const s = await adminStatusTls(address, host(target, name), fresh.ca, fresh);
     assert.ok(Number(s.memberId) > 0);
+  });
+
+  await t.test('a member Secret that disappears is reissued into a new Secret; no pod restarts, the group stays Available', async () => {
+    const voters = env.group(name)!.status!.configuration!.voters;
+    const victim = voters[0];
+    const serial = parseCertificate(secretPems(env, `${victim}-tls`)!.cert).serialNumber;
+    const podState = () => new Map(env.pods(name).map((p) => [p.metadata!.name!, `${p.metadata!.uid} restarts=${p.status?.containerStatuses?.[0]?.restartCount ?? 0}`]));
+    const pods = podState();
+    await env.kubectl(['delete', 'secret', `${victim}-tls`]);
+    const back = await env.waitGroup(name, `${victim}-tls reissued`, () => {
+      const p = secretPems(env, `${victim}-tls`);
+      return p && parseCertificate(p.cert).serialNumber !== serial && p;
+    }, 60_000);
+    assert.equal(parseCertificate(back.cert).subject.commonName, victim);
+    await env.waitGroup(name, 'still settled', (g) => settled(g, 3) && g, 60_000);
+    assert.deepEqual(podState(), pods, 'no pod was replaced or restarted');
+    assert.ok(env.eventLines(name).some((l) => l.startsWith(`Normal IssueCertificate: issue certificate ${victim} into Secret ${victim}-tls (missing)`)), env.eventLines(name).join('\n'));
   });
 });
