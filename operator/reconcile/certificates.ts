@@ -35,12 +35,12 @@ export const ORGANIZATION = 'replicant';
 
 export type CertificatePurpose = 'ca' | 'member' | 'operator' | 'client';
 
-/** TLS_SECRET_KEYS are the keys of every certificate Secret (cert-manager's layout). */
+/** The keys of every certificate Secret (cert-manager's layout); a CA Secret has no ca.crt. */
 export const TLS_CERT = 'tls.crt';
 export const TLS_KEY = 'tls.key';
 export const CA_CERT = 'ca.crt';
 
-/** decodeData reads one key of a Secret's base64 data as text; undefined when absent. */
+/** secretText reads one key of a Secret's base64 data (or stringData) as text; undefined when absent. */
 export function secretText(secret: V1Secret | undefined, key: string): string | undefined {
   const v = secret?.data?.[key] ?? undefined;
   if (v !== undefined) return Buffer.from(v, 'base64').toString('utf8');
@@ -178,7 +178,7 @@ export function memberCertificateAction(a: GroupAddressing, ca: { name: string; 
   return problem ? issueAction(a.group, ca.name, secretMetadata(a.group, name, 'member', member), secret, want, problem) : undefined;
 }
 
-/** operatorSecret and friends name the leaves other than members'. */
+/** operatorSecretName is the Secret of the operator's client certificate for a group. */
 export function operatorSecretName(group: ReplicaGroup): string {
   return operatorTlsSecretName(group.metadata.name!);
 }
