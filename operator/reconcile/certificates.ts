@@ -169,10 +169,24 @@ export function issueAction(group: ReplicaGroup, caSecret: string, meta: V1Objec
   };
 }
 
-/** memberCertificateAction returns the action that makes member `member`'s Secret good, or undefined when it is. */
-export function memberCertificateAction(a: GroupAddressing, ca: { name: string; certificatePem: string }, secrets: V1Secret[], member: string, now: number): Action | undefined {
+/** NotOwned: a Secret with the name the operator needs exists and belongs to someone else; it is never overwritten. */
+export interface NotOwned {
+  notOwned: string;
+}
+
+/** notOwnedMessage says what to do about a Secret in the way. */
+export function notOwnedMessage(secret: string, purpose: string): string {
+  return `Secret ${secret} exists and does not belong to this group, so the ${purpose} certificate cannot be written there; delete or rename it (the operator never overwrites it)`;
+}
+
+/**
+ * memberCertificateAction returns the action that makes member `member`'s
+ * Secret good, undefined when it is, or NotOwned when a foreign Secret has its name.
+ */
+export function memberCertificateAction(a: GroupAddressing, ca: { name: string; certificatePem: string }, secrets: V1Secret[], member: string, now: number): Action | NotOwned | undefined {
   const name = memberTlsSecretName(member);
   const secret = secrets.find((s) => s.metadata?.name === name);
+  if (secret && !ownedBy(a.group, secret)) return { notOwned: name };
   const want = memberCertificate(a, member);
   const problem = certificateProblem(secret, want, ca.certificatePem, now);
   return problem ? issueAction(a.group, ca.name, secretMetadata(a.group, name, 'member', member), secret, want, problem) : undefined;

@@ -11,7 +11,7 @@ import type { Context, StepResult } from './context.ts';
 import { podRunning } from './health.ts';
 import { LABEL_RETAINED, peerUrl } from './names.ts';
 import { buildMemberPod, buildMemberPvc } from './pod.ts';
-import { checkCA, clientServiceIP, memberCertificateAction } from './certificates.ts';
+import { checkCA, clientServiceIP, memberCertificateAction, notOwnedMessage } from './certificates.ts';
 import { rfc3339, millis } from './time.ts';
 import type { MemberView } from './view.ts';
 
@@ -141,6 +141,10 @@ export function ensureMemberObjects(
       if (!ca.ok) return { requeueAfterMs: ctx.options.requeue.busy };
       const a = { group: ctx.group, namespace: ctx.namespace, clusterDomain: ctx.options.clusterDomain, clientServiceIP: clientServiceIP(ctx.name, ctx.obs.services) };
       const issue = memberCertificateAction(a, ca, secrets, name, ctx.now);
+      if (issue && 'notOwned' in issue) {
+        ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: notOwnedMessage(issue.notOwned, `member ${name}'s`) });
+        return { requeueAfterMs: ctx.options.requeue.quorumLost };
+      }
       if (issue) return { action: issue, requeueAfterMs: ctx.options.requeue.busy };
     }
     const cluster = [...new Set([...initialCluster, name])];

@@ -183,3 +183,19 @@ test('with --manage-network-policies each group gets a policy opening its peer p
   plain.settle();
   assert.equal(plain.networkPolicies.size, 0);
 });
+
+test('Secrets in the way that belong to someone else are never overwritten or used: the operator waits and says so', () => {
+  const w = new World({ replicas: 3 });
+  w.putSecret({ metadata: { name: 'g-ca' }, type: 'Opaque', data: { note: b64('mine') } });
+  w.run((p) => p.events.some((e) => e.reason === 'SecretNotOwned' && /Secret g-ca exists and does not belong to this group.*spec.tls.caSecretName/.test(e.message)), 10);
+  assert.equal(w.pods.size, 0);
+  assert.deepEqual(Object.keys(w.secrets.get('g-ca')!.data!), ['note']);
+  w.secrets.delete('g-ca');
+  w.putSecret({ metadata: { name: 'g-1-tls' }, type: 'Opaque', data: { note: b64('mine') } });
+  w.run((p) => p.events.some((e) => e.reason === 'SecretNotOwned' && e.message.includes('Secret g-1-tls')), 30);
+  assert.ok(!w.pods.has('g-1'), 'no pod on a foreign Secret');
+  assert.deepEqual(Object.keys(w.secrets.get('g-1-tls')!.data!), ['note']);
+  w.secrets.delete('g-1-tls');
+  const p = w.run((x) => x.step === 'steady' && !x.action && x.status.phase === 'Available');
+  assert.deepEqual(p.status.configuration!.voters, ['g-0', 'g-1', 'g-2']);
+});

@@ -15,6 +15,7 @@ import {
   clientServiceIP,
   issueAction,
   memberCertificateAction,
+  notOwnedMessage,
   operatorCertificate,
   operatorSecretName,
   ownedBy,
@@ -22,7 +23,7 @@ import {
   type GroupAddressing,
 } from '../certificates.ts';
 import { configMembers, type Context, type Step, type StepResult } from '../context.ts';
-import { LABEL_CERTIFICATE, LABEL_MEMBER } from '../names.ts';
+import { LABEL_CERTIFICATE, LABEL_MEMBER, caSecretName } from '../names.ts';
 
 /** addressing is what member certificates are named after in this pass. */
 export function addressing(ctx: Context): GroupAddressing {
@@ -48,6 +49,12 @@ export const certificates: Step = {
     if (!tls) return undefined;
     const busy = ctx.options.requeue.busy;
     const secrets = ctx.obs.secrets ?? [];
+    const caSecret = secrets.find((s) => s.metadata?.name === (tls.caSecretName ?? caSecretName(ctx.name)));
+    if (!tls.caSecretName && caSecret && !ownedBy(ctx.group, caSecret)) {
+      // Someone else's Secret has the name of the group's own CA: neither used nor overwritten.
+      ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: `${notOwnedMessage(caSecret.metadata!.name!, "group's CA")}, or name it in spec.tls.caSecretName to use it as the CA` });
+      return { requeueAfterMs: ctx.options.requeue.quorumLost };
+    }
     const ca = checkCA(ctx.group, ctx.spec!, secrets, ctx.now);
     if (!ca.ok) {
       if (ca.managed && ca.missing) {
@@ -71,6 +78,10 @@ export const certificates: Step = {
 
     const opName = operatorSecretName(ctx.group);
     const opSecret = find(opName);
+    if (opSecret && !ownedBy(ctx.group, opSecret)) {
+      ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: notOwnedMessage(opName, "operator's") });
+      return { requeueAfterMs: ctx.options.requeue.quorumLost };
+    }
     const opWant = operatorCertificate();
     const opProblem = certificateProblem(opSecret, opWant, ca.certificatePem, ctx.now);
     if (opProblem) return { action: issueAction(ctx.group, ca.name, secretMetadata(ctx.group, opName, 'operator'), opSecret, opWant, opProblem), requeueAfterMs: busy };
@@ -97,6 +108,11 @@ export const certificates: Step = {
     for (const m of ctx.view.members.values()) {
       if (!m.pod || m.pod.metadata?.deletionTimestamp || !live.has(m.name)) continue;
       const action = memberCertificateAction(a, ca, secrets, m.name, ctx.now);
+      if (action && 'notOwned' in action) {
+        // The member keeps the files it has; nothing else is held up.
+        ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: notOwnedMessage(action.notOwned, `member ${m.name}'s`) });
+        continue;
+      }
       if (action) return { action, requeueAfterMs: busy };
     }
 
