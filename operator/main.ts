@@ -26,6 +26,8 @@ const USAGE = `usage: replicant operator [flags]
   --workers N                     groups reconciled in parallel (default 4)
   --replica-args-prefix ARGS      words before the replica flags in member pods (default "replica")
   --cluster-domain DOMAIN         cluster DNS domain (default cluster.local)
+  --manage-network-policies       keep a NetworkPolicy per group opening the peer port 2380 to the
+                                  group's own members only (with the chart's networkPolicy.enabled)
   --enable-replica-fault-injection  TEST ONLY: members start with --enable-fault-injection, so their
                                   state can be corrupted through the admin API (never in production)
   --log-level LEVEL               debug, info, warn or error (default info)
@@ -55,6 +57,7 @@ try {
       'replica-args-prefix': { type: 'string' },
       'cluster-domain': { type: 'string' },
       'enable-replica-fault-injection': { type: 'boolean' },
+      'manage-network-policies': { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -112,6 +115,7 @@ const controller = new Controller({
     argsPrefix: (str('replica-args-prefix') ?? 'replica').split(/\s+/).filter(Boolean),
     clusterDomain: str('cluster-domain') ?? 'cluster.local',
     replicaFaultInjection: values['enable-replica-fault-injection'] === true,
+    networkPolicies: values['manage-network-policies'] === true,
   },
 });
 

@@ -85,6 +85,7 @@ test('spec field names agree with the TypeScript types at every level', () => {
   assert.deepEqual(keys(spec.properties!.storage), fields(api.STORAGE_FIELDS));
   assert.deepEqual(keys(spec.properties!.failurePolicy), fields(api.FAILURE_POLICY_FIELDS));
   assert.deepEqual(keys(spec.properties!.raft), fields(api.RAFT_FIELDS));
+  assert.deepEqual(keys(spec.properties!.tls), fields(api.TLS_FIELDS));
   assert.deepEqual(spec.properties!.storage.required, ['size']);
 });
 
@@ -124,6 +125,9 @@ test('defaults, bounds and patterns agree with defaults.ts and validate.ts', () 
   assert.equal(s.paused.default, false);
   assert.deepEqual(s.failurePolicy.default, {});
   assert.deepEqual(s.raft.default, {});
+  assert.deepEqual(s.tls.default, {});
+  assert.equal(s.tls.properties!.enabled.default, api.DEFAULT_TLS_ENABLED);
+  assert.equal(api.DEFAULT_TLS_ENABLED, true, 'issue 8: TLS is on unless turned off');
   for (const [k, v] of Object.entries(api.DEFAULT_FAILURE_POLICY)) assert.equal(fp[k].default, v, `failurePolicy.${k}`);
   for (const [k, v] of Object.entries(api.DEFAULT_RAFT)) assert.equal(raft[k].default, v, `raft.${k}`);
   const bounds: [Schema, { min: number; max: number }][] = [
@@ -151,6 +155,12 @@ test('CEL rules cover the cross-field checks the operator also makes', () => {
   assert.ok(rules(spec.properties!.replicas).includes('self % 2 == 1'));
   assert.ok(rules(spec.properties!.raft).some((r) => r.includes('3 * self.heartbeatIntervalMs')));
   assert.ok(rules(schema).some((r) => r.includes(`<= ${api.LIMITS.nameLength}`)));
+  assert.ok(rules(spec.properties!.tls).includes('self.enabled == oldSelf.enabled'));
+  assert.ok(rules(spec.properties!.tls).includes('!has(self.certManager)'));
+});
+
+test('the chart ships the same CRD', () => {
+  assert.equal(readFileSync(root('charts/replicant/crds/replicagroups.replicant.dev.yaml'), 'utf8'), readFileSync(root('crds/replicagroups.replicant.dev.yaml'), 'utf8'));
 });
 
 test('the schema is structural: every node says its type', () => {

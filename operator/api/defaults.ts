@@ -32,6 +32,16 @@ export const DEFAULT_RAFT = {
   checkpointInterval: 1000,
 } as const;
 
+/** DEFAULT_TLS_ENABLED: groups speak mutual TLS unless spec.tls.enabled is false. */
+export const DEFAULT_TLS_ENABLED = true;
+
+/** ResolvedTls is spec.tls of a group with TLS on. */
+export interface ResolvedTls {
+  /** caSecretName is set when the user provides the CA; otherwise the operator's own `<group>-ca` is used. */
+  caSecretName?: string;
+  clientCertSecretName?: string;
+}
+
 export interface ResolvedFailurePolicy {
   unhealthyAfterMs: number;
   maxConcurrentReplacements: number;
@@ -61,6 +71,8 @@ export interface ResolvedSpec {
   tolerations?: V1Toleration[];
   failurePolicy: ResolvedFailurePolicy;
   raft: ResolvedRaft;
+  /** tls is undefined when the group runs plaintext (spec.tls.enabled: false). */
+  tls?: ResolvedTls;
   paused: boolean;
 }
 
@@ -90,6 +102,12 @@ export function resolveSpec(spec: ReplicaGroupSpec): ResolvedSpec {
     raft,
     paused: spec.paused ?? false,
   };
+  if (spec.tls?.enabled ?? DEFAULT_TLS_ENABLED) {
+    const tls: ResolvedTls = {};
+    if (spec.tls?.caSecretName) tls.caSecretName = spec.tls.caSecretName;
+    if (spec.tls?.clientCertSecretName) tls.clientCertSecretName = spec.tls.clientCertSecretName;
+    out.tls = tls;
+  }
   if (spec.storage) out.storage = spec.storage;
   if (spec.resources) out.resources = spec.resources;
   if (spec.affinity) out.affinity = spec.affinity;

@@ -16,6 +16,7 @@ import type {
   ReplicaGroupStatus,
   RolloutBlock,
   StorageSpec,
+  TlsSpec,
 } from './types.ts';
 
 /** SPEC_FIELDS lists the fields of spec (checked against the TS type and the CRD). */
@@ -32,8 +33,16 @@ export const SPEC_FIELDS = {
   tolerations: true,
   failurePolicy: true,
   raft: true,
+  tls: true,
   paused: true,
 } as const satisfies Record<keyof ReplicaGroupSpec, true>;
+
+export const TLS_FIELDS = {
+  enabled: true,
+  caSecretName: true,
+  clientCertSecretName: true,
+  certManager: true,
+} as const satisfies Record<keyof TlsSpec, true>;
 
 export const STORAGE_FIELDS = { size: true, storageClassName: true } as const satisfies Record<keyof StorageSpec, true>;
 

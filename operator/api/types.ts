@@ -51,6 +51,24 @@ export interface RaftTuning {
   checkpointInterval?: number;
 }
 
+/**
+ * TlsSpec turns on mutual TLS for a group (on by default): the operator runs a
+ * CA for the group (or uses the one in caSecretName), gives every member a
+ * server and peer certificate, calls the admin API with its own client
+ * certificate, and, when clientCertSecretName is set, writes an application
+ * client certificate into that Secret.
+ */
+export interface TlsSpec {
+  /** enabled: members speak https on the client and peer ports and require client certificates (default true). Fixed once the group has members. */
+  enabled?: boolean;
+  /** caSecretName names a Secret (type kubernetes.io/tls: tls.crt, tls.key) holding the CA to sign with; unset: the operator creates `<group>-ca`. */
+  caSecretName?: string;
+  /** clientCertSecretName names a Secret the operator fills with an application client certificate (tls.crt, tls.key, ca.crt). */
+  clientCertSecretName?: string;
+  /** certManager (issuing through cert-manager Certificates) is not supported yet; setting it is refused. */
+  certManager?: Record<string, unknown>;
+}
+
 export interface ReplicaGroupSpec {
   /** replicas is the number of voting members (odd, >= 1). Exclusive with faultTolerance. */
   replicas?: number;
@@ -67,6 +85,7 @@ export interface ReplicaGroupSpec {
   tolerations?: V1Toleration[];
   failurePolicy?: FailurePolicy;
   raft?: RaftTuning;
+  tls?: TlsSpec;
   /** paused stops every change the operator would make; status is still reported. */
   paused?: boolean;
 }

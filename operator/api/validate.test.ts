@@ -117,3 +117,25 @@ test('durations and quantities', () => {
   assert.equal(quantityValue('500m'), 0.5);
   assert.equal(quantityValue('2e3'), 2000);
 });
+
+test('spec.tls: on by default; names checked; certManager refused with a way out; enabled false takes no Secrets', () => {
+  assert.deepEqual(resolveSpec({}).tls, {});
+  assert.deepEqual(resolveSpec({ tls: { enabled: true, caSecretName: 'my-ca', clientCertSecretName: 'app-cert' } }).tls, { caSecretName: 'my-ca', clientCertSecretName: 'app-cert' });
+  assert.equal(resolveSpec({ tls: { enabled: false } }).tls, undefined);
+  assert.deepEqual(validateSpec({ tls: { enabled: true, caSecretName: 'my-ca', clientCertSecretName: 'app-cert' } }), []);
+  assert.deepEqual(paths({ tls: { enabled: 'yes' } }), ['spec.tls.enabled']);
+  assert.deepEqual(paths({ tls: { caSecretName: 'My_CA' } }), ['spec.tls.caSecretName']);
+  assert.deepEqual(paths({ tls: { ca: 'x' } }), ['spec.tls.ca']);
+  assert.deepEqual(paths({ tls: { enabled: false, clientCertSecretName: 'app' } }), ['spec.tls.clientCertSecretName']);
+  assert.deepEqual(paths({ tls: { caSecretName: 'same', clientCertSecretName: 'same' } }), ['spec.tls.clientCertSecretName']);
+  const cm = validateSpec({ tls: { certManager: { issuerRef: { name: 'ca-issuer' } } } });
+  assert.deepEqual(cm.map((e) => e.path), ['spec.tls.certManager']);
+  assert.match(cm[0].message, /not supported yet/);
+  assert.match(cm[0].message, /caSecretName/);
+  // The application Secret must not take the name of one of the operator's own Secrets.
+  for (const taken of ['g-ca', 'g-operator-tls', 'g-0-tls', 'g-12-tls']) {
+    const errs = validateGroup({ metadata: { name: 'g' }, spec: { tls: { clientCertSecretName: taken } } });
+    assert.deepEqual(errs.map((e) => e.path), ['spec.tls.clientCertSecretName'], taken);
+  }
+  assert.deepEqual(validateGroup({ metadata: { name: 'g' }, spec: { tls: { clientCertSecretName: 'g-client-tls' } } }), []);
+});

@@ -5,7 +5,7 @@
 // the object or apply defaults.
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { isQuantity, quantityValue } from './quantity.ts';
-import { FAILURE_POLICY_FIELDS, RAFT_FIELDS, SPEC_FIELDS, STORAGE_FIELDS } from './fields.ts';
+import { FAILURE_POLICY_FIELDS, RAFT_FIELDS, SPEC_FIELDS, STORAGE_FIELDS, TLS_FIELDS } from './fields.ts';
 
 /** FieldError is one problem at one field path, e.g. `spec.replicas`. */
 export interface FieldError {
@@ -201,6 +201,40 @@ function validateRaft(errs: Errors, v: unknown): void {
   integer(errs, `${p}.checkpointInterval`, v.checkpointInterval, LIMITS.checkpointInterval);
 }
 
+function secretName(errs: Errors, path: string, v: unknown): v is string {
+  if (v === undefined) return false;
+  if (typeof v !== 'string' || v.length > 253 || !DNS1123_SUBDOMAIN.test(v)) {
+    errs.push({ path, message: `must be a Secret name (lowercase DNS subdomain, at most 253 characters), got ${JSON.stringify(v)}` });
+    return false;
+  }
+  return true;
+}
+
+function validateTls(errs: Errors, v: unknown): void {
+  if (v === undefined) return;
+  const p = 'spec.tls';
+  if (!isObject(v)) return void errs.push({ path: p, message: 'must be an object such as {enabled: true}' });
+  unknownFields(errs, p, v, TLS_FIELDS);
+  boolean(errs, `${p}.enabled`, v.enabled);
+  const ca = secretName(errs, `${p}.caSecretName`, v.caSecretName);
+  const client = secretName(errs, `${p}.clientCertSecretName`, v.clientCertSecretName);
+  if (v.enabled === false) {
+    for (const k of ['caSecretName', 'clientCertSecretName'] as const) {
+      if (v[k] !== undefined) errs.push({ path: `${p}.${k}`, message: `is set but spec.tls.enabled is false; remove it, or turn TLS on` });
+    }
+  }
+  if (ca && client && v.caSecretName === v.clientCertSecretName) {
+    errs.push({ path: `${p}.clientCertSecretName`, message: 'must differ from spec.tls.caSecretName: the operator would overwrite the CA with a client certificate' });
+  }
+  if (v.certManager !== undefined) {
+    errs.push({
+      path: `${p}.certManager`,
+      message:
+        'cert-manager is not supported yet; remove spec.tls.certManager: the operator then runs a CA for the group, or uses your own CA from spec.tls.caSecretName (a kubernetes.io/tls Secret with tls.crt and tls.key, which cert-manager can also produce)',
+    });
+  }
+}
+
 /** validateSpec checks a spec as read from the API; an empty list means valid. */
 export function validateSpec(spec: unknown): FieldError[] {
   const errs: Errors = [];
@@ -213,6 +247,7 @@ export function validateSpec(spec: unknown): FieldError[] {
   validateScheduling(errs, spec);
   validateFailurePolicy(errs, spec.failurePolicy);
   validateRaft(errs, spec.raft);
+  validateTls(errs, spec.tls);
   boolean(errs, 'spec.paused', spec.paused);
   return errs;
 }
@@ -228,9 +263,28 @@ export function validateName(name: unknown): FieldError[] {
   return [];
 }
 
+/**
+ * operatorSecretName says whether `secret` is one of the Secrets the operator
+ * keeps for group `group`: `<group>-ca`, `<group>-operator-tls` or a member's
+ * `<group>-<ordinal>-tls`.
+ */
+export function isOperatorSecretName(group: string, secret: string): boolean {
+  if (secret === `${group}-ca` || secret === `${group}-operator-tls`) return true;
+  return secret.startsWith(`${group}-`) && /^[0-9]+-tls$/.test(secret.slice(group.length + 1));
+}
+
 /** validateGroup checks the name and the spec of a ReplicaGroup. */
 export function validateGroup(group: { metadata?: { name?: unknown }; spec?: unknown }): FieldError[] {
-  return [...validateName(group.metadata?.name), ...validateSpec(group.spec)];
+  const errs = [...validateName(group.metadata?.name), ...validateSpec(group.spec)];
+  const name = group.metadata?.name;
+  const tls = isObject(group.spec) && isObject(group.spec.tls) ? group.spec.tls : undefined;
+  if (typeof name === 'string' && tls && typeof tls.clientCertSecretName === 'string' && isOperatorSecretName(name, tls.clientCertSecretName)) {
+    errs.push({
+      path: 'spec.tls.clientCertSecretName',
+      message: `${JSON.stringify(tls.clientCertSecretName)} is the name of one of the operator's own Secrets for this group (its CA, its client or a member certificate); pick another, e.g. "${name}-client-cert"`,
+    });
+  }
+  return errs;
 }
 
 /** formatFieldErrors renders errors as one line for a condition message or an Event. */

@@ -9,6 +9,7 @@ export interface KubeClients {
   custom: k8s.CustomObjectsApi;
   policy: k8s.PolicyV1Api;
   coordination: k8s.CoordinationV1Api;
+  networking: k8s.NetworkingV1Api;
 }
 
 /** loadKube reads `path`, else $KUBECONFIG or ~/.kube/config, else the in-cluster service account. */
@@ -23,6 +24,7 @@ export function loadKube(path?: string): KubeClients {
     custom: kc.makeApiClient(k8s.CustomObjectsApi),
     policy: kc.makeApiClient(k8s.PolicyV1Api),
     coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    networking: kc.makeApiClient(k8s.NetworkingV1Api),
   };
 }
 

@@ -36,9 +36,11 @@ export class Controller {
   private readonly informers: k8s.Informer<k8s.KubernetesObject>[] = [];
   private resync: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly clusterDomain: string;
 
   constructor(o: ControllerOptions) {
     this.o = o;
+    this.clusterDomain = o.planner?.clusterDomain ?? 'cluster.local';
     this.queue = new WorkQueue({ workers: o.workers ?? 4, baseDelayMs: 200, maxDelayMs: 60_000 });
     this.recorder = new EventRecorder(o.kube, 'replicant-operator', o.identity);
   }
@@ -110,7 +112,7 @@ export class Controller {
     const failures = (this.failures.get(key) ?? []).filter((f) => Date.now() - f.at < 10 * 60_000);
     let observed;
     try {
-      observed = await observe(this.o.kube, this.admin, namespace, name, failures);
+      observed = await observe(this.o.kube, this.admin, namespace, name, failures, Date.now, this.clusterDomain, !!this.o.planner?.networkPolicies);
     } catch (err) {
       m.reconcileErrors.inc({ namespace, group: name });
       m.reconciles.inc({ namespace, group: name, result: 'error' });
@@ -164,7 +166,7 @@ export class Controller {
       log.info({ step: p.step, action: a.kind, key: a.key }, a.description);
       if (a.kind === 'ChangeMembership') m.reconfigurations.inc({ namespace, group: name, reason: p.step });
       try {
-        await execute(this.o.kube, this.admin, group, observed.pods, a);
+        await execute(this.o.kube, this.admin, group, observed, a, this.clusterDomain);
         result = 'acted';
         this.failures.set(key, failures.filter((f) => f.key !== a.key));
       } catch (err) {

@@ -1,20 +1,30 @@
 // Carries out one planned action against the API server or a member's admin
 // API. Every action is idempotent: creates accept AlreadyExists, deletes accept
 // NotFound and carry the uid they mean (a 409 means another object now has the
-// name, which is fine), finalizer edits are guarded by resourceVersion.
+// name, which is fine), finalizer edits are guarded by resourceVersion, a
+// reissued certificate replaces its Secret only at the resourceVersion planned
+// from (a conflict fails the action; the next pass looks again).
 // Must never choose an action: the planner did.
-import type * as k8s from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type ReplicaGroup } from '../api/index.ts';
-import { CLIENT_PORT, type Action } from '../reconcile/index.ts';
+import type { Action, Observed } from '../reconcile/index.ts';
+import { adminTarget } from './admin-target.ts';
+import { caSecret, certificateSecret } from './certificate-secrets.ts';
 import { ignoreStatus, type KubeClients } from './client.ts';
-import type { ReplicaAdmin } from './replica-admin.ts';
+import type { AdminTarget, ReplicaAdmin } from './replica-admin.ts';
 
-export async function execute(kube: KubeClients, admin: ReplicaAdmin, group: ReplicaGroup, pods: k8s.V1Pod[], action: Action): Promise<void> {
+export async function execute(
+  kube: KubeClients,
+  admin: ReplicaAdmin,
+  group: ReplicaGroup,
+  observed: Pick<Observed, 'pods' | 'secrets'>,
+  action: Action,
+  clusterDomain = 'cluster.local',
+): Promise<void> {
   const namespace = group.metadata!.namespace!;
-  const podAddress = (member: string): string => {
-    const ip = pods.find((p) => p.metadata?.name === member)?.status?.podIP;
-    if (!ip) throw new Error(`pod ${member} has no IP to reach its admin API`);
-    return `${ip}:${CLIENT_PORT}`;
+  const podAddress = (member: string): AdminTarget => {
+    const pod = observed.pods.find((p) => p.metadata?.name === member);
+    if (!pod) throw new Error(`pod ${member} not found to reach its admin API`);
+    return adminTarget(group, pod, observed.secrets ?? [], clusterDomain);
   };
   switch (action.kind) {
     case 'AddFinalizer':
@@ -56,6 +66,16 @@ export async function execute(kube: KubeClients, admin: ReplicaAdmin, group: Rep
       });
       return;
     }
+    case 'CreateNetworkPolicy':
+      await ignoreStatus(kube.networking.createNamespacedNetworkPolicy({ namespace, body: action.policy }), 409);
+      return;
+    case 'UpdateNetworkPolicy': {
+      // A JSON patch body goes out as written: the model's `_from` must be the wire's `from`.
+      const spec = action.policy.spec!;
+      const wire = { ...spec, ingress: (spec.ingress ?? []).map(({ _from, ...rule }) => ({ ...rule, ...(_from ? { from: _from } : {}) })) };
+      await kube.networking.patchNamespacedNetworkPolicy({ name: action.policy.metadata!.name!, namespace, body: [{ op: 'add', path: '/spec', value: wire }] });
+      return;
+    }
     case 'CreatePodDisruptionBudget':
       await ignoreStatus(kube.policy.createNamespacedPodDisruptionBudget({ namespace, body: action.pdb }), 409);
       return;
@@ -82,6 +102,27 @@ export async function execute(kube: KubeClients, admin: ReplicaAdmin, group: Rep
     case 'DeletePVC':
       await ignoreStatus(
         kube.core.deleteNamespacedPersistentVolumeClaim({ name: action.name, namespace, body: action.uid ? { preconditions: { uid: action.uid } } : {} }),
+        404,
+        409,
+      );
+      return;
+    case 'CreateCertificateAuthority':
+      await ignoreStatus(kube.core.createNamespacedSecret({ namespace, body: caSecret(action) }), 409);
+      return;
+    case 'IssueCertificate': {
+      // The CA is read fresh: it holds the key, which the planner never sees in a log or status.
+      const ca = await kube.core.readNamespacedSecret({ namespace, name: action.caSecret });
+      const body = certificateSecret(action, ca);
+      if (action.resourceVersion) {
+        await kube.core.replaceNamespacedSecret({ namespace, name: action.metadata.name!, body });
+      } else {
+        await ignoreStatus(kube.core.createNamespacedSecret({ namespace, body }), 409);
+      }
+      return;
+    }
+    case 'DeleteSecret':
+      await ignoreStatus(
+        kube.core.deleteNamespacedSecret({ name: action.name, namespace, body: action.uid ? { preconditions: { uid: action.uid } } : {} }),
         404,
         409,
       );

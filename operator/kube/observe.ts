@@ -1,10 +1,13 @@
 // One observation pass for one ReplicaGroup: the group, the objects it owns
-// (found by label), the nodes, and each running member's admin Status — the
-// plain-data snapshot the planner decides from. Must never write anything.
+// (found by label; Secrets too, plus the CA and application Secrets its spec
+// names), the nodes, and each running member's admin Status (over TLS with
+// the operator's certificate when the member speaks TLS) — the plain-data
+// snapshot the planner decides from. Must never write anything.
 import type * as k8s from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURAL, VERSION, type ReplicaGroup } from '../api/index.ts';
-import { CLIENT_PORT, normalizeStatus, selectorString, type ActionFailure, type MemberProbe, type Observed } from '../reconcile/index.ts';
-import { httpStatus, type KubeClients } from './client.ts';
+import { normalizeStatus, selectorString, type ActionFailure, type MemberProbe, type Observed } from '../reconcile/index.ts';
+import { adminTarget } from './admin-target.ts';
+import { httpStatus, ignoreStatus, type KubeClients } from './client.ts';
 import type { ReplicaAdmin } from './replica-admin.ts';
 
 /** observe gathers everything about namespace/name; undefined when the group no longer exists. */
@@ -15,6 +18,8 @@ export async function observe(
   name: string,
   failures: ActionFailure[],
   now: () => number = Date.now,
+  clusterDomain = 'cluster.local',
+  networkPolicies = false,
 ): Promise<Observed | undefined> {
   let group: ReplicaGroup;
   try {
@@ -25,13 +30,22 @@ export async function observe(
   }
   if (!group.apiVersion) group.apiVersion = API_VERSION;
   const labelSelector = selectorString(name);
-  const [pods, pvcs, services, pdbs, nodes] = await Promise.all([
+  const [pods, pvcs, services, pdbs, nodes, labelled] = await Promise.all([
     kube.core.listNamespacedPod({ namespace, labelSelector }),
     kube.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
     kube.core.listNamespacedService({ namespace, labelSelector }),
     kube.policy.listNamespacedPodDisruptionBudget({ namespace, labelSelector }),
     kube.core.listNode({}),
+    kube.core.listNamespacedSecret({ namespace, labelSelector }),
   ]);
+  const secrets: k8s.V1Secret[] = [...labelled.items];
+  const policies = networkPolicies ? (await kube.networking.listNamespacedNetworkPolicy({ namespace, labelSelector })).items : undefined;
+  const tls = (group.spec as { tls?: { caSecretName?: unknown; clientCertSecretName?: unknown } } | undefined)?.tls;
+  for (const named of [tls?.caSecretName, tls?.clientCertSecretName]) {
+    if (typeof named !== 'string' || !named || secrets.some((s) => s.metadata?.name === named)) continue;
+    const s = await ignoreStatus(kube.core.readNamespacedSecret({ namespace, name: named }), 404);
+    if (s) secrets.push(s);
+  }
   const probes: Record<string, MemberProbe> = {};
   await Promise.all(
     pods.items.map(async (p: k8s.V1Pod) => {
@@ -39,7 +53,7 @@ export async function observe(
       const podName = p.metadata?.name;
       if (!ip || !podName || p.status?.phase !== 'Running' || p.metadata?.deletionTimestamp) return;
       try {
-        probes[podName] = { status: normalizeStatus(await admin.status(`${ip}:${CLIENT_PORT}`)) };
+        probes[podName] = { status: normalizeStatus(await admin.status(adminTarget(group, p, secrets, clusterDomain))) };
       } catch (e) {
         probes[podName] = { error: (e as Error).message };
       }
@@ -52,6 +66,8 @@ export async function observe(
     pvcs: pvcs.items,
     services: services.items,
     pdbs: pdbs.items,
+    secrets,
+    ...(policies ? { networkPolicies: policies } : {}),
     nodes: nodes.items,
     probes,
     failures,

@@ -4,9 +4,19 @@
 // the uid they mean, ChangeMembership carries a request id), and has a `key`
 // the wiring uses to report its failure back in Observed.failures.
 // Types and the destructive classification only: must never plan.
-import type { V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import type { ReplicaGroupStatus } from '../api/index.ts';
 import type { ChangeMembershipRequest, TransferLeadershipRequest } from './admin.ts';
+
+/** CertificateRequestSpec is what a certificate must say; the wiring generates the key and signs it. */
+export interface CertificateRequestSpec {
+  profile: 'server' | 'client' | 'peer';
+  commonName: string;
+  organization?: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+  validityDays: number;
+}
 
 interface Base {
   /** key identifies this action for failure reports (stable across passes for the same intent). */
@@ -25,6 +35,9 @@ export type Action =
   | (Base & { kind: 'UpdateService'; service: V1Service })
   | (Base & { kind: 'CreatePodDisruptionBudget'; pdb: V1PodDisruptionBudget })
   | (Base & { kind: 'UpdatePodDisruptionBudget'; pdb: V1PodDisruptionBudget })
+  | (Base & { kind: 'CreateNetworkPolicy'; policy: V1NetworkPolicy })
+  /** UpdateNetworkPolicy patches the policy's spec. */
+  | (Base & { kind: 'UpdateNetworkPolicy'; policy: V1NetworkPolicy })
   /** ChangeMembership calls the admin API of `member` (the leader's pod). */
   | (Base & { kind: 'ChangeMembership'; member: string; request: ChangeMembershipRequest })
   /** TransferLeadership calls the admin API of `member` (the current leader's pod); `target` names the new leader. */
@@ -36,6 +49,17 @@ export type Action =
    */
   | (Base & { kind: 'DeletePod'; name: string; uid?: string; reason: 'Recover' | 'Restart' | 'Cleanup' | 'Teardown' })
   | (Base & { kind: 'DeletePVC'; name: string; uid?: string; reason: 'Cleanup' | 'Teardown' })
+  /** CreateCertificateAuthority generates a CA and creates the Secret `metadata` (type kubernetes.io/tls) with it. */
+  | (Base & { kind: 'CreateCertificateAuthority'; metadata: V1ObjectMeta; commonName: string; validityDays: number })
+  /**
+   * IssueCertificate signs a new certificate (fresh key) with the CA in Secret
+   * `caSecret` and writes tls.crt, tls.key and ca.crt into the Secret
+   * `metadata`: created when `resourceVersion` is unset, else replaced with
+   * that resourceVersion as a precondition (a conflict fails the action).
+   */
+  | (Base & { kind: 'IssueCertificate'; metadata: V1ObjectMeta; resourceVersion?: string; caSecret: string; certificate: CertificateRequestSpec; reason: string })
+  /** DeleteSecret deletes a certificate Secret the group no longer needs (uid precondition). */
+  | (Base & { kind: 'DeleteSecret'; name: string; uid?: string })
   /** RetainPVC labels a removed member's volume and drops its owner reference, so it outlives the group for inspection. */
   | (Base & { kind: 'RetainPVC'; name: string; labels: Record<string, string> });
 

@@ -5,6 +5,7 @@
 import type { ReplicaGroup, ReplicaGroupStatus, ResolvedSpec, FieldError } from '../api/index.ts';
 import { resolveSpec, validateGroup } from '../api/index.ts';
 import type { Action, GroupEvent } from './actions.ts';
+import { tlsModeErrors } from './certificates.ts';
 import { voteOnCheckpoints, type DivergenceVerdict } from './divergence.ts';
 import { classifyMember, type HealthVerdict } from './health.ts';
 import { LABEL_RETAINED, memberName, ordinalOf } from './names.ts';
@@ -60,6 +61,7 @@ export function buildContext(obs: Observed, options: PlannerOptions): Context {
   const group = obs.group;
   const prev = group.status ?? {};
   const specErrors = validateGroup(group);
+  if (specErrors.length === 0) specErrors.push(...tlsModeErrors(resolveSpec(group.spec), obs.pods));
   const spec = specErrors.length === 0 ? resolveSpec(group.spec) : undefined;
   const view = buildView(obs);
   const policy = spec?.failurePolicy ?? FALLBACK_POLICY;

@@ -135,6 +135,9 @@ export function classifyMember(input: HealthInput): HealthVerdict {
     return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts${lastExit(pod)})`);
   }
   if (!podReady(pod)) {
+    // A clock started while the pod did not exist stops with it: the pod there now is a new
+    // start (e.g. a founding member whose pod was created a few passes after the others).
+    const carriedSince = input.previous?.reason === 'PodMissing' ? undefined : previousSince;
     const running = pod.status?.containerStatuses?.find((c) => c.state?.running);
     if (running && running.started === false) {
       // Its startup probe has not passed: the kubelet judges it (and restarts it when the probe
@@ -144,7 +147,7 @@ export function classifyMember(input: HealthInput): HealthVerdict {
         return unhealthy('CrashLooping', `container is crash-looping (${restarts} restarts${lastExit(pod)}); starting again`);
       }
       const message = 'container is starting: its startup probe has not passed yet';
-      if (previousSince !== undefined) return unhealthy('Starting', message);
+      if (carriedSince !== undefined) return unhealthy('Starting', message);
       return { health: 'Unhealthy', reason: 'Starting', message: `${message}; it is judged once started`, faulty: false };
     }
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
@@ -154,7 +157,7 @@ export function classifyMember(input: HealthInput): HealthVerdict {
     // the time it took to start and catch up.
     const startedAt = millis(running?.state?.running?.startedAt);
     const neverReadySinceStart = startedAt !== undefined && (readySince === undefined || readySince <= startedAt);
-    const since = previousSince ?? (neverReadySinceStart ? now : readySince);
+    const since = carriedSince ?? (neverReadySinceStart ? now : readySince);
     const detail = waiting ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : phase && phase !== 'Running' ? ` (${phase})` : '';
     return unhealthy('NotReady', `pod is not Ready${detail}; replaced after ${formatDuration(after)}`, { since });
   }

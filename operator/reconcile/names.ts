@@ -16,6 +16,17 @@ export const ANNOTATION_SPEC_HASH = 'replicant.dev/spec-hash';
 /** ANNOTATION_CLUSTER_STATE records whether a member was founding ("new") or added later ("existing"). */
 export const ANNOTATION_CLUSTER_STATE = 'replicant.dev/initial-cluster-state';
 
+/** ANNOTATION_TLS records whether a member pod was built to speak TLS ("true") or plaintext ("false"; absent: plaintext). */
+export const ANNOTATION_TLS = 'replicant.dev/tls';
+/** LABEL_CERTIFICATE says what a certificate Secret the operator keeps is for: ca, member, operator or client. */
+export const LABEL_CERTIFICATE = 'replicant.dev/certificate';
+
+/** OPERATOR_IDENTITY is the CN of the operator's client certificate, the identity replicas let call the admin API. */
+export const OPERATOR_IDENTITY = 'replicant-operator';
+
+/** TLS_MOUNT_PATH is where a member's certificate Secret (tls.crt, tls.key, ca.crt) is mounted. */
+export const TLS_MOUNT_PATH = '/etc/replicant/tls';
+
 export const APP_NAME = 'replicant';
 export const MANAGER = 'replicant-operator';
 export const FINALIZER = 'replicant.dev/teardown';
@@ -71,6 +82,11 @@ export function clientServiceName(group: string): string {
   return `${group}-client`;
 }
 
+/** peerPolicyName is the NetworkPolicy that keeps a group's peer port to its own members. */
+export function peerPolicyName(group: string): string {
+  return `${group}-peers`;
+}
+
 export function pdbName(group: string): string {
   return group;
 }
@@ -80,12 +96,38 @@ export function memberHost(group: string, namespace: string, member: string, clu
   return `${member}.${peerServiceName(group)}.${namespace}.svc.${clusterDomain}`;
 }
 
-export function peerUrl(group: string, namespace: string, member: string, clusterDomain: string): string {
-  return `http://${memberHost(group, namespace, member, clusterDomain)}:${PEER_PORT}`;
+/** scheme is the URL scheme of a group's ports: https with TLS. */
+export function scheme(tls: boolean): 'https' | 'http' {
+  return tls ? 'https' : 'http';
 }
 
-export function clientUrl(group: string, namespace: string, member: string, clusterDomain: string): string {
-  return `http://${memberHost(group, namespace, member, clusterDomain)}:${CLIENT_PORT}`;
+export function peerUrl(group: string, namespace: string, member: string, clusterDomain: string, tls = false): string {
+  return `${scheme(tls)}://${memberHost(group, namespace, member, clusterDomain)}:${PEER_PORT}`;
+}
+
+export function clientUrl(group: string, namespace: string, member: string, clusterDomain: string, tls = false): string {
+  return `${scheme(tls)}://${memberHost(group, namespace, member, clusterDomain)}:${CLIENT_PORT}`;
+}
+
+/** clientServiceHosts are the DNS names of the client Service, shortest first. */
+export function clientServiceHosts(group: string, namespace: string, clusterDomain: string): string[] {
+  const svc = clientServiceName(group);
+  return [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.${clusterDomain}`];
+}
+
+/** caSecretName is the Secret of the CA the operator creates for a group (when the user brings none). */
+export function caSecretName(group: string): string {
+  return `${group}-ca`;
+}
+
+/** memberTlsSecretName is the Secret holding a member's certificate, key and CA certificate. */
+export function memberTlsSecretName(member: string): string {
+  return `${member}-tls`;
+}
+
+/** operatorTlsSecretName is the Secret holding the operator's client certificate for a group. */
+export function operatorTlsSecretName(group: string): string {
+  return `${group}-operator-tls`;
 }
 
 /** memberOfPeerUrl reads the member name from a peer URL built by peerUrl (its first DNS label). */

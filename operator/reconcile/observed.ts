@@ -3,10 +3,12 @@
 // owns, the nodes, each member's admin Status (or why it could not be read),
 // recent action failures and the clock. Types only: must never hold behaviour.
 import type {
+  V1NetworkPolicy,
   V1Node,
   V1PersistentVolumeClaim,
   V1Pod,
   V1PodDisruptionBudget,
+  V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
 import type { ReplicaGroup } from '../api/index.ts';
@@ -32,6 +34,14 @@ export interface Observed {
   pvcs: V1PersistentVolumeClaim[];
   services: V1Service[];
   pdbs: V1PodDisruptionBudget[];
+  /**
+   * secrets are the group's certificate Secrets (label replicant.dev/group=<name>),
+   * plus spec.tls.caSecretName and spec.tls.clientCertSecretName by name when they exist.
+   * Absent: none were read (a group without TLS needs none).
+   */
+  secrets?: V1Secret[];
+  /** networkPolicies are the group's NetworkPolicies (read only when the operator manages them). */
+  networkPolicies?: V1NetworkPolicy[];
   /** nodes the member pods run on (all nodes is fine); a pod whose node is absent counts as on a lost node. */
   nodes: V1Node[];
   /** probes are keyed by pod name; a pod without an entry was not probed (not running, no IP). */

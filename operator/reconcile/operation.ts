@@ -11,6 +11,7 @@ import type { Context, StepResult } from './context.ts';
 import { podRunning } from './health.ts';
 import { LABEL_RETAINED, peerUrl } from './names.ts';
 import { buildMemberPod, buildMemberPvc } from './pod.ts';
+import { checkCA, clientServiceIP, memberCertificateAction, notOwnedMessage } from './certificates.ts';
 import { rfc3339, millis } from './time.ts';
 import type { MemberView } from './view.ts';
 
@@ -133,6 +134,19 @@ export function ensureMemberObjects(
   }
   if (m?.pod?.metadata?.deletionTimestamp) return { requeueAfterMs: ctx.options.requeue.busy };
   if (!m?.pod) {
+    if (spec.tls) {
+      // The pod mounts its certificate Secret: issue it first (the certificates step made sure the CA can sign).
+      const secrets = ctx.obs.secrets ?? [];
+      const ca = checkCA(ctx.group, spec, secrets, ctx.now);
+      if (!ca.ok) return { requeueAfterMs: ctx.options.requeue.busy };
+      const a = { group: ctx.group, namespace: ctx.namespace, clusterDomain: ctx.options.clusterDomain, clientServiceIP: clientServiceIP(ctx.name, ctx.obs.services) };
+      const issue = memberCertificateAction(a, ca, secrets, name, ctx.now);
+      if (issue && 'notOwned' in issue) {
+        ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: notOwnedMessage(issue.notOwned, `member ${name}'s`) });
+        return { requeueAfterMs: ctx.options.requeue.quorumLost };
+      }
+      if (issue) return { action: issue, requeueAfterMs: ctx.options.requeue.busy };
+    }
     const cluster = [...new Set([...initialCluster, name])];
     const pod = buildMemberPod({ group: ctx.group, spec, member: name, clusterState, initialCluster: cluster, options: ctx.options });
     return {
@@ -168,7 +182,7 @@ export function membershipRequest(ctx: Context, op: Operation, delta: Membership
   const content = JSON.stringify({ add: [...delta.add].sort(), promote: [...delta.promote].sort(), remove: [...delta.remove].sort() });
   return {
     requestId: `${ctx.group.metadata.uid}/${op.id}${tag}.${op.attempt}.${shortHash(content)}`,
-    add: delta.add.map((name) => ({ name, peerUrls: [peerUrl(ctx.name, ctx.namespace, name, ctx.options.clusterDomain)] })),
+    add: delta.add.map((name) => ({ name, peerUrls: [peerUrl(ctx.name, ctx.namespace, name, ctx.options.clusterDomain, !!ctx.spec?.tls)] })),
     promote: delta.promote,
     remove: delta.remove,
     catchUpTimeoutMs: ctx.spec?.failurePolicy.catchUpTimeoutMs ?? 300_000,

@@ -14,6 +14,11 @@ export interface PlannerOptions {
    * corrupted on purpose through the admin API. Test only: never in production.
    */
   replicaFaultInjection?: boolean;
+  /**
+   * networkPolicies: keep a NetworkPolicy per group that lets only the group's own members reach
+   * its members' peer port (the chart's namespace-wide policy then leaves the peer port out).
+   */
+  networkPolicies?: boolean;
   /** dataMountPath is where the member's volume is mounted; the data dir is below it. */
   dataMountPath: string;
   /** requeue delays, in milliseconds. */

@@ -12,6 +12,7 @@ import { finishStatus, transitionEvents } from './status.ts';
 import { finalizer, invalidSpec, paused, teardown } from './steps/lifecycle.ts';
 import { scaleDown, replaceFaulty, scaleUp } from './steps/membership.ts';
 import { services } from './steps/objects.ts';
+import { certificates } from './steps/certificates.ts';
 import { bootstrap, operation } from './steps/operation.ts';
 import { quorumGate, recover } from './steps/recover.ts';
 import { rollingUpdate, steady } from './steps/rollout.ts';
@@ -27,6 +28,7 @@ export const STEPS: readonly Step[] = [
   finalizer,
   paused,
   services,
+  certificates,
   bootstrap,
   operation,
   recover,

@@ -7,12 +7,12 @@ import { resolveSpec, type ReplicaGroup } from '../api/index.ts';
 import { buildMemberPod, buildMemberPvc, podSpecHash } from './pod.ts';
 import { buildClientService, buildPdb, buildPeerService, pdbNeedsUpdate, serviceNeedsUpdate } from './services.ts';
 import { DEFAULT_OPTIONS, withDefaults } from './options.ts';
-import { ANNOTATION_SPEC_HASH, memberOfPeerUrl, ordinalOf, peerUrl } from './names.ts';
+import { ANNOTATION_SPEC_HASH, ANNOTATION_TLS, memberOfPeerUrl, ordinalOf, peerUrl } from './names.ts';
 
 const group: ReplicaGroup = { metadata: { name: 'kv', namespace: 'prod', uid: 'abc-123' }, spec: {} };
 
-test('member pod: flags, env, ports, probes on 2381, DNS identity, labels and owner', () => {
-  const spec = resolveSpec({ image: 'replicant:9', raft: { heartbeatIntervalMs: 50, electionTimeoutMs: 500 } });
+test('member pod: flags, env, ports, probes on 2381, DNS identity, labels and owner (plaintext group)', () => {
+  const spec = resolveSpec({ image: 'replicant:9', raft: { heartbeatIntervalMs: 50, electionTimeoutMs: 500 }, tls: { enabled: false } });
   const pod = buildMemberPod({ group, spec, member: 'kv-4', clusterState: 'existing', initialCluster: ['kv-0', 'kv-1', 'kv-4'], options: DEFAULT_OPTIONS });
   const c = pod.spec!.containers[0];
   const host = (m: string) => `${m}.kv-peer.prod.svc.cluster.local`;
@@ -70,6 +70,7 @@ test('with storage the pod mounts its claim; user scheduling replaces the defaul
     affinity: { nodeAffinity: {} },
     nodeSelector: { disk: 'ssd' },
     resources: { limits: { memory: '1Gi' } },
+    tls: { enabled: false },
   });
   const pod = buildMemberPod({ group, spec, member: 'kv-0', clusterState: 'new', initialCluster: ['kv-0'], options: withDefaults({ command: ['replicant'], argsPrefix: ['replica'] }) });
   assert.deepEqual(pod.spec!.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'data-kv-0' } }]);
@@ -134,4 +135,44 @@ test('test-only fault injection adds the replica flag and is part of the spec ha
   assert.ok(args({ replicaFaultInjection: true }).includes('--enable-fault-injection'));
   assert.equal(podSpecHash(spec, withDefaults({ replicaFaultInjection: false })), podSpecHash(spec, DEFAULT_OPTIONS));
   assert.notEqual(podSpecHash(spec, withDefaults({ replicaFaultInjection: true })), podSpecHash(spec, DEFAULT_OPTIONS));
+});
+
+test('TLS member pod (the default): https URLs, the etcd TLS flags on its own Secret, the operator as the admin identity; the CA key is never mounted', () => {
+  const spec = resolveSpec({ replicas: 3, storage: { size: '1Gi' } });
+  const pod = buildMemberPod({ group, spec, member: 'kv-1', clusterState: 'new', initialCluster: ['kv-0', 'kv-1', 'kv-2'], options: DEFAULT_OPTIONS });
+  const args = pod.spec!.containers[0].args!;
+  const host = (m: string) => `${m}.kv-peer.prod.svc.cluster.local`;
+  for (const want of [
+    '--listen-client-urls=https://$(POD_IP):2379',
+    `--advertise-client-urls=https://${host('kv-1')}:2379`,
+    '--listen-peer-urls=https://$(POD_IP):2380',
+    `--initial-advertise-peer-urls=https://${host('kv-1')}:2380`,
+    `--initial-cluster=kv-0=https://${host('kv-0')}:2380,kv-1=https://${host('kv-1')}:2380,kv-2=https://${host('kv-2')}:2380`,
+    '--cert-file=/etc/replicant/tls/tls.crt',
+    '--key-file=/etc/replicant/tls/tls.key',
+    '--trusted-ca-file=/etc/replicant/tls/ca.crt',
+    '--client-cert-auth',
+    '--peer-cert-file=/etc/replicant/tls/tls.crt',
+    '--peer-key-file=/etc/replicant/tls/tls.key',
+    '--peer-trusted-ca-file=/etc/replicant/tls/ca.crt',
+    '--peer-client-cert-auth',
+    '--admin-allowed-identities=replicant-operator',
+    // health and metrics stay plain HTTP (probes)
+    '--listen-metrics-urls=http://$(POD_IP):2381',
+  ]) assert.ok(args.includes(want), `missing ${want} in ${args.join(' ')}`);
+  assert.deepEqual(pod.spec!.volumes, [
+    { name: 'data', persistentVolumeClaim: { claimName: 'data-kv-1' } },
+    { name: 'tls', secret: { secretName: 'kv-1-tls', defaultMode: 0o440 } },
+  ]);
+  assert.deepEqual(pod.spec!.containers[0].volumeMounts, [
+    { name: 'data', mountPath: '/var/lib/replicant' },
+    { name: 'tls', mountPath: '/etc/replicant/tls', readOnly: true },
+  ]);
+  assert.equal(pod.spec!.securityContext?.fsGroup, 1000, 'the image user (1000) can read its 0440 certificate files');
+  assert.equal(pod.metadata!.annotations![ANNOTATION_TLS], 'true');
+  assert.equal(pod.spec!.containers[0].readinessProbe!.httpGet!.port, 2381);
+  // Whether TLS is on is part of the spec hash (it never changes under a running group); the CA's
+  // Secret name is not: a new CA is rolled out by rewriting Secrets, which must not restart pods.
+  assert.notEqual(podSpecHash(spec, DEFAULT_OPTIONS), podSpecHash(resolveSpec({ replicas: 3, storage: { size: '1Gi' }, tls: { enabled: false } }), DEFAULT_OPTIONS));
+  assert.equal(podSpecHash(spec, DEFAULT_OPTIONS), podSpecHash(resolveSpec({ replicas: 3, storage: { size: '1Gi' }, tls: { caSecretName: 'corp-ca', clientCertSecretName: 'app' } }), DEFAULT_OPTIONS));
 });

@@ -9,6 +9,11 @@ import type { ReplicaGroup, ResolvedSpec } from '../api/index.ts';
 import {
   ANNOTATION_CLUSTER_STATE,
   ANNOTATION_SPEC_HASH,
+  ANNOTATION_TLS,
+  OPERATOR_IDENTITY,
+  TLS_MOUNT_PATH,
+  memberTlsSecretName,
+  scheme,
   CLIENT_PORT,
   METRICS_PORT,
   PEER_PORT,
@@ -61,6 +66,9 @@ export function podSpecHash(spec: ResolvedSpec, options: PlannerOptions): string
     command: options.command,
     argsPrefix: options.argsPrefix,
     faultInjection: options.replicaFaultInjection || undefined,
+    // Only whether TLS is on: certificates are rotated by rewriting the member's
+    // Secret (the replica reloads the files), which must never restart a pod.
+    tls: spec.tls ? true : undefined,
   };
   return createHash('sha256').update(stable(relevant)).digest('hex').slice(0, 16);
 }
@@ -83,16 +91,32 @@ export function replicaArgs(input: MemberPodInput): string[] {
   const name = group.metadata.name!;
   const ns = group.metadata.namespace ?? 'default';
   const d = options.clusterDomain;
-  const cluster = input.initialCluster.map((m) => `${m}=${peerUrl(name, ns, m, d)}`).join(',');
+  const tls = !!spec.tls;
+  const s = scheme(tls);
+  const cluster = input.initialCluster.map((m) => `${m}=${peerUrl(name, ns, m, d, tls)}`).join(',');
+  const file = (f: string) => `${TLS_MOUNT_PATH}/${f}`;
+  const tlsFlags = tls
+    ? [
+        `--cert-file=${file('tls.crt')}`,
+        `--key-file=${file('tls.key')}`,
+        `--trusted-ca-file=${file('ca.crt')}`,
+        '--client-cert-auth',
+        `--peer-cert-file=${file('tls.crt')}`,
+        `--peer-key-file=${file('tls.key')}`,
+        `--peer-trusted-ca-file=${file('ca.crt')}`,
+        '--peer-client-cert-auth',
+        `--admin-allowed-identities=${OPERATOR_IDENTITY}`,
+      ]
+    : [];
   return [
     ...options.argsPrefix,
     `--name=${member}`,
     `--data-dir=${options.dataMountPath}/data`,
     // Listen on the pod's own address: pods of a process kubelet share one host.
-    `--listen-client-urls=http://$(POD_IP):${CLIENT_PORT}`,
-    `--advertise-client-urls=${clientUrl(name, ns, member, d)}`,
-    `--listen-peer-urls=http://$(POD_IP):${PEER_PORT}`,
-    `--initial-advertise-peer-urls=${peerUrl(name, ns, member, d)}`,
+    `--listen-client-urls=${s}://$(POD_IP):${CLIENT_PORT}`,
+    `--advertise-client-urls=${clientUrl(name, ns, member, d, tls)}`,
+    `--listen-peer-urls=${s}://$(POD_IP):${PEER_PORT}`,
+    `--initial-advertise-peer-urls=${peerUrl(name, ns, member, d, tls)}`,
     `--initial-cluster=${cluster}`,
     `--initial-cluster-state=${input.clusterState}`,
     `--initial-cluster-token=${clusterToken(group)}`,
@@ -101,6 +125,7 @@ export function replicaArgs(input: MemberPodInput): string[] {
     `--election-timeout=${spec.raft.electionTimeoutMs}`,
     `--snapshot-count=${spec.raft.snapshotCount}`,
     `--checkpoint-interval=${spec.raft.checkpointInterval}`,
+    ...tlsFlags,
     ...(options.replicaFaultInjection ? ['--enable-fault-injection'] : []),
   ];
 }
@@ -120,6 +145,7 @@ export function buildMemberPod(input: MemberPodInput): V1Pod {
       annotations: {
         [ANNOTATION_SPEC_HASH]: podSpecHash(spec, options),
         [ANNOTATION_CLUSTER_STATE]: input.clusterState,
+        [ANNOTATION_TLS]: String(!!spec.tls),
       },
       ownerReferences: [ownerReference(group)],
     },
@@ -128,6 +154,8 @@ export function buildMemberPod(input: MemberPodInput): V1Pod {
       subdomain: peerServiceName(name),
       restartPolicy: 'Always',
       automountServiceAccountToken: false,
+      // The image runs as 1000:1000; the group lets it read its certificate files (mode 0440).
+      ...(spec.tls ? { securityContext: { fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch' } } : {}),
       terminationGracePeriodSeconds: 30,
       containers: [
         {
@@ -158,13 +186,18 @@ export function buildMemberPod(input: MemberPodInput): V1Pod {
           ...(spec.resources ? { resources: spec.resources } : {}),
           // A replica that refuses to start says why on stderr: that line becomes the termination message.
           terminationMessagePolicy: 'FallbackToLogsOnError',
-          volumeMounts: [{ name: 'data', mountPath: options.dataMountPath }],
+          volumeMounts: [
+            { name: 'data', mountPath: options.dataMountPath },
+            ...(spec.tls ? [{ name: 'tls', mountPath: TLS_MOUNT_PATH, readOnly: true }] : []),
+          ],
         },
       ],
       volumes: [
         spec.storage
           ? { name: 'data', persistentVolumeClaim: { claimName: pvcName(member) } }
           : { name: 'data', emptyDir: {} },
+        // The member's own Secret: its certificate and key and the CA certificate, never the CA's key.
+        ...(spec.tls ? [{ name: 'tls', secret: { secretName: memberTlsSecretName(member), defaultMode: 0o440 } }] : []),
       ],
       topologySpreadConstraints: spec.topologySpreadConstraints ?? defaultSpread(name),
       ...(spec.affinity ? { affinity: spec.affinity } : {}),

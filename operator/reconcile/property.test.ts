@@ -75,7 +75,8 @@ function build(s: Scenario): { observed: Observed; healthy: (id: number) => bool
   const leader = s.leader >= 0 ? id(voters[s.leader % s.n]) : 0;
   const group: ReplicaGroup = {
     metadata: { name: 'g', namespace: 'ns', uid: 'u', generation: 2, finalizers: ['replicant.dev/teardown'] },
-    spec: { replicas: s.replicas, ...(s.storage ? { storage: { size: '1Gi' } } : {}) },
+    // Plaintext: this property is about membership safety; certificates have their own tests (tls.test.ts).
+    spec: { replicas: s.replicas, ...(s.storage ? { storage: { size: '1Gi' } } : {}), tls: { enabled: false } },
     status: {},
   };
   const pods: V1Pod[] = [];

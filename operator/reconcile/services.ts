@@ -3,7 +3,7 @@
 // published before members are Ready so they can find each other), the client
 // Service (Ready members only), and the PDB (minAvailable = quorum). Pure:
 // must never read observed state beyond the object it compares.
-import type { V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import type { ReplicaGroup } from '../api/index.ts';
 import {
   CLIENT_PORT,
@@ -13,7 +13,9 @@ import {
   groupLabels,
   objectLabels,
   ownerReference,
+  LABEL_MEMBER,
   pdbName,
+  peerPolicyName,
   peerServiceName,
 } from './names.ts';
 import { quorumSize } from './quorum.ts';
@@ -98,4 +100,35 @@ export function pdbNeedsUpdate(actual: V1PodDisruptionBudget, desired: V1PodDisr
     String(actual.spec?.minAvailable) !== String(desired.spec?.minAvailable) ||
     !sameEntries(actual.spec?.selector?.matchLabels, desired.spec?.selector?.matchLabels)
   );
+}
+
+/**
+ * buildPeerNetworkPolicy lets only this group's members reach its members'
+ * peer port (raft, snapshots, relayed admin calls). NetworkPolicies add up: it
+ * opens 2380 to the group; the chart's namespace policy isolates the members
+ * and opens the client and metrics ports.
+ */
+export function buildPeerNetworkPolicy(group: ReplicaGroup): V1NetworkPolicy {
+  const members = { matchLabels: groupLabels(group.metadata.name!), matchExpressions: [{ key: LABEL_MEMBER, operator: 'Exists' }] };
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(group, peerPolicyName(group.metadata.name!)),
+    spec: {
+      podSelector: members,
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: PEER_PORT, protocol: 'TCP' }], _from: [{ podSelector: members }] }],
+    },
+  };
+}
+
+/** networkPolicyNeedsUpdate compares the spec (selectors, ports, peers). */
+export function networkPolicyNeedsUpdate(actual: V1NetworkPolicy, desired: V1NetworkPolicy): boolean {
+  const norm = (p: V1NetworkPolicy) =>
+    JSON.stringify({
+      pod: p.spec?.podSelector,
+      types: p.spec?.policyTypes,
+      ingress: (p.spec?.ingress ?? []).map((r) => ({ ports: r.ports?.map((x) => [String(x.port), x.protocol ?? 'TCP']), from: r._from })),
+    });
+  return norm(actual) !== norm(desired);
 }

@@ -29,6 +29,8 @@ spec:
   image: ghcr.io/replicant-dev/replicant:0.1.0
   storage:
     size: 1Gi
+  tls:
+    clientCertSecretName: example-app
 `;
 const APPLY = 'kubectl apply -f -';
 const WAIT = 'kubectl wait replicagroup/example --for=condition=Available --timeout=5m';
@@ -140,6 +142,8 @@ test('helm install, upgrade and uninstall against localkube', async (t) => {
   // Available needs a healthy quorum; all three members healthy (tolerating one failure) follows.
   await waitFor('3 ready members, tolerating 1 failure', () => group().status.readyReplicas === 3 && group().status.faultTolerance?.current === 1, 60_000);
   assert.equal(lk.api.store.list('/pods', 'default').filter((p) => p.metadata.labels?.['replicant.dev/group'] === 'example').length, 3);
+  // TLS (the default), through the chart's RBAC: the group's CA, member and application Secrets.
+  for (const secret of ['example-ca', 'example-operator-tls', 'example-app']) assert.ok(lk.api.store.get('/secrets', 'default', secret), `Secret ${secret}`);
   // The metrics Service reaches the operator; the leader counts its reconciles of the group.
   const svc = lk.api.store.get('/services', NS, 'replicant-metrics')!;
   const leaderMetrics = await getText(`http://${leader.status!.podIP}:8080/metrics`);

@@ -1,9 +1,18 @@
-// Keeps the group's Services and PodDisruptionBudget in place and up to date.
-// The PDB's minAvailable is a quorum of the current voters. Must never touch
-// member pods or volumes.
+// Keeps the group's Services, PodDisruptionBudget and (when the operator
+// manages them) its peer NetworkPolicy in place and up to date. The PDB's
+// minAvailable is a quorum of the current voters. Must never touch member
+// pods or volumes.
 import type { Context, Step, StepResult } from '../context.ts';
-import { clientServiceName, pdbName, peerServiceName } from '../names.ts';
-import { buildClientService, buildPdb, buildPeerService, pdbNeedsUpdate, serviceNeedsUpdate } from '../services.ts';
+import { clientServiceName, pdbName, peerPolicyName, peerServiceName } from '../names.ts';
+import {
+  buildClientService,
+  buildPdb,
+  buildPeerNetworkPolicy,
+  buildPeerService,
+  networkPolicyNeedsUpdate,
+  pdbNeedsUpdate,
+  serviceNeedsUpdate,
+} from '../services.ts';
 
 export const services: Step = {
   name: 'services',
@@ -30,6 +39,15 @@ export const services: Step = {
         action: { kind: 'UpdatePodDisruptionBudget', key: `UpdatePodDisruptionBudget/${name}`, description: `set PodDisruptionBudget ${name} minAvailable=${desired.spec!.minAvailable}`, pdb: desired },
         requeueAfterMs: busy,
       };
+    }
+    if (ctx.options.networkPolicies) {
+      const policy = buildPeerNetworkPolicy(ctx.group);
+      const pname = peerPolicyName(ctx.name);
+      const current = (ctx.obs.networkPolicies ?? []).find((p) => p.metadata?.name === pname);
+      if (!current) return { action: { kind: 'CreateNetworkPolicy', key: `CreateNetworkPolicy/${pname}`, description: `create NetworkPolicy ${pname} (peer port for the group's members only)`, policy }, requeueAfterMs: busy };
+      if (networkPolicyNeedsUpdate(current, policy)) {
+        return { action: { kind: 'UpdateNetworkPolicy', key: `UpdateNetworkPolicy/${pname}`, description: `update NetworkPolicy ${pname}`, policy }, requeueAfterMs: busy };
+      }
     }
     return undefined;
   },

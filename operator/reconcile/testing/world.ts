@@ -6,7 +6,8 @@
 // applies each Plan (status first, then the action) and checks invariants on
 // every pass. Test tooling: must never be imported by the planner.
 import assert from 'node:assert/strict';
-import type { V1Node, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1Node, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service } from '@kubernetes/client-node';
+import { caSecret, certificateSecret } from '../../kube/certificate-secrets.ts';
 import type { ReplicaGroup, ReplicaGroupSpec } from '../../api/index.ts';
 import type { Action, GroupEvent, Plan } from '../actions.ts';
 import { isDestructive } from '../actions.ts';
@@ -52,6 +53,10 @@ export class World {
   pvcs = new Map<string, V1PersistentVolumeClaim>();
   services = new Map<string, V1Service>();
   pdbs = new Map<string, V1PodDisruptionBudget>();
+  /** secrets hold real certificates, made by the wiring's own code (operator/kube/certificate-secrets.ts). */
+  secrets = new Map<string, V1Secret>();
+  networkPolicies = new Map<string, V1NetworkPolicy>();
+  private secretSeq = 0;
   nodes = new Map<string, string>([['n1', 'True'], ['n2', 'True'], ['n3', 'True']]);
   nodeSince = new Map<string, number>();
   /** data per member name: in the PVC when there is one, else in the pod's emptyDir. */
@@ -325,6 +330,8 @@ export class World {
       pvcs: [...this.pvcs.values()].map((p) => structuredClone(p)),
       services: [...this.services.values()],
       pdbs: [...this.pdbs.values()],
+      secrets: [...this.secrets.values()].map((x) => structuredClone(x)),
+      networkPolicies: [...this.networkPolicies.values()].map((x) => structuredClone(x)),
       nodes: [...this.nodes].map(([name, ready]) => ({
         metadata: { name },
         status: { conditions: [{ type: 'Ready', status: ready, lastTransitionTime: new Date(this.nodeSince.get(name) ?? T0 - 86_400_000) }] },
@@ -367,6 +374,12 @@ export class World {
     this.data.delete(member);
   }
 
+  /** putSecret stores a Secret as the API server would (uid kept on update, a new resourceVersion). */
+  putSecret(secret: V1Secret, uid?: string): void {
+    const seq = ++this.secretSeq;
+    this.secrets.set(secret.metadata!.name!, { ...secret, metadata: { ...secret.metadata, uid: uid ?? `secret-${seq}`, resourceVersion: String(seq) } });
+  }
+
   apply(action: Action): void {
     switch (action.kind) {
       case 'AddFinalizer':
@@ -376,8 +389,16 @@ export class World {
         this.group.metadata.finalizers = (this.group.metadata.finalizers ?? []).filter((f) => f !== action.finalizer);
         return;
       case 'CreateService':
-      case 'UpdateService':
-        this.services.set(action.service.metadata!.name!, structuredClone(action.service));
+      case 'UpdateService': {
+        // The API server gives a non-headless Service a cluster IP (and keeps it on updates).
+        const svc = structuredClone(action.service);
+        const ip = this.services.get(svc.metadata!.name!)?.spec?.clusterIP ?? (svc.spec?.clusterIP === 'None' ? 'None' : '10.96.0.17');
+        this.services.set(svc.metadata!.name!, { ...svc, spec: { ...svc.spec, clusterIP: ip } });
+        return;
+      }
+      case 'CreateNetworkPolicy':
+      case 'UpdateNetworkPolicy':
+        this.networkPolicies.set(action.policy.metadata!.name!, structuredClone(action.policy));
         return;
       case 'CreatePodDisruptionBudget':
       case 'UpdatePodDisruptionBudget':
@@ -391,6 +412,9 @@ export class World {
       case 'CreatePod': {
         const name = action.pod.metadata!.name!;
         if (this.pods.has(name)) return;
+        for (const v of action.pod.spec?.volumes ?? []) {
+          if (v.secret) assert.ok(this.secrets.has(v.secret.secretName!), `pod ${name} created before its Secret ${v.secret.secretName}`);
+        }
         const nodes = [...this.nodes.keys()].filter((n) => this.nodes.get(n) === 'True');
         const nodeName = nodes[this.nodeRobin++ % nodes.length];
         const uid = `pod-${++this.podSeq}`;
@@ -413,6 +437,29 @@ export class World {
       case 'RetainPVC': {
         const pvc = this.pvcs.get(action.name);
         if (pvc) pvc.metadata!.labels = { ...pvc.metadata!.labels, ...action.labels };
+        return;
+      }
+      case 'CreateCertificateAuthority': {
+        const name = action.metadata.name!;
+        if (!this.secrets.has(name)) this.putSecret(caSecret(action, new Date(this.now)));
+        return;
+      }
+      case 'IssueCertificate': {
+        const name = action.metadata.name!;
+        const ca = this.secrets.get(action.caSecret);
+        if (!ca) return this.fail(action, `secret ${action.caSecret} not found`);
+        const existing = this.secrets.get(name);
+        if (existing && existing.metadata?.resourceVersion !== action.resourceVersion) {
+          if (action.resourceVersion) return this.fail(action, 'conflict');
+          return; // created by someone else meanwhile: AlreadyExists is done
+        }
+        if (!existing && action.resourceVersion) return this.fail(action, 'not found');
+        this.putSecret(certificateSecret(action, ca, new Date(this.now)), existing?.metadata?.uid);
+        return;
+      }
+      case 'DeleteSecret': {
+        const s = this.secrets.get(action.name);
+        if (s && (!action.uid || s.metadata?.uid === action.uid)) this.secrets.delete(action.name);
         return;
       }
       case 'TransferLeadership': {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { OperatorEnv } from './env.ts';
 import { condition, groupManifest, settled } from './group.ts';
 import { describeRecovery, recovery, waitAcks } from './faults.ts';
-import { injectFault, statuses } from './members.ts';
+import { injectFault, operatorTls, statuses } from './members.ts';
 import { Writer } from './writer.ts';
 import { EtcdClient } from '../etcd-client.ts';
 import { waitFor } from '../../localkube/index.ts';
@@ -24,8 +24,9 @@ function follower(env: OperatorEnv): string {
 }
 
 /** contents reads every key a member holds, locally (serializable), as a sorted key=value list. */
-async function contents(ip: string): Promise<string[]> {
-  const c = new EtcdClient(`${ip}:2379`, 15_000);
+async function contents(env: OperatorEnv, ip: string): Promise<string[]> {
+  const tls = env.clientTls(name);
+  const c = new EtcdClient(`${ip}:2379`, 15_000, tls?.credentials, tls?.options);
   try {
     return (await c.range('\0', '\0', { serializable: true })).map((kv) => `${kv.key}=${kv.value}`).sort();
   } finally {
@@ -39,16 +40,16 @@ test('a divergent member is found by the digest vote and replaced; the data stay
   await env.apply(groupManifest(name, { raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1000, checkpointInterval: 20 } }));
   await env.waitGroup(name, 'Available with 3 voters', (g) => settled(g, 3) && g, 180_000);
   const endpoint = await env.clientEndpoint(name);
-  const seed = new EtcdClient(endpoint, 10_000);
+  const seed = new EtcdClient(endpoint, 10_000, env.clientTls(name)?.credentials, env.clientTls(name)?.options);
   t.after(() => seed.close());
   for (let i = 0; i < 10; i++) await seed.put(`k/${i}`, `value-${i}`);
 
   const replaceDivergent = async (victim: string, key: string) => {
-    const writer = new Writer(endpoint, `after-${victim}`, 60).start();
+    const writer = new Writer(endpoint, `after-${victim}`, 60, env.clientTls(name)).start();
     t.after(() => writer.stop());
     await waitAcks(writer, 5);
     const faultAt = Date.now();
-    await injectFault(env.podIP(victim)!, 'corrupt-value', key);
+    await injectFault(env.podIP(victim)!, 'corrupt-value', key, operatorTls(env, name, victim));
     // The writes go on: within two checkpoints (20 entries each) the vote finds the victim.
     const seen = await env.waitGroup(name, `${victim} found divergent`, (g) => g.status?.members?.find((m) => m.name === victim && m.health === 'Divergent' && m.reason === 'Divergent'), 120_000);
     assert.match(seen.message ?? '', /^state digest \S+ at checkpoint \d+ differs from the majority's \S+$/);
@@ -78,7 +79,7 @@ test('a divergent member is found by the digest vote and replaced; the data stay
     assert.equal(all.size, 3);
     const want = [...Array.from({ length: 10 }, (_, i) => `k/${i}=value-${i}`), ...writer.acked.map((a) => `${a.key}=${a.value}`)].sort();
     for (const member of all.keys()) {
-      const got = await contents(env.podIP(member)!);
+      const got = await contents(env, env.podIP(member)!);
       assert.deepEqual(got.filter((kv) => !kv.startsWith(`${writer.prefix}/`) || writer.acked.some((a) => kv === `${a.key}=${a.value}`)), want, `${member} holds exactly what was written`);
     }
   });
@@ -89,7 +90,7 @@ test('a divergent member is found by the digest vote and replaced; the data stay
     const victim = follower(env);
     await replaceDivergent(victim, 'k/5');
     await env.waitGroup(name, `${victim}'s volume deleted`, () => !env.pvcs(name).some((p) => p.metadata?.name === `data-${victim}`) && !env.lk.api.store.get('/persistentvolumeclaims', 'default', `data-${victim}`), 60_000);
-    const values = await Promise.all([...(await statuses(env, name)).keys()].map(async (m) => (await contents(env.podIP(m)!)).find((kv) => kv.startsWith('k/5='))));
+    const values = await Promise.all([...(await statuses(env, name)).keys()].map(async (m) => (await contents(env, env.podIP(m)!)).find((kv) => kv.startsWith('k/5='))));
     assert.deepEqual(values, ['k/5=value-5', 'k/5=value-5', 'k/5=value-5']);
   });
 

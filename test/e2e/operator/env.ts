@@ -7,7 +7,9 @@
 // machine); writes go through kubectl or the API, as a user's would.
 // Must never leave a process behind: localkube stops its pods, operators are
 // killed by PID in t.after.
+import fs from 'node:fs';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import type { CoreV1Event as V1Event, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { ReplicaGroup } from '../../../operator/api/index.ts';
 import { kubectl, waitFor, withLocalkube, type Localkube } from '../../localkube/index.ts';
@@ -152,6 +154,43 @@ export class OperatorEnv {
   async clientEndpoint(group: string): Promise<string> {
     const svc = await waitFor('the client Service to have a cluster IP', async () => (await this.lk.hooks.service(NAMESPACE, `${group}-client`)).clusterIP, 30_000);
     return `${svc}:2379`;
+  }
+
+  /**
+   * clientTls is how an application reaches a TLS group (through its client Service or a member's
+   * IP): the application client Secret `<group>-app` that groupManifest asks for, the group CA, and
+   * the client Service's name as the name the members' certificates carry. Undefined for a
+   * plaintext group.
+   */
+  clientTls(group: string): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } | undefined {
+    const pems = this.appPems(group);
+    if (!pems) return undefined;
+    return {
+      credentials: grpc.credentials.createSsl(Buffer.from(pems.ca), Buffer.from(pems.key), Buffer.from(pems.cert)),
+      options: { 'grpc.ssl_target_name_override': `${group}-client.${NAMESPACE}.svc.cluster.local` },
+    };
+  }
+
+  /** etcdctlTls writes the application Secret to files under `dir` and returns etcdctl's TLS flags and URL scheme. */
+  etcdctlTls(group: string, dir: string): { scheme: string; flags: string[] } {
+    const pems = this.appPems(group);
+    if (!pems) return { scheme: 'http', flags: [] };
+    fs.mkdirSync(dir, { recursive: true });
+    const f = (n: string, text: string) => {
+      const file = path.join(dir, `${group}-${n}`);
+      fs.writeFileSync(file, text, { mode: 0o600 });
+      return file;
+    };
+    return { scheme: 'https', flags: [`--cacert=${f('ca.crt', pems.ca)}`, `--cert=${f('tls.crt', pems.cert)}`, `--key=${f('tls.key', pems.key)}`] };
+  }
+
+  private appPems(group: string): { ca: string; cert: string; key: string } | undefined {
+    const g = this.group(group);
+    if (g?.spec?.tls?.enabled === false) return undefined;
+    const d = this.lk.api.store.get('/secrets', NAMESPACE, `${group}-app`)?.data as Record<string, string> | undefined;
+    if (!d) throw new Error(`group ${group} speaks TLS but its application Secret ${group}-app does not exist yet`);
+    const text = (k: string) => Buffer.from(d[k] ?? '', 'base64').toString('utf8');
+    return { ca: text('ca.crt'), cert: text('tls.crt'), key: text('tls.key') };
   }
 
   /** podIP of a member's pod, when it has one. */

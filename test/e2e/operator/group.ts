@@ -17,6 +17,8 @@ export function groupManifest(name: string, spec: Partial<ReplicaGroupSpec> & Re
     storage: { size: '1Gi' },
     failurePolicy: { unhealthyAfter: '10s', catchUpTimeout: '2m' },
     raft: { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 },
+    // TLS is the default; the tests talk to the group as an application with this Secret.
+    tls: { clientCertSecretName: `${name}-app` },
     ...spec,
   };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];

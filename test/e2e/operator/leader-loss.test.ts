@@ -21,7 +21,7 @@ test('scenario 4: the leader\'s pod is killed under a write load: new leader, th
   // No volumes: a killed pod takes its data with it, so the member is replaced, not restarted.
   await env.apply(groupManifest(name, { storage: undefined }));
   await env.waitGroup(name, 'Available with 3 voters', (g) => settled(g, 3) && g, 180_000);
-  const writer = new Writer(await env.clientEndpoint(name), 'acked').start();
+  const writer = new Writer(await env.clientEndpoint(name), 'acked', undefined, env.clientTls(name)).start();
   t.after(() => writer.stop());
   await waitAcks(writer, 30);
 

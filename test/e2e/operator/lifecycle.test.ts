@@ -8,6 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { OperatorEnv } from './env.ts';
 import { condition, groupManifest, settled } from './group.ts';
@@ -17,8 +20,8 @@ import { otherReplacements, waitAcks } from './faults.ts';
 
 const run = promisify(execFile);
 
-async function etcdctl(endpoint: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('etcdctl', [`--endpoints=${endpoint}`, '--command-timeout=10s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+async function etcdctl(endpoint: string, tls: { scheme: string; flags: string[] }, ...args: string[]): Promise<string> {
+  const { stdout } = await run('etcdctl', [`--endpoints=${tls.scheme}://${endpoint}`, ...tls.flags, '--command-timeout=10s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
   return stdout;
 }
 
@@ -38,6 +41,8 @@ async function configMatches(env: OperatorEnv, name: string, voters: number): Pr
 }
 
 test('a group from apply to scale and rolling update', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-lifecycle-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const env = await OperatorEnv.start(t);
   env.startOperator();
   const name = 'alpha';
@@ -62,9 +67,12 @@ test('a group from apply to scale and rolling update', async (t) => {
     assert.deepEqual(row.slice(0, 6), [name, '3', '3', g.status!.leader!, '1', 'Available']);
 
     const endpoint = await env.clientEndpoint(name);
-    assert.match(await etcdctl(endpoint, 'put', 'greeting', 'hello'), /^OK/);
-    assert.equal((await etcdctl(endpoint, 'get', 'greeting', '--print-value-only')).trim(), 'hello');
-    const members = (await etcdctl(endpoint, 'member', 'list', '-w', 'simple')).trim().split('\n');
+    // The group speaks TLS (the default): etcdctl uses the application client Secret, as the README shows.
+    const tls = env.etcdctlTls(name, dir);
+    assert.equal(tls.scheme, 'https');
+    assert.match(await etcdctl(endpoint, tls, 'put', 'greeting', 'hello'), /^OK/);
+    assert.equal((await etcdctl(endpoint, tls, 'get', 'greeting', '--print-value-only')).trim(), 'hello');
+    const members = (await etcdctl(endpoint, tls, 'member', 'list', '-w', 'simple')).trim().split('\n');
     assert.deepEqual(members.map((l) => l.split(', ')[2]).sort(), g.status!.configuration!.voters, 'etcdctl sees the members status reports');
     const events = env.eventLines(name).join('\n');
     assert.match(events, /Normal Bootstrapping: creating 3 founding members/);
@@ -129,7 +137,7 @@ test('a group from apply to scale and rolling update', async (t) => {
     await env.kubectl(['patch', 'rg', name, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/faultTolerance' }, { op: 'add', path: '/spec/replicas', value: 3 }])]);
     await configMatches(env, name, 3);
     const podUids = new Map(env.pods(name).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
-    const writer = new Writer(await env.clientEndpoint(name), 'rolling').start();
+    const writer = new Writer(await env.clientEndpoint(name), 'rolling', undefined, env.clientTls(name)).start();
     t.after(() => writer.stop());
     await waitAcks(writer, 20);
     const started = Date.now();

@@ -26,7 +26,7 @@ test('members that fail are replaced; a lost quorum is reported, not acted on', 
   await env.apply(groupManifest(name));
   await env.waitGroup(name, 'Available with 3 voters', (g) => settled(g, 3) && g, 180_000);
   const endpoint = await env.clientEndpoint(name);
-  const writer = new Writer(endpoint, 'acked').start();
+  const writer = new Writer(endpoint, 'acked', undefined, env.clientTls(name)).start();
   t.after(() => writer.stop());
   await waitAcks(writer, 20);
 
@@ -134,7 +134,7 @@ test('members that fail are replaced; a lost quorum is reported, not acted on', 
     for (const v of victims) assert.equal(status.members!.find((m) => m.name === v)?.health, 'Unhealthy');
     t.diagnostic(`scenario 7: members ${JSON.stringify(status.members!.map((m) => `${m.name}: ${m.health} ${m.reason ?? ''} ${m.message ?? ''}`))}`);
     // The survivor still holds every acknowledged write (read locally: without a quorum nothing else can answer).
-    const local = new EtcdClient(`${env.podIP(survivor)}:2379`, 10_000);
+    const local = new EtcdClient(`${env.podIP(survivor)}:2379`, 10_000, env.clientTls(name)?.credentials, env.clientTls(name)?.options);
     try {
       const kvs = new Map((await local.range(`${writer.prefix}/`, `${writer.prefix}0`, { serializable: true })).map((kv) => [kv.key, kv.value]));
       assert.deepEqual(writer.acked.filter((a) => kvs.get(a.key) !== a.value).map((a) => a.key), [], 'the survivor lost nothing');

@@ -1,24 +1,44 @@
 // Test-side view of a group's members through their admin API (what the
 // replicas themselves say, as opposed to what the operator wrote in status):
 // each member's Status at its pod IP, the leader, the real raft configuration
-// by member names, and fault injection. Must never change membership: only
-// the operator does that.
+// by member names, and fault injection. A TLS member is called as the
+// operator calls it: with the group's operator certificate, checking the
+// member's host name. Must never change membership: only the operator does that.
 import * as grpc from '@grpc/grpc-js';
 import { clientConstructor, loadProtos } from '../../../proto/grpc.ts';
 import { normalizeStatus, type AdminStatus } from '../../../operator/reconcile/index.ts';
-import type { OperatorEnv } from './env.ts';
+import { NAMESPACE, type OperatorEnv } from './env.ts';
 
 type Client = grpc.Client & Record<string, (req: unknown, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: any) => void) => void>;
 let ctor: grpc.ServiceClientConstructor | undefined;
 
-function client(ip: string): Client {
-  ctor ??= clientConstructor(loadProtos('admin.proto'), 'replicant.admin.v1.Admin');
-  return new ctor(`${ip}:2379`, grpc.credentials.createInsecure()) as unknown as Client;
+/** MemberTls is how to call one TLS member's admin API: the group CA, a client certificate, the member's host name. */
+export interface MemberTls {
+  ca: string;
+  cert: string;
+  key: string;
+  serverName: string;
 }
 
-/** adminCall calls one admin method on host:2379 with a deadline. */
-export function adminCall<T>(ip: string, method: string, req: unknown, timeoutMs = 3000): Promise<T> {
-  const c = client(ip);
+/** operatorTls is the operator's way into `member` of `group` (undefined for a plaintext member). */
+export function operatorTls(env: OperatorEnv, group: string, member: string): MemberTls | undefined {
+  if (env.pod(member)?.metadata?.annotations?.['replicant.dev/tls'] !== 'true') return undefined;
+  const d = env.lk.api.store.get('/secrets', NAMESPACE, `${group}-operator-tls`)?.data as Record<string, string> | undefined;
+  if (!d) throw new Error(`${member} speaks TLS but Secret ${group}-operator-tls does not exist yet`);
+  const text = (k: string) => Buffer.from(d[k] ?? '', 'base64').toString('utf8');
+  return { ca: text('ca.crt'), cert: text('tls.crt'), key: text('tls.key'), serverName: `${member}.${group}-peer.${NAMESPACE}.svc.cluster.local` };
+}
+
+function client(ip: string, tls?: MemberTls): Client {
+  ctor ??= clientConstructor(loadProtos('admin.proto'), 'replicant.admin.v1.Admin');
+  if (!tls) return new ctor(`${ip}:2379`, grpc.credentials.createInsecure()) as unknown as Client;
+  const creds = grpc.credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key), Buffer.from(tls.cert));
+  return new ctor(`${ip}:2379`, creds, { 'grpc.ssl_target_name_override': tls.serverName }) as unknown as Client;
+}
+
+/** adminCall calls one admin method on host:2379 with a deadline (over TLS when `tls` is given). */
+export function adminCall<T>(ip: string, method: string, req: unknown, timeoutMs = 3000, tls?: MemberTls): Promise<T> {
+  const c = client(ip, tls);
   return new Promise<T>((resolve, reject) =>
     c[method](req, { deadline: Date.now() + timeoutMs }, (e, r) => {
       c.close();
@@ -34,8 +54,8 @@ export function adminCall<T>(ip: string, method: string, req: unknown, timeoutMs
  * configuration was seen on the way. Fast enough to see the few milliseconds a joint
  * configuration usually lasts, sometimes.
  */
-export async function watchConfiguration(ip: string, done: (s: AdminStatus) => boolean, timeoutMs: number): Promise<{ sawJoint: boolean }> {
-  const c = client(ip);
+export async function watchConfiguration(ip: string, done: (s: AdminStatus) => boolean, timeoutMs: number, tls?: MemberTls): Promise<{ sawJoint: boolean }> {
+  const c = client(ip, tls);
   const deadline = Date.now() + timeoutMs;
   let sawJoint = false;
   try {
@@ -52,8 +72,8 @@ export async function watchConfiguration(ip: string, done: (s: AdminStatus) => b
 
 export type MemberStatusRaw = AdminStatus & { divergence?: { state: string; index: number; digest: string; majorityDigest: string; divergentMembers: number[] } };
 
-export async function adminStatus(ip: string): Promise<MemberStatusRaw> {
-  const raw = await adminCall<MemberStatusRaw>(ip, 'Status', {});
+export async function adminStatus(ip: string, tls?: MemberTls): Promise<MemberStatusRaw> {
+  const raw = await adminCall<MemberStatusRaw>(ip, 'Status', {}, 3000, tls);
   return { ...normalizeStatus(raw), divergence: raw.divergence };
 }
 
@@ -65,7 +85,7 @@ export async function statuses(env: OperatorEnv, group: string): Promise<Map<str
       const ip = p.status?.podIP;
       if (!ip || p.status?.phase !== 'Running' || p.metadata?.deletionTimestamp) return;
       try {
-        out.set(p.metadata!.name!, await adminStatus(ip));
+        out.set(p.metadata!.name!, await adminStatus(ip, operatorTls(env, group, p.metadata!.name!)));
       } catch {
         // not answering
       }
@@ -106,6 +126,6 @@ export async function realConfiguration(env: OperatorEnv, group: string): Promis
 }
 
 /** injectFault corrupts one member on purpose (the replica must run with --enable-fault-injection). */
-export function injectFault(ip: string, kind: 'corrupt-value' | 'nondeterministic-apply', key: string): Promise<unknown> {
-  return adminCall(ip, 'InjectFault', { kind, key: Buffer.from(key) });
+export function injectFault(ip: string, kind: 'corrupt-value' | 'nondeterministic-apply', key: string, tls?: MemberTls): Promise<unknown> {
+  return adminCall(ip, 'InjectFault', { kind, key: Buffer.from(key) }, 3000, tls);
 }

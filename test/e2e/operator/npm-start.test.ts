@@ -1,7 +1,8 @@
 // Operator end-to-end, the newcomer's walkthrough (issue 9, scenario 10): the
 // README's steps, run as written — `npm start` brings up localkube, the
 // operator and examples/replicagroup.yaml; `kubectl get rg` shows it
-// Available; `kubectl scale` grows it; a member's pod deleted comes back on
+// Available; the README's etcdctl block (TLS with the example-app Secret)
+// runs as it stands; `kubectl scale` grows it; a member's pod deleted comes back on
 // its volume; a member's pod and volume deleted is replaced by a new member;
 // Ctrl-C stops everything, pod processes included.
 import { test } from 'node:test';
@@ -56,6 +57,14 @@ test('scenario 10: npm start, then kubectl get, scale and a member kill as the R
   const table = await kubectl('get', 'rg');
   assert.match(table, /^NAME\s+REPLICAS\s+READY\s+LEADER\s+TOLERATES\s+PHASE\s+AGE\n/);
   assert.match(table, /\nexample\s+3\s+3\s+example-\d\s+1\s+Available\s+\S+/);
+
+  // The README's etcdctl block, run as written: the certificates from the example-app Secret, then put/get over TLS.
+  const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const block = /Talk to it with any etcd v3 client[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1];
+  assert.match(block, /--cacert=ca\.crt --cert=app\.crt --key=app\.key/);
+  const walk = await run('bash', ['-euo', 'pipefail', '-c', block], { env, cwd: dir });
+  assert.match(walk.stdout, /^OK\n[\s\S]*greeting\nhello\n/, walk.stdout + walk.stderr);
+  assert.match(walk.stdout, /example-\d.*https:\/\/example-\d\.example-peer\.default\.svc\.cluster\.local:2380/, 'member list shows https peer URLs');
 
   assert.match(await kubectl('scale', 'rg/example', '--replicas=5'), /scaled/);
   await waitFor('example Available with 5 members', async () => (await phase()) === 'Available 5 5 2', 180_000, 500);

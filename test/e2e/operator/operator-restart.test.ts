@@ -10,7 +10,7 @@ import os from 'node:os';
 import { NAMESPACE, OperatorEnv } from './env.ts';
 import { groupManifest, settled } from './group.ts';
 import { crashLoop, describeRecovery, recovery, waitAcks } from './faults.ts';
-import { realConfiguration, watchConfiguration } from './members.ts';
+import { operatorTls, realConfiguration, watchConfiguration } from './members.ts';
 import type { OperatorProcess } from './operator-process.ts';
 import { Writer } from './writer.ts';
 import { waitFor } from '../../localkube/index.ts';
@@ -46,7 +46,7 @@ test('the operator dies in the middle of a replacement; another finishes it', as
   const first = env.startOperator();
   await env.apply(groupManifest(name));
   await env.waitGroup(name, 'Available with 3 voters', (g) => settled(g, 3) && g, 180_000);
-  const writer = new Writer(await env.clientEndpoint(name), 'acked').start();
+  const writer = new Writer(await env.clientEndpoint(name), 'acked', undefined, env.clientTls(name)).start();
   t.after(() => writer.stop());
   await waitAcks(writer, 20);
 
@@ -97,8 +97,9 @@ test('the operator dies in the middle of a replacement; another finishes it', as
     const newcomer = await newcomerOf(env, victim);
     // Kill the acting operator once it has asked for the change, while the group goes through the joint configuration.
     await waitFor('the acting operator to ask for the change', () => active.actions().some((a) => a.action === 'ChangeMembership' && a.msg.includes(`add ${newcomer}`)), 120_000, 20);
-    const leaderIp = env.podIP(env.group(name)!.status!.leader!)!;
-    const { sawJoint } = await watchConfiguration(leaderIp, (s) => s.configuration.joint || s.configuration.voters.some((id) => s.members.find((m) => m.id === id)?.name === newcomer), 60_000);
+    const leaderName = env.group(name)!.status!.leader!;
+    const leaderIp = env.podIP(leaderName)!;
+    const { sawJoint } = await watchConfiguration(leaderIp, (s) => s.configuration.joint || s.configuration.voters.some((id) => s.members.find((m) => m.id === id)?.name === newcomer), 60_000, operatorTls(env, name, leaderName));
     const before = env.group(name)!.status!;
     await active.kill();
     const killedAt = Date.now();

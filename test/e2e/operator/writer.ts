@@ -5,6 +5,7 @@
 // benchmark) so it does not starve the members on a small machine.
 // Must never count a write as acknowledged unless the server said so, and
 // never retry a key: a failed write's outcome is unknown and is not checked.
+import type * as grpc from '@grpc/grpc-js';
 import { EtcdClient } from '../etcd-client.ts';
 
 export interface Ack {
@@ -33,14 +34,17 @@ export class Writer {
   private loop: Promise<void> | undefined;
 
   private readonly paceMs: number;
+  private readonly tls: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } | undefined;
 
-  constructor(endpoint: string, prefix: string, paceMs = 80) {
+  /** tls: the group's client credentials (OperatorEnv.clientTls) when it speaks TLS. */
+  constructor(endpoint: string, prefix: string, paceMs = 80, tls?: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions }) {
     this.paceMs = paceMs;
+    this.tls = tls;
     this.endpoint = endpoint;
     this.prefix = prefix;
     // A short per-write deadline: a write stuck on a dead leader fails soon, so the measured
     // interruption is the group's, not the client's timeout.
-    this.client = new EtcdClient(endpoint, 2000);
+    this.client = new EtcdClient(endpoint, 2000, tls?.credentials, tls?.options);
   }
 
   start(): this {
@@ -60,7 +64,7 @@ export class Writer {
         this.failures.push({ at: Date.now(), message: (e as Error).message.split('\n')[0] });
         // A fresh channel: the Service proxy may have dropped the connection to a member that went away.
         this.client.close();
-        this.client = new EtcdClient(this.endpoint, 2000);
+        this.client = new EtcdClient(this.endpoint, 2000, this.tls?.credentials, this.tls?.options);
         await pace(200);
       }
       await pace(this.paceMs);
@@ -101,7 +105,7 @@ export class Writer {
 
   /** lostWrites reads the writer's keys back (linearizably, through `endpoint`) and lists acknowledged writes that are missing or changed. */
   async lostWrites(endpoint = this.endpoint): Promise<string[]> {
-    const c = new EtcdClient(endpoint, 15_000);
+    const c = new EtcdClient(endpoint, 15_000, this.tls?.credentials, this.tls?.options);
     try {
       const kvs = await c.range(`${this.prefix}/`, `${this.prefix}0`);
       const found = new Map(kvs.map((kv) => [kv.key, kv.value]));

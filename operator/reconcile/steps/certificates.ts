@@ -1,0 +1,139 @@
+// Keeps a TLS group's certificate Secrets in place: the CA (created when the
+// operator runs it; a missing or unusable user CA stops the pass with a
+// Warning), the operator's client certificate, the application client
+// certificate when asked, the certificates of running members (reissued
+// before they expire, when their names or the CA change, into the same
+// Secret: members reload the files, pods are not restarted), and deletes the
+// Secrets of members that left. A member about to be created gets its
+// certificate from ensureMemberObjects. Must never touch pods or volumes.
+import type { V1Secret } from '@kubernetes/client-node';
+import {
+  CA_VALIDITY_DAYS,
+  applicationCertificate,
+  certificateProblem,
+  checkCA,
+  clientServiceIP,
+  issueAction,
+  memberCertificateAction,
+  notOwnedMessage,
+  operatorCertificate,
+  operatorSecretName,
+  ownedBy,
+  secretMetadata,
+  type GroupAddressing,
+} from '../certificates.ts';
+import { configMembers, type Context, type Step, type StepResult } from '../context.ts';
+import { LABEL_CERTIFICATE, LABEL_MEMBER, caSecretName } from '../names.ts';
+
+/** addressing is what member certificates are named after in this pass. */
+export function addressing(ctx: Context): GroupAddressing {
+  return { group: ctx.group, namespace: ctx.namespace, clusterDomain: ctx.options.clusterDomain, clientServiceIP: clientServiceIP(ctx.name, ctx.obs.services) };
+}
+
+/** liveMemberNames are members that may still need their certificate: any pod, the configuration, the operation in flight. */
+function liveMemberNames(ctx: Context): Set<string> {
+  const op = ctx.status.operation;
+  return new Set([
+    ...ctx.obs.pods.map((p) => p.metadata?.name ?? ''),
+    ...configMembers(ctx).map((m) => m.name),
+    ...(op ? [...op.add, ...op.remove].map((m) => m.name) : []),
+    ...(op?.member ? [op.member.name] : []),
+    ...(op?.founding ?? []),
+  ]);
+}
+
+export const certificates: Step = {
+  name: 'certificates',
+  run(ctx: Context): StepResult | undefined {
+    const tls = ctx.spec?.tls;
+    if (!tls) return undefined;
+    const busy = ctx.options.requeue.busy;
+    const secrets = ctx.obs.secrets ?? [];
+    const caSecret = secrets.find((s) => s.metadata?.name === (tls.caSecretName ?? caSecretName(ctx.name)));
+    if (!tls.caSecretName && caSecret && !ownedBy(ctx.group, caSecret)) {
+      // Someone else's Secret has the name of the group's own CA: neither used nor overwritten.
+      ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: `${notOwnedMessage(caSecret.metadata!.name!, "group's CA")}, or name it in spec.tls.caSecretName to use it as the CA` });
+      return { requeueAfterMs: ctx.options.requeue.quorumLost };
+    }
+    const ca = checkCA(ctx.group, ctx.spec!, secrets, ctx.now);
+    if (!ca.ok) {
+      if (ca.managed && ca.missing) {
+        return {
+          action: {
+            kind: 'CreateCertificateAuthority',
+            key: `CreateCertificateAuthority/${ca.name}`,
+            description: `create the group's CA in Secret ${ca.name}`,
+            metadata: secretMetadata(ctx.group, ca.name, 'ca'),
+            commonName: `${ctx.namespace}/${ctx.name} replicant CA`,
+            validityDays: CA_VALIDITY_DAYS,
+          },
+          requeueAfterMs: busy,
+        };
+      }
+      // Nothing can be issued; members keep the certificates they have.
+      ctx.events.push({ type: 'Warning', reason: 'CertificateAuthorityUnusable', message: ca.problem });
+      return { requeueAfterMs: ctx.options.requeue.quorumLost };
+    }
+    const find = (name: string) => secrets.find((s) => s.metadata?.name === name);
+
+    const opName = operatorSecretName(ctx.group);
+    const opSecret = find(opName);
+    if (opSecret && !ownedBy(ctx.group, opSecret)) {
+      ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: notOwnedMessage(opName, "operator's") });
+      return { requeueAfterMs: ctx.options.requeue.quorumLost };
+    }
+    const opWant = operatorCertificate();
+    const opProblem = certificateProblem(opSecret, opWant, ca.certificatePem, ctx.now);
+    if (opProblem) return { action: issueAction(ctx.group, ca.name, secretMetadata(ctx.group, opName, 'operator'), opSecret, opWant, opProblem), requeueAfterMs: busy };
+
+    if (tls.clientCertSecretName) {
+      const name = tls.clientCertSecretName;
+      const secret = find(name);
+      if (secret && !ownedBy(ctx.group, secret)) {
+        ctx.events.push({
+          type: 'Warning',
+          reason: 'ClientSecretNotOwned',
+          message: `Secret ${name} (spec.tls.clientCertSecretName) exists and does not belong to this group; delete it or name another Secret, the operator will not overwrite it`,
+        });
+      } else {
+        const want = applicationCertificate(ctx.name, name);
+        const problem = certificateProblem(secret, want, ca.certificatePem, ctx.now);
+        if (problem) return { action: issueAction(ctx.group, ca.name, secretMetadata(ctx.group, name, 'client'), secret, want, problem), requeueAfterMs: busy };
+      }
+    }
+
+    // Running members: rotation (a member about to be created is handled where its pod is made).
+    const a = addressing(ctx);
+    const live = liveMemberNames(ctx);
+    for (const m of ctx.view.members.values()) {
+      if (!m.pod || m.pod.metadata?.deletionTimestamp || !live.has(m.name)) continue;
+      const action = memberCertificateAction(a, ca, secrets, m.name, ctx.now);
+      if (action && 'notOwned' in action) {
+        // The member keeps the files it has; nothing else is held up.
+        ctx.events.push({ type: 'Warning', reason: 'SecretNotOwned', message: notOwnedMessage(action.notOwned, `member ${m.name}'s`) });
+        continue;
+      }
+      if (action) return { action, requeueAfterMs: busy };
+    }
+
+    // Secrets nobody needs: members gone from pods and configuration, an application Secret renamed.
+    if (ctx.view.configSource === 'leader') {
+      const stale = (s: V1Secret): boolean => {
+        if (!ownedBy(ctx.group, s)) return false;
+        const purpose = s.metadata?.labels?.[LABEL_CERTIFICATE];
+        if (purpose === 'member') return !live.has(s.metadata?.labels?.[LABEL_MEMBER] ?? '');
+        if (purpose === 'client') return s.metadata?.name !== tls.clientCertSecretName;
+        return false;
+      };
+      const gone = secrets.find(stale);
+      if (gone) {
+        const name = gone.metadata!.name!;
+        return {
+          action: { kind: 'DeleteSecret', key: `DeleteSecret/${name}`, description: `delete Secret ${name}: no member or setting uses it any more`, name, uid: gone.metadata?.uid },
+          requeueAfterMs: busy,
+        };
+      }
+    }
+    return undefined;
+  },
+};
