@@ -100,9 +100,9 @@ test('a divergent member is found by the digest vote and replaced; the data stay
     const [a, b] = voters.filter((v) => v !== before.leader).sort();
     // Both corruptions land while nothing is written (no checkpoint between them, where the first
     // would be a lone divergent member); the writes that follow reach the next checkpoints.
-    await injectFault(env.podIP(a)!, 'corrupt-value', 'k/7');
-    await injectFault(env.podIP(b)!, 'corrupt-value', 'k/8');
-    const writer = new Writer(endpoint, 'unresolved', 60).start();
+    await injectFault(env.podIP(a)!, 'corrupt-value', 'k/7', operatorTls(env, name, a));
+    await injectFault(env.podIP(b)!, 'corrupt-value', 'k/8', operatorTls(env, name, b));
+    const writer = new Writer(endpoint, 'unresolved', 60, env.clientTls(name)).start();
     t.after(() => writer.stop());
     await waitAcks(writer, 5);
     const g = await env.waitGroup(name, 'DivergenceUnresolved', (x) => condition(x, 'DivergenceUnresolved')?.status === 'True' && x, 120_000);
