@@ -100,6 +100,8 @@ export class ReplicaNode {
   private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
+  /** KV proposals not yet handed to raft: the loop proposes them together, as one entry batch. */
+  private proposalBatch: { requestId: number; data: Uint8Array }[] = [];
   private pendingReads: Waiter<void>[] = [];
   private readInFlight: ReadBatch | undefined;
   private readonly readsAwaitingApply: ReadBatch[] = [];
@@ -172,6 +174,7 @@ export class ReplicaNode {
       w.reject(stopped);
     }
     this.kvWaiters.clear();
+    this.proposalBatch = [];
     for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(stopped);
     this.indexWaiters.clear();
     this.failReads(stopped);
@@ -227,6 +230,7 @@ export class ReplicaNode {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      this.proposeBatch();
       if (!this.raw.hasReady()) {
         if (this.kicked) {
           this.kicked = false;
@@ -480,18 +484,51 @@ export class ReplicaNode {
       }, this.o.requestTimeoutMs);
       this.kvWaiters.set(cmd.requestId, { resolve, reject, timer });
       this.o.metrics.proposalsPending.set(this.kvWaiters.size);
-      try {
-        this.raw.propose(encodeKvEntry(this.id, encoded));
-      } catch (e) {
-        clearTimeout(timer);
-        this.kvWaiters.delete(cmd.requestId);
-        this.o.metrics.proposalsPending.set(this.kvWaiters.size);
-        this.o.metrics.proposalsFailed.inc({ reason: 'dropped' });
-        reject(this.proposalError(e));
-        return;
-      }
+      this.proposalBatch.push({ requestId: cmd.requestId, data: encodeKvEntry(this.id, encoded) });
       this.kick();
     });
+  }
+
+  /**
+   * proposeBatch hands the KV proposals gathered since the loop last ran to
+   * raft as one proposal, so a burst of client writes becomes one append
+   * message per follower. If raft refuses them, each waiting request fails
+   * with the reason (the batch is accepted or refused as a whole).
+   */
+  private proposeBatch(): void {
+    const batch = this.proposalBatch;
+    if (batch.length === 0) return;
+    this.proposalBatch = [];
+    if (this.raw.raft.state === 'leader') {
+      try {
+        this.raw.proposeMany(batch.map((p) => p.data));
+      } catch (e) {
+        this.failProposals(batch, e);
+      }
+      return;
+    }
+    // A follower forwards each proposal on its own, as before: one forwarded
+    // message per entry always fits a peer frame.
+    for (const p of batch) {
+      try {
+        this.raw.propose(p.data);
+      } catch (e) {
+        this.failProposals([p], e);
+      }
+    }
+  }
+
+  private failProposals(batch: { requestId: number }[], e: unknown): void {
+    const err = this.proposalError(e);
+    for (const p of batch) {
+      const w = this.kvWaiters.get(p.requestId);
+      if (!w) continue;
+      clearTimeout(w.timer);
+      this.kvWaiters.delete(p.requestId);
+      this.o.metrics.proposalsFailed.inc({ reason: 'dropped' });
+      w.reject(err);
+    }
+    this.o.metrics.proposalsPending.set(this.kvWaiters.size);
   }
 
   private proposalError(e: unknown): Error {
