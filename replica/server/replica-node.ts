@@ -1,8 +1,10 @@
 // The loop that drives the raft core for one replica: ticks, messages and
-// proposals in; for every Ready: persist (fsync) → send → apply → advance.
+// proposals in; for every Ready: persist (fsync) → send → apply → advance
+// (entries committed and already durable here are applied during the fsync).
 // It matches apply results to waiting client requests, runs ReadIndex
 // barriers for linearizable reads, applies configuration changes to raft, the
-// member table and the transport, and takes snapshots.
+// member table and the transport, and takes snapshots (encoded in the loop,
+// written to disk beside it).
 // It must never send a message or acknowledge a client before what they
 // depend on is durable, and never apply an entry twice or out of order.
 import type { Logger } from 'pino';
@@ -108,6 +110,9 @@ export class ReplicaNode {
   private readSeq = 0;
   private leader: NodeId = 0;
   private lastSnapshotIndex: number;
+  /** the own snapshot being written in the background, if any (see maybeSnapshot) */
+  private snapshotInFlight: Promise<void> | undefined;
+  private fatalReported = false;
   /**
    * peerHints are peer URLs known outside the member table, like etcd's transport remotes: when a
    * snapshot older than some current members replaces the table (a joining member catching up
@@ -168,6 +173,8 @@ export class ReplicaNode {
     clearInterval(this.ticker);
     this.kick();
     await this.loopDone;
+    // A snapshot being written finishes before the storage may be closed.
+    while (this.snapshotInFlight) await this.snapshotInFlight;
     const stopped = new EtcdError('stopped');
     for (const w of this.kvWaiters.values()) {
       clearTimeout(w.timer);
@@ -243,24 +250,28 @@ export class ReplicaNode {
       try {
         await this.handleReady(rd);
       } catch (e) {
-        this.running = false;
-        clearInterval(this.ticker);
-        this.log.error({ err: e }, 'fatal error while handling raft ready; the member must restart');
-        this.o.onFatal(e as Error);
+        this.fatal(e, 'fatal error while handling raft ready; the member must restart');
         return;
       }
       this.raw.advance();
       this.afterAdvance();
       try {
-        await this.maybeSnapshot();
+        this.maybeSnapshot();
       } catch (e) {
-        this.running = false;
-        clearInterval(this.ticker);
-        this.log.error({ err: e }, 'fatal error while saving a snapshot; the member must restart');
-        this.o.onFatal(e as Error);
+        this.fatal(e, 'fatal error while saving a snapshot; the member must restart');
         return;
       }
     }
+  }
+
+  /** fatal stops the loop and reports the first fatal error (once). */
+  private fatal(e: unknown, msg: string): void {
+    this.running = false;
+    clearInterval(this.ticker);
+    if (this.fatalReported) return;
+    this.fatalReported = true;
+    this.log.error({ err: e }, msg);
+    this.o.onFatal(e as Error);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -434,19 +445,39 @@ export class ReplicaNode {
     this.maybeIssueRead();
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * maybeSnapshot takes a snapshot once snapshotCount entries were applied
+   * since the last one. The state is encoded here, at the applied index; the
+   * file is written and fsynced in the background (the storage serialises it
+   * with the loop's own saves), as etcd saves snapshots beside its raft loop,
+   * so client writes are not held up for the whole disk write. The log is
+   * compacted, and lastSnapshotIndex moves, only once the snapshot is durable;
+   * one snapshot is in flight at a time.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotInFlight) return;
     const applied = this.kv.appliedIndex;
     if (applied - this.lastSnapshotIndex < this.o.snapshotCount) return;
     const started = performance.now();
     const data = encodeSnapshot(this.members.encode(), this.kv.snapshot());
     const snap = this.o.mem.createSnapshot(applied, this.raw.raft.trk.confState(), data);
-    await this.o.disk.saveSnapshot(snap);
-    this.lastSnapshotIndex = applied;
-    const compactTo = applied - this.o.snapshotCatchupEntries;
-    if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
-    this.o.metrics.snapshots.inc({ kind: 'taken' });
-    this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
-    this.log.info({ index: applied, bytes: data.length }, 'saved snapshot');
+    const encodedMs = performance.now() - started;
+    this.snapshotInFlight = this.o.disk.saveSnapshot(snap).then(
+      () => {
+        this.snapshotInFlight = undefined;
+        if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
+        const compactTo = applied - this.o.snapshotCatchupEntries;
+        if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
+        this.o.metrics.snapshots.inc({ kind: 'taken' });
+        this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
+        this.log.info({ index: applied, bytes: data.length, encodeMs: Math.round(encodedMs), totalMs: Math.round(performance.now() - started) }, 'saved snapshot');
+      },
+      (e) => {
+        this.snapshotInFlight = undefined;
+        if (this.running) this.fatal(e, 'fatal error while saving a snapshot; the member must restart');
+        else this.log.warn({ err: e, index: applied }, 'snapshot not saved: the member stopped meanwhile');
+      },
+    );
   }
 
   /** refreshGauges publishes the slowly changing state (configuration, progress, store) as metrics. */
