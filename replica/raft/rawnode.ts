@@ -2,7 +2,7 @@
 // server or the simulator): inputs are ticks, messages and proposals; output is
 // a Ready batch the host persists, sends and applies before calling advance().
 // It must never perform I/O or keep time; it only wraps Raft.
-import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, Snapshot, SoftState, StateType } from './types.ts';
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, Ready, Snapshot, SoftState, StateType } from './types.ts';
 import { NONE, message } from './types.ts';
 import { Raft, type Config } from './raft.ts';
 import { encodeConfChange } from './confchange/codec.ts';
@@ -68,6 +68,19 @@ export class RawNode {
     const err = this.raft.step(
       message({ type: 'prop', from: this.raft.id, entries: [{ term: 0, index: 0, type: 'normal', data }] }),
     );
+    if (err) throw err;
+  }
+
+  /**
+   * proposeMany appends several entries in one proposal (one append message per
+   * follower instead of one per entry); all or none are accepted: it throws
+   * ProposalDroppedError if it cannot take them.
+   */
+  proposeMany(data: readonly Uint8Array[]): void {
+    if (data.length === 0) return;
+    const entries: Entry[] = new Array(data.length);
+    for (let i = 0; i < data.length; i++) entries[i] = { term: 0, index: 0, type: 'normal', data: data[i] };
+    const err = this.raft.step(message({ type: 'prop', from: this.raft.id, entries }));
     if (err) throw err;
   }
 

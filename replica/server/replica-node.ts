@@ -1,8 +1,10 @@
 // The loop that drives the raft core for one replica: ticks, messages and
-// proposals in; for every Ready: persist (fsync) → send → apply → advance.
+// proposals in; for every Ready: persist (fsync) → send → apply → advance
+// (entries committed and already durable here are applied during the fsync).
 // It matches apply results to waiting client requests, runs ReadIndex
 // barriers for linearizable reads, applies configuration changes to raft, the
-// member table and the transport, and takes snapshots.
+// member table and the transport, and takes snapshots (encoded in the loop,
+// written to disk beside it).
 // It must never send a message or acknowledge a client before what they
 // depend on is durable, and never apply an entry twice or out of order.
 import type { Logger } from 'pino';
@@ -100,12 +102,17 @@ export class ReplicaNode {
   private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
+  /** KV proposals not yet handed to raft: the loop proposes them together, as one entry batch. */
+  private proposalBatch: { requestId: number; data: Uint8Array }[] = [];
   private pendingReads: Waiter<void>[] = [];
   private readInFlight: ReadBatch | undefined;
   private readonly readsAwaitingApply: ReadBatch[] = [];
   private readSeq = 0;
   private leader: NodeId = 0;
   private lastSnapshotIndex: number;
+  /** the own snapshot being written in the background, if any (see maybeSnapshot) */
+  private snapshotInFlight: Promise<void> | undefined;
+  private fatalReported = false;
   /**
    * peerHints are peer URLs known outside the member table, like etcd's transport remotes: when a
    * snapshot older than some current members replaces the table (a joining member catching up
@@ -166,12 +173,15 @@ export class ReplicaNode {
     clearInterval(this.ticker);
     this.kick();
     await this.loopDone;
+    // A snapshot being written finishes before the storage may be closed.
+    while (this.snapshotInFlight) await this.snapshotInFlight;
     const stopped = new EtcdError('stopped');
     for (const w of this.kvWaiters.values()) {
       clearTimeout(w.timer);
       w.reject(stopped);
     }
     this.kvWaiters.clear();
+    this.proposalBatch = [];
     for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(stopped);
     this.indexWaiters.clear();
     this.failReads(stopped);
@@ -207,11 +217,17 @@ export class ReplicaNode {
     this.kick();
   }
 
+  /**
+   * kick tells the loop there is work. An idle loop wakes on the next
+   * setImmediate rather than at once, so every request that arrived in the same
+   * I/O phase (a burst of client calls, a frame of peer messages) goes into one
+   * Ready: one write, one fsync and one frame per peer instead of several.
+   */
   private kick(): void {
     const w = this.wake;
     if (w) {
       this.wake = undefined;
-      w();
+      setImmediate(w);
     } else {
       this.kicked = true;
     }
@@ -221,6 +237,7 @@ export class ReplicaNode {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      this.proposeBatch();
       if (!this.raw.hasReady()) {
         if (this.kicked) {
           this.kicked = false;
@@ -233,24 +250,28 @@ export class ReplicaNode {
       try {
         await this.handleReady(rd);
       } catch (e) {
-        this.running = false;
-        clearInterval(this.ticker);
-        this.log.error({ err: e }, 'fatal error while handling raft ready; the member must restart');
-        this.o.onFatal(e as Error);
+        this.fatal(e, 'fatal error while handling raft ready; the member must restart');
         return;
       }
       this.raw.advance();
       this.afterAdvance();
       try {
-        await this.maybeSnapshot();
+        this.maybeSnapshot();
       } catch (e) {
-        this.running = false;
-        clearInterval(this.ticker);
-        this.log.error({ err: e }, 'fatal error while saving a snapshot; the member must restart');
-        this.o.onFatal(e as Error);
+        this.fatal(e, 'fatal error while saving a snapshot; the member must restart');
         return;
       }
     }
+  }
+
+  /** fatal stops the loop and reports the first fatal error (once). */
+  private fatal(e: unknown, msg: string): void {
+    this.running = false;
+    clearInterval(this.ticker);
+    if (this.fatalReported) return;
+    this.fatalReported = true;
+    this.log.error({ err: e }, msg);
+    this.o.onFatal(e as Error);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -262,6 +283,13 @@ export class ReplicaNode {
     const late: Message[] = [];
     for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
     if (early.length > 0) this.peers?.send(early);
+    // Committed entries that an earlier Ready already made durable here are
+    // applied (and their clients answered) while this Ready's write and fsync
+    // run, as etcd applies concurrently with persisting: committed means a
+    // majority holds them, and this member's own copy is on disk too.
+    // Configuration changes and snapshots keep the strict order.
+    const applyFirst = this.canApplyBeforePersist(rd);
+    if (applyFirst) this.applyCommitted(rd.committedEntries);
     // 1. persist: snapshot file first, then the hard state and entries (fsync when required)
     if (rd.snapshot) await this.o.disk.saveSnapshot(rd.snapshot);
     if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
@@ -276,13 +304,30 @@ export class ReplicaNode {
     if (late.length > 0) this.peers?.send(late);
     // 3. apply
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
-    if (rd.committedEntries.length > 0) {
-      const started = performance.now();
-      for (const e of rd.committedEntries) this.applyEntry(e);
-      m.applySeconds.observe((performance.now() - started) / 1000);
-      m.appliedIndex.set(this.kv.appliedIndex);
-    }
+    if (!applyFirst) this.applyCommitted(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+  }
+
+  /**
+   * canApplyBeforePersist tells whether every committed entry of `rd` was made
+   * durable on this member by an earlier Ready (none is among rd.entries, no
+   * snapshot is being installed) and none is a configuration change.
+   */
+  private canApplyBeforePersist(rd: Ready): boolean {
+    const ce = rd.committedEntries;
+    if (ce.length === 0 || rd.snapshot) return false;
+    if (rd.entries.length > 0 && ce[ce.length - 1].index >= rd.entries[0].index) return false;
+    for (const e of ce) if (e.type === 'confChange') return false;
+    return true;
+  }
+
+  private applyCommitted(entries: Entry[]): void {
+    if (entries.length === 0) return;
+    const m = this.o.metrics;
+    const started = performance.now();
+    for (const e of entries) this.applyEntry(e);
+    m.applySeconds.observe((performance.now() - started) / 1000);
+    m.appliedIndex.set(this.kv.appliedIndex);
   }
 
   private onSoftState(leader: NodeId, state: string): void {
@@ -400,19 +445,39 @@ export class ReplicaNode {
     this.maybeIssueRead();
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * maybeSnapshot takes a snapshot once snapshotCount entries were applied
+   * since the last one. The state is encoded here, at the applied index; the
+   * file is written and fsynced in the background (the storage serialises it
+   * with the loop's own saves), as etcd saves snapshots beside its raft loop,
+   * so client writes are not held up for the whole disk write. The log is
+   * compacted, and lastSnapshotIndex moves, only once the snapshot is durable;
+   * one snapshot is in flight at a time.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotInFlight) return;
     const applied = this.kv.appliedIndex;
     if (applied - this.lastSnapshotIndex < this.o.snapshotCount) return;
     const started = performance.now();
     const data = encodeSnapshot(this.members.encode(), this.kv.snapshot());
     const snap = this.o.mem.createSnapshot(applied, this.raw.raft.trk.confState(), data);
-    await this.o.disk.saveSnapshot(snap);
-    this.lastSnapshotIndex = applied;
-    const compactTo = applied - this.o.snapshotCatchupEntries;
-    if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
-    this.o.metrics.snapshots.inc({ kind: 'taken' });
-    this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
-    this.log.info({ index: applied, bytes: data.length }, 'saved snapshot');
+    const encodedMs = performance.now() - started;
+    this.snapshotInFlight = this.o.disk.saveSnapshot(snap).then(
+      () => {
+        this.snapshotInFlight = undefined;
+        if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
+        const compactTo = applied - this.o.snapshotCatchupEntries;
+        if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
+        this.o.metrics.snapshots.inc({ kind: 'taken' });
+        this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
+        this.log.info({ index: applied, bytes: data.length, encodeMs: Math.round(encodedMs), totalMs: Math.round(performance.now() - started) }, 'saved snapshot');
+      },
+      (e) => {
+        this.snapshotInFlight = undefined;
+        if (this.running) this.fatal(e, 'fatal error while saving a snapshot; the member must restart');
+        else this.log.warn({ err: e, index: applied }, 'snapshot not saved: the member stopped meanwhile');
+      },
+    );
   }
 
   /** refreshGauges publishes the slowly changing state (configuration, progress, store) as metrics. */
@@ -450,18 +515,51 @@ export class ReplicaNode {
       }, this.o.requestTimeoutMs);
       this.kvWaiters.set(cmd.requestId, { resolve, reject, timer });
       this.o.metrics.proposalsPending.set(this.kvWaiters.size);
-      try {
-        this.raw.propose(encodeKvEntry(this.id, encoded));
-      } catch (e) {
-        clearTimeout(timer);
-        this.kvWaiters.delete(cmd.requestId);
-        this.o.metrics.proposalsPending.set(this.kvWaiters.size);
-        this.o.metrics.proposalsFailed.inc({ reason: 'dropped' });
-        reject(this.proposalError(e));
-        return;
-      }
+      this.proposalBatch.push({ requestId: cmd.requestId, data: encodeKvEntry(this.id, encoded) });
       this.kick();
     });
+  }
+
+  /**
+   * proposeBatch hands the KV proposals gathered since the loop last ran to
+   * raft as one proposal, so a burst of client writes becomes one append
+   * message per follower. If raft refuses them, each waiting request fails
+   * with the reason (the batch is accepted or refused as a whole).
+   */
+  private proposeBatch(): void {
+    const batch = this.proposalBatch;
+    if (batch.length === 0) return;
+    this.proposalBatch = [];
+    if (this.raw.raft.state === 'leader') {
+      try {
+        this.raw.proposeMany(batch.map((p) => p.data));
+      } catch (e) {
+        this.failProposals(batch, e);
+      }
+      return;
+    }
+    // A follower forwards each proposal on its own, as before: one forwarded
+    // message per entry always fits a peer frame.
+    for (const p of batch) {
+      try {
+        this.raw.propose(p.data);
+      } catch (e) {
+        this.failProposals([p], e);
+      }
+    }
+  }
+
+  private failProposals(batch: { requestId: number }[], e: unknown): void {
+    const err = this.proposalError(e);
+    for (const p of batch) {
+      const w = this.kvWaiters.get(p.requestId);
+      if (!w) continue;
+      clearTimeout(w.timer);
+      this.kvWaiters.delete(p.requestId);
+      this.o.metrics.proposalsFailed.inc({ reason: 'dropped' });
+      w.reject(err);
+    }
+    this.o.metrics.proposalsPending.set(this.kvWaiters.size);
   }
 
   private proposalError(e: unknown): Error {

@@ -71,6 +71,8 @@ export function channelOptions(t: WireTuning, backoff: { initialMs: number; maxM
     'grpc.initial_reconnect_backoff_ms': backoff.initialMs,
     'grpc.max_reconnect_backoff_ms': backoff.maxMs,
     'grpc.enable_retries': 0,
+    // No channelz bookkeeping per message (nothing here serves channelz).
+    'grpc.enable_channelz': 0,
   };
 }
 
@@ -81,6 +83,7 @@ export function serverOptions(t: WireTuning): grpc.ServerOptions {
     'grpc.keepalive_timeout_ms': t.keepaliveTimeoutMs,
     'grpc.max_send_message_length': maxMessageBytes(t),
     'grpc.max_receive_message_length': maxMessageBytes(t),
+    'grpc.enable_channelz': 0,
   };
 }
 

@@ -312,3 +312,29 @@ test('an old-term entry replicated to a majority is not committed by counting (R
   for (const id of [1, 2, 3, 4, 5]) assert.ok(!g.appliedTexts(id).includes('a'), `member ${id} applied an entry later overwritten`);
   assert.deepEqual(g.appliedTexts(final).slice(-1), ['b']);
 });
+
+test('proposeMany: a batch of entries travels as one append per follower and commits in order; refused whole without a leader', () => {
+  const g = new Group([1, 2, 3]);
+  g.elect(1);
+  g.stabilize();
+  const before = g.sent.length;
+  const texts = ['a', 'b', 'c', 'd'];
+  g.member(1).raw.proposeMany(texts.map((t) => new TextEncoder().encode(t)));
+  g.stabilize();
+  const appends = g.sent.slice(before).filter((m) => m.type === 'app' && m.from === 1 && m.entries.length > 0);
+  assert.deepEqual(
+    appends.map((m) => [m.to, m.entries.length]).sort(),
+    [
+      [2, 4],
+      [3, 4],
+    ],
+    'one append of all four entries per follower',
+  );
+  for (const id of [1, 2, 3]) assert.deepEqual(g.appliedTexts(id).slice(-4), texts, `member ${id}`);
+
+  // A member that knows no leader refuses the whole batch and appends nothing.
+  const lone = new Group([1, 2, 3]);
+  const last = lone.member(2).raw.raft.raftLog.lastIndex();
+  assert.throws(() => lone.member(2).raw.proposeMany([new Uint8Array([1]), new Uint8Array([2])]), ProposalDroppedError);
+  assert.equal(lone.member(2).raw.raft.raftLog.lastIndex(), last);
+});
