@@ -49,20 +49,30 @@ test('pods reach the API with their service account, under RBAC', async (t) => {
   create('Pod', '', 'apps', pod('no-token', false));
   assert.equal(lk.api.store.get('/pods', 'apps', 'no-token')!.spec.volumes.length, 1, 'automountServiceAccountToken: false adds nothing');
 
-  const logFile = () => path.join(lk.dataDir, 'pods', `apps_client_${lk.api.store.get('/pods', 'apps', 'client')!.metadata.uid}`, 'logs', 'client', '0.log');
-  // CRI log lines: "<time> stdout F <text>". The client's JSON lines are on stdout; stderr (a
-  // runtime warning, say) is not the client's report.
-  const logs = async () => {
+  const logDir = () => path.join(lk.dataDir, 'pods', `apps_client_${lk.api.store.get('/pods', 'apps', 'client')!.metadata.uid}`, 'logs', 'client');
+  // CRI log lines: "<time> stdout F <text>", one file per container start (0.log, 1.log, ...: a
+  // start that failed is followed by another). The client's JSON lines are on stdout; stderr is
+  // not its report, but a waiting test shows it.
+  const logLines = (stream: string): string[] => {
     try {
-      return fs
-        .readFileSync(logFile(), 'utf8')
-        .split('\n')
-        .filter((l) => l.split(' ')[1] === 'stdout')
-        .map((l) => l.split(' ').slice(3).join(' '))
-        .join('\n');
+      const files = fs.readdirSync(logDir()).filter((f) => /^\d+\.log$/.test(f)).sort((x, y) => parseInt(x) - parseInt(y));
+      return files.flatMap((f) =>
+        fs
+          .readFileSync(path.join(logDir(), f), 'utf8')
+          .split('\n')
+          .filter((l) => l.split(' ')[1] === stream)
+          .map((l) => l.split(' ').slice(3).join(' ')),
+      );
     } catch {
-      return '';
+      return [];
     }
+  };
+  let stderrShown = 0;
+  const logs = async () => {
+    const err = logLines('stderr');
+    if (err.length > stderrShown) t.diagnostic(`client stderr: ${err.slice(stderrShown).join(' | ').slice(0, 1000)}`);
+    stderrShown = err.length;
+    return logLines('stdout').join('\n');
   };
   const lines = async () => (await logs()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const hello = await waitFor('the client started', async () => (await lines())[0], 30_000);
