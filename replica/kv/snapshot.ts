@@ -73,10 +73,13 @@ class Sizer implements Sink {
 /** Writer fills one buffer of the exact size (no chunking, no copies). */
 class Writer implements Sink {
   private readonly buf: Buffer;
-  private pos = 0;
+  private readonly start: number;
+  private pos: number;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  constructor(size: number, headroom = 0) {
+    this.buf = Buffer.allocUnsafe(headroom + size);
+    this.start = headroom;
+    this.pos = headroom;
   }
 
   uvarint(value: number): void {
@@ -108,10 +111,10 @@ class Writer implements Sink {
     }
   }
 
-  /** finish appends the CRC-32 of everything written and returns the image. */
+  /** finish appends the CRC-32 of everything written and returns the buffer (headroom, then the image). */
   finish(): Uint8Array {
-    if (this.pos !== this.buf.length - 4) throw new Error(`kv snapshot: sized ${this.buf.length - 4} bytes but wrote ${this.pos}`);
-    this.buf.writeUInt32BE(zlib.crc32(this.buf.subarray(0, this.pos)) >>> 0, this.pos);
+    if (this.pos !== this.buf.length - 4) throw new Error(`kv snapshot: sized ${this.buf.length - 4 - this.start} bytes but wrote ${this.pos - this.start}`);
+    this.buf.writeUInt32BE(zlib.crc32(this.buf.subarray(this.start, this.pos)) >>> 0, this.pos);
     return this.buf;
   }
 }
@@ -172,11 +175,17 @@ class Reader {
   }
 }
 
-/** encodeSnapshot writes `contents` in the format above. */
-export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
+/**
+ * encodeSnapshot writes `contents` in the format above. With `headroom`, the
+ * returned buffer starts with that many unwritten bytes, which belong to the
+ * caller (to put its own header before the image without copying it); the
+ * image is the rest.
+ */
+export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8Array {
+  if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
   const sizer = new Sizer();
   writeBody(sizer, contents);
-  const w = new Writer(sizer.size + 4);
+  const w = new Writer(sizer.size + 4, headroom);
   writeBody(w, contents);
   return w.finish();
 }

@@ -386,6 +386,21 @@ test('snapshot/restore round-trips the whole state machine', () => {
   assert.deepEqual(copy.snapshot(), d.store.snapshot());
 });
 
+test('snapshot with headroom: the same image after the reserved bytes, which restore reads', () => {
+  const d = new Driver({ checkpointInterval: 3 });
+  for (let i = 0; i < 30; i++) d.put(`key/${i % 7}`, `value-${i}`.repeat(i));
+  const plain = d.store.snapshot();
+  for (const headroom of [0, 1, 8, 77]) {
+    const wide = d.store.snapshot(headroom);
+    assert.equal(wide.length, headroom + plain.length);
+    assert.deepEqual(wide.subarray(headroom), plain, `headroom ${headroom}`);
+    const copy = new KvStore({ checkpointInterval: 3 });
+    copy.restore(wide.subarray(headroom));
+    assert.deepEqual(copy.snapshot(), plain);
+  }
+  assert.throws(() => d.store.snapshot(-1), /headroom must be a non-negative integer/);
+});
+
 test('restore of a corrupt, truncated or foreign snapshot throws clearly and keeps the state', () => {
   const d = new Driver();
   d.put('a', '1');

@@ -158,8 +158,12 @@ export class KvStore {
     return { hash: this.ks.hashKV(at), compactRevision: this.ks.compactRevision, hashRevision: at, revision: current };
   }
 
-  /** snapshot serialises the whole state (see snapshot.ts for the format). */
-  snapshot(): Uint8Array {
+  /**
+   * snapshot serialises the whole state (see snapshot.ts for the format). With
+   * `headroom`, the buffer starts with that many bytes left for the caller's
+   * own header, and the image follows (no copy needed to wrap it).
+   */
+  snapshot(headroom = 0): Uint8Array {
     const keys: string[] = [];
     const histories: History[] = [];
     this.ks.index.scan('', null, (key, history) => {
@@ -173,7 +177,7 @@ export class KvStore {
       checkpoints: this.recent,
       keys,
       histories,
-    });
+    }, headroom);
   }
 
   /**

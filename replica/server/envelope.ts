@@ -44,6 +44,28 @@ export function decodeEntry(data: Uint8Array): EntryPayload {
 }
 
 /** encodeSnapshot joins the member table and the KV snapshot into raft's snapshot data. */
+/**
+ * encodeSnapshotAround wraps a KV image that was written after `headroom`
+ * reserved bytes (KvStore.snapshot(snapshotHeadroom(members))) without copying
+ * it: the header and member table go into the reserved bytes. Same bytes as
+ * encodeSnapshot(members, image).
+ */
+export function encodeSnapshotAround(members: Uint8Array, kvWithHeadroom: Uint8Array): Uint8Array {
+  const head = snapshotHeadroom(members);
+  if (kvWithHeadroom.length < head) throw new Error('snapshot: the KV buffer has no room for the envelope header');
+  const out = kvWithHeadroom;
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  v.setUint32(0, SNAPSHOT_MAGIC);
+  v.setUint32(4, members.length);
+  out.set(members, 8);
+  return out;
+}
+
+/** snapshotHeadroom is how many bytes the envelope puts before the KV image. */
+export function snapshotHeadroom(members: Uint8Array): number {
+  return 8 + members.length;
+}
+
 export function encodeSnapshot(members: Uint8Array, kv: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + members.length + kv.length);
   const v = new DataView(out.buffer);

@@ -26,8 +26,9 @@ import {
 import { decodeCommand, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
 import type { DiskStorage } from '../storage/index.ts';
 import { EtcdError } from './etcdapi/index.ts';
-import { decodeEntry, decodeSnapshot, encodeKvEntry, encodePublishEntry, encodeSnapshot } from './envelope.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntry, encodePublishEntry, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
 import { MemberTable } from './members.ts';
+import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 
 export interface PeerSender {
@@ -113,6 +114,8 @@ export class ReplicaNode {
   /** the own snapshot being written in the background, if any (see maybeSnapshot) */
   private snapshotInFlight: Promise<void> | undefined;
   private fatalReported = false;
+  /** where in each snapshot period this member snapshots (see snapshot-schedule.ts) */
+  private readonly snapshotPhase: number;
   /**
    * peerHints are peer URLs known outside the member table, like etcd's transport remotes: when a
    * snapshot older than some current members replaces the table (a joining member catching up
@@ -134,6 +137,7 @@ export class ReplicaNode {
     this.members = o.members;
     this.log = o.logger;
     this.lastSnapshotIndex = o.mem.snapshot().metadata.index;
+    this.snapshotPhase = snapshotPhase(o.id, o.snapshotCount);
     this.raw = new RawNode({
       id: o.id,
       storage: o.mem,
@@ -446,8 +450,8 @@ export class ReplicaNode {
   }
 
   /**
-   * maybeSnapshot takes a snapshot once snapshotCount entries were applied
-   * since the last one. The state is encoded here, at the applied index; the
+   * maybeSnapshot takes a snapshot once per snapshotCount applied entries, at
+   * this member's own phase (members of a group do not all encode at once). The state is encoded here, at the applied index; the
    * file is written and fsynced in the background (the storage serialises it
    * with the loop's own saves), as etcd saves snapshots beside its raft loop,
    * so client writes are not held up for the whole disk write. The log is
@@ -457,9 +461,10 @@ export class ReplicaNode {
   private maybeSnapshot(): void {
     if (this.snapshotInFlight) return;
     const applied = this.kv.appliedIndex;
-    if (applied - this.lastSnapshotIndex < this.o.snapshotCount) return;
+    if (!snapshotDueAt(applied, this.lastSnapshotIndex, this.o.snapshotCount, this.snapshotPhase)) return;
     const started = performance.now();
-    const data = encodeSnapshot(this.members.encode(), this.kv.snapshot());
+    const members = this.members.encode();
+    const data = encodeSnapshotAround(members, this.kv.snapshot(snapshotHeadroom(members)));
     const snap = this.o.mem.createSnapshot(applied, this.raw.raft.trk.confState(), data);
     const encodedMs = performance.now() - started;
     this.snapshotInFlight = this.o.disk.saveSnapshot(snap).then(
