@@ -110,7 +110,7 @@ export class Reconfigurer {
         }
       }
     }
-    this.checkQuorumSafety(req);
+    await this.awaitQuorumSafety(req);
 
     // 1. Add new members as learners (one change each), unless a retry already did.
     const added: MemberRecord[] = [];
@@ -149,7 +149,7 @@ export class Reconfigurer {
     for (const id of req.remove) if (members().get(id)) changes.push({ type: 'removeNode', nodeId: id });
     let index = this.raft().raftLog.applied;
     if (changes.length > 0) {
-      this.checkQuorumSafety(req);
+      await this.awaitQuorumSafety(req);
       log.info({ changes: changes.map((c) => `${c.type}:${c.nodeId.toString(16)}`) }, 'proposing configuration change');
       index = await this.propose(changes, req.requestId, []);
       // 4. With auto-leave the leader leaves the joint configuration by itself.
@@ -173,6 +173,27 @@ export class Reconfigurer {
     } catch (e) {
       if (e instanceof ConfChangeRejectedError) throw new ReconfigureError('conflict', e.message);
       throw e;
+    }
+  }
+
+  /**
+   * awaitQuorumSafety is checkQuorumSafety given one election timeout to see the voters: the
+   * leader forgets every follower's recent activity at each CheckQuorum round (once per election
+   * timeout) and learns it again from their next replies, so just after a round a healthy group
+   * looks unhealthy for up to a heartbeat's round trip (longer on a loaded machine). A voter that
+   * is really down stays inactive, and the change is refused after that wait.
+   */
+  private async awaitQuorumSafety(req: MembershipRequest): Promise<void> {
+    const deadline = Date.now() + this.electionMs() + 2 * this.tickMs;
+    for (;;) {
+      try {
+        this.checkQuorumSafety(req);
+        return;
+      } catch (e) {
+        if (!(e instanceof ReconfigureError) || e.code !== 'unhealthy' || Date.now() >= deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, this.tickMs));
+      this.requireLeader();
     }
   }
 

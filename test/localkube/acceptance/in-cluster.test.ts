@@ -25,6 +25,8 @@ test('pods reach the API with their service account, under RBAC', async (t) => {
   const ca = await waitFor('kube-root-ca.crt published', () => lk.api.store.get('/configmaps', 'apps', 'kube-root-ca.crt'));
   assert.equal(ca.data['ca.crt'], lk.caCert);
 
+  // The scratch emptyDir is not mounted at /tmp: a clone of this repository under /tmp (a CI
+  // checkout) is the pod's working directory, and a mount there would hide it.
   const pod = (name: string, automount?: boolean) =>
     JSON.stringify({
       apiVersion: 'v1',
@@ -34,7 +36,7 @@ test('pods reach the API with their service account, under RBAC', async (t) => {
         serviceAccountName: 'reader',
         ...(automount === undefined ? {} : { automountServiceAccountToken: automount }),
         terminationGracePeriodSeconds: 1,
-        containers: [{ name: 'client', image: 'node', args: [CLIENT], volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] }],
+        containers: [{ name: 'client', image: 'node', args: [CLIENT], volumeMounts: [{ name: 'tmp', mountPath: '/var/tmp' }] }],
         volumes: [{ name: 'tmp', emptyDir: {} }],
       },
     });
