@@ -194,6 +194,8 @@ test('a member that falls behind a snapshot catches up through InstallSnapshot',
   const ms = await cluster.launch(3);
   const lagger = ms[2];
   await cluster.kill(lagger);
+  // If the lagger led, the other two elect a leader first (slow on a loaded machine).
+  await cluster.waitLeader([ms[0], ms[1]]);
   const c = cluster.client(ms[0]);
   for (let i = 0; i < 150; i++) await c.put(`snap/${i}`, `${i}`);
   cluster.start(lagger, 'new', cluster.initialCluster(ms));
