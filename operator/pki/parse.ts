@@ -44,25 +44,13 @@ export interface ParsedName extends DistinguishedName {
 }
 
 /** CertificateInfo is what a certificate says about itself. */
-export interface CertificateInfo {
+export interface CertificateInfo extends CertificateExtensions {
   /** the serial number in lower-case hex */
   serialNumber: string;
   subject: ParsedName;
   issuer: ParsedName;
   notBefore: Date;
   notAfter: Date;
-  isCA: boolean;
-  /** basicConstraints pathLenConstraint, when present */
-  pathLength?: number;
-  keyUsage: KeyUsage[];
-  /** 'serverAuth', 'clientAuth', or the OID of any other usage; empty when the extension is absent */
-  extendedKeyUsage: string[];
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-  emailAddresses: string[];
-  subjectKeyId?: string;
-  authorityKeyId?: string;
   signatureAlgorithm: string;
   publicKeyAlgorithm: string;
   /** the DER of the whole certificate */
@@ -94,10 +82,13 @@ function parseAlgorithm(e: Element | undefined, what: string): string {
   return readOid(expectTag(o, TAG.OID, `${what} OID`));
 }
 
-interface Extensions {
+/** CertificateExtensions is what the v3 extensions say (absent ones give the empty defaults). */
+export interface CertificateExtensions {
   isCA: boolean;
+  /** basicConstraints pathLenConstraint, when present */
   pathLength?: number;
   keyUsage: KeyUsage[];
+  /** 'serverAuth', 'clientAuth', or the OID of any other usage; empty when the extension is absent */
   extendedKeyUsage: string[];
   dnsNames: string[];
   ipAddresses: string[];
@@ -110,8 +101,8 @@ interface Extensions {
 const KEY_USAGE_NAMES = Object.fromEntries(Object.entries(KEY_USAGE_BITS).map(([k, v]) => [v, k as KeyUsage])) as Record<number, KeyUsage>;
 const EKU_NAMES = Object.fromEntries(Object.entries(EKU_OIDS).map(([k, v]) => [v, k])) as Record<string, string>;
 
-function parseExtensions(e: Element): Extensions {
-  const out: Extensions = { isCA: false, keyUsage: [], extendedKeyUsage: [], dnsNames: [], ipAddresses: [], uris: [], emailAddresses: [] };
+function parseExtensions(e: Element): CertificateExtensions {
+  const out: CertificateExtensions = { isCA: false, keyUsage: [], extendedKeyUsage: [], dnsNames: [], ipAddresses: [], uris: [], emailAddresses: [] };
   const seen = new Set<string>();
   const [list, ...rest] = children(e, 'extensions');
   if (rest.length) throw new DerError('extensions: unexpected extra fields');
@@ -214,7 +205,7 @@ export function parseCertificate(input: string | Uint8Array): CertificateInfo {
     readBitString(expectTag(spki[1], TAG.BIT_STRING, 'subjectPublicKey'));
     // issuerUniqueID [1] and subjectUniqueID [2] are skipped.
     while (f[i] && (f[i].tag === contextTag(1, false) || f[i].tag === contextTag(2, false) || f[i].tag === contextTag(1, true) || f[i].tag === contextTag(2, true))) i++;
-    let ext: Extensions = { isCA: false, keyUsage: [], extendedKeyUsage: [], dnsNames: [], ipAddresses: [], uris: [], emailAddresses: [] };
+    let ext: CertificateExtensions = { isCA: false, keyUsage: [], extendedKeyUsage: [], dnsNames: [], ipAddresses: [], uris: [], emailAddresses: [] };
     if (f[i]?.tag === contextTag(3, true)) ext = parseExtensions(f[i++]);
     if (i !== f.length) throw new DerError('tbsCertificate: unexpected trailing fields');
     const outerAlg = parseAlgorithm(sigAlg, 'signatureAlgorithm');

@@ -45,6 +45,17 @@ export class Probe {
     return this.#raw;
   }
 
+  /**
+   * recheck: the state must still be `baseline` (else it throws what `changed` makes of the new
+   * state), the member must serve; returns the state to compare against next.
+   */
+  async recheck(baseline: string, changed: (now: string) => Error): Promise<string> {
+    const now = await this.state();
+    if (now !== baseline) throw changed(now);
+    await this.serving();
+    return this.state();
+  }
+
   /** state is everything fuzzed input must not change, as one comparable string. */
   async state(): Promise<string> {
     const hash = await new Promise<{ header: { revision: number }; hash: number; compactRevision: number }>((resolve, reject) =>

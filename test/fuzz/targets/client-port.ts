@@ -173,10 +173,7 @@ async function rawTarget(name: string, t: Target, seed: number, budgetMs: number
     for (const o of outcomes) tally.add(o);
     if (!t.probe.alive()) throw new FuzzFailure(name, seed, batch, inputs[0], 'the replica exited');
     if (batch % 4 === 3) {
-      const now = await t.probe.state();
-      if (now !== baseline) throw new FuzzFailure(name, seed, batch, inputs[0], `raw bytes changed the state: ${baseline} → ${now}`);
-      await t.probe.serving();
-      baseline = await t.probe.state();
+      baseline = await t.probe.recheck(baseline, (now) => new FuzzFailure(name, seed, batch, inputs[0], `raw bytes changed the state: ${baseline} → ${now}`));
     }
   }
   await t.probe.serving();
