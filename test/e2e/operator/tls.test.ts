@@ -6,13 +6,15 @@
 // is replaced by a new member with a new certificate, the old member's Secret
 // is deleted, and its certificate is refused on the peer port while a current
 // member's is accepted; a member Secret that disappears is reissued without
-// restarting any pod.
+// restarting any pod, and the member serves the reissued certificate (rotation
+// end to end: Secret → volume files → the replica's reload).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { parseCertificate } from '../../../operator/pki/index.ts';
 import { OperatorEnv } from './env.ts';
@@ -32,6 +34,24 @@ async function etcdctl(args: string[], timeoutS = 10): Promise<{ code: number; o
 }
 
 const host = (member: string, group: string) => `${member}.${group}-peer.default.svc.cluster.local`;
+
+/** servedSerial is the serial number (lower-case hex, no leading zeros) of the certificate a member's client port presents now. */
+function servedSerial(ip: string, servername: string, ca: string, who: { cert: string; key: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: ip, port: 2379, servername, ca, cert: who.cert, key: who.key, ALPNProtocols: ['h2'] }, () => {
+      const c = s.getPeerX509Certificate();
+      s.destroy();
+      resolve(normalSerial(c?.serialNumber ?? ''));
+    });
+    s.on('error', reject);
+    s.setTimeout(5000, () => {
+      s.destroy();
+      reject(new Error('TLS handshake timed out'));
+    });
+  });
+}
+
+const normalSerial = (hex: string) => hex.toLowerCase().replace(/^0+/, '');
 
 test('a TLS group: Available over mutual TLS, etcdctl with the application certificate, a replaced member gets a new certificate and the old one is refused', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-tls-e2e-'));
@@ -116,6 +136,17 @@ test('a TLS group: Available over mutual TLS, etcdctl with the application certi
     assert.equal(parseCertificate(back.cert).subject.commonName, victim);
     await env.waitGroup(name, 'still settled', (g) => settled(g, 3) && g, 60_000);
     assert.deepEqual(podState(), pods, 'no pod was replaced or restarted');
+    // The reissued certificate reaches the running member (the kubelet updates the Secret volume;
+    // the replica re-reads its files): new connections get it, still without a restart.
+    const app = secretPems(env, 'secure-app')!;
+    let last = '';
+    const want = normalSerial(parseCertificate(back.cert).serialNumber);
+    const deadline = Date.now() + 60_000;
+    while ((last = await servedSerial(env.podIP(victim)!, host(victim, name), back.ca, app).catch((e: Error) => `error ${e.message}`)) !== want) {
+      assert.ok(Date.now() < deadline, `${victim} still serves ${last}, not the reissued ${want}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(podState(), pods, 'no pod was restarted to pick it up');
     assert.ok(env.eventLines(name).some((l) => l.startsWith(`Normal IssueCertificate: issue certificate ${victim} into Secret ${victim}-tls (missing)`)), env.eventLines(name).join('\n'));
   });
 });

@@ -44,6 +44,20 @@ export class NodeAgent {
     this.#deps = deps;
     this.#register(zone);
     this.#unsubscribe = api.store.subscribe((e) => {
+      // A changed Secret or ConfigMap reaches the files of running pods that mount it (as a
+      // kubelet's periodic volume sync does, only sooner).
+      if ((e.resource === '/secrets' || e.resource === '/configmaps') && e.type !== 'DELETED') {
+        const ns = e.object.metadata.namespace;
+        for (const w of this.#workers.values()) {
+          if (w.namespace !== ns) continue;
+          try {
+            w.refreshVolumes();
+          } catch (err) {
+            process.emitWarning(`localkube kubelet: pod ${w.namespace}/${w.name}: volume refresh: ${(err as Error).message}`);
+          }
+        }
+        return;
+      }
       if (e.resource !== '/pods' || e.object.spec?.nodeName !== name) return;
       // A deleted pod needs no new worker: only a running one must stop.
       if (e.type === 'DELETED') this.#workers.get(e.object.metadata.uid!)?.scheduleSync();

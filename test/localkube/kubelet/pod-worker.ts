@@ -28,7 +28,7 @@ import { execInSandbox, runHook } from './exec.ts';
 import { logTail } from './logs.ts';
 import { launch } from './sandbox.ts';
 import type { Mount, SandboxMode, SandboxSpec } from './sandbox.ts';
-import { mountsFor, prepareVolumes, VolumeError } from './volumes.ts';
+import { mountsFor, prepareVolumes, refreshVolumes, VolumeError } from './volumes.ts';
 
 export interface WorkerDeps {
   api: Api;
@@ -208,6 +208,15 @@ export class PodWorker {
       this.#setupFailed(pod, err.reason, err.message);
       return false;
     }
+  }
+
+  /** refreshVolumes updates the files of this pod's configMap, secret and projected volumes from their objects (after a change in its namespace). */
+  refreshVolumes(): void {
+    if (this.#finished || !this.#volumes) return;
+    const pod = this.#pod();
+    if (!pod || pod.metadata.deletionTimestamp) return;
+    const lookup = this.#lookup();
+    refreshVolumes(this.#withAddresses(pod), this.#volumes, { configMap: lookup.configMap, secret: lookup.secret, claimDir: () => ({ error: 'not refreshed' }) });
   }
 
   /** withAddresses is the pod as the downward API sees it: with the addresses the kubelet assigned, even before the status says so. */

@@ -3,6 +3,9 @@
 // the claim is deleted), configMap / secret / downwardAPI / projected → files
 // written into the pod's directory, hostPath → the path itself. Volume mounts
 // become bind mounts (or path rewrites in preload mode) at their mountPath.
+// Like a kubelet, it later updates configMap / secret / projected files in place
+// when their objects change (refreshVolumes), so a running container sees a
+// rotated Secret without a restart.
 // It must never delete a claim's directory: the volume controller does when the claim goes.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -73,6 +76,57 @@ function projectSource(pod: KubeObject, source: JsonObject, sources: VolumeSourc
     // The API server authenticates it as the pod's ServiceAccount (api/authn.ts).
     out.push([source.serviceAccountToken.path ?? 'token', serviceAccountToken(pod.metadata.namespace ?? 'default', pod.spec?.serviceAccountName ?? 'default')]);
   }
+}
+
+/** writeChanged writes each entry whose content differs, each by a rename (a reader sees the old file or the new one, never half). */
+function writeChanged(dir: string, entries: [string, string | Buffer][], mode: number): number {
+  let changed = 0;
+  for (const [rel, content] of entries) {
+    const file = path.join(dir, rel);
+    if (!file.startsWith(dir + path.sep)) continue;
+    const want = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    let have: Buffer | undefined;
+    try {
+      have = fs.readFileSync(file);
+    } catch {
+      have = undefined;
+    }
+    if (have && have.equals(want)) continue;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = path.join(path.dirname(file), `..${path.basename(file)}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, want, { mode });
+    fs.renameSync(tmp, file);
+    changed++;
+  }
+  return changed;
+}
+
+/**
+ * refreshVolumes rewrites the files of a running pod's configMap, secret and projected volumes
+ * whose objects changed since they were written; it returns how many files changed. A missing
+ * object or key leaves the files as they are (a kubelet keeps the last good content too). Keys
+ * removed from an object are not removed from the volume.
+ */
+export function refreshVolumes(pod: KubeObject, volumes: ReadonlyMap<string, string>, sources: VolumeSources): number {
+  let changed = 0;
+  for (const v of (pod.spec?.volumes ?? []) as JsonObject[]) {
+    const dir = volumes.get(v.name);
+    if (!dir) continue;
+    try {
+      if (v.configMap || v.secret) {
+        const secret = !!v.secret;
+        const obj = secret ? sources.secret(v.secret.secretName) : sources.configMap(v.configMap.name);
+        if (obj) changed += writeChanged(dir, objectItems(obj, (v.configMap ?? v.secret).items, secret), (v.configMap ?? v.secret).defaultMode ?? 0o644);
+      } else if (v.projected) {
+        const entries: [string, string | Buffer][] = [];
+        for (const s of (v.projected.sources ?? []) as JsonObject[]) projectSource(pod, s, sources, entries);
+        changed += writeChanged(dir, entries, 0o644);
+      }
+    } catch (err) {
+      if (!(err instanceof VolumeError)) throw err;
+    }
+  }
+  return changed;
 }
 
 /** prepareVolumes creates every volume's directory; it returns volume name → host path. */
