@@ -216,7 +216,7 @@ export class PodWorker {
     const pod = this.#pod();
     if (!pod || pod.metadata.deletionTimestamp) return;
     const lookup = this.#lookup();
-    refreshVolumes(this.#withAddresses(pod), this.#volumes, { configMap: lookup.configMap, secret: lookup.secret, claimDir: () => ({ error: 'not refreshed' }) });
+    refreshVolumes(this.#withAddresses(pod), this.#volumes, lookup);
   }
 
   /** withAddresses is the pod as the downward API sees it: with the addresses the kubelet assigned, even before the status says so. */

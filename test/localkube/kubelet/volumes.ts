@@ -22,21 +22,42 @@ export class VolumeError extends Error {
   }
 }
 
-export interface VolumeSources {
+/** ObjectSources finds the ConfigMaps and Secrets of the pod's namespace. */
+export interface ObjectSources {
   configMap(name: string): KubeObject | undefined;
   secret(name: string): KubeObject | undefined;
+}
+
+export interface VolumeSources extends ObjectSources {
   /** claimDir returns the directory of a Bound claim, or a reason it cannot be used yet. */
   claimDir(claim: string): { dir: string } | { error: string };
 }
 
-function writeKeys(dir: string, entries: [string, string | Buffer][], mode: number): void {
+/**
+ * writeKeys writes each entry whose content differs from the file's, each by a rename (a reader
+ * sees the old file or the new one, never half); it returns how many files it wrote.
+ */
+function writeKeys(dir: string, entries: [string, string | Buffer][], mode: number): number {
   fs.mkdirSync(dir, { recursive: true });
+  let written = 0;
   for (const [rel, content] of entries) {
     const file = path.join(dir, rel);
     if (!file.startsWith(dir + path.sep)) throw new VolumeError('FailedMount', `volume item path ${rel} escapes the volume`);
+    const want = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    let have: Buffer | undefined;
+    try {
+      have = fs.readFileSync(file);
+    } catch {
+      have = undefined;
+    }
+    if (have?.equals(want)) continue;
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, content, { mode });
+    const tmp = path.join(path.dirname(file), `..${path.basename(file)}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, want, { mode });
+    fs.renameSync(tmp, file);
+    written++;
   }
+  return written;
 }
 
 function objectItems(obj: KubeObject, items: JsonObject[] | undefined, secret: boolean): [string, string | Buffer][] {
@@ -56,7 +77,14 @@ function objectItems(obj: KubeObject, items: JsonObject[] | undefined, secret: b
   return keys.map((k) => [k, value(k)!]);
 }
 
-function projectSource(pod: KubeObject, source: JsonObject, sources: VolumeSources, out: [string, string | Buffer][]): void {
+/** objectVolume is a configMap or secret volume's source, whether it is a secret, and its object (undefined when missing). */
+function objectVolume(v: JsonObject, sources: ObjectSources): { ref: JsonObject; secret: boolean; obj: KubeObject | undefined } {
+  const secret = !!v.secret;
+  const ref = secret ? v.secret : v.configMap;
+  return { ref, secret, obj: secret ? sources.secret(ref.secretName) : sources.configMap(ref.name) };
+}
+
+function projectSource(pod: KubeObject, source: JsonObject, sources: ObjectSources, out: [string, string | Buffer][]): void {
   if (source.configMap || source.secret) {
     const secret = !!source.secret;
     const ref = source.configMap ?? source.secret;
@@ -78,49 +106,25 @@ function projectSource(pod: KubeObject, source: JsonObject, sources: VolumeSourc
   }
 }
 
-/** writeChanged writes each entry whose content differs, each by a rename (a reader sees the old file or the new one, never half). */
-function writeChanged(dir: string, entries: [string, string | Buffer][], mode: number): number {
-  let changed = 0;
-  for (const [rel, content] of entries) {
-    const file = path.join(dir, rel);
-    if (!file.startsWith(dir + path.sep)) continue;
-    const want = Buffer.isBuffer(content) ? content : Buffer.from(content);
-    let have: Buffer | undefined;
-    try {
-      have = fs.readFileSync(file);
-    } catch {
-      have = undefined;
-    }
-    if (have && have.equals(want)) continue;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = path.join(path.dirname(file), `..${path.basename(file)}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, want, { mode });
-    fs.renameSync(tmp, file);
-    changed++;
-  }
-  return changed;
-}
-
 /**
  * refreshVolumes rewrites the files of a running pod's configMap, secret and projected volumes
  * whose objects changed since they were written; it returns how many files changed. A missing
  * object or key leaves the files as they are (a kubelet keeps the last good content too). Keys
  * removed from an object are not removed from the volume.
  */
-export function refreshVolumes(pod: KubeObject, volumes: ReadonlyMap<string, string>, sources: VolumeSources): number {
+export function refreshVolumes(pod: KubeObject, volumes: ReadonlyMap<string, string>, sources: ObjectSources): number {
   let changed = 0;
   for (const v of (pod.spec?.volumes ?? []) as JsonObject[]) {
     const dir = volumes.get(v.name);
     if (!dir) continue;
     try {
       if (v.configMap || v.secret) {
-        const secret = !!v.secret;
-        const obj = secret ? sources.secret(v.secret.secretName) : sources.configMap(v.configMap.name);
-        if (obj) changed += writeChanged(dir, objectItems(obj, (v.configMap ?? v.secret).items, secret), (v.configMap ?? v.secret).defaultMode ?? 0o644);
+        const { ref, secret, obj } = objectVolume(v, sources);
+        if (obj) changed += writeKeys(dir, objectItems(obj, ref.items, secret), ref.defaultMode ?? 0o644);
       } else if (v.projected) {
         const entries: [string, string | Buffer][] = [];
         for (const s of (v.projected.sources ?? []) as JsonObject[]) projectSource(pod, s, sources, entries);
-        changed += writeChanged(dir, entries, 0o644);
+        changed += writeKeys(dir, entries, 0o644);
       }
     } catch (err) {
       if (!(err instanceof VolumeError)) throw err;
@@ -143,14 +147,12 @@ export function prepareVolumes(pod: KubeObject, podDir: string, sources: VolumeS
       fs.mkdirSync(claim.dir, { recursive: true });
       out.set(v.name, claim.dir);
     } else if (v.configMap || v.secret) {
-      const secret = !!v.secret;
-      const name = secret ? v.secret.secretName : v.configMap.name;
-      const obj = secret ? sources.secret(name) : sources.configMap(name);
-      if (!obj && !(v.configMap ?? v.secret).optional) {
-        throw new VolumeError('FailedMount', `MountVolume.SetUp failed for volume "${v.name}" : ${secret ? 'secret' : 'configmap'} "${name}" not found`);
+      const { ref, secret, obj } = objectVolume(v, sources);
+      if (!obj && !ref.optional) {
+        throw new VolumeError('FailedMount', `MountVolume.SetUp failed for volume "${v.name}" : ${secret ? 'secret' : 'configmap'} "${ref.secretName ?? ref.name}" not found`);
       }
       fs.rmSync(dir, { recursive: true, force: true });
-      writeKeys(dir, obj ? objectItems(obj, (v.configMap ?? v.secret).items, secret) : [], (v.configMap ?? v.secret).defaultMode ?? 0o644);
+      writeKeys(dir, obj ? objectItems(obj, ref.items, secret) : [], ref.defaultMode ?? 0o644);
       out.set(v.name, dir);
     } else if (v.downwardAPI || v.projected) {
       const entries: [string, string | Buffer][] = [];
