@@ -5,21 +5,11 @@
 // get replaced).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos, serviceDefinition } from '../../proto/grpc.ts';
 import { ReplicaAdmin } from './replica-admin.ts';
+import { freePort } from '../../replica/server/etcdapi/testing-etcd.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('a member that starts listening after failed probes answers the next probe', async (t) => {
   const port = await freePort();

@@ -3,12 +3,13 @@
 // the user's ~/.config/helm or ~/.cache/helm), and renders charts into
 // objects. It must never install helm itself, nor touch a cluster it was not
 // given a kubeconfig for.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAllYaml } from '@kubernetes/client-node';
+import { runCollecting } from '../localkube/index.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHART_DIR = path.join(REPO_ROOT, 'charts', 'replicant');
@@ -64,17 +65,7 @@ export function useHelm(t: Cleanup, kubeconfig?: string): Helm {
     // helm and kubectl resolve relative chart paths against the repository root.
     PWD: REPO_ROOT,
   };
-  const run = (args: string[], input?: string) =>
-    new Promise<HelmResult>((resolve, reject) => {
-      const child = spawn(bin, args, { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  const run = (args: string[], input?: string): Promise<HelmResult> => runCollecting(bin, args, { env, cwd: REPO_ROOT }, input);
   return {
     env,
     run,

@@ -6,7 +6,7 @@ export type { Localkube, LocalkubeOptions } from './localkube.ts';
 export { LocalkubeHooks } from './client/hooks-client.ts';
 export type { ServiceInfo, ServiceEndpoint } from './client/hooks-client.ts';
 export type { ImageEntry } from './kubelet/images.ts';
-export { withLocalkube, kubectl, kubectlOk, kubectlStream, kubectlEnv, waitFor, processAlive, tempDir } from './testing.ts';
+export { withLocalkube, kubectl, kubectlOk, runCollecting, kubectlStream, kubectlEnv, waitFor, processAlive, tempDir } from './testing.ts';
 export type { KubectlResult, StreamingProcess } from './testing.ts';
 export type { BackoffSettings } from './kubelet/backoff.ts';
 export type { KubeObject } from './store/object.ts';

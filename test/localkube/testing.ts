@@ -33,10 +33,10 @@ export function kubectlEnv(lk: Localkube): NodeJS.ProcessEnv {
   return { ...process.env, KUBECONFIG: lk.kubeconfigPath, KUBECACHEDIR: cache, HOME: lk.dataDir };
 }
 
-/** kubectl runs the real kubectl; input is written to its stdin (e.g. for -f -). */
-export function kubectl(lk: Localkube, args: string[], input?: string): Promise<KubectlResult> {
+/** runCollecting runs a command to its end with `input` on stdin, collecting its exit code and output. */
+export function runCollecting(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string }, input?: string): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', args, { env: kubectlEnv(lk), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -45,6 +45,11 @@ export function kubectl(lk: Localkube, args: string[], input?: string): Promise<
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
+}
+
+/** kubectl runs the real kubectl; input is written to its stdin (e.g. for -f -). */
+export function kubectl(lk: Localkube, args: string[], input?: string): Promise<KubectlResult> {
+  return runCollecting('kubectl', args, { env: kubectlEnv(lk) }, input);
 }
 
 /** kubectlOk runs kubectl and fails with its output unless it exits 0. */

@@ -5,10 +5,10 @@
 // address outside 127.0.0.0/8.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { waitFor, type Cleanup } from '../e2e/replica-cluster.ts';
+import { freePort } from '../../replica/server/etcdapi/testing-etcd.ts';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
 
@@ -49,16 +49,6 @@ export interface RuleState {
   alerts?: { labels: Record<string, string>; state: string }[];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function assertLoopback(target: string): void {
   const host = target.replace(/:\d+$/, '');
