@@ -86,6 +86,11 @@ test('spec field names agree with the TypeScript types at every level', () => {
   assert.deepEqual(keys(spec.properties!.failurePolicy), fields(api.FAILURE_POLICY_FIELDS));
   assert.deepEqual(keys(spec.properties!.raft), fields(api.RAFT_FIELDS));
   assert.deepEqual(keys(spec.properties!.tls), fields(api.TLS_FIELDS));
+  const cm = spec.properties!.tls.properties!.certManager;
+  assert.deepEqual(keys(cm), fields(api.CERT_MANAGER_FIELDS));
+  assert.deepEqual(keys(cm.properties!.issuerRef), fields(api.ISSUER_REF_FIELDS));
+  assert.deepEqual(cm.required, ['issuerRef']);
+  assert.deepEqual(cm.properties!.issuerRef.required, ['name']);
   assert.deepEqual(spec.properties!.storage.required, ['size']);
 });
 
@@ -113,6 +118,7 @@ test('enums agree with the TypeScript unions', () => {
   assert.deepEqual(st.operation.properties!.type.enum, api.OPERATION_TYPES);
   assert.deepEqual(st.operation.properties!.phase.enum, api.OPERATION_PHASES);
   assert.deepEqual(spec.properties!.imagePullPolicy.enum, api.IMAGE_PULL_POLICIES);
+  assert.deepEqual(spec.properties!.tls.properties!.certManager.properties!.issuerRef.properties!.kind.enum, api.ISSUER_KINDS);
 });
 
 test('defaults, bounds and patterns agree with defaults.ts and validate.ts', () => {
@@ -144,6 +150,11 @@ test('defaults, bounds and patterns agree with defaults.ts and validate.ts', () 
   assert.equal(fp.unhealthyAfter.pattern, api.DURATION_PATTERN);
   assert.equal(fp.catchUpTimeout.pattern, api.DURATION_PATTERN);
   assert.equal(s.storage.properties!.size.pattern, api.QUANTITY_PATTERN);
+  const cm = s.tls.properties!.certManager.properties!;
+  assert.equal(cm.issuerRef.properties!.kind.default, api.DEFAULT_ISSUER_KIND);
+  assert.equal(cm.issuerRef.properties!.group.default, api.DEFAULT_ISSUER_GROUP);
+  assert.equal(cm.duration.pattern, api.DURATION_PATTERN);
+  assert.equal(cm.renewBefore.pattern, api.DURATION_PATTERN);
   // The defaults the CRD writes must themselves pass the operator's validation.
   const defaulted = { failurePolicy: { ...api.DEFAULT_FAILURE_POLICY }, raft: { ...api.DEFAULT_RAFT }, image: s.image.default, paused: false };
   assert.deepEqual(api.validateSpec(defaulted), []);
@@ -156,7 +167,14 @@ test('CEL rules cover the cross-field checks the operator also makes', () => {
   assert.ok(rules(spec.properties!.raft).some((r) => r.includes('3 * self.heartbeatIntervalMs')));
   assert.ok(rules(schema).some((r) => r.includes(`<= ${api.LIMITS.nameLength}`)));
   assert.ok(rules(spec.properties!.tls).includes('self.enabled == oldSelf.enabled'));
-  assert.ok(rules(spec.properties!.tls).includes('!has(self.certManager)'));
+  // certManager: fixed once created (like enabled), exclusive with caSecretName, needs TLS on.
+  const tls = rules(spec.properties!.tls);
+  assert.ok(tls.includes('has(self.certManager) == has(oldSelf.certManager)'));
+  assert.ok(tls.includes('!(has(self.certManager) && has(self.caSecretName))'));
+  assert.ok(tls.some((r) => r.startsWith('self.enabled ||') && r.includes('!has(self.certManager)')));
+  assert.ok(!tls.includes('!has(self.certManager)'), 'certManager is supported: no blanket refusal');
+  const refused = api.validateSpec({ tls: { certManager: { issuerRef: { name: 'x' } }, caSecretName: 'ca' } });
+  assert.deepEqual(refused.map((e) => e.path), ['spec.tls.caSecretName'], 'the operator refuses what the CEL rule refuses');
 });
 
 test('the chart ships the same CRD', () => {

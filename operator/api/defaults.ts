@@ -9,7 +9,7 @@ import type {
   V1TopologySpreadConstraint,
 } from '@kubernetes/client-node';
 import { parseDuration } from './duration.ts';
-import type { ReplicaGroupSpec, StorageSpec } from './types.ts';
+import type { IssuerRef, ReplicaGroupSpec, StorageSpec } from './types.ts';
 
 export const DEFAULT_REPLICAS = 3;
 export const DEFAULT_IMAGE = 'replicant:0.1.0';
@@ -35,11 +35,24 @@ export const DEFAULT_RAFT = {
 /** DEFAULT_TLS_ENABLED: groups speak mutual TLS unless spec.tls.enabled is false. */
 export const DEFAULT_TLS_ENABLED = true;
 
+/** DEFAULT_ISSUER_KIND and DEFAULT_ISSUER_GROUP complete spec.tls.certManager.issuerRef (cert-manager's own defaults). */
+export const DEFAULT_ISSUER_KIND = 'Issuer';
+export const DEFAULT_ISSUER_GROUP = 'cert-manager.io';
+
+/** ResolvedCertManager is spec.tls.certManager with the issuer reference completed. */
+export interface ResolvedCertManager {
+  issuerRef: Required<IssuerRef>;
+  duration?: string;
+  renewBefore?: string;
+}
+
 /** ResolvedTls is spec.tls of a group with TLS on. */
 export interface ResolvedTls {
   /** caSecretName is set when the user provides the CA; otherwise the operator's own `<group>-ca` is used. */
   caSecretName?: string;
   clientCertSecretName?: string;
+  /** certManager is set when cert-manager issues the certificates (then there is no CA the operator signs with). */
+  certManager?: ResolvedCertManager;
 }
 
 export interface ResolvedFailurePolicy {
@@ -106,6 +119,14 @@ export function resolveSpec(spec: ReplicaGroupSpec): ResolvedSpec {
     const tls: ResolvedTls = {};
     if (spec.tls?.caSecretName) tls.caSecretName = spec.tls.caSecretName;
     if (spec.tls?.clientCertSecretName) tls.clientCertSecretName = spec.tls.clientCertSecretName;
+    const cm = spec.tls?.certManager;
+    if (cm) {
+      tls.certManager = {
+        issuerRef: { name: cm.issuerRef.name, kind: cm.issuerRef.kind ?? DEFAULT_ISSUER_KIND, group: cm.issuerRef.group ?? DEFAULT_ISSUER_GROUP },
+        ...(cm.duration ? { duration: cm.duration } : {}),
+        ...(cm.renewBefore ? { renewBefore: cm.renewBefore } : {}),
+      };
+    }
     out.tls = tls;
   }
   if (spec.storage) out.storage = spec.storage;

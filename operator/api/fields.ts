@@ -4,6 +4,8 @@
 // types.ts. Must never hold anything but field names.
 import type {
   BackoffStatus,
+  CertManagerSpec,
+  IssuerRef,
   Condition,
   ConfigurationStatus,
   FailurePolicy,
@@ -43,6 +45,10 @@ export const TLS_FIELDS = {
   clientCertSecretName: true,
   certManager: true,
 } as const satisfies Record<keyof TlsSpec, true>;
+
+export const CERT_MANAGER_FIELDS = { issuerRef: true, duration: true, renewBefore: true } as const satisfies Record<keyof CertManagerSpec, true>;
+
+export const ISSUER_REF_FIELDS = { name: true, kind: true, group: true } as const satisfies Record<keyof IssuerRef, true>;
 
 export const STORAGE_FIELDS = { size: true, storageClassName: true } as const satisfies Record<keyof StorageSpec, true>;
 

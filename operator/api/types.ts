@@ -51,9 +51,38 @@ export interface RaftTuning {
   checkpointInterval?: number;
 }
 
+/** ISSUER_KINDS are the cert-manager issuer kinds a Certificate may reference. */
+export const ISSUER_KINDS = ['Issuer', 'ClusterIssuer'] as const;
+
+/** IssuerRef names the cert-manager issuer that signs the group's certificates (cert-manager's ObjectReference). */
+export interface IssuerRef {
+  name: string;
+  /** kind is Issuer (in the group's namespace, the default) or ClusterIssuer. */
+  kind?: (typeof ISSUER_KINDS)[number];
+  /** group is the issuer's API group (default cert-manager.io; external issuers have their own). */
+  group?: string;
+}
+
+/**
+ * CertManagerSpec has cert-manager issue the group's certificates: the
+ * operator keeps one cert-manager.io/v1 Certificate per member, one for its
+ * own client identity and one for the application client Secret; cert-manager
+ * signs and renews them. The issuer must write ca.crt into the Secrets (the CA
+ * and Vault issuers do; ACME does not apply: its certificates are for public
+ * names and carry no client usage).
+ */
+export interface CertManagerSpec {
+  issuerRef: IssuerRef;
+  /** duration is each certificate's requested lifetime (a Go duration, at least 1h; cert-manager's default is 90 days). */
+  duration?: string;
+  /** renewBefore is how long before expiry cert-manager renews (a Go duration shorter than duration; default: cert-manager's, a third of the lifetime). */
+  renewBefore?: string;
+}
+
 /**
  * TlsSpec turns on mutual TLS for a group (on by default): the operator runs a
- * CA for the group (or uses the one in caSecretName), gives every member a
+ * CA for the group (or uses the one in caSecretName, or has cert-manager issue
+ * through certManager), gives every member a
  * server and peer certificate, calls the admin API with its own client
  * certificate, and, when clientCertSecretName is set, writes an application
  * client certificate into that Secret.
@@ -65,8 +94,8 @@ export interface TlsSpec {
   caSecretName?: string;
   /** clientCertSecretName names a Secret the operator fills with an application client certificate (tls.crt, tls.key, ca.crt). */
   clientCertSecretName?: string;
-  /** certManager (issuing through cert-manager Certificates) is not supported yet; setting it is refused. */
-  certManager?: Record<string, unknown>;
+  /** certManager has cert-manager issue and renew the certificates instead of the operator's CA; exclusive with caSecretName, fixed once the group has members. */
+  certManager?: CertManagerSpec;
 }
 
 export interface ReplicaGroupSpec {

@@ -118,7 +118,7 @@ test('durations and quantities', () => {
   assert.equal(quantityValue('2e3'), 2000);
 });
 
-test('spec.tls: on by default; names checked; certManager refused with a way out; enabled false takes no Secrets', () => {
+test('spec.tls: on by default; names checked; enabled false takes no Secrets', () => {
   assert.deepEqual(resolveSpec({}).tls, {});
   assert.deepEqual(resolveSpec({ tls: { enabled: true, caSecretName: 'my-ca', clientCertSecretName: 'app-cert' } }).tls, { caSecretName: 'my-ca', clientCertSecretName: 'app-cert' });
   assert.equal(resolveSpec({ tls: { enabled: false } }).tls, undefined);
@@ -128,14 +128,44 @@ test('spec.tls: on by default; names checked; certManager refused with a way out
   assert.deepEqual(paths({ tls: { ca: 'x' } }), ['spec.tls.ca']);
   assert.deepEqual(paths({ tls: { enabled: false, clientCertSecretName: 'app' } }), ['spec.tls.clientCertSecretName']);
   assert.deepEqual(paths({ tls: { caSecretName: 'same', clientCertSecretName: 'same' } }), ['spec.tls.clientCertSecretName']);
-  const cm = validateSpec({ tls: { certManager: { issuerRef: { name: 'ca-issuer' } } } });
-  assert.deepEqual(cm.map((e) => e.path), ['spec.tls.certManager']);
-  assert.match(cm[0].message, /not supported yet/);
-  assert.match(cm[0].message, /caSecretName/);
   // The application Secret must not take the name of one of the operator's own Secrets.
   for (const taken of ['g-ca', 'g-operator-tls', 'g-0-tls', 'g-12-tls']) {
     const errs = validateGroup({ metadata: { name: 'g' }, spec: { tls: { clientCertSecretName: taken } } });
     assert.deepEqual(errs.map((e) => e.path), ['spec.tls.clientCertSecretName'], taken);
   }
   assert.deepEqual(validateGroup({ metadata: { name: 'g' }, spec: { tls: { clientCertSecretName: 'g-client-tls' } } }), []);
+});
+
+test('spec.tls.certManager: issuerRef completed with cert-manager defaults; name required, kind one of two, exclusive with caSecretName, durations checked', () => {
+  const ok = { tls: { certManager: { issuerRef: { name: 'ca-issuer' } }, clientCertSecretName: 'app' } };
+  assert.deepEqual(validateSpec(ok), []);
+  assert.deepEqual(resolveSpec(ok).tls, { clientCertSecretName: 'app', certManager: { issuerRef: { name: 'ca-issuer', kind: 'Issuer', group: 'cert-manager.io' } } });
+  const full = { tls: { certManager: { issuerRef: { name: 'vault', kind: 'ClusterIssuer' as const, group: 'cert-manager.io' }, duration: '720h', renewBefore: '240h' } } };
+  assert.deepEqual(validateSpec(full), []);
+  assert.deepEqual(resolveSpec(full).tls!.certManager, { issuerRef: { name: 'vault', kind: 'ClusterIssuer', group: 'cert-manager.io' }, duration: '720h', renewBefore: '240h' });
+  const one = (tls: unknown) => {
+    const errs = validateSpec({ tls });
+    assert.equal(errs.length, 1, JSON.stringify(errs));
+    return errs[0];
+  };
+  let e = one({ certManager: {} });
+  assert.deepEqual([e.path, /is required: name the cert-manager Issuer/.test(e.message)], ['spec.tls.certManager.issuerRef', true]);
+  e = one({ certManager: { issuerRef: {} } });
+  assert.deepEqual([e.path, /is required/.test(e.message)], ['spec.tls.certManager.issuerRef.name', true]);
+  e = one({ certManager: { issuerRef: { name: 'x', kind: 'Vault' } } });
+  assert.deepEqual([e.path, /must be one of Issuer, ClusterIssuer/.test(e.message)], ['spec.tls.certManager.issuerRef.kind', true]);
+  e = one({ certManager: { issuerRef: { name: 'x' } }, caSecretName: 'my-ca' });
+  assert.deepEqual([e.path, /cannot be combined with spec.tls.certManager/.test(e.message)], ['spec.tls.caSecretName', true]);
+  e = one({ enabled: false, certManager: { issuerRef: { name: 'x' } } });
+  assert.deepEqual([e.path, /spec.tls.enabled is false/.test(e.message)], ['spec.tls.certManager', true]);
+  e = one({ certManager: { issuerRef: { name: 'x' }, duration: '30m' } });
+  assert.equal(e.path, 'spec.tls.certManager.duration');
+  e = one({ certManager: { issuerRef: { name: 'x' }, duration: '24h', renewBefore: '24h' } });
+  assert.deepEqual([e.path, /shorter than the certificate's lifetime/.test(e.message)], ['spec.tls.certManager.renewBefore', true]);
+  e = one({ certManager: { issuerRef: { name: 'x' }, renewBefore: '2200h' } });
+  assert.match(e.message, /default of 90 days/);
+  assert.equal(one({ certManager: { issuerRef: { name: 'x' }, renewBefore: 'soon' } }).path, 'spec.tls.certManager.renewBefore');
+  assert.equal(one({ certManager: { issuerRef: { name: 'x', namespace: 'y' } } }).path, 'spec.tls.certManager.issuerRef.namespace');
+  assert.equal(one({ certManager: { issuerRef: { name: 'x' }, secretName: 'y' } }).path, 'spec.tls.certManager.secretName');
+  assert.equal(one({ certManager: 'ca-issuer' }).path, 'spec.tls.certManager');
 });

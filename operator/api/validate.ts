@@ -5,7 +5,8 @@
 // the object or apply defaults.
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { isQuantity, quantityValue } from './quantity.ts';
-import { FAILURE_POLICY_FIELDS, RAFT_FIELDS, SPEC_FIELDS, STORAGE_FIELDS, TLS_FIELDS } from './fields.ts';
+import { CERT_MANAGER_FIELDS, FAILURE_POLICY_FIELDS, ISSUER_REF_FIELDS, RAFT_FIELDS, SPEC_FIELDS, STORAGE_FIELDS, TLS_FIELDS } from './fields.ts';
+import { ISSUER_KINDS } from './types.ts';
 
 /** FieldError is one problem at one field path, e.g. `spec.replicas`. */
 export interface FieldError {
@@ -25,6 +26,9 @@ export const LIMITS = {
   checkpointInterval: { min: 1, max: 1_000_000_000 },
   unhealthyAfterMs: { min: 1000, max: 24 * 3_600_000 },
   catchUpTimeoutMs: { min: 1000, max: 24 * 3_600_000 },
+  /** cert-manager refuses a Certificate lifetime under an hour, and a renewBefore under five minutes. */
+  certificateDurationMs: { min: 3_600_000, max: 100 * 365 * 24 * 3_600_000 },
+  renewBeforeMs: { min: 5 * 60_000, max: 100 * 365 * 24 * 3_600_000 },
   /** a group name leaves room for "-<ordinal>" in pod names and "-client" in Service names (63 chars). */
   nameLength: 50,
 } as const;
@@ -227,11 +231,48 @@ function validateTls(errs: Errors, v: unknown): void {
     errs.push({ path: `${p}.clientCertSecretName`, message: 'must differ from spec.tls.caSecretName: the operator would overwrite the CA with a client certificate' });
   }
   if (v.certManager !== undefined) {
-    errs.push({
-      path: `${p}.certManager`,
-      message:
-        'cert-manager is not supported yet; remove spec.tls.certManager: the operator then runs a CA for the group, or uses your own CA from spec.tls.caSecretName (a kubernetes.io/tls Secret with tls.crt and tls.key, which cert-manager can also produce)',
-    });
+    validateCertManager(errs, v.certManager);
+    if (v.enabled === false) errs.push({ path: `${p}.certManager`, message: 'is set but spec.tls.enabled is false; remove it, or turn TLS on' });
+    if (v.caSecretName !== undefined) {
+      errs.push({
+        path: `${p}.caSecretName`,
+        message: 'cannot be combined with spec.tls.certManager: with certManager the issuer signs every certificate; remove caSecretName (or remove certManager to have the operator sign with that CA)',
+      });
+    }
+  }
+}
+
+/** CERT_MANAGER_DEFAULT_DURATION_MS is cert-manager's default Certificate lifetime (90 days), against which renewBefore is checked when duration is unset. */
+export const CERT_MANAGER_DEFAULT_DURATION_MS = 90 * 24 * 3_600_000;
+
+function validateCertManager(errs: Errors, v: unknown): void {
+  const p = 'spec.tls.certManager';
+  if (!isObject(v)) return void errs.push({ path: p, message: 'must be an object such as {issuerRef: {name: my-ca-issuer}}' });
+  unknownFields(errs, p, v, CERT_MANAGER_FIELDS);
+  const ref = v.issuerRef;
+  if (ref === undefined) errs.push({ path: `${p}.issuerRef`, message: 'is required: name the cert-manager Issuer (or ClusterIssuer, with kind) that signs the certificates, e.g. {name: my-ca-issuer}' });
+  else if (!isObject(ref)) errs.push({ path: `${p}.issuerRef`, message: 'must be an object with name, and optionally kind (Issuer or ClusterIssuer) and group' });
+  else {
+    unknownFields(errs, `${p}.issuerRef`, ref, ISSUER_REF_FIELDS);
+    if (ref.name === undefined || ref.name === '') errs.push({ path: `${p}.issuerRef.name`, message: 'is required: the name of the Issuer or ClusterIssuer' });
+    else if (typeof ref.name !== 'string' || ref.name.length > 253 || !DNS1123_SUBDOMAIN.test(ref.name)) {
+      errs.push({ path: `${p}.issuerRef.name`, message: `must be an issuer name (lowercase DNS subdomain), got ${JSON.stringify(ref.name)}` });
+    }
+    if (ref.kind !== undefined && !ISSUER_KINDS.includes(ref.kind as never)) {
+      errs.push({ path: `${p}.issuerRef.kind`, message: `must be one of ${ISSUER_KINDS.join(', ')} (Issuer: in the group's namespace), got ${JSON.stringify(ref.kind)}` });
+    }
+    if (ref.group !== undefined && (typeof ref.group !== 'string' || !DNS1123_SUBDOMAIN.test(ref.group))) {
+      errs.push({ path: `${p}.issuerRef.group`, message: `must be an API group such as cert-manager.io, got ${JSON.stringify(ref.group)}` });
+    }
+  }
+  const before = errs.length;
+  duration(errs, `${p}.duration`, v.duration, LIMITS.certificateDurationMs);
+  duration(errs, `${p}.renewBefore`, v.renewBefore, LIMITS.renewBeforeMs);
+  if (errs.length === before && v.renewBefore !== undefined) {
+    const life = v.duration !== undefined ? parseDuration(v.duration as string)! : CERT_MANAGER_DEFAULT_DURATION_MS;
+    if (parseDuration(v.renewBefore as string)! >= life) {
+      errs.push({ path: `${p}.renewBefore`, message: `${JSON.stringify(v.renewBefore)} must be shorter than the certificate's lifetime (${v.duration !== undefined ? `duration ${JSON.stringify(v.duration)}` : "cert-manager's default of 90 days"})` });
+    }
   }
 }
 

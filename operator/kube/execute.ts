@@ -8,6 +8,7 @@
 import { GROUP, PLURAL, VERSION, type ReplicaGroup } from '../api/index.ts';
 import type { Action, Observed } from '../reconcile/index.ts';
 import { adminTarget } from './admin-target.ts';
+import { CERTIFICATES } from './cert-manager-api.ts';
 import { caSecret, certificateSecret } from './certificate-secrets.ts';
 import { ignoreStatus, type KubeClients } from './client.ts';
 import type { AdminTarget, ReplicaAdmin } from './replica-admin.ts';
@@ -127,6 +128,29 @@ export async function execute(
         409,
       );
       return;
+    case 'CreateCertificate':
+      await ignoreStatus(kube.custom.createNamespacedCustomObject({ ...CERTIFICATES, namespace, body: action.certificate }), 409);
+      return;
+    case 'UpdateCertificate': {
+      // Guarded by the resourceVersion planned from; the spec is replaced whole, labels and owners are kept.
+      const ops: object[] = action.resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: action.resourceVersion }] : [];
+      ops.push({ op: 'add', path: '/spec', value: action.certificate.spec });
+      await kube.custom.patchNamespacedCustomObject({ ...CERTIFICATES, namespace, name: action.certificate.metadata!.name!, body: ops });
+      return;
+    }
+    case 'DeleteCertificate':
+      await ignoreStatus(
+        kube.custom.deleteNamespacedCustomObject({ ...CERTIFICATES, namespace, name: action.name, body: action.uid ? { preconditions: { uid: action.uid } } : {} }),
+        404,
+        409,
+      );
+      return;
+    case 'AdoptSecret': {
+      const ops: object[] = action.resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: action.resourceVersion }] : [];
+      ops.push({ op: 'add', path: '/metadata/ownerReferences', value: action.ownerReferences });
+      await ignoreStatus(kube.core.patchNamespacedSecret({ name: action.name, namespace, body: ops }), 404);
+      return;
+    }
     case 'RetainPVC': {
       const ops: object[] = [{ op: 'add', path: '/metadata/ownerReferences', value: [] }];
       for (const [k, v] of Object.entries(action.labels)) ops.push({ op: 'add', path: `/metadata/labels/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: v });

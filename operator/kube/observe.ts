@@ -5,9 +5,10 @@
 // snapshot the planner decides from. Must never write anything.
 import type * as k8s from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURAL, VERSION, type ReplicaGroup } from '../api/index.ts';
-import { normalizeStatus, selectorString, type ActionFailure, type MemberProbe, type Observed } from '../reconcile/index.ts';
+import { normalizeStatus, selectorString, type ActionFailure, type CertManagerCertificate, type MemberProbe, type Observed } from '../reconcile/index.ts';
+import { CERTIFICATES } from './cert-manager-api.ts';
 import { adminTarget } from './admin-target.ts';
-import { httpStatus, ignoreStatus, type KubeClients } from './client.ts';
+import { describeError, httpStatus, ignoreStatus, type KubeClients } from './client.ts';
 import type { ReplicaAdmin } from './replica-admin.ts';
 
 /** observe gathers everything about namespace/name; undefined when the group no longer exists. */
@@ -40,8 +41,20 @@ export async function observe(
   ]);
   const secrets: k8s.V1Secret[] = [...labelled.items];
   const policies = networkPolicies ? (await kube.networking.listNamespacedNetworkPolicy({ namespace, labelSelector })).items : undefined;
-  const tls = (group.spec as { tls?: { caSecretName?: unknown; clientCertSecretName?: unknown } } | undefined)?.tls;
-  for (const named of [tls?.caSecretName, tls?.clientCertSecretName]) {
+  const tls = (group.spec as { tls?: { enabled?: unknown; caSecretName?: unknown; clientCertSecretName?: unknown; certManager?: unknown } } | undefined)?.tls;
+  // cert-manager's Certificates only when the group asks for them: the CRD may not even be installed.
+  let certificates: CertManagerCertificate[] | undefined;
+  let certificatesError: string | undefined;
+  if (tls?.certManager && tls.enabled !== false) {
+    try {
+      certificates = ((await kube.custom.listNamespacedCustomObject({ ...CERTIFICATES, namespace, labelSelector })) as { items: CertManagerCertificate[] }).items;
+    } catch (e) {
+      certificatesError = httpStatus(e) === 404 ? 'the certificates.cert-manager.io API is not served: cert-manager is not installed' : describeError(e);
+    }
+  }
+  // A Secret cert-manager wrote without the group's label (an issuer that ignores secretTemplate) is read by name.
+  const certificateSecrets = (certificates ?? []).map((c) => c.spec?.secretName);
+  for (const named of [tls?.caSecretName, tls?.clientCertSecretName, ...certificateSecrets]) {
     if (typeof named !== 'string' || !named || secrets.some((s) => s.metadata?.name === named)) continue;
     const s = await ignoreStatus(kube.core.readNamespacedSecret({ namespace, name: named }), 404);
     if (s) secrets.push(s);
@@ -67,6 +80,8 @@ export async function observe(
     services: services.items,
     pdbs: pdbs.items,
     secrets,
+    ...(certificates ? { certificates } : {}),
+    ...(certificatesError ? { certificatesError } : {}),
     ...(policies ? { networkPolicies: policies } : {}),
     nodes: nodes.items,
     probes,

@@ -4,9 +4,10 @@
 // the uid they mean, ChangeMembership carries a request id), and has a `key`
 // the wiring uses to report its failure back in Observed.failures.
 // Types and the destructive classification only: must never plan.
-import type { V1NetworkPolicy, V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1NetworkPolicy, V1ObjectMeta, V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import type { ReplicaGroupStatus } from '../api/index.ts';
 import type { ChangeMembershipRequest, TransferLeadershipRequest } from './admin.ts';
+import type { CertManagerCertificate } from './cert-manager.ts';
 
 /** CertificateRequestSpec is what a certificate must say; the wiring generates the key and signs it. */
 export interface CertificateRequestSpec {
@@ -60,6 +61,14 @@ export type Action =
   | (Base & { kind: 'IssueCertificate'; metadata: V1ObjectMeta; resourceVersion?: string; caSecret: string; certificate: CertificateRequestSpec; reason: string })
   /** DeleteSecret deletes a certificate Secret the group no longer needs (uid precondition). */
   | (Base & { kind: 'DeleteSecret'; name: string; uid?: string })
+  /** CreateCertificate creates a cert-manager.io/v1 Certificate (spec.tls.certManager); cert-manager then writes its Secret. */
+  | (Base & { kind: 'CreateCertificate'; certificate: CertManagerCertificate })
+  /** UpdateCertificate replaces the spec of an existing Certificate at `resourceVersion` (a conflict fails the action); cert-manager reissues. */
+  | (Base & { kind: 'UpdateCertificate'; certificate: CertManagerCertificate; resourceVersion?: string })
+  /** DeleteCertificate deletes a Certificate the group no longer needs (uid precondition); its Secret is deleted afterwards. */
+  | (Base & { kind: 'DeleteCertificate'; name: string; uid?: string })
+  /** AdoptSecret adds `ownerReferences` (the existing ones plus the group) to a Secret cert-manager wrote, at `resourceVersion`, so it goes with the group. */
+  | (Base & { kind: 'AdoptSecret'; name: string; resourceVersion?: string; ownerReferences: V1OwnerReference[] })
   /** RetainPVC labels a removed member's volume and drops its owner reference, so it outlives the group for inspection. */
   | (Base & { kind: 'RetainPVC'; name: string; labels: Record<string, string> });
 

@@ -13,6 +13,7 @@ import { loadIssuer, parseCertificate, rotationReason } from '../pki/index.ts';
 import type { Action, CertificateRequestSpec } from './actions.ts';
 import {
   ANNOTATION_TLS,
+  ANNOTATION_TLS_ISSUER,
   LABEL_CERTIFICATE,
   LABEL_MEMBER,
   OPERATOR_IDENTITY,
@@ -205,13 +206,28 @@ export function operatorSecretName(group: ReplicaGroup): string {
  */
 export function tlsModeErrors(spec: ResolvedSpec, pods: V1Pod[]): FieldError[] {
   const want = !!spec.tls;
-  const other = pods.find((p) => !p.metadata?.deletionTimestamp && (p.metadata?.annotations?.[ANNOTATION_TLS] === 'true') !== want);
-  if (!other) return [];
-  const runs = want ? 'plaintext' : 'with TLS';
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  const other = live.find((p) => (p.metadata?.annotations?.[ANNOTATION_TLS] === 'true') !== want);
+  if (other) {
+    const runs = want ? 'plaintext' : 'with TLS';
+    return [
+      {
+        path: 'spec.tls.enabled',
+        message: `is ${want} but the group's members run ${runs} (pod ${other.metadata?.name}); TLS cannot be switched on or off under a running group: set spec.tls.enabled back to ${!want}, or create a new group and move the data`,
+      },
+    ];
+  }
+  if (!want) return [];
+  // The issuer cannot be switched either: members trust one CA, and the other issuer's certificates would not get in.
+  const wantCm = !!spec.tls!.certManager;
+  const switched = live.find((p) => (p.metadata?.annotations?.[ANNOTATION_TLS_ISSUER] === 'cert-manager') !== wantCm);
+  if (!switched) return [];
   return [
     {
-      path: 'spec.tls.enabled',
-      message: `is ${want} but the group's members run ${runs} (pod ${other.metadata?.name}); TLS cannot be switched on or off under a running group: set spec.tls.enabled back to ${!want}, or create a new group and move the data`,
+      path: 'spec.tls.certManager',
+      message: wantCm
+        ? `is set but the group's members run on certificates from the operator's CA (pod ${switched.metadata?.name}); the issuer cannot be switched under a running group: remove spec.tls.certManager, or create a new group and move the data`
+        : `is not set but the group's members run on certificates issued by cert-manager (pod ${switched.metadata?.name}); the issuer cannot be switched under a running group: set spec.tls.certManager back, or create a new group and move the data`,
     },
   ];
 }

@@ -39,3 +39,15 @@ export {
   tlsModeErrors,
   type CertificatePurpose,
 } from './certificates.ts';
+export {
+  CERT_MANAGER_GROUP,
+  CERT_MANAGER_VERSION,
+  CERTIFICATE_PLURAL,
+  CERTIFICATE_KIND,
+  ANNOTATION_CERTIFICATE_NAME,
+  USAGES,
+  desiredCertificate,
+  issuedSecretProblem,
+  type CertManagerCertificate,
+  type CertManagerCertificateSpec,
+} from './cert-manager.ts';

@@ -18,6 +18,8 @@ export const ANNOTATION_CLUSTER_STATE = 'replicant.dev/initial-cluster-state';
 
 /** ANNOTATION_TLS records whether a member pod was built to speak TLS ("true") or plaintext ("false"; absent: plaintext). */
 export const ANNOTATION_TLS = 'replicant.dev/tls';
+/** ANNOTATION_TLS_ISSUER records who issues a TLS member pod's certificate: "cert-manager", or absent for the operator's CA. */
+export const ANNOTATION_TLS_ISSUER = 'replicant.dev/tls-issuer';
 /** LABEL_CERTIFICATE says what a certificate Secret the operator keeps is for: ca, member, operator or client. */
 export const LABEL_CERTIFICATE = 'replicant.dev/certificate';
 

@@ -13,6 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { ReplicaGroup } from '../api/index.ts';
 import type { AdminStatus } from './admin.ts';
+import type { CertManagerCertificate } from './cert-manager.ts';
 
 /** MemberProbe is the result of calling Status on one member pod. */
 export type MemberProbe = { status: AdminStatus } | { error: string };
@@ -40,6 +41,13 @@ export interface Observed {
    * Absent: none were read (a group without TLS needs none).
    */
   secrets?: V1Secret[];
+  /**
+   * certificates are the group's cert-manager Certificates (label replicant.dev/group=<name>), read only
+   * when spec.tls.certManager is set. Absent then: they could not be listed (certificatesError says why,
+   * e.g. cert-manager's CRD is not installed).
+   */
+  certificates?: CertManagerCertificate[];
+  certificatesError?: string;
   /** networkPolicies are the group's NetworkPolicies (read only when the operator manages them). */
   networkPolicies?: V1NetworkPolicy[];
   /** nodes the member pods run on (all nodes is fine); a pod whose node is absent counts as on a lost node. */

@@ -13,6 +13,7 @@ import { LABEL_RETAINED, peerUrl } from './names.ts';
 import { buildMemberPod, buildMemberPvc } from './pod.ts';
 import { checkCA, clientServiceIP, memberCertificateAction, notOwnedMessage } from './certificates.ts';
 import { rfc3339, millis } from './time.ts';
+import { memberCertificateGate } from './steps/cert-manager.ts';
 import type { MemberView } from './view.ts';
 
 export interface OperationInit {
@@ -134,7 +135,11 @@ export function ensureMemberObjects(
   }
   if (m?.pod?.metadata?.deletionTimestamp) return { requeueAfterMs: ctx.options.requeue.busy };
   if (!m?.pod) {
-    if (spec.tls) {
+    if (spec.tls?.certManager) {
+      // The pod mounts the Secret cert-manager writes: its Certificate first, then wait for the Secret.
+      const gate = memberCertificateGate(ctx, spec.tls.certManager, name);
+      if (gate) return gate;
+    } else if (spec.tls) {
       // The pod mounts its certificate Secret: issue it first (the certificates step made sure the CA can sign).
       const secrets = ctx.obs.secrets ?? [];
       const ca = checkCA(ctx.group, spec, secrets, ctx.now);

@@ -3,8 +3,7 @@
 // application Secrets are created with owner references and the right names;
 // certificates are renewed before expiry into the same Secrets without
 // restarting pods; a user's CA is used as given (and refused clearly when it
-// cannot sign); TLS cannot be switched under a running group; cert-manager is
-// refused.
+// cannot sign); TLS cannot be switched under a running group, nor its issuer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1LabelSelector, V1Secret } from '@kubernetes/client-node';
@@ -146,7 +145,7 @@ test('application client Secret: issued with client usage only, moved when renam
   assert.ok(w.events().some((e) => e.reason === 'ClientSecretNotOwned' && e.message.includes('someone-else')));
 });
 
-test('TLS cannot be switched under a running group; certManager is refused; tls.enabled false runs plaintext without Secrets', () => {
+test('TLS cannot be switched on or off, nor to cert-manager, under a running group; tls.enabled false runs plaintext without Secrets', () => {
   const plain = new World({ replicas: 3, tls: { enabled: false } });
   plain.settle();
   assert.equal(plain.secrets.size, 0);
@@ -158,11 +157,16 @@ test('TLS cannot be switched under a running group; certManager is refused; tls.
   assert.match(c.message, /spec.tls.enabled: is true but the group's members run plaintext.*set spec.tls.enabled back to false/);
   assert.equal(plain.secrets.size, 0, 'nothing issued for a refused spec');
 
-  const cm = new World({ replicas: 3, tls: { certManager: { issuerRef: { name: 'x' } } } });
-  const q = cm.run((x) => x.step === 'invalid-spec', 5);
+  // Nor can the issuer: members of an operator-CA group do not trust cert-manager's issuer.
+  const ca = new World({ replicas: 3 });
+  ca.settle();
+  const secrets = ca.secrets.size;
+  ca.setSpec({ replicas: 3, tls: { certManager: { issuerRef: { name: 'x' } } } });
+  const q = ca.run((x) => x.step === 'invalid-spec', 5);
   assert.equal(q.status.phase, 'Invalid');
-  assert.match(q.status.conditions!.find((x) => x.type === 'InvalidSpec')!.message, /spec.tls.certManager: cert-manager is not supported yet/);
-  assert.equal(cm.pods.size + cm.secrets.size, 0);
+  assert.match(q.status.conditions!.find((x) => x.type === 'InvalidSpec')!.message, /spec.tls.certManager: is set but the group's members run on certificates from the operator's CA.*remove spec.tls.certManager/);
+  assert.equal(ca.certificates.size, 0, 'no Certificate made for a refused spec');
+  assert.equal(ca.secrets.size, secrets);
 });
 
 test('with --manage-network-policies each group gets a policy opening its peer port to its own members only; kept up to date', () => {

@@ -5,14 +5,15 @@
 // before they expire, when their names or the CA change, into the same
 // Secret: members reload the files, pods are not restarted), and deletes the
 // Secrets of members that left. A member about to be created gets its
-// certificate from ensureMemberObjects. Must never touch pods or volumes.
+// certificate from ensureMemberObjects. With spec.tls.certManager it keeps
+// cert-manager Certificates instead (steps/cert-manager.ts) and never signs
+// or rotates. Must never touch pods or volumes.
 import type { V1Secret } from '@kubernetes/client-node';
 import {
   CA_VALIDITY_DAYS,
   applicationCertificate,
   certificateProblem,
   checkCA,
-  clientServiceIP,
   issueAction,
   memberCertificateAction,
   notOwnedMessage,
@@ -20,33 +21,19 @@ import {
   operatorSecretName,
   ownedBy,
   secretMetadata,
-  type GroupAddressing,
 } from '../certificates.ts';
-import { configMembers, type Context, type Step, type StepResult } from '../context.ts';
+import type { Context, Step, StepResult } from '../context.ts';
 import { LABEL_CERTIFICATE, LABEL_MEMBER, caSecretName } from '../names.ts';
-
-/** addressing is what member certificates are named after in this pass. */
-export function addressing(ctx: Context): GroupAddressing {
-  return { group: ctx.group, namespace: ctx.namespace, clusterDomain: ctx.options.clusterDomain, clientServiceIP: clientServiceIP(ctx.name, ctx.obs.services) };
-}
-
-/** liveMemberNames are members that may still need their certificate: any pod, the configuration, the operation in flight. */
-function liveMemberNames(ctx: Context): Set<string> {
-  const op = ctx.status.operation;
-  return new Set([
-    ...ctx.obs.pods.map((p) => p.metadata?.name ?? ''),
-    ...configMembers(ctx).map((m) => m.name),
-    ...(op ? [...op.add, ...op.remove].map((m) => m.name) : []),
-    ...(op?.member ? [op.member.name] : []),
-    ...(op?.founding ?? []),
-  ]);
-}
+import { certManagerCertificates } from './cert-manager.ts';
+import { addressing, liveMemberNames } from './tls-members.ts';
 
 export const certificates: Step = {
   name: 'certificates',
   run(ctx: Context): StepResult | undefined {
     const tls = ctx.spec?.tls;
     if (!tls) return undefined;
+    // cert-manager issues and renews: the operator only keeps the Certificates in place.
+    if (tls.certManager) return certManagerCertificates(ctx, tls.certManager);
     const busy = ctx.options.requeue.busy;
     const secrets = ctx.obs.secrets ?? [];
     const caSecret = secrets.find((s) => s.metadata?.name === (tls.caSecretName ?? caSecretName(ctx.name)));

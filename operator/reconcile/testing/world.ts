@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import type { V1NetworkPolicy, V1Node, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget, V1Secret, V1Service } from '@kubernetes/client-node';
 import { caSecret, certificateSecret } from '../../kube/certificate-secrets.ts';
+import { createCertificateAuthority, type Issuer } from '../../pki/index.ts';
+import type { CertManagerCertificate } from '../cert-manager.ts';
+import { issuedSecret } from './fake-issuer.ts';
 import type { ReplicaGroup, ReplicaGroupSpec } from '../../api/index.ts';
 import type { Action, GroupEvent, Plan } from '../actions.ts';
 import { isDestructive } from '../actions.ts';
@@ -56,7 +59,16 @@ export class World {
   /** secrets hold real certificates, made by the wiring's own code (operator/kube/certificate-secrets.ts). */
   secrets = new Map<string, V1Secret>();
   networkPolicies = new Map<string, V1NetworkPolicy>();
+  /** certificates are cert-manager Certificates the planner made (spec.tls.certManager). */
+  certificates = new Map<string, CertManagerCertificate>();
+  /**
+   * certManager is a fake cert-manager with a CA issuer: before every pass it writes the Secret of each
+   * Certificate that has none or whose spec changed (issues: false holds it back; withCaCrt: false
+   * leaves ca.crt out; installed: false answers the list as if the CRD were missing).
+   */
+  certManager = { installed: true, issues: true, withCaCrt: true, ca: undefined as Issuer | undefined, issued: new Map<string, string>(), issueCount: 0 };
   private secretSeq = 0;
+  private certificateSeq = 0;
   nodes = new Map<string, string>([['n1', 'True'], ['n2', 'True'], ['n3', 'True']]);
   nodeSince = new Map<string, number>();
   /** data per member name: in the PVC when there is one, else in the pod's emptyDir. */
@@ -332,6 +344,11 @@ export class World {
       pdbs: [...this.pdbs.values()],
       secrets: [...this.secrets.values()].map((x) => structuredClone(x)),
       networkPolicies: [...this.networkPolicies.values()].map((x) => structuredClone(x)),
+      ...(this.group.spec.tls?.certManager
+        ? this.certManager.installed
+          ? { certificates: [...this.certificates.values()].map((x) => structuredClone(x)) }
+          : { certificatesError: 'the certificates.cert-manager.io API is not served: cert-manager is not installed' }
+        : {}),
       nodes: [...this.nodes].map(([name, ready]) => ({
         metadata: { name },
         status: { conditions: [{ type: 'Ready', status: ready, lastTransitionTime: new Date(this.nodeSince.get(name) ?? T0 - 86_400_000) }] },
@@ -462,6 +479,36 @@ export class World {
         if (s && (!action.uid || s.metadata?.uid === action.uid)) this.secrets.delete(action.name);
         return;
       }
+      case 'CreateCertificate': {
+        const name = action.certificate.metadata!.name!;
+        if (!this.certManager.installed) return this.fail(action, 'the server could not find the requested resource');
+        if (!this.certificates.has(name)) {
+          const seq = ++this.certificateSeq;
+          this.certificates.set(name, { ...structuredClone(action.certificate), metadata: { ...structuredClone(action.certificate.metadata), uid: `certificate-${seq}`, resourceVersion: `c${seq}` } });
+        }
+        return;
+      }
+      case 'UpdateCertificate': {
+        const name = action.certificate.metadata!.name!;
+        const c = this.certificates.get(name);
+        if (!c) return this.fail(action, 'not found');
+        if (action.resourceVersion && c.metadata?.resourceVersion !== action.resourceVersion) return this.fail(action, 'conflict');
+        const seq = ++this.certificateSeq;
+        this.certificates.set(name, { ...c, metadata: { ...c.metadata, resourceVersion: `c${seq}` }, spec: structuredClone(action.certificate.spec) });
+        return;
+      }
+      case 'DeleteCertificate': {
+        const c = this.certificates.get(action.name);
+        if (c && (!action.uid || c.metadata?.uid === action.uid)) this.certificates.delete(action.name);
+        return;
+      }
+      case 'AdoptSecret': {
+        const s = this.secrets.get(action.name);
+        if (!s) return;
+        if (action.resourceVersion && s.metadata?.resourceVersion !== action.resourceVersion) return this.fail(action, 'conflict');
+        this.putSecret({ ...s, metadata: { ...s.metadata, ownerReferences: structuredClone(action.ownerReferences) } }, s.metadata?.uid);
+        return;
+      }
       case 'TransferLeadership': {
         const target = action.request.target;
         if (this.refuseTransfers || this.nameOf(this.leader) !== action.member || !this.aliveId(target) || !this.voters.includes(target)) {
@@ -551,8 +598,28 @@ export class World {
 
   // ---- driving ----
 
+  /** runCertManager is the fake cert-manager's turn: (re)issue the Secrets of Certificates that need it. */
+  runCertManager(): void {
+    const cm = this.certManager;
+    if (!cm.installed || !cm.issues) return;
+    for (const [name, cert] of this.certificates) {
+      const spec = JSON.stringify(cert.spec);
+      const secretName = cert.spec!.secretName;
+      if (this.secrets.has(secretName) && cm.issued.get(name) === spec) continue;
+      cm.ca ??= createCertificateAuthority({ commonName: 'test cert-manager CA', validityDays: 3650, now: new Date(T0) });
+      const existing = this.secrets.get(secretName);
+      const fresh = issuedSecret(cert, cm.ca, new Date(this.now), { withCaCrt: cm.withCaCrt });
+      // cert-manager keeps metadata others added (owner references) when it rewrites a Secret.
+      if (existing?.metadata?.ownerReferences) fresh.metadata!.ownerReferences = existing.metadata.ownerReferences;
+      this.putSecret(fresh, existing?.metadata?.uid);
+      cm.issued.set(name, spec);
+      cm.issueCount++;
+    }
+  }
+
   /** pass runs the planner once, applies status then action, checks invariants, and records it. */
   pass(): Plan {
+    this.runCertManager();
     const observed = this.observe();
     const p = plan(observed, this.options);
     this.checkInvariants(observed, p);
