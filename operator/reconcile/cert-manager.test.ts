@@ -123,7 +123,7 @@ test('a replaced member: the newcomer gets a Certificate before its pod; the rem
   w.run((p) => p.step === 'steady' && !p.action && !w.secrets.has('g-1-tls') && w.pods.has('g-3'), 300);
   const acts = actionsOf(w, from);
   const at = (kind: string, name: string) =>
-    acts.findIndex((a) => a.kind === kind && ('certificate' in a ? a.certificate.metadata!.name === name : 'pod' in a ? a.pod.metadata!.name === name : 'name' in a && a.name === name));
+    acts.findIndex((a) => a.kind === kind && (a.kind === 'CreateCertificate' ? a.certificate.metadata!.name === name : a.kind === 'CreatePod' ? a.pod.metadata!.name === name : 'name' in a && a.name === name));
   assert.ok(at('CreateCertificate', 'g-3-tls') >= 0 && at('CreateCertificate', 'g-3-tls') < at('CreatePod', 'g-3'), 'Certificate before pod');
   assert.ok(at('DeleteCertificate', 'g-1-tls') >= 0, 'the old Certificate is deleted');
   assert.ok(at('DeleteCertificate', 'g-1-tls') < at('DeleteSecret', 'g-1-tls'), 'then its Secret (cert-manager would rewrite it otherwise)');
