@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadYaml } from '@kubernetes/client-node';
+import { loadAllYaml, loadYaml } from '@kubernetes/client-node';
 import * as api from './index.ts';
 
 type Schema = {
@@ -201,4 +201,15 @@ test('examples/replicagroup.yaml is a valid three-member group', () => {
   assert.equal(rg.kind, api.KIND);
   assert.deepEqual(api.validateGroup(rg), []);
   assert.equal(api.resolveSpec(rg.spec).replicas, 3);
+});
+
+test('examples/replicagroup-cert-manager.yaml: a valid group issued through the CA Issuer the same file defines', () => {
+  const docs = loadAllYaml(readFileSync(root('examples/replicagroup-cert-manager.yaml'), 'utf8')) as { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, unknown> }[];
+  const rg = docs.find((d) => d.kind === api.KIND) as unknown as api.ReplicaGroup;
+  assert.deepEqual(api.validateGroup(rg), []);
+  const cm = api.resolveSpec(rg.spec).tls!.certManager!;
+  const issuer = docs.find((d) => d.kind === cm.issuerRef.kind && d.metadata.name === cm.issuerRef.name);
+  assert.ok(issuer, 'the issuer it names is in the file');
+  assert.equal(issuer!.apiVersion, `${cm.issuerRef.group}/v1`);
+  assert.ok(issuer!.spec.ca, 'a CA issuer: it writes ca.crt');
 });
