@@ -11,6 +11,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { ReplicaGroupSpec } from '../api/index.ts';
 import { parseCertificate, verifyIssuedBy } from '../pki/index.ts';
 import type { Action } from './actions.ts';
+import { issuedSecretProblem } from './cert-manager.ts';
 import { memberCertificate, secretText } from './certificates.ts';
 import { ANNOTATION_TLS_ISSUER } from './names.ts';
 import { World } from './testing/world.ts';
@@ -38,7 +39,7 @@ test('a cert-manager group: a Certificate per member, for the operator and for t
     assert.deepEqual(c.spec!.issuerRef, issuerRef);
     assert.equal(c.spec!.duration, '720h');
     assert.equal(c.spec!.renewBefore, '240h');
-    assert.deepEqual(c.spec!.privateKey, { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' });
+    assert.deepEqual(c.spec!.privateKey, { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always', encoding: 'PKCS8' });
     assert.deepEqual(c.metadata!.ownerReferences!.map((r) => [r.kind, r.name, r.uid, r.controller]), [['ReplicaGroup', 'g', 'uid-1', true]]);
     assert.equal(c.metadata!.labels!['replicant.dev/group'], 'g');
     assert.deepEqual(c.spec!.secretTemplate!.labels, c.metadata!.labels, 'the Secret gets the same labels, so it is found by the group label');
@@ -188,4 +189,19 @@ test('cert-manager missing, a Secret in the way, and switching back to the opera
   const p = w.run((x) => x.step === 'invalid-spec', 5);
   assert.match(p.status.conditions!.find((c) => c.type === 'InvalidSpec')!.message, /spec.tls.certManager: is not set but the group's members run on certificates issued by cert-manager/);
   assert.ok(!w.secrets.has('g-ca'), 'no CA made for a refused spec');
+});
+
+test('issuedSecretProblem: a usable Secret has tls.crt (a chain is fine), tls.key and ca.crt', () => {
+  const w = new World(spec());
+  w.settle();
+  const good = w.secrets.get('g-0-tls')!;
+  assert.equal(issuedSecretProblem(good), undefined);
+  const pem = secretText(good, 'tls.crt')!;
+  const chain = { ...good, data: { ...good.data, 'tls.crt': Buffer.from(pem + secretText(good, 'ca.crt')!).toString('base64') } };
+  assert.equal(issuedSecretProblem(chain), undefined, 'leaf followed by the issuer chain');
+  assert.match(issuedSecretProblem(undefined)!, /does not exist yet/);
+  const noKey = { ...good, data: { 'tls.crt': good.data!['tls.crt'], 'ca.crt': good.data!['ca.crt'] } };
+  assert.match(issuedSecretProblem(noKey)!, /no tls.key$/);
+  const junk = { ...good, data: { ...good.data, 'tls.crt': Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n').toString('base64') } };
+  assert.match(issuedSecretProblem(junk)!, /is not a certificate/);
 });

@@ -7,7 +7,7 @@
 // cert-manager's job in this mode.
 import type { V1ObjectMeta, V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { ReplicaGroup, ResolvedCertManager } from '../api/index.ts';
-import { parseCertificate } from '../pki/index.ts';
+import { parseCertificates } from '../pki/index.ts';
 import type { CertificateRequestSpec } from './actions.ts';
 import { CA_CERT, TLS_CERT, TLS_KEY, ownedBy, secretMetadata, secretText, type CertificatePurpose } from './certificates.ts';
 import { LABEL_GROUP, ownerReference } from './names.ts';
@@ -90,7 +90,8 @@ export function desiredCertificate(
     usages: [...USAGES[want.profile]],
     ...(cm.duration ? { duration: cm.duration } : {}),
     ...(cm.renewBefore ? { renewBefore: cm.renewBefore } : {}),
-    privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+    // PKCS#8, as the operator's own Secrets (cert-manager's default for ECDSA is SEC1).
+    privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always', encoding: 'PKCS8' },
   };
   return {
     apiVersion: `${CERT_MANAGER_GROUP}/${CERT_MANAGER_VERSION}`,
@@ -143,7 +144,8 @@ export function issuedSecretProblem(secret: V1Secret | undefined): string | unde
     return `the Secret has no ${missing.join(', ')}${hint}`;
   }
   try {
-    parseCertificate(secretText(secret, TLS_CERT)!);
+    // The leaf first, possibly followed by the issuer's chain (a CA issuer with an intermediate appends it).
+    if (parseCertificates(secretText(secret, TLS_CERT)!).length === 0) return `its ${TLS_CERT} holds no certificate`;
   } catch (e) {
     return `its ${TLS_CERT} is not a certificate (${(e as Error).message})`;
   }
