@@ -10,7 +10,7 @@
 // renews in this mode.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ResolvedCertManager } from '../../api/index.ts';
-import type { Action } from '../actions.ts';
+import type { Action, CertificateRequestSpec } from '../actions.ts';
 import {
   adoptionOwnerReferences,
   certificateNeedsUpdate,
@@ -29,7 +29,6 @@ import {
   ownedBy,
   type CertificatePurpose,
 } from '../certificates.ts';
-import type { CertificateRequestSpec } from '../actions.ts';
 import type { Context, StepResult } from '../context.ts';
 import { LABEL_CERTIFICATE, LABEL_MEMBER, memberTlsSecretName } from '../names.ts';
 import { addressing, liveMemberNames } from './tls-members.ts';
@@ -39,7 +38,7 @@ interface Wanted {
   purpose: Exclude<CertificatePurpose, 'ca'>;
   want: CertificateRequestSpec;
   member?: string;
-  /** who is the owner of this certificate, for messages. */
+  /** whose certificate it is, for messages. */
   whose: string;
 }
 
