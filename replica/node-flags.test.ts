@@ -1,19 +1,9 @@
-// The image starts node with the replica's V8 flags, and node still takes
-// them and caps the young generation as intended.
+// node still takes the replica's V8 flags and caps the young generation as
+// intended (test/packaging/image-tree.test.ts checks the image passes them).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { REPLICA_NODE_FLAGS } from './node-flags.ts';
-
-const REPO = new URL('../', import.meta.url);
-
-test('the Dockerfile ENTRYPOINT runs node with REPLICA_NODE_FLAGS before bin/replicant.ts', () => {
-  const dockerfile = fs.readFileSync(new URL('Dockerfile', REPO), 'utf8');
-  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
-  assert.ok(line, 'the Dockerfile has an ENTRYPOINT');
-  assert.deepEqual(JSON.parse(line.slice('ENTRYPOINT '.length)), ['node', ...REPLICA_NODE_FLAGS, 'bin/replicant.ts']);
-});
 
 test('with REPLICA_NODE_FLAGS, a program churning short-lived objects keeps a young generation of at most 32 MiB', () => {
   // Allocate ~300 MB of short-lived objects with a few survivors, as a busy
