@@ -4,7 +4,7 @@
 // host's job, this only mirrors what is already durable.
 import type { ConfState, Entry, HardState, Snapshot } from './types.ts';
 import { emptyConfState } from './types.ts';
-import { CompactedError, SnapshotOutOfDateError, UnavailableError, invariant } from './errors.ts';
+import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, UnavailableError, invariant } from './errors.ts';
 
 /** Storage is read by the core; entries and terms outside the retained range throw Compacted/Unavailable. */
 export interface Storage {
@@ -40,6 +40,8 @@ export class MemoryStorage implements Storage {
   private snap: Snapshot = { metadata: { index: 0, term: 0, confState: emptyConfState() }, data: new Uint8Array() };
   /** ents[0] is a dummy entry standing for the snapshot (index and term only). */
   private ents: Entry[] = [{ index: 0, term: 0, type: 'normal', data: new Uint8Array() }];
+  /** set while the current snapshot's image is held by the host instead (releaseSnapshotData) */
+  private snapLoader: (() => Uint8Array) | undefined;
 
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };
@@ -76,14 +78,45 @@ export class MemoryStorage implements Storage {
     return this.ents[0].index + 1;
   }
 
+  /**
+   * snapshot is the most recent snapshot. Once its image was released (see
+   * releaseSnapshotData) the image is produced again by the host's loader; a
+   * loader that fails makes the snapshot temporarily unavailable (raft tries
+   * again at a later send), never a crash of the core.
+   */
   snapshot(): Snapshot {
-    return this.snap;
+    const load = this.snapLoader;
+    if (!load) return this.snap;
+    let data: Uint8Array;
+    try {
+      data = load();
+    } catch {
+      throw new SnapshotTemporarilyUnavailableError();
+    }
+    return { metadata: this.snap.metadata, data };
+  }
+
+  /**
+   * releaseSnapshotData drops the in-memory image of the snapshot at `index`
+   * (the current one) once the host holds it durably elsewhere: `load` must
+   * return the same bytes on demand, which raft asks for only to send the
+   * snapshot to a follower that is too far behind for entries. An image can be
+   * as large as the whole state machine, and every member would otherwise keep
+   * one beside the state machine itself. Returns false, changing nothing, when
+   * the current snapshot is not at `index` (a newer one replaced it meanwhile).
+   */
+  releaseSnapshotData(index: number, load: () => Uint8Array): boolean {
+    if (index !== this.snap.metadata.index || index === 0) return false;
+    this.snap = { metadata: this.snap.metadata, data: new Uint8Array() };
+    this.snapLoader = load;
+    return true;
   }
 
   /** applySnapshot replaces the whole log with a snapshot (received from the leader, or at startup). */
   applySnapshot(snap: Snapshot): void {
     if (snap.metadata.index <= this.snap.metadata.index) throw new SnapshotOutOfDateError();
     this.snap = snap;
+    this.snapLoader = undefined;
     this.ents = [{ index: snap.metadata.index, term: snap.metadata.term, type: 'normal', data: new Uint8Array() }];
   }
 
@@ -93,6 +126,7 @@ export class MemoryStorage implements Storage {
     const offset = this.ents[0].index;
     invariant(i <= this.lastIndex(), `snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
     this.snap = { metadata: { index: i, term: this.ents[i - offset].term, confState: cs }, data };
+    this.snapLoader = undefined;
     return this.snap;
   }
 

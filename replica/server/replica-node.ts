@@ -137,6 +137,8 @@ export class ReplicaNode {
     this.members = o.members;
     this.log = o.logger;
     this.lastSnapshotIndex = o.mem.snapshot().metadata.index;
+    // The snapshot restored at startup is on disk (recovery read it from there).
+    if (this.lastSnapshotIndex === o.disk.lastSnapshotIndex()) this.releaseSnapshotImage(o.mem.snapshot().metadata);
     this.snapshotPhase = snapshotPhase(o.id, o.snapshotCount);
     this.raw = new RawNode({
       id: o.id,
@@ -307,7 +309,10 @@ export class ReplicaNode {
     // 2. send what depended on the fsync (votes, acknowledgements)
     if (late.length > 0) this.peers?.send(late);
     // 3. apply
-    if (rd.snapshot) this.installSnapshot(rd.snapshot);
+    if (rd.snapshot) {
+      this.installSnapshot(rd.snapshot);
+      this.releaseSnapshotImage(rd.snapshot.metadata);
+    }
     if (!applyFirst) this.applyCommitted(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
   }
@@ -473,6 +478,7 @@ export class ReplicaNode {
         if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
         const compactTo = applied - this.o.snapshotCatchupEntries;
         if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
+        this.releaseSnapshotImage(snap.metadata);
         this.o.metrics.snapshots.inc({ kind: 'taken' });
         this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
         this.log.info({ index: applied, bytes: data.length, encodeMs: Math.round(encodedMs), totalMs: Math.round(performance.now() - started) }, 'saved snapshot');
@@ -483,6 +489,27 @@ export class ReplicaNode {
         else this.log.warn({ err: e, index: applied }, 'snapshot not saved: the member stopped meanwhile');
       },
     );
+  }
+
+  /**
+   * releaseSnapshotImage lets raft's storage drop the image of the durable
+   * snapshot `m` (as large as the whole state machine) and read it back from
+   * its file when a follower needs it, instead of every member holding a copy
+   * of its state beside the state itself. A read that fails is logged and
+   * makes raft retry later; the member keeps running (the follower waits).
+   */
+  private releaseSnapshotImage(m: { index: number; term: number }): void {
+    this.o.mem.releaseSnapshotData(m.index, () => {
+      try {
+        const started = performance.now();
+        const data = this.o.disk.readSnapshot(m).data;
+        this.log.info({ index: m.index, bytes: data.length, readMs: Math.round(performance.now() - started) }, 'read the snapshot back from its file to send it to a follower');
+        return data;
+      } catch (e) {
+        this.log.error({ err: e, index: m.index, term: m.term }, 'cannot read back the snapshot file for a follower that needs it');
+        throw e;
+      }
+    });
   }
 
   /** refreshGauges publishes the slowly changing state (configuration, progress, store) as metrics. */

@@ -23,7 +23,7 @@ import { LogShape } from './log-shape.ts';
 import type { SnapshotMarker } from './records.ts';
 import { encodeBatch, encodeMarker } from './records.ts';
 import { BROKEN_SUFFIX, listSegments, recover } from './recovery.ts';
-import { checkSnapshot, writeSnapshotFile } from './snapshot-file.ts';
+import { checkSnapshot, readSnapshotFileSync, writeSnapshotFile } from './snapshot-file.ts';
 import type { RecoveredState, StorageIds, StorageOptions, WalStats } from './types.ts';
 import { checkUint } from './varint.ts';
 import type { CutState } from './wal-writer.ts';
@@ -336,6 +336,22 @@ export class DiskStorage {
     }
     if (deleted) await fsyncDir(this.layout.snapDir);
     if (this.snapshots.length > 0) await this.writer.releaseBefore(this.snapshots[0].index);
+  }
+
+  /**
+   * readSnapshot reads back the data of a durable snapshot this storage still
+   * keeps (one of the newest `keepSnapshots`), verified as at recovery, so the
+   * caller need not hold the image in memory meanwhile. Synchronous because
+   * raft asks for a snapshot synchronously; it is asked only when a follower
+   * is too far behind for entries. Throws SnapshotCorruptError (file + what is
+   * wrong) or StorageMisuseError (a snapshot this storage does not keep).
+   */
+  readSnapshot(m: { index: number; term: number }): Snapshot {
+    if (this.closed) throw new StorageMisuseError('readSnapshot after close');
+    if (!this.snapshots.some((k) => k.index === m.index && k.term === m.term)) {
+      throw new StorageMisuseError(`no durable snapshot at index ${m.index} term ${m.term} is kept (kept: ${this.snapshots.map((k) => k.index).join(', ') || 'none'})`);
+    }
+    return readSnapshotFileSync(path.join(this.layout.snapDir, snapshotFileName(m)), this.ids, m);
   }
 
   /** lastSnapshotIndex is the index of the newest durable snapshot (0 if none). */

@@ -6,6 +6,7 @@
 //          autoLeave byte, data length, data
 // Written atomically (temp file, fsync, rename, fsync dir). Must never return a
 // snapshot it has not fully verified, and never write over a file in place.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -121,8 +122,15 @@ export async function writeSnapshotFile(snapDir: string, ids: StorageIds, s: Sna
 
 /** readSnapshotFile loads and verifies one snapshot file, checking it is the one its name says. */
 export async function readSnapshotFile(file: string, ids: StorageIds, expect: { index: number; term: number }): Promise<Snapshot> {
-  const buf = await fsp.readFile(file);
-  const s = decodeSnapshotFile(file, buf, ids);
+  return checkNamed(file, decodeSnapshotFile(file, await fsp.readFile(file), ids), expect);
+}
+
+/** readSnapshotFileSync is readSnapshotFile for a caller that cannot wait (raft reading back a released snapshot image). */
+export function readSnapshotFileSync(file: string, ids: StorageIds, expect: { index: number; term: number }): Snapshot {
+  return checkNamed(file, decodeSnapshotFile(file, fs.readFileSync(file), ids), expect);
+}
+
+function checkNamed(file: string, s: Snapshot, expect: { index: number; term: number }): Snapshot {
   if (s.metadata.index !== expect.index || s.metadata.term !== expect.term) {
     throw new SnapshotCorruptError(
       file,

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { DataDirLockedError, StorageFailedError, StorageMisuseError } from './errors.ts';
+import { DataDirLockedError, SnapshotCorruptError, StorageFailedError, StorageMisuseError } from './errors.ts';
 import { isInitialized, openStorage, snapshotDue } from './index.ts';
 import { parseSegmentFileName, parseSnapshotFileName } from './layout.ts';
 import { writeSnapshotFile } from './snapshot-file.ts';
@@ -278,4 +278,24 @@ test('a failed write or fsync makes the storage refuse every later save; what wa
   const r = await openStorage(dir, ids, { preallocate: false });
   await r.storage.close();
   assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3]);
+});
+
+test('readSnapshot reads back a kept snapshot byte for byte, refuses one no longer kept, and names a corrupt file', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, { segmentBytes: 2048, preallocate: false, keepSnapshots: 2 });
+  t.after(() => storage.close());
+  await storage.save({ term: 1, vote: 2, commit: 30 }, entries(1, 30, 1), true);
+  for (const at of [10, 20, 30]) await storage.saveSnapshot(snapshotAt(at, 1, 4096));
+  for (const at of [20, 30]) {
+    const back = storage.readSnapshot({ index: at, term: 1 });
+    assert.deepEqual(back.metadata, snapshotAt(at, 1, 4096).metadata);
+    assert.deepEqual(Buffer.from(back.data), Buffer.from(snapshotAt(at, 1, 4096).data));
+  }
+  assert.throws(() => storage.readSnapshot({ index: 10, term: 1 }), (e: Error) => e instanceof StorageMisuseError && /index 10 term 1 is kept \(kept: 20, 30\)/.test(e.message));
+  assert.throws(() => storage.readSnapshot({ index: 30, term: 2 }), StorageMisuseError);
+  const file = path.join(snapDir(dir), fs.readdirSync(snapDir(dir)).find((f) => parseSnapshotFileName(f)?.index === 30)!);
+  const bytes = fs.readFileSync(file);
+  bytes[bytes.length - 100] ^= 0xff;
+  fs.writeFileSync(file, bytes);
+  assert.throws(() => storage.readSnapshot({ index: 30, term: 1 }), (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(file));
 });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeanChannel } from './lean-grpc.ts';
 import { RPC, STATUS_REQUEST, decodeStatusResponse, type MemberStatus } from './etcd-wire.ts';
+import { REPLICA_NODE_FLAGS } from '../../replica/node-flags.ts';
 
 export type TargetKind = 'etcd' | 'replicant';
 
@@ -283,7 +284,10 @@ export class EtcdCluster extends Cluster {
   }
 }
 
-/** ReplicantCluster runs replica/main.ts on this Node (24) with its default flags except addresses and raft timings. */
+/**
+ * ReplicantCluster runs replica/main.ts on this Node (24) with its default flags except addresses and raft timings,
+ * and node with the flags the image uses (REPLICA_NODE_FLAGS); `nodeFlags` come after them, so they win.
+ */
 export class ReplicantCluster extends Cluster {
   readonly kind = 'replicant';
 
@@ -291,6 +295,7 @@ export class ReplicantCluster extends Cluster {
     return {
       file: process.execPath,
       args: [
+        ...REPLICA_NODE_FLAGS,
         ...(this.options.nodeFlags ?? []).map((f) => f.replaceAll('{name}', m.name)),
         this.options.replicaMain ?? REPLICA_MAIN,
         '--name', m.name,

@@ -70,8 +70,9 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
   --heartbeat-interval MS / --election-timeout MS   raft timings for both (default 100 / 1000)
   --replica-main FILE run this replica entry point instead of replica/main.ts
                       (to measure another build, e.g. an experiment's copy)
-  --node-flags="F..." extra flags for node when starting replicant members
-                      (write it with "=", e.g. --node-flags=--max-semi-space-size=64)
+  --node-flags="F..." extra flags for node when starting replicant members, after
+                      the image's own (replica/node-flags.ts), so they win; write it
+                      with "=", e.g. --node-flags=--max-semi-space-size=0 (V8's default)
   --replica-flags="F..." extra replica flags, e.g. --replica-flags="--snapshot-count 100000"
   --help              print this help
 `;

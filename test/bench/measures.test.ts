@@ -7,7 +7,7 @@ import { SampleBuffer, median, percentile, summarize } from './latency.ts';
 import { unavailability } from './failover.ts';
 import { parseStat, parseStatusKb, sampleProcess } from './proc-stats.ts';
 import { areaOf, summarizeProfile, type CpuProfile } from './profile-summary.ts';
-import { FSYNC_METRIC, fsyncDelta, parseHistogramTotals } from './server-metrics.ts';
+import { FSYNC_METRIC, fsyncDelta, parseGauge, parseHeap, parseHistogramTotals } from './server-metrics.ts';
 
 test('percentiles are nearest-rank over every sample, merged across rounds', () => {
   const a = new Float64Array(Array.from({ length: 50 }, (_, i) => i + 1)); // 1..50
@@ -115,6 +115,22 @@ test('fsync totals are summed over series from a Prometheus exposition', () => {
   assert.equal(parseHistogramTotals(text, 'nothing_here'), undefined);
   assert.deepEqual(fsyncDelta({ count: 10, seconds: 1 }, { count: 25, seconds: 1.5 }), { count: 15, seconds: 0.5 });
   assert.equal(fsyncDelta(undefined, { count: 1, seconds: 1 }), undefined);
+});
+
+test('heap gauges: V8 used, committed and external for replicant, Go heap for etcd; missing gauges give nothing', () => {
+  const text = [
+    '# HELP replicant_nodejs_heap_size_used_bytes x',
+    'replicant_nodejs_heap_size_used_bytes{member="a"} 1048576',
+    'replicant_nodejs_heap_size_total_bytes{member="a"} 4194304',
+    'replicant_nodejs_heap_size_total_bytes_other 9',
+    'replicant_nodejs_external_memory_bytes{member="a"} 2097152',
+    'go_memstats_heap_inuse_bytes 3e+06',
+    'go_memstats_heap_sys_bytes 6e+06',
+  ].join('\n');
+  assert.deepEqual(parseHeap(text, 'replicant'), { usedBytes: 1048576, totalBytes: 4194304, externalBytes: 2097152 });
+  assert.deepEqual(parseHeap(text, 'etcd'), { usedBytes: 3e6, totalBytes: 6e6 });
+  assert.equal(parseHeap('replicant_nodejs_heap_size_used_bytes 5', 'replicant'), undefined);
+  assert.equal(parseGauge(text, 'nothing_here'), undefined);
 });
 
 test('profile summary can be cut to the measured windows (monotonic ms)', () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BenchFlagError, parseBenchFlags } from './flags.ts';
-import { aggregate, batchingTable, checkTargets, failoverTable, markdownReport, summarizeFailover, workloadTable, type RunRecord } from './report.ts';
+import { aggregate, batchingTable, checkTargets, failoverTable, markdownReport, resourceTable, summarizeFailover, workloadTable, type RunRecord } from './report.ts';
 import { WORKLOADS } from './workloads.ts';
 import type { FailoverSample } from './failover.ts';
 
@@ -50,6 +50,7 @@ function run(workload: string, target: 'etcd' | 'replicant', opsPerSec: number, 
     loadAverage: [1, 1, 1],
     fsyncs: new Map([[`${target}-1`, { count: opsPerSec, seconds: opsPerSec / 500 }]]),
     snapshots: new Map([[`${target}-2`, { count: 1, seconds: 0.25 }]]),
+    heap: new Map([[`${target}-1`, { usedBytes: 30 * 2 ** 20, totalBytes: 50 * 2 ** 20, ...(target === 'replicant' ? { externalBytes: 12 * 2 ** 20 } : {}) }]]),
     usage: new Map([
       [`${target}-1`, { cpuSeconds: 2, cpuCores: 0.2, rssMaxBytes: rssMiB * 2 ** 20, rssEndBytes: 0, rssAnonEndBytes: 0, rssFileEndBytes: 0 }],
       [`${target}-2`, { cpuSeconds: 1, cpuCores: 0.1, rssMaxBytes: (rssMiB / 2) * 2 ** 20, rssEndBytes: 0, rssAnonEndBytes: 0, rssFileEndBytes: 0 }],
@@ -122,6 +123,15 @@ test('aggregate merges rounds: throughput over total time, percentiles over all 
   assert.equal(a.members[0].meanFsyncMs, 2);
   assert.equal(a.members[1].snapshots, 2);
   assert.match(batchingTable([a]), /\| put-16 \| etcd \| 200 \| 20 \| 10\.0 \| 2\.00 \| n\/a \| 2 \| 0\.50 \|/);
+  // heap gauges: the last round's; a member without them has NaN, shown as an empty cell
+  assert.equal(a.members[0].heapUsedMiB, 30);
+  assert.equal(a.members[0].heapTotalMiB, 50);
+  assert.ok(Number.isNaN(a.members[0].externalMiB), 'etcd has no external figure');
+  assert.ok(Number.isNaN(a.members[1].heapUsedMiB));
+  const r = aggregate(WORKLOADS.find((x) => x.name === 'put-64')!, 'replicant', [run('put-64', 'replicant', 100, [1], 80)]);
+  assert.equal(r.members[0].externalMiB, 12);
+  assert.match(resourceTable([r]), /\| replicant \| replicant-1 \| leader \| 2\.0 \| 0\.20 \| 80 \| 0 \/ 0 \| 30 \/ 50 \| 12 \|/);
+  assert.match(resourceTable([r]), /\| replicant \| replicant-2 \| follower \| 1\.0 \| 0\.10 \| 40 \| 0 \/ 0 \|  \|  \|/);
 });
 
 test('flags: --replica-main must exist, --node-flags split on spaces', () => {

@@ -11,7 +11,7 @@ import type { ProcessUsage } from './proc-stats.ts';
 import type { ProfileSummary } from './profile-summary.ts';
 import { RESOURCE_WORKLOAD, type Workload } from './workloads.ts';
 import type { TargetKind } from './clusters.ts';
-import type { FsyncCounters } from './server-metrics.ts';
+import type { FsyncCounters, HeapFigures } from './server-metrics.ts';
 
 /** RunRecord is one measured run of one workload against one system. */
 export interface RunRecord {
@@ -25,6 +25,8 @@ export interface RunRecord {
   fsyncs: Map<string, FsyncCounters>;
   /** snapshot saves per member during the window (a histogram that appears only after the first save counts from 0) */
   snapshots: Map<string, FsyncCounters>;
+  /** each member's heap gauges at the end of the window (absent when a member did not answer) */
+  heap?: Map<string, HeapFigures>;
   loadAverage: [number, number, number];
 }
 
@@ -37,6 +39,10 @@ export interface MemberUsage {
   /** anonymous (heap) and file-backed parts of RSS at the end of the last round */
   rssAnonMiB: number;
   rssFileMiB: number;
+  /** heap used and committed (V8 for replicant, Go for etcd) and replicant's memory outside the V8 heap, at the end of the last round; NaN if unknown */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
   /** WAL fsyncs during the measured windows, and their mean duration */
   fsyncs: number;
   meanFsyncMs: number;
@@ -110,7 +116,7 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
   for (const r of mine) for (const [k, v] of Object.entries(r.result.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
   const byMember = new Map<
     string,
-    { cpu: number; cores: number[]; rss: number; anon: number; file: number; leader: number; fsyncs: number; fsyncSeconds: number; snaps: number; snapSeconds: number }
+    { cpu: number; cores: number[]; rss: number; anon: number; file: number; heap?: HeapFigures; leader: number; fsyncs: number; fsyncSeconds: number; snaps: number; snapSeconds: number }
   >();
   let serverCpu = 0;
   for (const r of mine) {
@@ -122,6 +128,7 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
         e.snapSeconds += sn.seconds;
       }
       e.anon = u.rssAnonEndBytes;
+      e.heap = r.heap?.get(name);
       e.file = u.rssFileEndBytes;
       const f = r.fsyncs.get(name);
       if (f) {
@@ -161,6 +168,9 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
         rssMaxMiB: e.rss / MiB,
         rssAnonMiB: e.anon / MiB,
         rssFileMiB: e.file / MiB,
+        heapUsedMiB: e.heap ? e.heap.usedBytes / MiB : NaN,
+        heapTotalMiB: e.heap ? e.heap.totalBytes / MiB : NaN,
+        externalMiB: e.heap?.externalBytes !== undefined ? e.heap.externalBytes / MiB : NaN,
         fsyncs: e.fsyncs,
         meanFsyncMs: e.fsyncs > 0 ? (e.fsyncSeconds * 1000) / e.fsyncs : NaN,
         snapshots: e.snaps,
@@ -315,16 +325,17 @@ export function failoverTable(fo: FailoverSummary[]): string {
 /** resourceTable renders per-member CPU and RSS during the resource workload. */
 export function resourceTable(ws: WorkloadResult[]): string {
   const rows = [
-    '| system | member | role | CPU s | CPU (cores) | RSS max MiB | at end: anon / file-backed MiB |',
-    '|---|---|---|---:|---:|---:|---:|',
+    '| system | member | role | CPU s | CPU (cores) | RSS max MiB | at end: anon / file-backed MiB | at end: heap used / committed MiB | at end: outside the heap (Buffers) MiB |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|',
   ];
+  const mib = (v: number) => (Number.isNaN(v) ? '' : v.toFixed(0));
   for (const t of ['etcd', 'replicant'] as const) {
     const w = find(ws, RESOURCE_WORKLOAD, t);
     if (!w) continue;
     for (const m of w.members) {
-      rows.push(`| ${t} | ${m.member} | ${m.role} | ${m.cpuSeconds.toFixed(1)} | ${m.cpuCores.toFixed(2)} | ${m.rssMaxMiB.toFixed(0)} | ${m.rssAnonMiB.toFixed(0)} / ${m.rssFileMiB.toFixed(0)} |`);
+      rows.push(`| ${t} | ${m.member} | ${m.role} | ${m.cpuSeconds.toFixed(1)} | ${m.cpuCores.toFixed(2)} | ${m.rssMaxMiB.toFixed(0)} | ${m.rssAnonMiB.toFixed(0)} / ${m.rssFileMiB.toFixed(0)} | ${Number.isNaN(m.heapUsedMiB) ? '' : `${mib(m.heapUsedMiB)} / ${mib(m.heapTotalMiB)}`} | ${mib(m.externalMiB)} |`);
     }
-    rows.push(`| ${t} | load generator | client | | ${w.clientCpuCores.toFixed(2)} | | |`);
+    rows.push(`| ${t} | load generator | client | | ${w.clientCpuCores.toFixed(2)} | | | | |`);
   }
   return rows.join('\n');
 }

@@ -17,7 +17,7 @@ import { describeMachine } from './machine.ts';
 import { UsageWindow, loadAverage } from './proc-stats.ts';
 import { readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { aggregate, checkTargets, summarizeFailover, toJson, type BenchReport, type FailoverSummary, type RunRecord } from './report.ts';
-import { fsyncDelta, scrapeMember, type FsyncCounters, type MemberCounters } from './server-metrics.ts';
+import { fsyncDelta, scrapeMember, type FsyncCounters, type HeapFigures, type MemberCounters } from './server-metrics.ts';
 import { needsReadKeys } from './workloads.ts';
 
 export interface Cleanup {
@@ -114,14 +114,17 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         const after = (await fsyncsAfter) ?? [];
         const fsyncs = new Map<string, FsyncCounters>();
         const snapshots = new Map<string, FsyncCounters>();
+        const heap = new Map<string, HeapFigures>();
         c.members.forEach((m, i) => {
           const d = fsyncDelta(before[i]?.fsync, after[i]?.fsync);
           if (d) fsyncs.set(m.name, d);
           const sn = fsyncDelta(before[i]?.fsync ? (before[i].snapshot ?? { count: 0, seconds: 0 }) : undefined, after[i]?.snapshot);
           if (sn) snapshots.set(m.name, sn);
+          const h = after[i]?.heap;
+          if (h) heap.set(m.name, h);
         });
         const la = loadAverage();
-        runs.push({ workload: w.name, target: t, round, result, leader: leader.name, usage: used, fsyncs, snapshots, loadAverage: la });
+        runs.push({ workload: w.name, target: t, round, result, leader: leader.name, usage: used, fsyncs, snapshots, heap, loadAverage: la });
         leaderRuns.set(leader.name, (leaderRuns.get(leader.name) ?? 0) + 1);
         log(
           `${w.name.padEnd(10)} ${t.padEnd(9)} round ${round}: ${result.opsPerSec.toFixed(0).padStart(6)} ops/s, errors ${result.errors}, ` +

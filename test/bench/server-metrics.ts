@@ -1,5 +1,6 @@
 // Reads the members' own Prometheus counters around a run: WAL fsyncs and
-// snapshot saves (count and seconds) for both systems, so the report can show
+// snapshot saves (count and seconds) for both systems, and their heap gauges
+// at the end (what of the resident memory is heap, used or not), so the report can show
 // how well each batches (operations per fsync), what an fsync costs and how
 // long snapshots held the member up, which CPU figures alone do not explain. etcd serves /metrics on its client URL, replicant on its
 // metrics URL. It must never fail a run: a member that does not answer simply
@@ -24,10 +25,49 @@ export interface FsyncCounters {
   seconds: number;
 }
 
-/** MemberCounters are one scrape of a member: WAL fsyncs and snapshot saves. */
+/**
+ * HEAP_METRICS are the gauges of each runtime's heap: V8's used and committed
+ * heap and the memory outside it (Buffers) for replicant (prom-client's
+ * default metrics), Go's heap in use and obtained from the OS for etcd.
+ */
+export const HEAP_METRICS: Record<TargetKind, { used: string; total: string; external?: string }> = {
+  etcd: { used: 'go_memstats_heap_inuse_bytes', total: 'go_memstats_heap_sys_bytes' },
+  replicant: { used: 'replicant_nodejs_heap_size_used_bytes', total: 'replicant_nodejs_heap_size_total_bytes', external: 'replicant_nodejs_external_memory_bytes' },
+};
+
+/** HeapFigures are a member's heap gauges at one scrape, in bytes (external: replicant only). */
+export interface HeapFigures {
+  usedBytes: number;
+  totalBytes: number;
+  externalBytes?: number;
+}
+
+/** MemberCounters are one scrape of a member: WAL fsyncs, snapshot saves and its heap. */
 export interface MemberCounters {
   fsync?: FsyncCounters;
   snapshot?: FsyncCounters;
+  heap?: HeapFigures;
+}
+
+/** parseGauge sums the series of gauge `name` in a Prometheus text exposition (undefined if absent). */
+export function parseGauge(text: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && m[1] === name) total = (total ?? 0) + Number(m[3]);
+  }
+  return total;
+}
+
+/** parseHeap reads a member's heap gauges (undefined when the used or total gauge is missing). */
+export function parseHeap(text: string, kind: TargetKind): HeapFigures | undefined {
+  const names = HEAP_METRICS[kind];
+  const usedBytes = parseGauge(text, names.used);
+  const totalBytes = parseGauge(text, names.total);
+  if (usedBytes === undefined || totalBytes === undefined) return undefined;
+  const externalBytes = names.external ? parseGauge(text, names.external) : undefined;
+  return externalBytes === undefined ? { usedBytes, totalBytes } : { usedBytes, totalBytes, externalBytes };
 }
 
 /** parseHistogramTotals sums `<name>_count` and `<name>_sum` over every series in a Prometheus text exposition. */
@@ -58,7 +98,7 @@ export async function scrapeMember(kind: TargetKind, m: BenchMember): Promise<Me
     const res = await fetch(metricsUrl(kind, m), { signal: AbortSignal.timeout(2000) });
     if (!res.ok) return {};
     const text = await res.text();
-    return { fsync: parseHistogramTotals(text, FSYNC_METRIC[kind]), snapshot: parseHistogramTotals(text, SNAPSHOT_METRIC[kind]) };
+    return { fsync: parseHistogramTotals(text, FSYNC_METRIC[kind]), snapshot: parseHistogramTotals(text, SNAPSHOT_METRIC[kind]), heap: parseHeap(text, kind) };
   } catch {
     return {};
   }

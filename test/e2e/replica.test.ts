@@ -203,6 +203,11 @@ test('a member that falls behind a snapshot catches up through InstallSnapshot',
   const metrics = await (await fetch(`${lagger.metricsUrl}/metrics`)).text();
   assert.match(metrics, /replicant_snapshots_total\{[^}]*kind="installed"[^}]*\} [1-9]/);
   assert.equal((await cluster.client(lagger).get('snap/149', { serializable: true }))?.value, '149');
+  // The leader held no snapshot image in memory: it read the one it sent back from its file.
+  assert.ok(
+    [ms[0], ms[1]].some((m) => m.log.some((line) => line.includes('read the snapshot back from its file to send it to a follower'))),
+    cluster.logTail(),
+  );
 });
 
 test('SIGTERM on the leader hands leadership over and exits 0', async (t) => {

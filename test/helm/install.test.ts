@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { kubectl, REPO_BIN, waitFor, withLocalkube } from '../localkube/index.ts';
+import { REPLICA_NODE_FLAGS } from '../../replica/node-flags.ts';
 import type { KubeObject, Localkube } from '../localkube/index.ts';
 import { REPO_ROOT, useHelm } from './helm.ts';
 import type { Helm } from './helm.ts';
@@ -94,8 +95,8 @@ test('helm install, upgrade and uninstall against localkube', async (t) => {
   const forbidden: string[] = [];
   const lk = await withLocalkube(t, {
     nodes: 3,
-    // The chart's image runs this checkout: ENTRYPOINT `node bin/replicant.ts`, as in the Dockerfile.
-    imageMap: { replicant: [path.join(REPO_BIN, 'node'), path.join(REPO_ROOT, 'bin', 'replicant.ts')] },
+    // The chart's image runs this checkout: ENTRYPOINT `node <replica node flags> bin/replicant.ts`, as in the Dockerfile.
+    imageMap: { replicant: [path.join(REPO_BIN, 'node'), ...REPLICA_NODE_FLAGS, path.join(REPO_ROOT, 'bin', 'replicant.ts')] },
     crashLoopBackoff: { initialMs: 500 },
     requestLog: (line) => {
       if (/ 403 \d+ms$/.test(line)) forbidden.push(line);

@@ -133,7 +133,10 @@ export class SimNode {
     if (t.snapshotEvery === 0) return false;
     const snapIndex = this.storage.snapshot().metadata.index;
     if (this.app.applied - snapIndex < t.snapshotEvery) return false;
-    this.storage.createSnapshot(this.app.applied, this.app.confState, encodeAppState(this.app.digest));
+    const image = encodeAppState(this.app.digest);
+    this.storage.createSnapshot(this.app.applied, this.app.confState, image);
+    // As the server does once the snapshot file is durable: raft gets the image back from a loader when it sends it.
+    this.storage.releaseSnapshotData(this.app.applied, () => image.slice());
     const compactTo = this.app.applied - t.keepAfterSnapshot;
     if (compactTo > this.storage.firstIndex() - 1) this.storage.compact(compactTo);
     return true;

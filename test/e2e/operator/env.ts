@@ -1,6 +1,6 @@
 // The world of one operator end-to-end test file: a localkube control plane
 // with a process kubelet (3 nodes by default, the `replicant` image mapped to
-// this repository's bin/replicant.ts as the Dockerfile's ENTRYPOINT), the CRD
+// this repository's bin/replicant.ts, with node's flags, as the Dockerfile's ENTRYPOINT), the CRD
 // applied with the real kubectl, operator processes, and readers for what the
 // tests assert on (groups, pods, volumes, Events, a group's client Service).
 // Reads go straight to localkube's in-process store (cheap on a loaded
@@ -14,6 +14,7 @@ import type { CoreV1Event as V1Event, V1PersistentVolumeClaim, V1Pod } from '@ku
 import type { ReplicaGroup } from '../../../operator/api/index.ts';
 import { kubectl, waitFor, withLocalkube, type Localkube } from '../../localkube/index.ts';
 import { REPO_BIN, REPO_ROOT } from '../../localkube/kubelet/env.ts';
+import { REPLICA_NODE_FLAGS } from '../../../replica/node-flags.ts';
 import { OperatorProcess, type Cleanup, type OperatorFlags } from './operator-process.ts';
 
 export const NAMESPACE = 'default';
@@ -37,7 +38,7 @@ export class OperatorEnv {
   static async start(t: Cleanup, options: EnvOptions = {}): Promise<OperatorEnv> {
     const lk = await withLocalkube(t, {
       nodes: options.nodes ?? 3,
-      imageMap: { replicant: { entrypoint: [path.join(REPO_BIN, 'node'), path.join(REPO_ROOT, 'bin', 'replicant.ts')], workingDir: REPO_ROOT } },
+      imageMap: { replicant: { entrypoint: [path.join(REPO_BIN, 'node'), ...REPLICA_NODE_FLAGS, path.join(REPO_ROOT, 'bin', 'replicant.ts')], workingDir: REPO_ROOT } },
       // Short restart back-off so a crash loop shows within seconds, as it would after minutes on a real kubelet.
       crashLoopBackoff: { initialMs: 1000, maxMs: 4000 },
     });

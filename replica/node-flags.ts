@@ -1,0 +1,19 @@
+// The flags for node itself that a replica runs with: the image's ENTRYPOINT
+// carries them (test/packaging/image-tree.test.ts keeps the Dockerfile in
+// step with this list; a pod that replaces the image's command must pass them
+// itself) and the benchmark starts its members with them. They size V8's
+// heap for a long-running server whose live data is the key-value store: by
+// default V8 lets the young generation grow to 2 × 64 MiB on a machine with
+// many GiB of memory, which a member serving many clients fills with
+// per-request garbage, so a busy member kept up to ~100 MiB of resident
+// memory that held nothing (docs/benchmarks.md, Optimisations). It must never hold a flag
+// that changes what the program computes, only how its memory is managed,
+// and never cap the old generation (the store lives there: a cap would turn a
+// large store into a crash).
+
+/**
+ * REPLICA_NODE_FLAGS are passed to node before the entry point. A semi-space
+ * of 16 MiB (young generation 32 MiB) keeps scavenges short and frequent; the
+ * request garbage of 64-256 clients dies young either way.
+ */
+export const REPLICA_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
