@@ -4,7 +4,7 @@
 // here opens a port or reads the member table except through its arguments.
 export { TlsFiles, TlsConfigError, readMaterial } from './tls-files.ts';
 export type { TlsFilePaths, TlsMaterial, TlsFilesOptions } from './tls-files.ts';
-export { ReloadingServerCredentials, channelCredentials, tlsChannelOptions } from './credentials.ts';
+export { ReloadingServerCredentials, channelCredentials, serverContextOptions, tlsChannelOptions } from './credentials.ts';
 export type { ClientCertMode, ServerCheck } from './credentials.ts';
 export {
   identityOf,
