@@ -297,7 +297,12 @@ class CallRun {
     }
     this.#done = true;
     const stream = this.#stream;
-    if (stream.destroyed || stream.closed) return;
+    if (stream.destroyed || stream.closed) {
+      // the client went away while the handler ran, and 'close' has not been emitted yet
+      this.#call.cancelled = true;
+      this.#options.hooks?.finished?.(this.#method, Status.CANCELLED, this.#started);
+      return;
+    }
     const call = this.#call;
     try {
       const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' };
