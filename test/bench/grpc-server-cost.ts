@@ -20,7 +20,7 @@ import * as grpc from '@grpc/grpc-js';
 import { KvStore, RequestIdGenerator, encodeCommand, type KvCommand, type PutRequest } from '../../replica/kv/index.ts';
 import { ETCD_PROTO_ROOT } from '../../replica/server/etcdapi/wire.ts';
 import { SingleNodeBackend } from '../../replica/server/etcdapi/single-node-backend.ts';
-import { grpcServerOptions, maxReceiveBytes, registerEtcdApi } from '../../replica/server/etcdapi/index.ts';
+import { maxReceiveBytes, registerEtcdApi } from '../../replica/server/etcdapi/index.ts';
 import { UnaryGrpcServer } from '../../replica/server/unary-grpc/index.ts';
 import { LeanChannel } from './lean-grpc.ts';
 import { RPC, encodePut } from './etcd-wire.ts';
@@ -29,9 +29,9 @@ import { sampleProcess } from './proc-stats.ts';
 type Variant = 'grpc-js' | 'lean' | 'http2';
 const VARIANTS: Variant[] = ['grpc-js', 'lean', 'http2'];
 
-/** serveGrpcJs runs the replica's etcd API on grpc-js over an in-memory store. */
+/** serveGrpcJs runs the replica's etcd API on grpc-js over an in-memory store, with the options the client port had on grpc-js. */
 async function serveGrpcJs(): Promise<number> {
-  const server = new grpc.Server(grpcServerOptions({}));
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxReceiveBytes({}), 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
   registerEtcdApi(server, new SingleNodeBackend());
   return new Promise((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),

@@ -4,7 +4,7 @@
 // methods answer UNIMPLEMENTED (the servers' answer for a declared method
 // without a handler), as do unserved methods of the three services. It must
 // never create or start the server: the caller owns it (and must bound its
-// receive size with grpcServerOptions(limits) / maxReceiveBytes(limits)).
+// receive size with maxReceiveBytes(limits)).
 import type * as grpc from '@grpc/grpc-js';
 import type { ClientBackend } from './backend.ts';
 import { clusterHandlers } from './cluster-service.ts';

@@ -48,7 +48,7 @@ export interface CallHooks {
 }
 
 export interface UnaryGrpcServerOptions {
-  /** maxReceiveBytes bounds one request message (grpcServerOptions' receive limit); larger ones get RESOURCE_EXHAUSTED unread. */
+  /** maxReceiveBytes bounds one request message; larger ones get RESOURCE_EXHAUSTED unread. */
   maxReceiveBytes: number;
   hooks?: CallHooks;
   /** onError hears handler exceptions and connection-level errors, for logging (never thrown). */
