@@ -305,7 +305,7 @@ class CallRun {
     }
     const call = this.#call;
     try {
-      const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' };
+      const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
       if (call.responseMetadata) Object.assign(headers, call.responseMetadata.toHttp2Headers());
       stream.respond(headers, { waitForTrailers: true });
       stream.once('wantTrailers', () => {
