@@ -341,7 +341,8 @@ async function serve(
   const clientServer = new UnaryGrpcServer({
     maxReceiveBytes: maxReceiveBytes(limits),
     hooks: clientCallHooks(metrics, clientAccessCheck(accessPolicy, log)),
-    onError: (err, where) => log.debug({ err, where }, 'client port error'),
+    // Peers' broken connections are routine (debug); a certificate the listener refused to load is not.
+    onError: (err, where) => (where === 'tls reload' ? log.warn({ err }, 'the client port could not load the reloaded TLS files; it keeps serving the previous ones') : log.debug({ err, where }, 'client port error')),
   });
   registerEtcdApi(clientServer, backend, { limits, onError: onClientApiError });
   clientServer.addService(adminServiceDefinition(), admin);

@@ -121,7 +121,16 @@ export class UnaryGrpcServer {
         allowHTTP1: false,
       });
       // Certificates follow the files: new connections get the new ones; established ones stay up.
-      this.#unsubscribe.push(files.onChange((m) => secure.setSecureContext(serverContextOptions(m, mode))));
+      this.#unsubscribe.push(
+        files.onChange((m) => {
+          try {
+            secure.setSecureContext(serverContextOptions(m, mode));
+          } catch (err) {
+            // TlsFiles validated the set; if node still refuses it, the listener keeps the previous one.
+            this.#options.onError?.(err, 'tls reload');
+          }
+        }),
+      );
       secure.on('tlsClientError', (err) => this.#options.onError?.(err, 'tls handshake'));
       listener = secure;
     } else {
