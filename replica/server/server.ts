@@ -341,8 +341,12 @@ async function serve(
   const clientServer = new UnaryGrpcServer({
     maxReceiveBytes: maxReceiveBytes(limits),
     hooks: clientCallHooks(metrics, clientAccessCheck(accessPolicy, log)),
-    // Peers' broken connections are routine (debug); a certificate the listener refused to load is not.
-    onError: (err, where) => (where === 'tls reload' ? log.warn({ err }, 'the client port could not load the reloaded TLS files; it keeps serving the previous ones') : log.debug({ err, where }, 'client port error')),
+    // Peers' broken connections are routine (debug); a handler that threw or a certificate the listener refused to load is not.
+    onError: (err, where) => {
+      if (where === 'tls reload') log.warn({ err }, 'the client port could not load the reloaded TLS files; it keeps serving the previous ones');
+      else if (where.startsWith('handler ')) log.warn({ err, where }, 'client API handler threw');
+      else log.debug({ err, where }, 'client port error');
+    },
   });
   registerEtcdApi(clientServer, backend, { limits, onError: onClientApiError });
   clientServer.addService(adminServiceDefinition(), admin);

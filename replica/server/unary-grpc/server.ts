@@ -51,7 +51,11 @@ export interface UnaryGrpcServerOptions {
   /** maxReceiveBytes bounds one request message; larger ones get RESOURCE_EXHAUSTED unread. */
   maxReceiveBytes: number;
   hooks?: CallHooks;
-  /** onError hears handler exceptions and connection-level errors, for logging (never thrown). */
+  /**
+   * onError hears, for logging (never thrown): handler exceptions (where
+   * "handler <path>"), certificates node refused on reload ("tls reload"), and
+   * routine connection trouble (anything else: resets, handshakes, sessions).
+   */
   onError?: (err: unknown, where: string) => void;
 }
 
@@ -283,7 +287,7 @@ class CallRun {
     try {
       this.#method.handler!(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, value, trailer) => this.#answer(err, value, trailer));
     } catch (err) {
-      this.#options.onError?.(err, this.#method.path);
+      this.#options.onError?.(err, `handler ${this.#method.path}`);
       this.#finish(Status.UNKNOWN, `Server method handler threw error ${(err as Error)?.message ?? String(err)}`);
     }
   }
