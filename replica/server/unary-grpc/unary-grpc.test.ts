@@ -308,3 +308,17 @@ test('addService refuses a path registered twice and a handler that is not a fun
   assert.throws(() => new UnaryGrpcServer({ maxReceiveBytes: 10 }).addService(serviceDefinition(), { Echo: 5 as never }), /not a function/);
   assert.throws(() => new UnaryGrpcServer({ maxReceiveBytes: -1 }), /non-negative integer/);
 });
+
+test('a handler that throws answers UNKNOWN and is reported as a handler error', async (t) => {
+  const errors: string[] = [];
+  const server = new UnaryGrpcServer({ maxReceiveBytes: 64, onError: (err, where) => errors.push(`${where}: ${(err as Error).message}`) });
+  server.addService(serviceDefinition(), {
+    Echo: () => {
+      throw new Error('bug');
+    },
+  });
+  const port = await server.listen({ host: '127.0.0.1', port: 0 });
+  t.after(() => server.forceShutdown());
+  await assert.rejects(grpcClient(t, port)('Echo', 'x').done, (e: grpc.ServiceError) => e.code === grpc.status.UNKNOWN && /bug/.test(e.details));
+  assert.deepEqual(errors, ['handler /test.Echo/Echo: bug']);
+});
