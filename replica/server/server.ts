@@ -13,7 +13,8 @@ import { MemoryStorage, bootstrap, type NodeId } from '../raft/index.ts';
 import { KvStore } from '../kv/index.ts';
 import { isInitialized, openStorage, type DiskStorage } from '../storage/index.ts';
 import { PeerTransport } from '../transport/index.ts';
-import { clusterRelayService, grpcServerOptions, registerEtcdApi } from './etcdapi/index.ts';
+import { clusterRelayService, maxReceiveBytes, registerEtcdApi } from './etcdapi/index.ts';
+import { UnaryGrpcServer, type CallHooks } from './unary-grpc/index.ts';
 import { clientConstructor, loadProtos, serviceDefinition } from '../../proto/grpc.ts';
 import type { ReplicaConfig } from './flags.ts';
 import { clusterIdFor, hexId, memberIdFor } from './ids.ts';
@@ -35,7 +36,7 @@ import {
   ReloadingServerCredentials,
   TlsFiles,
   allowsUsage,
-  clientAccessInterceptor,
+  clientAccessCheck,
   describe,
   identifiesPeerUrls,
   identityOfX509,
@@ -337,21 +338,30 @@ async function serve(
   const clientTls = config.clientTls;
   const clientCertMode: ClientCertMode = !clientTls?.trustedCaFile ? 'none' : clientTls.clientCertAuth ? 'require' : 'request';
   const accessPolicy = { tls: !!clientTls, clientCertAuth: !!clientTls?.clientCertAuth, adminIdentities: config.adminAllowedIdentities };
-  const grpcServer = new grpc.Server({
-    ...grpcServerOptions(limits),
-    interceptors: [requestTimer(metrics), clientAccessInterceptor(accessPolicy, log)],
+  const clientServer = new UnaryGrpcServer({
+    maxReceiveBytes: maxReceiveBytes(limits),
+    hooks: clientCallHooks(metrics, clientAccessCheck(accessPolicy, log)),
+    // Peers' broken connections are routine (debug); a handler that threw or a certificate the listener refused to load is not.
+    onError: (err, where) => {
+      if (where === 'tls reload') log.warn({ err }, 'the client port could not load the reloaded TLS files; it keeps serving the previous ones');
+      else if (where.startsWith('handler ')) log.warn({ err, where }, 'client API handler threw');
+      else log.debug({ err, where }, 'client port error');
+    },
   });
-  registerEtcdApi(grpcServer, backend, { limits, onError: onClientApiError });
-  grpcServer.addService(adminServiceDefinition(), admin);
-  const clientServerCredentials = tlsFiles.client ? new ReloadingServerCredentials(tlsFiles.client, clientCertMode) : undefined;
+  registerEtcdApi(clientServer, backend, { limits, onError: onClientApiError });
+  clientServer.addService(adminServiceDefinition(), admin);
   let clientPort = 0;
-  for (const u of config.listenClientUrls) {
-    const creds = u.protocol === 'https:' ? clientServerCredentials! : grpc.ServerCredentials.createInsecure();
-    clientPort = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync(listenTarget(u), creds, (err, port) =>
-        err ? reject(new Error(`cannot listen for clients on ${u.href}: ${err.message}`)) : resolve(port),
-      ),
-    );
+  try {
+    for (const u of config.listenClientUrls) {
+      const tls = u.protocol === 'https:' ? { files: tlsFiles.client!, clientCertMode } : undefined;
+      if (u.protocol === 'https:' && !tlsFiles.client) throw new Error(`${u.href} is https but no client TLS files are configured`);
+      clientPort = await clientServer.listen({ host: u.hostname, port: Number(u.port), tls }).catch((err: Error) => {
+        throw new Error(`cannot listen for clients on ${u.href}: ${err.message}`);
+      });
+    }
+  } catch (err) {
+    clientServer.forceShutdown();
+    throw err;
   }
   if (!clientTls) {
     log.warn('the client port has no TLS: anyone who can reach it may read and write every key and call the admin API (see README "Security")');
@@ -419,8 +429,7 @@ async function serve(
           log.warn({ err }, 'could not hand leadership over before stopping');
         }
       }
-      grpcServer.forceShutdown();
-      clientServerCredentials?.close();
+      clientServer.forceShutdown();
       peerServerCredentials?.close();
       stopTls();
       divergence.stop();
@@ -435,17 +444,16 @@ async function serve(
   return handle;
 }
 
-/** requestTimer observes every client and admin call's latency by method and status code. */
-function requestTimer(metrics: ReturnType<typeof createReplicaMetrics>): grpc.ServerInterceptor {
-  return (method, call) => {
-    const started = performance.now();
-    const name = method.path.slice(method.path.lastIndexOf('.') + 1).replace('/', '.');
-    return new grpc.ServerInterceptingCall(call, {
-      sendStatus(status, next) {
-        metrics.grpcSeconds.observe({ method: name, code: grpc.status[status.code] ?? String(status.code) }, (performance.now() - started) / 1000);
-        next(status);
-      },
-    });
+/**
+ * clientCallHooks observe every client and admin call's latency by method and
+ * status code, and admit a call only past the client access check.
+ */
+function clientCallHooks(metrics: ReturnType<typeof createReplicaMetrics>, admit: CallHooks['admit']): CallHooks {
+  return {
+    admit,
+    finished(method, code, startedMs) {
+      metrics.grpcSeconds.observe({ method: method.name, code: grpc.status[code] ?? String(code) }, (performance.now() - startedMs) / 1000);
+    },
   };
 }
 

@@ -1,10 +1,11 @@
 // Microbenchmark behind one of the optimisation proposals in
 // docs/benchmarks.md: server CPU per etcd Put on the client API's transport,
 // with the same KV work behind it (decode, command codec, apply to a KvStore,
-// encode the answer) and no raft. Variant "grpc-js" is the replica's real
-// client API stack (registerEtcdApi on a grpc-js server, over the test-only
-// SingleNodeBackend); variant "http2" does the same KV work behind a minimal
-// unary handler on node:http2. Each server runs in its own child process
+// encode the answer) and no raft. Variant "lean" is the replica's real client
+// API stack (registerEtcdApi on the lean UnaryGrpcServer, over the test-only
+// SingleNodeBackend); "grpc-js" is the same handlers on a grpc-js server (the
+// stack before it); "http2" does the same KV work behind a minimal unary
+// handler on node:http2 (the floor for a node:http2 server). Each server runs in its own child process
 // (CPU read from /proc), driven by the benchmark's lean client at 64 requests
 // in flight, in alternating rounds; the KV work alone is timed in-process for
 // reference. Usage:
@@ -19,20 +20,29 @@ import * as grpc from '@grpc/grpc-js';
 import { KvStore, RequestIdGenerator, encodeCommand, type KvCommand, type PutRequest } from '../../replica/kv/index.ts';
 import { ETCD_PROTO_ROOT } from '../../replica/server/etcdapi/wire.ts';
 import { SingleNodeBackend } from '../../replica/server/etcdapi/single-node-backend.ts';
-import { grpcServerOptions, registerEtcdApi } from '../../replica/server/etcdapi/index.ts';
+import { maxReceiveBytes, registerEtcdApi } from '../../replica/server/etcdapi/index.ts';
+import { UnaryGrpcServer } from '../../replica/server/unary-grpc/index.ts';
 import { LeanChannel } from './lean-grpc.ts';
 import { RPC, encodePut } from './etcd-wire.ts';
 import { sampleProcess } from './proc-stats.ts';
 
-type Variant = 'grpc-js' | 'http2';
+type Variant = 'grpc-js' | 'lean' | 'http2';
+const VARIANTS: Variant[] = ['grpc-js', 'lean', 'http2'];
 
-/** serveGrpcJs runs the replica's etcd API on grpc-js over an in-memory store. */
+/** serveGrpcJs runs the replica's etcd API on grpc-js over an in-memory store, with the options the client port had on grpc-js. */
 async function serveGrpcJs(): Promise<number> {
-  const server = new grpc.Server(grpcServerOptions({}));
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxReceiveBytes({}), 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
   registerEtcdApi(server, new SingleNodeBackend());
   return new Promise((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
+}
+
+/** serveLean runs the replica's etcd API on the client port's UnaryGrpcServer over an in-memory store. */
+async function serveLean(): Promise<number> {
+  const server = new UnaryGrpcServer({ maxReceiveBytes: maxReceiveBytes({}) });
+  registerEtcdApi(server, new SingleNodeBackend());
+  return server.listen({ host: '127.0.0.1', port: 0 });
 }
 
 /** serveHttp2 does the same KV work for Put behind a bare node:http2 unary handler. */
@@ -67,7 +77,7 @@ async function serveHttp2(): Promise<number> {
 }
 
 async function child(variant: Variant): Promise<void> {
-  const port = variant === 'grpc-js' ? await serveGrpcJs() : await serveHttp2();
+  const port = variant === 'grpc-js' ? await serveGrpcJs() : variant === 'lean' ? await serveLean() : await serveHttp2();
   process.send!({ port });
   process.on('disconnect', () => process.exit(0));
 }
@@ -132,9 +142,9 @@ async function main(argv: string[]): Promise<void> {
   };
   const seconds = opt('--seconds', 5);
   const rounds = opt('--rounds', 3);
-  const results: Record<Variant, number[]> = { 'grpc-js': [], http2: [] };
+  const results: Record<Variant, number[]> = { 'grpc-js': [], lean: [], http2: [] };
   for (let r = 0; r < rounds; r++) {
-    for (const v of (r % 2 ? ['http2', 'grpc-js'] : ['grpc-js', 'http2']) as Variant[]) {
+    for (const v of r % 2 ? [...VARIANTS].reverse() : VARIANTS) {
       const m = await measure(v, seconds);
       results[v].push(m.cpuUsPerOp);
       process.stdout.write(`round ${r + 1} ${v.padEnd(7)}: ${(m.ops / seconds).toFixed(0)} puts/s, server CPU ${m.cpuUsPerOp.toFixed(0)} µs per put\n`);
@@ -143,7 +153,7 @@ async function main(argv: string[]): Promise<void> {
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   kvWorkOnly(20_000); // warm up
   process.stdout.write(`KV work alone (no transport), in-process: ${kvWorkOnly(100_000).toFixed(0)} µs CPU per put\n`);
-  process.stdout.write(`median server CPU per put: grpc-js ${med(results['grpc-js']).toFixed(0)} µs, http2 ${med(results.http2).toFixed(0)} µs\n`);
+  process.stdout.write(`median server CPU per put: ${VARIANTS.map((v) => `${v} ${med(results[v]).toFixed(0)} µs`).join(', ')}\n`);
 }
 
 await main(process.argv.slice(2));

@@ -1,5 +1,5 @@
-// The client API's admission limits, etcd's defaults, and the grpc-js server
-// options they imply. It must never hold per-request logic.
+// The client API's admission limits, etcd's defaults, and the receive bound
+// they imply for the client port's server. It must never hold per-request logic.
 import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS } from '../../kv/index.ts';
 
 /** EtcdApiLimits are the etcd flags --max-request-bytes and --max-txn-ops. */
@@ -34,18 +34,7 @@ export function limitsWithDefaults(limits: Partial<EtcdApiLimits> = {}): EtcdApi
   return out;
 }
 
-/**
- * grpcServerOptions are the options the grpc.Server serving the client API
- * must be created with: its receive limit is maxRequestBytes + 512 KiB, as etcd's;
- * channelz call tracking is off.
- */
-export function grpcServerOptions(limits: Partial<EtcdApiLimits> = {}): Record<string, number> {
-  const { maxRequestBytes } = limitsWithDefaults(limits);
-  return {
-    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    'grpc.max_send_message_length': -1,
-    // channelz (grpc-js's introspection service, which nothing here serves)
-    // tracks every call; off, it costs nothing per request.
-    'grpc.enable_channelz': 0,
-  };
+/** maxReceiveBytes is the client port's bound on one request message: maxRequestBytes + 512 KiB, as etcd's. */
+export function maxReceiveBytes(limits: Partial<EtcdApiLimits> = {}): number {
+  return limitsWithDefaults(limits).maxRequestBytes + GRPC_OVERHEAD_BYTES;
 }

@@ -1,9 +1,10 @@
-// registerEtcdApi puts the etcd v3 client API on a grpc-js server: KV,
-// Maintenance and Cluster are served over a ClientBackend; Watch, Lease and
-// Auth are declared so their methods answer UNIMPLEMENTED (grpc-js's default
-// for a declared method without a handler), as do unserved methods of the
-// three services. It must never create or start the server: the caller owns it
-// (and must create it with grpcServerOptions(limits)).
+// registerEtcdApi puts the etcd v3 client API on a gRPC server (the client
+// port's UnaryGrpcServer, or a grpc-js Server): KV, Maintenance and Cluster
+// are served over a ClientBackend; Watch, Lease and Auth are declared so their
+// methods answer UNIMPLEMENTED (the servers' answer for a declared method
+// without a handler), as do unserved methods of the three services. It must
+// never create or start the server: the caller owns it (and must bound its
+// receive size with maxReceiveBytes(limits)).
 import type * as grpc from '@grpc/grpc-js';
 import type { ClientBackend } from './backend.ts';
 import { clusterHandlers } from './cluster-service.ts';
@@ -27,9 +28,14 @@ export const SERVED = {
   Cluster: ['MemberList', 'MemberAdd', 'MemberRemove', 'MemberPromote'],
 } as const;
 
-export function registerEtcdApi(server: grpc.Server, backend: ClientBackend, options: EtcdApiOptions = {}): void {
+/** ServiceHost is what registerEtcdApi needs of a server: grpc-js's addService. */
+export interface ServiceHost {
+  addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void;
+}
+
+export function registerEtcdApi(server: ServiceHost, backend: ClientBackend, options: EtcdApiOptions = {}): void {
   const limits = limitsWithDefaults(options.limits);
-  server.addService(etcdService('KV'), kvHandlers(backend, limits, options.onError));
+  server.addService(etcdService('KV'), kvHandlers(backend, limits, options.onError) as grpc.UntypedServiceImplementation);
   server.addService(etcdService('Maintenance'), maintenanceHandlers(backend, options.onError));
   server.addService(etcdService('Cluster'), clusterHandlers(backend, options.onError));
   for (const declaredOnly of ['Watch', 'Lease', 'Auth']) server.addService(etcdService(declaredOnly), {});

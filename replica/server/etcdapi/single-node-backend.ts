@@ -3,14 +3,15 @@
 // as a committed log entry would be) and keeps the membership in memory. It
 // proves the client API against real etcd clients before the raft server
 // exists. It must never be used to serve real traffic: it replicates nothing.
-// startEtcdApiServer wraps it in a grpc-js server on 127.0.0.1.
+// startEtcdApiServer serves it on the client port's UnaryGrpcServer on 127.0.0.1.
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { KvStore, RequestIdGenerator } from '../../kv/index.ts';
 import type { HashKVResult, KvCommand, KvResult, KvStoreOptions, RangeRequest, RangeResponse } from '../../kv/index.ts';
 import type { ClientBackend, ClusterHeader, Member, MemberStatus } from './backend.ts';
 import { EtcdError } from './errors.ts';
-import { grpcServerOptions } from './limits.ts';
+import { maxReceiveBytes } from './limits.ts';
+import { UnaryGrpcServer } from '../unary-grpc/index.ts';
 import type { EtcdApiLimits } from './limits.ts';
 import { registerEtcdApi } from './register.ts';
 
@@ -143,7 +144,7 @@ export interface EtcdApiTestServer {
   port: number;
   endpoint: string;
   backend: SingleNodeBackend;
-  server: grpc.Server;
+  server: UnaryGrpcServer;
   /** unexpected collects errors the handlers reported as not client errors; tests expect it empty. */
   unexpected: unknown[];
   stop(): void;
@@ -152,12 +153,10 @@ export interface EtcdApiTestServer {
 /** startEtcdApiServer serves the client API over a SingleNodeBackend on 127.0.0.1:<ephemeral port>. */
 export async function startEtcdApiServer(options: SingleNodeOptions & { limits?: Partial<EtcdApiLimits> } = {}): Promise<EtcdApiTestServer> {
   const backend = new SingleNodeBackend(options);
-  const server = new grpc.Server(grpcServerOptions(options.limits));
+  const server = new UnaryGrpcServer({ maxReceiveBytes: maxReceiveBytes(options.limits) });
   const unexpected: unknown[] = [];
   registerEtcdApi(server, backend, { limits: options.limits, onError: (_method, err) => unexpected.push(err) });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await server.listen({ host: '127.0.0.1', port: 0 });
   const endpoint = `127.0.0.1:${port}`;
   backend.setClientURL(`http://${endpoint}`);
   return {

@@ -76,27 +76,24 @@ export function verifiedIdentity(call: { getAuthContext(): { sslPeerCertificate?
   return cert ? identityOf(cert) : undefined;
 }
 
-/** clientAccessInterceptor enforces decideClientCall on every call of the client port. */
-export function clientAccessInterceptor(policy: ClientAccessPolicy, log: Logger): grpc.ServerInterceptor {
+/**
+ * clientAccessCheck enforces decideClientCall on every call of the client
+ * port, before the call's message is read (the client port server's admit
+ * hook); refusals are logged at most once a second.
+ */
+export function clientAccessCheck(policy: ClientAccessPolicy, log: Logger): (call: { getPath(): string; getAuthContext(): { sslPeerCertificate?: PeerCertificate } }) => Refusal | undefined {
   let lastLog = -Infinity;
-  return (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMetadata(metadata, nextMetadata) {
-            const refusal = decideClientCall(policy, method.path, verifiedIdentity(call));
-            if (refusal) {
-              const now = performance.now();
-              if (now - lastLog > 1000) {
-                lastLog = now;
-                log.warn({ method: method.path, code: grpc.status[refusal.code], reason: refusal.details }, 'refused a client call');
-              }
-              call.sendStatus({ ...refusal, metadata: new grpc.Metadata() });
-              return;
-            }
-            nextMetadata(metadata);
-          },
-        });
-      },
-    });
+  return (call) => {
+    if (!policy.tls) return undefined;
+    const path = call.getPath();
+    const refusal = decideClientCall(policy, path, verifiedIdentity(call));
+    if (refusal) {
+      const now = performance.now();
+      if (now - lastLog > 1000) {
+        lastLog = now;
+        log.warn({ method: path, code: grpc.status[refusal.code], reason: refusal.details }, 'refused a client call');
+      }
+    }
+    return refusal;
+  };
 }

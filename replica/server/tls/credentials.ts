@@ -1,4 +1,5 @@
-// grpc-js credentials over TlsFiles: server credentials whose certificates
+// grpc-js credentials over TlsFiles (and the secure-context options the
+// client port's node:http2 server reloads from the same TlsFiles): server credentials whose certificates
 // follow the files (new connections get the new ones; established ones stay
 // up), with client certificates not asked for, requested, or required; and
 // channel credentials for dialing peers that present this member's peer
@@ -17,7 +18,8 @@ import type { TlsFiles, TlsMaterial } from './tls-files.ts';
  */
 export type ClientCertMode = 'none' | 'request' | 'require';
 
-function contextOptions(m: TlsMaterial, mode: ClientCertMode) {
+/** serverContextOptions are the secure-context options a server serving `m` in `mode` needs (the CA only when it asks for client certificates). */
+export function serverContextOptions(m: TlsMaterial, mode: ClientCertMode): { cert: Buffer; key: Buffer; ca?: Buffer } {
   return { cert: m.cert, key: m.key, ...(mode !== 'none' && m.ca ? { ca: m.ca } : {}) };
 }
 
@@ -29,9 +31,9 @@ export class ReloadingServerCredentials extends grpc.ServerCredentials {
     if (mode !== 'none' && !files.material.ca) throw new Error('client certificates need a trusted CA file');
     super(
       { requestCert: mode !== 'none', rejectUnauthorized: mode === 'require', minVersion: 'TLSv1.2' },
-      contextOptions(files.material, mode),
+      serverContextOptions(files.material, mode),
     );
-    this.#unsubscribe = files.onChange((m) => this.updateSecureContextOptions(contextOptions(m, mode)));
+    this.#unsubscribe = files.onChange((m) => this.updateSecureContextOptions(serverContextOptions(m, mode)));
   }
 
   /** close stops following the files. */
