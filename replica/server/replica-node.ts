@@ -129,6 +129,11 @@ export class ReplicaNode {
   private stopping = false;
   /** test-only fault: apply puts differently from the other members (see Admin.InjectFault). */
   faultNondeterministicApply = false;
+  /** when this member last heard from a leader (append, heartbeat, snapshot): the campaign log says how long before */
+  private lastLeaderContact = performance.now();
+  /** when this member last became leader, and the term whose first commit it logged (see logElection) */
+  private becameLeaderAt = 0;
+  private firstCommitLoggedTerm = 0;
 
   constructor(o: ReplicaNodeOptions) {
     this.o = o;
@@ -199,6 +204,7 @@ export class ReplicaNode {
   step(msgs: Message[]): void {
     if (!this.running) return;
     for (const m of msgs) {
+      if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') this.lastLeaderContact = performance.now();
       try {
         this.raw.step(m);
       } catch (e) {
@@ -285,7 +291,18 @@ export class ReplicaNode {
     // parallel with the followers and counts itself only once durable.
     const early: Message[] = [];
     const late: Message[] = [];
-    for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
+    let election = false;
+    for (const msg of rd.messages) {
+      if (RawNode.sendableBeforePersist(msg)) early.push(msg);
+      else {
+        late.push(msg);
+        if (msg.type === 'preVote' || msg.type === 'vote' || msg.type === 'preVoteResp' || msg.type === 'voteResp') election = true;
+      }
+    }
+    if (election) this.logElection(rd.messages);
+    if (rd.committedEntries.length > 0 && this.firstCommitLoggedTerm !== this.raw.raft.term && this.raw.raft.state === 'leader') {
+      this.logFirstCommit(rd.committedEntries);
+    }
     if (early.length > 0) this.peers?.send(early);
     // Committed entries that an earlier Ready already made durable here are
     // applied (and their clients answered) while this Ready's write and fsync
@@ -310,6 +327,48 @@ export class ReplicaNode {
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
     if (!applyFirst) this.applyCommitted(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+  }
+
+  /**
+   * logElection logs this member's campaigns (with how long since it last
+   * heard from a leader: a tick schedule that drifts under load shows here as
+   * sinceLeaderMs well above electionTicks × tickMs) and its answers to vote
+   * requests, so a failover can be broken down from the members' logs.
+   */
+  private logElection(msgs: Message[]): void {
+    const raft = this.raw.raft;
+    let campaignLogged = false;
+    for (const m of msgs) {
+      if ((m.type === 'preVote' || m.type === 'vote') && !campaignLogged) {
+        campaignLogged = true;
+        this.log.info(
+          {
+            kind: m.type,
+            term: m.term,
+            index: m.index,
+            logTerm: m.logTerm,
+            sinceLeaderMs: Math.round(performance.now() - this.lastLeaderContact),
+            electionTicks: raft.randomizedElectionTimeout,
+            tickMs: this.o.tickMs,
+          },
+          'campaign',
+        );
+      } else if (m.type === 'preVoteResp' || m.type === 'voteResp') {
+        this.log.info({ kind: m.type, to: m.to.toString(16), term: m.term, granted: !m.reject }, 'answered vote request');
+      }
+    }
+  }
+
+  /** logFirstCommit logs when a new leader first commits an entry of its own term: from then on it can answer writes. */
+  private logFirstCommit(entries: Entry[]): void {
+    const raft = this.raw.raft;
+    const last = entries[entries.length - 1];
+    if (last.term !== raft.term) return;
+    this.firstCommitLoggedTerm = raft.term;
+    this.log.info(
+      { term: raft.term, index: last.index, sinceElectedMs: Math.round(performance.now() - this.becameLeaderAt), committedEntries: entries.length },
+      'committed the first entry of its term',
+    );
   }
 
   /**
@@ -346,6 +405,8 @@ export class ReplicaNode {
         this.readInFlight = undefined;
       }
     }
+    if (state === 'leader' && this.becameLeaderAt === 0) this.becameLeaderAt = performance.now();
+    if (state !== 'leader') this.becameLeaderAt = 0;
     m.isLeader.set(state === 'leader' ? 1 : 0);
     m.hasLeader.set(leader !== 0 ? 1 : 0);
   }
