@@ -105,6 +105,13 @@ export class ReplicaNode {
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
   /** KV proposals not yet handed to raft: the loop proposes them together, as one entry batch. */
   private proposalBatch: { requestId: number; data: Uint8Array }[] = [];
+  /**
+   * proposals that arrived while no leader was known (an election is under
+   * way): held, as etcd's raft node holds them, and proposed as soon as a
+   * leader is known, instead of failing at once with "no leader" and sending
+   * the client elsewhere. Each still ends at its request deadline.
+   */
+  private awaitingLeader: { requestId: number; data: Uint8Array }[] = [];
   private pendingReads: Waiter<void>[] = [];
   private readInFlight: ReadBatch | undefined;
   private readonly readsAwaitingApply: ReadBatch[] = [];
@@ -191,6 +198,7 @@ export class ReplicaNode {
     }
     this.kvWaiters.clear();
     this.proposalBatch = [];
+    this.awaitingLeader = [];
     for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(stopped);
     this.indexWaiters.clear();
     this.failReads(stopped);
@@ -405,6 +413,7 @@ export class ReplicaNode {
         this.readInFlight = undefined;
       }
     }
+    if (leader !== 0 && this.awaitingLeader.length > 0) this.kicked = true; // propose what waited for a leader
     if (state === 'leader' && this.becameLeaderAt === 0) this.becameLeaderAt = performance.now();
     if (state !== 'leader') this.becameLeaderAt = 0;
     m.isLeader.set(state === 'leader' ? 1 : 0);
@@ -593,10 +602,23 @@ export class ReplicaNode {
    * with the reason (the batch is accepted or refused as a whole).
    */
   private proposeBatch(): void {
-    const batch = this.proposalBatch;
+    let batch = this.proposalBatch;
+    const raft = this.raw.raft;
+    if (raft.lead === 0) {
+      // No leader known: hold the proposals until one is (see awaitingLeader).
+      if (batch.length === 0) return;
+      this.proposalBatch = [];
+      this.holdForLeader(batch);
+      return;
+    }
+    if (this.awaitingLeader.length > 0) {
+      // A leader is known again: what waited for it goes first, minus the requests that timed out meanwhile.
+      batch = [...this.awaitingLeader.filter((p) => this.kvWaiters.has(p.requestId)), ...batch];
+      this.awaitingLeader = [];
+    }
     if (batch.length === 0) return;
     this.proposalBatch = [];
-    if (this.raw.raft.state === 'leader') {
+    if (raft.state === 'leader') {
       try {
         this.raw.proposeMany(batch.map((p) => p.data));
       } catch (e) {
@@ -613,6 +635,17 @@ export class ReplicaNode {
         this.failProposals([p], e);
       }
     }
+  }
+
+  /** holdForLeader keeps proposals until a leader is known; beyond MAX_AWAITING_LEADER they fail with "no leader". */
+  private holdForLeader(batch: { requestId: number; data: Uint8Array }[]): void {
+    if (this.awaitingLeader.length > 0 && this.awaitingLeader.length + batch.length > MAX_AWAITING_LEADER) {
+      // Drop the ones whose deadline passed before refusing new ones.
+      this.awaitingLeader = this.awaitingLeader.filter((p) => this.kvWaiters.has(p.requestId));
+    }
+    const room = Math.max(0, MAX_AWAITING_LEADER - this.awaitingLeader.length);
+    this.awaitingLeader.push(...batch.slice(0, room));
+    if (batch.length > room) this.failProposals(batch.slice(room), new ProposalDroppedError('no leader'));
   }
 
   private failProposals(batch: { requestId: number }[], e: unknown): void {
@@ -822,6 +855,9 @@ export class ReplicaNode {
     return this.lastSnapshotIndex;
   }
 }
+
+/** MAX_AWAITING_LEADER bounds the proposals held while no leader is known (each also ends at its deadline). */
+const MAX_AWAITING_LEADER = 16_384;
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
