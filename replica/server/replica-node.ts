@@ -1,4 +1,4 @@
-// The loop that drives the raft core for one replica: ticks, messages and
+// The loop that drives the raft core for one replica: ticks (on a fixed schedule), messages and
 // proposals in; for every Ready: persist (fsync) → send → apply → advance
 // (entries committed and already durable here are applied during the fsync).
 // It matches apply results to waiting client requests, runs ReadIndex
@@ -30,6 +30,7 @@ import { decodeEntry, decodeSnapshot, encodeKvEntry, encodePublishEntry, encodeS
 import { MemberTable } from './members.ts';
 import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
+import { startTicker, type Ticker } from './ticker.ts';
 
 export interface PeerSender {
   send(messages: Message[]): void;
@@ -98,7 +99,7 @@ export class ReplicaNode {
   private running = false;
   private wake: (() => void) | undefined;
   private kicked = false;
-  private ticker: NodeJS.Timeout | undefined;
+  private ticker: Ticker | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
@@ -172,12 +173,13 @@ export class ReplicaNode {
     this.syncPeers();
     let ticks = 0;
     this.refreshGauges();
-    this.ticker = setInterval(() => {
+    // A fixed schedule (see ticker.ts): setInterval drifted late under load.
+    this.ticker = startTicker(this.o.tickMs, () => {
       this.raw.tick();
       this.maybePublish();
       if (++ticks % 5 === 0) this.refreshGauges();
       this.kick();
-    }, this.o.tickMs);
+    });
     this.loopDone = this.loop();
   }
 
@@ -186,7 +188,7 @@ export class ReplicaNode {
     if (!this.running) return;
     this.stopping = true;
     this.running = false;
-    clearInterval(this.ticker);
+    this.ticker?.stop();
     this.kick();
     await this.loopDone;
     // A snapshot being written finishes before the storage may be closed.
@@ -285,7 +287,7 @@ export class ReplicaNode {
   /** fatal stops the loop and reports the first fatal error (once). */
   private fatal(e: unknown, msg: string): void {
     this.running = false;
-    clearInterval(this.ticker);
+    this.ticker?.stop();
     if (this.fatalReported) return;
     this.fatalReported = true;
     this.log.error({ err: e }, msg);
