@@ -128,6 +128,8 @@ export class Raft {
   heartbeatElapsed = 0;
   /** the kind of the campaign under way (its vote requests are re-sent with the same context) */
   private campaignKind: CampaignType = 'election';
+  /** campaigns: how many campaigns (pre-vote or vote rounds) this member started; hosts log new ones, not re-sent requests */
+  campaigns = 0;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly heartbeatTimeout: number;
@@ -533,6 +535,7 @@ export class Raft {
   private campaign(t: CampaignType): void {
     if (!this.promotable()) return;
     this.campaignKind = t;
+    this.campaigns++;
     let voteMsg: MessageType;
     let term: number;
     if (t === 'preElection') {

@@ -142,6 +142,8 @@ export class ReplicaNode {
   /** when this member last became leader, and the term whose first commit it logged (see logElection) */
   private becameLeaderAt = 0;
   private firstCommitLoggedTerm = 0;
+  /** raft's campaign count last logged: re-sent vote requests are not new campaigns */
+  private loggedCampaigns = 0;
 
   constructor(o: ReplicaNodeOptions) {
     this.o = o;
@@ -347,10 +349,11 @@ export class ReplicaNode {
    */
   private logElection(msgs: Message[]): void {
     const raft = this.raw.raft;
-    let campaignLogged = false;
+    let campaignLogged = raft.campaigns === this.loggedCampaigns;
     for (const m of msgs) {
       if ((m.type === 'preVote' || m.type === 'vote') && !campaignLogged) {
         campaignLogged = true;
+        this.loggedCampaigns = raft.campaigns;
         this.log.info(
           {
             kind: m.type,
