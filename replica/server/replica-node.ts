@@ -349,27 +349,28 @@ export class ReplicaNode {
    */
   private logElection(msgs: Message[]): void {
     const raft = this.raw.raft;
-    let campaignLogged = raft.campaigns === this.loggedCampaigns;
+    // The newest request is the campaign that moved the count (a Ready may also carry re-sent older ones).
+    let request: Message | undefined;
     for (const m of msgs) {
-      if ((m.type === 'preVote' || m.type === 'vote') && !campaignLogged) {
-        campaignLogged = true;
-        this.loggedCampaigns = raft.campaigns;
-        this.log.info(
-          {
-            kind: m.type,
-            term: m.term,
-            index: m.index,
-            logTerm: m.logTerm,
-            sinceLeaderMs: Math.round(performance.now() - this.lastLeaderContact),
-            electionTicks: raft.randomizedElectionTimeout,
-            tickMs: this.o.tickMs,
-          },
-          'campaign',
-        );
-      } else if (m.type === 'preVoteResp' || m.type === 'voteResp') {
+      if (m.type === 'preVote' || m.type === 'vote') request = m;
+      else if (m.type === 'preVoteResp' || m.type === 'voteResp') {
         this.log.info({ kind: m.type, to: m.to.toString(16), term: m.term, granted: !m.reject }, 'answered vote request');
       }
     }
+    if (!request || raft.campaigns === this.loggedCampaigns) return;
+    this.loggedCampaigns = raft.campaigns;
+    this.log.info(
+      {
+        kind: request.type,
+        term: request.term,
+        index: request.index,
+        logTerm: request.logTerm,
+        sinceLeaderMs: Math.round(performance.now() - this.lastLeaderContact),
+        electionTicks: raft.randomizedElectionTimeout,
+        tickMs: this.o.tickMs,
+      },
+      'campaign',
+    );
   }
 
   /** logFirstCommit logs when a new leader first commits an entry of its own term: from then on it can answer writes. */

@@ -5,6 +5,7 @@
 // and keeps a timeline of successes. Runs inside the load-generator process
 // (loadgen-worker.ts), never in the process that hosts a server.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { GRPC_STATUS, GrpcCallError, LeanChannel } from './lean-grpc.ts';
 import { RPC, decodeCasResponse, encodeCasTxn, encodePut, encodeRange } from './etcd-wire.ts';
 import { SampleBuffer } from './latency.ts';
@@ -195,7 +196,6 @@ function operationFor(job: LoadJob, client: number, conflicts: { n: number }): O
   }
 }
 
-const TRACE: (number | string)[][] | undefined = process.env.BENCH_TRACE ? [] : undefined;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -326,6 +326,9 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
     channels.close(); // calls still stuck on a dead member end now; they are not counted
   });
   const afterSignal: Record<string, EndpointTally> = {};
+  // BENCH_TRACE=FILE: every write issued after the signal as [issued, ended (ms after the signal), endpoint index, outcome].
+  const traceFile = process.env.BENCH_TRACE;
+  const trace: (number | string)[][] | undefined = traceFile ? [] : undefined;
   let firstSuccessAfterSignal: FailoverTimeline['firstSuccessAfterSignal'];
   const tally = (endpoint: string): EndpointTally =>
     (afterSignal[endpoint] ??= { issued: 0, succeeded: 0, failed: 0, hedged: 0, unsettled: 0, errorKinds: {} });
@@ -339,7 +342,8 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
         continue;
       }
       const start = absNow();
-      const target = job.endpoints[endpoint % job.endpoints.length];
+      const endpointIndex = endpoint % job.endpoints.length;
+      const target = job.endpoints[endpointIndex];
       const counted = control.markAt !== undefined && start >= control.markAt ? tally(target) : undefined;
       if (counted) {
         counted.issued++;
@@ -355,7 +359,7 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
             timeline.add(start);
             timeline.add(end);
             if (counted) {
-              TRACE?.push([start - control.markAt!, end - control.markAt!, endpoint % job.endpoints.length, 'ok']);
+              trace?.push([start - control.markAt!, end - control.markAt!, endpointIndex, 'ok']);
               counted.unsettled--;
               counted.succeeded++;
               if (!firstSuccessAfterSignal || end < firstSuccessAfterSignal.end) firstSuccessAfterSignal = { endpoint: target, start, end };
@@ -370,7 +374,7 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
             errors++;
             countError(errorKinds, e);
             if (counted) {
-              TRACE?.push([start - control.markAt!, absNow() - control.markAt!, endpoint % job.endpoints.length, errorKind(e).slice(0, 30)]);
+              trace?.push([start - control.markAt!, absNow() - control.markAt!, endpointIndex, errorKind(e).slice(0, 60)]);
               counted.unsettled--;
               counted.failed++;
               countError(counted.errorKinds, e);
@@ -398,9 +402,9 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
     await Promise.allSettled(inFlight);
   };
   await Promise.all(Array.from({ length: job.concurrency }, (_, i) => client(i)));
-  if (TRACE && process.env.BENCH_TRACE) {
-    (await import('node:fs')).appendFileSync(process.env.BENCH_TRACE, JSON.stringify({ endpoints: job.endpoints, calls: TRACE.sort((a, b) => (a[0] as number) - (b[0] as number)) }) + '\n');
-    TRACE.length = 0;
+  if (trace && traceFile) {
+    trace.sort((a, b) => (a[0] as number) - (b[0] as number));
+    fs.appendFileSync(traceFile, JSON.stringify({ endpoints: job.endpoints, calls: trace }) + '\n');
   }
   return { successes: timeline.samples(), errors, errorKinds, afterSignal, firstSuccessAfterSignal };
 }
