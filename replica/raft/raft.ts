@@ -126,6 +126,10 @@ export class Raft {
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** the kind of the campaign under way (its vote requests are re-sent with the same context) */
+  private campaignKind: CampaignType = 'election';
+  /** campaigns: how many campaigns (pre-vote or vote rounds) this member started; hosts log new ones, not re-sent requests */
+  campaigns = 0;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly heartbeatTimeout: number;
@@ -302,6 +306,41 @@ export class Raft {
     if (this.promotable() && this.pastElectionTimeout()) {
       this.electionElapsed = 0;
       this.step(message({ type: 'hup', from: this.id }));
+      return;
+    }
+    if ((this.state === 'preCandidate' || this.state === 'candidate') && this.electionElapsed % this.heartbeatTimeout === 0) {
+      this.resendVoteRequests();
+    }
+  }
+
+  /**
+   * resendVoteRequests asks again, every heartbeat timeout of a campaign, the
+   * voters that have not answered yet. A follower ignores a vote request while
+   * it is "in lease" (it heard from a leader less than an election timeout
+   * ago, §4.2.3), and tick phases differ between members: a member whose
+   * randomised timeout is the minimum can campaign a tick before the others
+   * leave their lease, and its only request is then dropped for good. Without
+   * an answer it would wait a whole new election timeout, and if its log is
+   * the most complete, the others cannot win meanwhile (it refuses them), so
+   * one unlucky tick cost a second election timeout after a leader crash. A
+   * repeated request is a network duplicate to the receivers (the thesis's
+   * RPCs are retried the same way, §3.3) and a vote is counted once per
+   * voter, so safety is untouched.
+   */
+  private resendVoteRequests(): void {
+    const preVote = this.state === 'preCandidate';
+    for (const id of this.trk.voterIds()) {
+      if (id === this.id || this.trk.votes.has(id)) continue;
+      this.send(
+        message({
+          type: preVote ? 'preVote' : 'vote',
+          to: id,
+          term: preVote ? this.term + 1 : this.term,
+          index: this.raftLog.lastIndex(),
+          logTerm: this.raftLog.lastTerm(),
+          context: this.campaignKind === 'transfer' ? TRANSFER_CONTEXT : undefined,
+        }),
+      );
     }
   }
 
@@ -495,6 +534,8 @@ export class Raft {
 
   private campaign(t: CampaignType): void {
     if (!this.promotable()) return;
+    this.campaignKind = t;
+    this.campaigns++;
     let voteMsg: MessageType;
     let term: number;
     if (t === 'preElection') {

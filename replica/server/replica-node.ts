@@ -1,4 +1,4 @@
-// The loop that drives the raft core for one replica: ticks, messages and
+// The loop that drives the raft core for one replica: ticks (on a fixed schedule), messages and
 // proposals in; for every Ready: persist (fsync) → send → apply → advance
 // (entries committed and already durable here are applied during the fsync).
 // It matches apply results to waiting client requests, runs ReadIndex
@@ -30,6 +30,7 @@ import { decodeEntry, decodeSnapshot, encodeKvEntry, encodePublishEntry, encodeS
 import { MemberTable } from './members.ts';
 import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
+import { startTicker, type Ticker } from './ticker.ts';
 
 export interface PeerSender {
   send(messages: Message[]): void;
@@ -98,13 +99,20 @@ export class ReplicaNode {
   private running = false;
   private wake: (() => void) | undefined;
   private kicked = false;
-  private ticker: NodeJS.Timeout | undefined;
+  private ticker: Ticker | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
   /** KV proposals not yet handed to raft: the loop proposes them together, as one entry batch. */
   private proposalBatch: { requestId: number; data: Uint8Array }[] = [];
+  /**
+   * proposals that arrived while no leader was known (an election is under
+   * way): held, as etcd's raft node holds them, and proposed as soon as a
+   * leader is known, instead of failing at once with "no leader" and sending
+   * the client elsewhere. Each still ends at its request deadline.
+   */
+  private awaitingLeader: { requestId: number; data: Uint8Array }[] = [];
   private pendingReads: Waiter<void>[] = [];
   private readInFlight: ReadBatch | undefined;
   private readonly readsAwaitingApply: ReadBatch[] = [];
@@ -129,6 +137,13 @@ export class ReplicaNode {
   private stopping = false;
   /** test-only fault: apply puts differently from the other members (see Admin.InjectFault). */
   faultNondeterministicApply = false;
+  /** when this member last heard from a leader (append, heartbeat, snapshot): the campaign log says how long before */
+  private lastLeaderContact = performance.now();
+  /** when this member last became leader, and the term whose first commit it logged (see logElection) */
+  private becameLeaderAt = 0;
+  private firstCommitLoggedTerm = 0;
+  /** raft's campaign count last logged: re-sent vote requests are not new campaigns */
+  private loggedCampaigns = 0;
 
   constructor(o: ReplicaNodeOptions) {
     this.o = o;
@@ -162,12 +177,13 @@ export class ReplicaNode {
     this.syncPeers();
     let ticks = 0;
     this.refreshGauges();
-    this.ticker = setInterval(() => {
+    // A fixed schedule (see ticker.ts): setInterval drifted late under load.
+    this.ticker = startTicker(this.o.tickMs, () => {
       this.raw.tick();
       this.maybePublish();
       if (++ticks % 5 === 0) this.refreshGauges();
       this.kick();
-    }, this.o.tickMs);
+    });
     this.loopDone = this.loop();
   }
 
@@ -176,7 +192,7 @@ export class ReplicaNode {
     if (!this.running) return;
     this.stopping = true;
     this.running = false;
-    clearInterval(this.ticker);
+    this.ticker?.stop();
     this.kick();
     await this.loopDone;
     // A snapshot being written finishes before the storage may be closed.
@@ -188,6 +204,7 @@ export class ReplicaNode {
     }
     this.kvWaiters.clear();
     this.proposalBatch = [];
+    this.awaitingLeader = [];
     for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(stopped);
     this.indexWaiters.clear();
     this.failReads(stopped);
@@ -201,6 +218,7 @@ export class ReplicaNode {
   step(msgs: Message[]): void {
     if (!this.running) return;
     for (const m of msgs) {
+      if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') this.lastLeaderContact = performance.now();
       try {
         this.raw.step(m);
       } catch (e) {
@@ -273,7 +291,7 @@ export class ReplicaNode {
   /** fatal stops the loop and reports the first fatal error (once). */
   private fatal(e: unknown, msg: string): void {
     this.running = false;
-    clearInterval(this.ticker);
+    this.ticker?.stop();
     if (this.fatalReported) return;
     this.fatalReported = true;
     this.log.error({ err: e }, msg);
@@ -287,7 +305,18 @@ export class ReplicaNode {
     // parallel with the followers and counts itself only once durable.
     const early: Message[] = [];
     const late: Message[] = [];
-    for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
+    let election = false;
+    for (const msg of rd.messages) {
+      if (RawNode.sendableBeforePersist(msg)) early.push(msg);
+      else {
+        late.push(msg);
+        if (msg.type === 'preVote' || msg.type === 'vote' || msg.type === 'preVoteResp' || msg.type === 'voteResp') election = true;
+      }
+    }
+    if (election) this.logElection(rd.messages);
+    if (rd.committedEntries.length > 0 && this.firstCommitLoggedTerm !== this.raw.raft.term && this.raw.raft.state === 'leader') {
+      this.logFirstCommit(rd.committedEntries);
+    }
     if (early.length > 0) this.peers?.send(early);
     // Committed entries that an earlier Ready already made durable here are
     // applied (and their clients answered) while this Ready's write and fsync
@@ -315,6 +344,50 @@ export class ReplicaNode {
     }
     if (!applyFirst) this.applyCommitted(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+  }
+
+  /**
+   * logElection logs this member's campaigns (with how long since it last
+   * heard from a leader: a tick schedule that drifts under load shows here as
+   * sinceLeaderMs well above electionTicks × tickMs) and its answers to vote
+   * requests, so a failover can be broken down from the members' logs.
+   */
+  private logElection(msgs: Message[]): void {
+    const raft = this.raw.raft;
+    // The newest request is the campaign that moved the count (a Ready may also carry re-sent older ones).
+    let request: Message | undefined;
+    for (const m of msgs) {
+      if (m.type === 'preVote' || m.type === 'vote') request = m;
+      else if (m.type === 'preVoteResp' || m.type === 'voteResp') {
+        this.log.info({ kind: m.type, to: m.to.toString(16), term: m.term, granted: !m.reject }, 'answered vote request');
+      }
+    }
+    if (!request || raft.campaigns === this.loggedCampaigns) return;
+    this.loggedCampaigns = raft.campaigns;
+    this.log.info(
+      {
+        kind: request.type,
+        term: request.term,
+        index: request.index,
+        logTerm: request.logTerm,
+        sinceLeaderMs: Math.round(performance.now() - this.lastLeaderContact),
+        electionTicks: raft.randomizedElectionTimeout,
+        tickMs: this.o.tickMs,
+      },
+      'campaign',
+    );
+  }
+
+  /** logFirstCommit logs when a new leader first commits an entry of its own term: from then on it can answer writes. */
+  private logFirstCommit(entries: Entry[]): void {
+    const raft = this.raw.raft;
+    const last = entries[entries.length - 1];
+    if (last.term !== raft.term) return;
+    this.firstCommitLoggedTerm = raft.term;
+    this.log.info(
+      { term: raft.term, index: last.index, sinceElectedMs: Math.round(performance.now() - this.becameLeaderAt), committedEntries: entries.length },
+      'committed the first entry of its term',
+    );
   }
 
   /**
@@ -351,6 +424,9 @@ export class ReplicaNode {
         this.readInFlight = undefined;
       }
     }
+    if (leader !== 0 && this.awaitingLeader.length > 0) this.kicked = true; // propose what waited for a leader
+    if (state === 'leader' && this.becameLeaderAt === 0) this.becameLeaderAt = performance.now();
+    if (state !== 'leader') this.becameLeaderAt = 0;
     m.isLeader.set(state === 'leader' ? 1 : 0);
     m.hasLeader.set(leader !== 0 ? 1 : 0);
   }
@@ -559,10 +635,23 @@ export class ReplicaNode {
    * with the reason (the batch is accepted or refused as a whole).
    */
   private proposeBatch(): void {
-    const batch = this.proposalBatch;
+    let batch = this.proposalBatch;
+    const raft = this.raw.raft;
+    if (raft.lead === 0) {
+      // No leader known: hold the proposals until one is (see awaitingLeader).
+      if (batch.length === 0) return;
+      this.proposalBatch = [];
+      this.holdForLeader(batch);
+      return;
+    }
+    if (this.awaitingLeader.length > 0) {
+      // A leader is known again: what waited for it goes first, minus the requests that timed out meanwhile.
+      batch = [...this.awaitingLeader.filter((p) => this.kvWaiters.has(p.requestId)), ...batch];
+      this.awaitingLeader = [];
+    }
     if (batch.length === 0) return;
     this.proposalBatch = [];
-    if (this.raw.raft.state === 'leader') {
+    if (raft.state === 'leader') {
       try {
         this.raw.proposeMany(batch.map((p) => p.data));
       } catch (e) {
@@ -579,6 +668,17 @@ export class ReplicaNode {
         this.failProposals([p], e);
       }
     }
+  }
+
+  /** holdForLeader keeps proposals until a leader is known; beyond MAX_AWAITING_LEADER they fail with "no leader". */
+  private holdForLeader(batch: { requestId: number; data: Uint8Array }[]): void {
+    if (this.awaitingLeader.length > 0 && this.awaitingLeader.length + batch.length > MAX_AWAITING_LEADER) {
+      // Drop the ones whose deadline passed before refusing new ones.
+      this.awaitingLeader = this.awaitingLeader.filter((p) => this.kvWaiters.has(p.requestId));
+    }
+    const room = Math.max(0, MAX_AWAITING_LEADER - this.awaitingLeader.length);
+    this.awaitingLeader.push(...batch.slice(0, room));
+    if (batch.length > room) this.failProposals(batch.slice(room), new ProposalDroppedError('no leader'));
   }
 
   private failProposals(batch: { requestId: number }[], e: unknown): void {
@@ -788,6 +888,9 @@ export class ReplicaNode {
     return this.lastSnapshotIndex;
   }
 }
+
+/** MAX_AWAITING_LEADER bounds the proposals held while no leader is known (each also ends at its deadline). */
+const MAX_AWAITING_LEADER = 16_384;
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

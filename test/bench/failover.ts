@@ -8,6 +8,7 @@
 import type { BenchMember, Cluster } from './clusters.ts';
 import type { LoadGenerator } from './loadgen-process.ts';
 import { absNow, type FailoverTimeline } from './loadgen.ts';
+import { breakdown, logSize, parseMemberLog, readLogFrom, type FailoverBreakdown } from './failover-breakdown.ts';
 
 export type FailoverEvent = 'kill' | 'term';
 
@@ -35,10 +36,12 @@ export interface FailoverSample {
   successes: number;
   errors: number;
   errorKinds: Record<string, number>;
+  /** the phases of this failover from the survivors' logs and the load generator (see failover-breakdown.ts) */
+  breakdown?: FailoverBreakdown;
 }
 
 /** unavailability computes the gap around time `at` from a timeline of (start, end) success pairs. */
-export function unavailability(successes: Float64Array, at: number): { gapMs: number | null; lateSuccesses: number } {
+export function unavailability(successes: Float64Array, at: number): { gapMs: number | null; lateSuccesses: number; lastBefore: number | null } {
   let lastBefore = -Infinity;
   let firstAfter = Infinity;
   let late = 0;
@@ -49,8 +52,9 @@ export function unavailability(successes: Float64Array, at: number): { gapMs: nu
     else if (start >= at) firstAfter = Math.min(firstAfter, end);
     else late++;
   }
-  if (!Number.isFinite(lastBefore) || !Number.isFinite(firstAfter)) return { gapMs: null, lateSuccesses: late };
-  return { gapMs: firstAfter - lastBefore, lateSuccesses: late };
+  const before = Number.isFinite(lastBefore) ? lastBefore : null;
+  if (!Number.isFinite(lastBefore) || !Number.isFinite(firstAfter)) return { gapMs: null, lateSuccesses: late, lastBefore: before };
+  return { gapMs: firstAfter - lastBefore, lateSuccesses: late, lastBefore: before };
 }
 
 /** measureFailover runs one repetition against `cluster`. */
@@ -68,8 +72,13 @@ export async function measureFailover(cluster: Cluster, lg: LoadGenerator, event
   let at = 0;
   let electedAfterMs = NaN;
   let newLeader: BenchMember | undefined;
+  const survivors = cluster.members.filter((m) => m !== leader);
+  let logOffsets: number[] = [];
+  let atWall = 0;
   try {
     await new Promise((r) => setTimeout(r, s.steadyMs));
+    logOffsets = survivors.map((m) => logSize(m.logFile));
+    atWall = Date.now();
     at = absNow();
     const signalled = cluster.signalAndWait(leader, event === 'kill' ? 'SIGKILL' : 'SIGTERM');
     // Followers answer Status throughout; poll them for the new leader while the old one goes.
@@ -82,7 +91,16 @@ export async function measureFailover(cluster: Cluster, lg: LoadGenerator, event
   } finally {
     timeline = await load.stop();
   }
-  const { gapMs, lateSuccesses } = unavailability(timeline.successes, at);
+  const { gapMs, lateSuccesses, lastBefore } = unavailability(timeline.successes, at);
+  const parts = breakdown({
+    signalWallMs: atWall,
+    signalAbsMs: at,
+    events: survivors.flatMap((m, i) => parseMemberLog(cluster.kind, m.name, readLogFrom(m.logFile, logOffsets[i] ?? 0))),
+    lastSuccessBeforeAbs: lastBefore,
+    firstSuccessAfter: timeline.firstSuccessAfterSignal,
+    clients: timeline.afterSignal ?? {},
+    names: new Map(cluster.members.map((m) => [m.endpoint, m.name])),
+  });
   if (s.restart) {
     cluster.launch(leader);
     await cluster.waitStable(60_000);
@@ -97,6 +115,7 @@ export async function measureFailover(cluster: Cluster, lg: LoadGenerator, event
     successes: timeline.successes.length / 2,
     errors: timeline.errors,
     errorKinds: timeline.errorKinds,
+    breakdown: parts,
   };
 }
 

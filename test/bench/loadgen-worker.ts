@@ -49,6 +49,7 @@ async function handle(m: WorkerRequest): Promise<void> {
         const f = failovers.get(m.id);
         if (!f) return;
         f.control.hedging = true;
+        f.control.markAt ??= m.at;
         f.control.marks.push({ at: m.at, resolve: (end) => reply({ type: 'recovered', id: m.id, end }) });
         return;
       }

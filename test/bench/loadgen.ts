@@ -5,6 +5,7 @@
 // and keeps a timeline of successes. Runs inside the load-generator process
 // (loadgen-worker.ts), never in the process that hosts a server.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { GRPC_STATUS, GrpcCallError, LeanChannel } from './lean-grpc.ts';
 import { RPC, decodeCasResponse, encodeCasTxn, encodePut, encodeRange } from './etcd-wire.ts';
 import { SampleBuffer } from './latency.ts';
@@ -61,6 +62,20 @@ export interface FailoverControl {
   marks: { at: number; resolve(end: number): void }[];
   /** set with the first mark (the leader was just stopped): from then on slow calls are hedged */
   hedging?: boolean;
+  /** the first mark's time: calls issued from then on are counted per endpoint (FailoverTimeline.afterSignal) */
+  markAt?: number;
+}
+
+/** EndpointTally counts what the writes issued after the signal did at one endpoint. */
+export interface EndpointTally {
+  issued: number;
+  succeeded: number;
+  failed: number;
+  /** calls left running without an answer after hedgeAfterMs (the client moved on to the next member) */
+  hedged: number;
+  /** calls that never settled before the load stopped (stuck, e.g. forwarded to the dead leader) */
+  unsettled: number;
+  errorKinds: Record<string, number>;
 }
 
 export interface FailoverTimeline {
@@ -68,6 +83,10 @@ export interface FailoverTimeline {
   successes: Float64Array;
   errors: number;
   errorKinds: Record<string, number>;
+  /** where the writes issued after the signal went, by endpoint (host:port) */
+  afterSignal: Record<string, EndpointTally>;
+  /** the first write issued after the signal that succeeded: where it went and when (absNow() times) */
+  firstSuccessAfterSignal?: { endpoint: string; start: number; end: number };
 }
 
 /**
@@ -306,6 +325,13 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
     running = false;
     channels.close(); // calls still stuck on a dead member end now; they are not counted
   });
+  const afterSignal: Record<string, EndpointTally> = {};
+  // BENCH_TRACE=FILE: every write issued after the signal as [issued, ended (ms after the signal), endpoint index, outcome].
+  const traceFile = process.env.BENCH_TRACE;
+  const trace: (number | string)[][] | undefined = traceFile ? [] : undefined;
+  let firstSuccessAfterSignal: FailoverTimeline['firstSuccessAfterSignal'];
+  const tally = (endpoint: string): EndpointTally =>
+    (afterSignal[endpoint] ??= { issued: 0, succeeded: 0, failed: 0, hedged: 0, unsettled: 0, errorKinds: {} });
   const client = async (i: number) => {
     const rng = new Xorshift32(0x51ed27 ^ (i * 0x9e3779b1));
     let endpoint = i;
@@ -316,6 +342,13 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
         continue;
       }
       const start = absNow();
+      const endpointIndex = endpoint % job.endpoints.length;
+      const target = job.endpoints[endpointIndex];
+      const counted = control.markAt !== undefined && start >= control.markAt ? tally(target) : undefined;
+      if (counted) {
+        counted.issued++;
+        counted.unsettled++;
+      }
       let failed = false;
       const call = channels
         .get(endpoint, i)
@@ -325,6 +358,12 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
             const end = absNow();
             timeline.add(start);
             timeline.add(end);
+            if (counted) {
+              trace?.push([start - control.markAt!, end - control.markAt!, endpointIndex, 'ok']);
+              counted.unsettled--;
+              counted.succeeded++;
+              if (!firstSuccessAfterSignal || end < firstSuccessAfterSignal.end) firstSuccessAfterSignal = { endpoint: target, start, end };
+            }
             for (let m = marks.length - 1; m >= 0; m--) {
               if (start >= marks[m].at) marks.splice(m, 1)[0].resolve(end);
             }
@@ -334,6 +373,12 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
             if (!running) return;
             errors++;
             countError(errorKinds, e);
+            if (counted) {
+              trace?.push([start - control.markAt!, absNow() - control.markAt!, endpointIndex, errorKind(e).slice(0, 60)]);
+              counted.unsettled--;
+              counted.failed++;
+              countError(counted.errorKinds, e);
+            }
           },
         );
       const tracked = call.finally(() => inFlight.delete(tracked));
@@ -346,8 +391,10 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
           ])
         : await tracked.then(() => 'settled' as const);
       clearTimeout(timer);
-      if (outcome === 'slow') endpoint++;
-      else if (failed) {
+      if (outcome === 'slow') {
+        if (counted) counted.hedged++;
+        endpoint++;
+      } else if (failed) {
         endpoint++;
         await sleep(job.errorBackoffMs);
       }
@@ -355,5 +402,9 @@ export async function runFailoverLoad(job: FailoverJob, control: FailoverControl
     await Promise.allSettled(inFlight);
   };
   await Promise.all(Array.from({ length: job.concurrency }, (_, i) => client(i)));
-  return { successes: timeline.samples(), errors, errorKinds };
+  if (trace && traceFile) {
+    trace.sort((a, b) => (a[0] as number) - (b[0] as number));
+    fs.appendFileSync(traceFile, JSON.stringify({ endpoints: job.endpoints, calls: trace }) + '\n');
+  }
+  return { successes: timeline.samples(), errors, errorKinds, afterSignal, firstSuccessAfterSignal };
 }

@@ -42,8 +42,9 @@ test('the failover gap runs from the last success before the signal to the first
   const r = unavailability(tl, at);
   assert.equal(r.gapMs, 2050 - 990);
   assert.equal(r.lateSuccesses, 1);
-  assert.deepEqual(unavailability(new Float64Array([900, 950]), at), { gapMs: null, lateSuccesses: 0 });
-  assert.deepEqual(unavailability(new Float64Array([1100, 1200]), at), { gapMs: null, lateSuccesses: 0 });
+  assert.equal(r.lastBefore, 990);
+  assert.deepEqual(unavailability(new Float64Array([900, 950]), at), { gapMs: null, lateSuccesses: 0, lastBefore: 950 });
+  assert.deepEqual(unavailability(new Float64Array([1100, 1200]), at), { gapMs: null, lateSuccesses: 0, lastBefore: null });
 });
 
 test('/proc stat and status parsing, also for command names with spaces and parentheses', () => {

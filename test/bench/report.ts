@@ -83,6 +83,8 @@ export interface FailoverSummary {
   medianGapMs: number;
   maxGapMs: number;
   medianElectedAfterMs: number;
+  /** medians of the phases over the repetitions that logged them (ms after the signal; see failover-breakdown.ts) */
+  phases: FailoverPhases;
   samples: FailoverSample[];
 }
 
@@ -181,6 +183,23 @@ export function aggregate(workload: Workload, target: TargetKind, runs: RunRecor
   };
 }
 
+/** FailoverPhases: medians over repetitions, ms after the signal (NaN when no repetition logged the phase). */
+export interface FailoverPhases {
+  firstCampaignMs: number;
+  leaderElectedMs: number;
+  firstCommitMs: number;
+  firstWriteMs: number;
+  /** leader elected → first successful write, per repetition, then the median */
+  electedToWriteMs: number;
+  /** campaign rounds until a leader, per repetition */
+  campaignRounds: number[];
+}
+
+function phaseMedian(samples: FailoverSample[], pick: (b: NonNullable<FailoverSample['breakdown']>) => number | null): number {
+  const v = samples.map((s) => (s.breakdown ? pick(s.breakdown) : null)).filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length ? median(v) : NaN;
+}
+
 /** summarizeFailover turns repetitions into median and max gaps. */
 export function summarizeFailover(target: TargetKind, event: FailoverEvent, samples: FailoverSample[]): FailoverSummary {
   const gaps = samples.map((s) => s.gapMs);
@@ -194,6 +213,14 @@ export function summarizeFailover(target: TargetKind, event: FailoverEvent, samp
     medianGapMs: median(all),
     maxGapMs: all.length ? Math.max(...all) : NaN,
     medianElectedAfterMs: median(samples.map((s) => s.electedAfterMs)),
+    phases: {
+      firstCampaignMs: phaseMedian(samples, (b) => b.firstCampaignMs),
+      leaderElectedMs: phaseMedian(samples, (b) => b.leaderElectedMs),
+      firstCommitMs: phaseMedian(samples, (b) => b.firstCommitMs),
+      firstWriteMs: phaseMedian(samples, (b) => b.firstWriteMs),
+      electedToWriteMs: phaseMedian(samples, (b) => (b.firstWriteMs !== null && b.leaderElectedMs !== null ? b.firstWriteMs - b.leaderElectedMs : null)),
+      campaignRounds: samples.map((s) => s.breakdown?.campaignRounds ?? 0),
+    },
     samples,
   };
 }
@@ -322,6 +349,26 @@ export function failoverTable(fo: FailoverSummary[]): string {
   return rows.join('\n');
 }
 
+/**
+ * failoverPhasesTable renders where the time of a failover went (medians over
+ * repetitions, ms after the signal), from the survivors' logs and the clients.
+ */
+export function failoverPhasesTable(fo: FailoverSummary[]): string {
+  const rows = [
+    '| event | system | first campaign on a survivor | leader elected | first commit of its term | first write succeeded | elected → first write | campaign rounds per repetition |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const f of fo) {
+    const ev = f.event === 'kill' ? 'kill -9 leader' : 'SIGTERM leader';
+    const p = f.phases;
+    const na = (v: number) => (Number.isFinite(v) ? f0(v) : 'not logged');
+    rows.push(
+      `| ${ev} | ${f.target} | ${na(p.firstCampaignMs)} | ${na(p.leaderElectedMs)} | ${na(p.firstCommitMs)} | ${na(p.firstWriteMs)} | ${na(p.electedToWriteMs)} | ${p.campaignRounds.join(', ')} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
 /** resourceTable renders per-member CPU and RSS during the resource workload. */
 export function resourceTable(ws: WorkloadResult[]): string {
   const rows = [
@@ -384,7 +431,10 @@ export function markdownReport(r: BenchReport): string {
   if (r.workloads.length) parts.push('### Throughput and latency', '', workloadTable(r.workloads), '');
   if (r.workloads.some((w) => w.workload === RESOURCE_WORKLOAD)) parts.push(`### Resource use during ${RESOURCE_WORKLOAD}`, '', resourceTable(r.workloads), '');
   if (r.workloads.some((w) => w.members.some((m) => m.fsyncs > 0))) parts.push('### Write batching and snapshots (from the members\' own metrics)', '', batchingTable(r.workloads), '');
-  if (r.failover.length) parts.push('### Failover (64 writing clients spread over all members)', '', failoverTable(r.failover), '');
+  if (r.failover.length) {
+    parts.push('### Failover (64 writing clients spread over all members)', '', failoverTable(r.failover), '');
+    parts.push('Where the time went (medians, ms after the signal; from the survivors\' logs and the load generator; etcd does not log its first commit):', '', failoverPhasesTable(r.failover), '');
+  }
   if (r.targets.length) parts.push('### Targets', '', targetsTable(r.targets), '');
   const errs = r.workloads.filter((w) => Object.keys(w.errorKinds).length > 0);
   if (errs.length) {

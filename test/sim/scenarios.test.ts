@@ -338,3 +338,50 @@ test('proposeMany: a batch of entries travels as one append per follower and com
   assert.throws(() => lone.member(2).raw.proposeMany([new Uint8Array([1]), new Uint8Array([2])]), ProposalDroppedError);
   assert.equal(lone.member(2).raw.raft.raftLog.lastIndex(), last);
 });
+
+test('a pre-vote ignored by a follower still in its leader lease is asked again a tick later, not an election timeout later', () => {
+  const g = new Group([1, 2, 3]);
+  g.elect(1);
+  g.propose(1, 'x');
+  g.stabilize();
+  // The leader crashes. Member 2's timeout ends a few ticks before member 3 leaves its lease
+  // (tick phases differ between members; 3 also heard from the leader last).
+  g.isolate(1);
+  const r2 = g.member(2).raw.raft;
+  const r3 = g.member(3).raw.raft;
+  r2.randomizedElectionTimeout = g.electionTick;
+  r2.electionElapsed = g.electionTick - 1;
+  r3.randomizedElectionTimeout = 2 * g.electionTick - 1;
+  r3.electionElapsed = g.electionTick - 4;
+  const mark = g.sent.length;
+  g.tick([2, 3], 1);
+  assert.equal(r2.state, 'preCandidate');
+  assert.ok(!g.sent.slice(mark).some((m) => m.from === 3 && m.type === 'preVoteResp'), '3 ignored the pre-vote: it is in lease');
+  // Three ticks later 3 leaves its lease; 2 asked again and wins, long before its own next timeout.
+  g.tick([2, 3], 3);
+  assert.equal(g.leaderId(), 2);
+  assert.ok(g.sent.slice(mark).filter((m) => m.from === 2 && m.to === 3 && m.type === 'preVote').length >= 2, 'the pre-vote was re-sent');
+  g.propose(2, 'after');
+  g.stabilize();
+  assert.deepEqual(g.appliedTexts(3), ['x', 'after']);
+});
+
+test('a campaign re-sends vote requests each tick, only to voters that have not answered', () => {
+  const g = new Group([1, 2, 3, 4, 5]);
+  g.elect(1);
+  // 1, 4 and 5 are gone: 2 gets only 3's pre-vote and cannot win; it keeps asking the silent ones.
+  for (const id of [1, 4, 5]) g.isolate(id);
+  const r2 = g.member(2).raw.raft;
+  const r3 = g.member(3).raw.raft;
+  r2.randomizedElectionTimeout = 2 * g.electionTick - 1;
+  r2.electionElapsed = r2.randomizedElectionTimeout - 1;
+  r3.randomizedElectionTimeout = 2 * g.electionTick - 1;
+  r3.electionElapsed = g.electionTick; // out of lease: it answers
+  const mark = g.sent.length;
+  g.tick([2, 3], 3);
+  assert.equal(r2.state, 'preCandidate');
+  const preVotesTo = (id: number) => g.sent.slice(mark).filter((m) => m.from === 2 && m.to === id && m.type === 'preVote').length;
+  assert.equal(preVotesTo(3), 1, '3 answered the first request: never asked again');
+  for (const id of [1, 4, 5]) assert.equal(preVotesTo(id), 3, `${id}: the first request and one per later tick`);
+  assert.equal(r2.term, g.member(3).raw.raft.term, 'pre-votes changed no term');
+});
