@@ -39,7 +39,6 @@ export interface AdminDeps {
   name: string;
   version: string;
   log: Logger;
-  electionMs: number;
   divergence: () => DivergenceState;
   /** faultInjection enables InjectFault (tests only). */
   faultInjection: boolean;
@@ -195,7 +194,9 @@ export function adminHandlers(d: AdminDeps): grpc.UntypedServiceImplementation {
         }
         if (target === 0) throw new EtcdError('badLeaderTransferee');
       }
-      const leader = await node.transferLeadership(target, 2 * d.electionMs);
+      // As etcd's MoveLeader: the transferee may first need to catch up, so
+      // the wait is the request timeout, not one election timeout or two.
+      const leader = await node.transferLeadership(target, node.requestTimeoutMs);
       return { leader };
     }),
   };

@@ -880,6 +880,11 @@ export class ReplicaNode {
     return this.raw.status();
   }
 
+  /** requestTimeoutMs is how long a client request may wait on this member (etcd's request timeout). */
+  get requestTimeoutMs(): number {
+    return this.o.requestTimeoutMs;
+  }
+
   get leaderId(): NodeId {
     return this.leader;
   }

@@ -271,7 +271,6 @@ async function serve(
     name: config.name,
     version: SERVER_VERSION,
     log,
-    electionMs: config.electionTimeoutMs,
     divergence: () => divergence.current,
     faultInjection: config.enableFaultInjection,
     dial: dialMember,
