@@ -28,7 +28,7 @@ export const DEFAULT_FAILURE_POLICY = {
 export const DEFAULT_RAFT = {
   heartbeatIntervalMs: 100,
   electionTimeoutMs: 1000,
-  snapshotCount: 10000,
+  snapshotCount: 100000,
   checkpointInterval: 1000,
 } as const;
 

@@ -29,7 +29,7 @@ test('member pod: flags, env, ports, probes on 2381, DNS identity, labels and ow
     '--listen-metrics-urls=http://$(POD_IP):2381',
     '--heartbeat-interval=50',
     '--election-timeout=500',
-    '--snapshot-count=10000',
+    '--snapshot-count=100000',
     '--checkpoint-interval=1000',
   ]);
   assert.equal(c.image, 'replicant:9');

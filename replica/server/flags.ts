@@ -83,7 +83,7 @@ export const USAGE = `usage: replicant replica [flags]
   --listen-metrics-urls URLS           /metrics /healthz /readyz listen URLs (default http://127.0.0.1:2381)
   --heartbeat-interval MS              raft tick in milliseconds (default 100)
   --election-timeout MS                election timeout in milliseconds (default 1000)
-  --snapshot-count N                   applied entries between snapshots (default 10000; each member at its own point of the period)
+  --snapshot-count N                   applied entries between snapshots (default 100000, as etcd's; each member at its own point of the period)
   --snapshot-catchup-entries N         entries kept after a snapshot for slow followers (default 5000)
   --checkpoint-interval N              applied entries between state digests (default 1000)
   --max-request-bytes N                largest client request (default 1572864)
@@ -339,7 +339,7 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
     listenMetricsUrls: urls('listen-metrics-urls', s('listen-metrics-urls') ?? 'http://127.0.0.1:2381'),
     heartbeatIntervalMs,
     electionTimeoutMs,
-    snapshotCount: positive('snapshot-count', s('snapshot-count'), 10000),
+    snapshotCount: positive('snapshot-count', s('snapshot-count'), 100000),
     snapshotCatchupEntries: positive('snapshot-catchup-entries', s('snapshot-catchup-entries'), 5000, 0),
     checkpointInterval: positive('checkpoint-interval', s('checkpoint-interval'), 1000),
     maxRequestBytes: positive('max-request-bytes', s('max-request-bytes'), 1572864, 1024),
