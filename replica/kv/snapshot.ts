@@ -30,6 +30,12 @@ export interface SnapshotContents {
   /** keys in strictly ascending order (latin1), with histories[i] the history of keys[i]. */
   keys: string[];
   histories: History[];
+  /**
+   * lengths[i], when given, is how many revisions of histories[i] (its oldest)
+   * belong to the image: a capture taken while the store keeps appending to
+   * the same arrays (see KvStore.beginSnapshot). Without it, all of them.
+   */
+  lengths?: ArrayLike<number>;
 }
 
 /** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
@@ -75,11 +81,22 @@ class Writer implements Sink {
   private readonly buf: Buffer;
   private readonly start: number;
   private pos: number;
+  /** the CRC-32 of the image bytes before crcTo, folded in slice by slice (see checksum) */
+  private crc = 0;
+  private crcTo: number;
 
   constructor(size: number, headroom = 0) {
     this.buf = Buffer.allocUnsafe(headroom + size);
     this.start = headroom;
     this.pos = headroom;
+    this.crcTo = headroom;
+  }
+
+  /** checksum folds the bytes written since the last call into the running CRC-32. */
+  checksum(): void {
+    if (this.pos === this.crcTo) return;
+    this.crc = zlib.crc32(this.buf.subarray(this.crcTo, this.pos), this.crc);
+    this.crcTo = this.pos;
   }
 
   uvarint(value: number): void {
@@ -114,7 +131,8 @@ class Writer implements Sink {
   /** finish appends the CRC-32 of everything written and returns the buffer (headroom, then the image). */
   finish(): Uint8Array {
     if (this.pos !== this.buf.length - 4) throw new Error(`kv snapshot: sized ${this.buf.length - 4 - this.start} bytes but wrote ${this.pos - this.start}`);
-    this.buf.writeUInt32BE(zlib.crc32(this.buf.subarray(this.start, this.pos)) >>> 0, this.pos);
+    this.checksum();
+    this.buf.writeUInt32BE(this.crc >>> 0, this.pos);
     return this.buf;
   }
 }
@@ -179,18 +197,89 @@ class Reader {
  * encodeSnapshot writes `contents` in the format above. With `headroom`, the
  * returned buffer starts with that many unwritten bytes, which belong to the
  * caller (to put its own header before the image without copying it); the
- * image is the rest.
+ * image is the rest. It is a SnapshotEncoder run to the end in one call.
  */
 export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8Array {
-  if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
-  const sizer = new Sizer();
-  writeBody(sizer, contents);
-  const w = new Writer(sizer.size + 4, headroom);
-  writeBody(w, contents);
-  return w.finish();
+  const encoder = new SnapshotEncoder(contents, headroom);
+  while (!encoder.step(Infinity));
+  return encoder.result();
 }
 
-function writeBody(w: Sink, contents: SnapshotContents): void {
+/**
+ * SnapshotEncoder writes a snapshot in steps, so that a host can encode a
+ * large store in slices and let other work run between them: a sizing pass
+ * over the keys, then a writing pass into one buffer of the exact size (the
+ * checksum folded in per step). The bytes do not depend on how the work is
+ * sliced. The contents must not change between steps except by appending to
+ * histories beyond the captured `lengths`; a captured history found shorter
+ * than its length is a broken promise and throws rather than write a wrong image.
+ */
+export class SnapshotEncoder {
+  private readonly contents: SnapshotContents;
+  private readonly headroom: number;
+  private sizer: Sizer | undefined = new Sizer();
+  private writer: Writer | undefined;
+  /** the next key to visit in the current pass; -1 before the header is written */
+  private next = -1;
+  private image: Uint8Array | undefined;
+
+  constructor(contents: SnapshotContents, headroom = 0) {
+    if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
+    if (contents.histories.length !== contents.keys.length || (contents.lengths && contents.lengths.length !== contents.keys.length)) {
+      throw new Error('kv snapshot: keys, histories and lengths must be as many');
+    }
+    this.contents = contents;
+    this.headroom = headroom;
+  }
+
+  /** done tells whether the image is complete (result() returns it). */
+  get done(): boolean {
+    return this.image !== undefined;
+  }
+
+  /**
+   * step does at least one key's worth of work and stops once it has visited
+   * about `budget` revisions (each key counts one more). Returns true when the
+   * image is complete.
+   */
+  step(budget: number): boolean {
+    if (this.image) return true;
+    const sink: Sink = this.sizer ?? this.writer!;
+    const c = this.contents;
+    let work = 0;
+    if (this.next < 0) {
+      writeHeader(sink, c);
+      this.next = 0;
+    }
+    const keys = c.keys;
+    while (this.next < keys.length && work < budget) {
+      work += writeKey(sink, keys[this.next], c.histories[this.next], c.lengths ? c.lengths[this.next] : c.histories[this.next].length);
+      this.next++;
+    }
+    if (this.next < keys.length) {
+      this.writer?.checksum();
+      return false;
+    }
+    if (this.sizer) {
+      // Sizing done: the writing pass starts with the next step.
+      this.writer = new Writer(this.sizer.size + 4, this.headroom);
+      this.sizer = undefined;
+      this.next = -1;
+      return false;
+    }
+    this.image = this.writer!.finish();
+    this.writer = undefined;
+    return true;
+  }
+
+  /** result is the complete buffer (headroom, then the image); throws before the encoder is done. */
+  result(): Uint8Array {
+    if (!this.image) throw new Error('kv snapshot: the encoder has not finished');
+    return this.image;
+  }
+}
+
+function writeHeader(w: Sink, contents: SnapshotContents): void {
   for (let i = 0; i < MAGIC.length; i++) w.u8(MAGIC.charCodeAt(i));
   w.u8(FORMAT_VERSION);
   w.uvarint(contents.appliedIndex);
@@ -204,23 +293,28 @@ function writeBody(w: Sink, contents: SnapshotContents): void {
     w.u32(parseInt(cp.digest.slice(8, 16), 16));
   }
   w.uvarint(contents.keys.length);
-  for (let i = 0; i < contents.keys.length; i++) {
-    w.latin1(contents.keys[i]);
-    const history = contents.histories[i];
-    w.uvarint(history.length);
-    for (const rev of history) {
-      w.uvarint(rev.main);
-      w.uvarint(rev.sub);
-      if (rev.value === null) {
-        w.u8(0);
-      } else {
-        w.u8(1);
-        w.uvarint(rev.createRevision);
-        w.uvarint(rev.version);
-        w.latin1(rev.value);
-      }
+}
+
+/** writeKey writes one key and the first `count` revisions of its history; returns the work done (revisions + 1). */
+function writeKey(w: Sink, key: string, history: History, count: number): number {
+  if (count > history.length) throw new Error(`kv snapshot: the history of a key shrank from ${count} to ${history.length} revisions while it was encoded`);
+  if (count === 0) throw new Error('kv snapshot: a key with no revisions');
+  w.latin1(key);
+  w.uvarint(count);
+  for (let j = 0; j < count; j++) {
+    const rev = history[j];
+    w.uvarint(rev.main);
+    w.uvarint(rev.sub);
+    if (rev.value === null) {
+      w.u8(0);
+    } else {
+      w.u8(1);
+      w.uvarint(rev.createRevision);
+      w.uvarint(rev.version);
+      w.latin1(rev.value);
     }
   }
+  return count + 1;
 }
 
 /**

@@ -11,7 +11,7 @@ import { KvError, invalidArgument } from './errors.ts';
 import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
 import type { History } from './mvcc.ts';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
 import type { Checkpoint, HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from './types.ts';
 import { checkCommand, checkRange } from './validate.ts';
@@ -164,19 +164,37 @@ export class KvStore {
    * own header, and the image follows (no copy needed to wrap it).
    */
   snapshot(headroom = 0): Uint8Array {
+    const encoder = this.beginSnapshot(headroom);
+    while (!encoder.step(Infinity));
+    return encoder.result();
+  }
+
+  /**
+   * beginSnapshot captures the state as it is now (applied index, revisions,
+   * checkpoints, and every key with its history array and that history's
+   * length: O(keys), no revision is copied) and returns an encoder that writes
+   * exactly that state in steps, while the store goes on applying entries in
+   * between: histories are only appended to, and compaction, restore and
+   * corruptValue replace arrays instead of changing them (see History in
+   * mvcc.ts). The image is byte-identical to snapshot() called now.
+   */
+  beginSnapshot(headroom = 0): SnapshotEncoder {
     const keys: string[] = [];
     const histories: History[] = [];
+    const lengths: number[] = [];
     this.ks.index.scan('', null, (key, history) => {
       keys.push(key);
       histories.push(history);
+      lengths.push(history.length);
     });
-    return encodeSnapshot({
+    return new SnapshotEncoder({
       appliedIndex: this.applied,
       currentRevision: this.ks.currentRevision,
       compactRevision: this.ks.compactRevision,
-      checkpoints: this.recent,
+      checkpoints: this.checkpoints(),
       keys,
       histories,
+      lengths,
     }, headroom);
   }
 
