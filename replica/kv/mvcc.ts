@@ -246,6 +246,21 @@ export class Keyspace {
   }
 
   /**
+   * capture returns every key with its history array as they are now (a copy
+   * of the index, not of the histories) and the revision they stand at: the
+   * revisions of those arrays at or before it are the keyspace's state now,
+   * and stay so (histories are only appended to, see History). Only between
+   * writes: a txn's pending revisions would be beyond the current revision.
+   */
+  capture(): { revision: number; keys: string[][]; histories: History[][] } {
+    if (this.writtenRevision !== this.currentRevision) {
+      throw new Error(`keyspace: capture while revision ${this.writtenRevision} is being written (current ${this.currentRevision})`);
+    }
+    const { keys, values } = this.index.capture();
+    return { revision: this.currentRevision, keys, histories: values };
+  }
+
+  /**
    * hashKV is etcd's HashKV: a CRC-32 over every revision held with main
    * revision <= `at` (after compaction only the revisions still readable at or
    * after the compaction revision remain), in key order then revision order.

@@ -139,11 +139,23 @@ test('steps of any size give the bytes of encodeSnapshot; an unfinished encoder 
   assert.ok(Buffer.from(encoder.result()).equals(Buffer.from(empty.snapshot())));
 });
 
-test('a captured history found shorter than captured is refused, not encoded', () => {
-  const history = [new Revision(2, 0, 2, 1, 'v'), new Revision(3, 0, 2, 2, 'w')];
-  const contents = { appliedIndex: 2, currentRevision: 3, compactRevision: -1, checkpoints: [], keys: ['k'], histories: [history], lengths: [2] };
-  const encoder = new SnapshotEncoder(contents);
-  history.splice(0, 1);
-  assert.throws(() => { while (!encoder.step(100)); }, /history of a key shrank from 2 to 1 revisions/);
-  assert.throws(() => encodeSnapshot({ ...contents, lengths: [1, 1] }), /must be as many/);
+test('revisions appended after the capture are left out; a key with none before it is refused', () => {
+  const history = [new Revision(2, 0, 2, 1, 'v')];
+  const source = { appliedIndex: 2, currentRevision: 2, compactRevision: -1, checkpoints: [], keyChunks: [['k']], historyChunks: [[history]] };
+  const expected = Buffer.from(encodeSnapshot({ appliedIndex: 2, currentRevision: 2, compactRevision: -1, checkpoints: [], keys: ['k'], histories: [history] }));
+  const encoder = new SnapshotEncoder(source);
+  history.push(new Revision(3, 0, 2, 2, 'w'));
+  while (!encoder.step(100));
+  assert.ok(Buffer.from(encoder.result()).equals(expected));
+  const late = new SnapshotEncoder({ ...source, historyChunks: [[[new Revision(3, 0, 3, 1, 'x')]]] });
+  assert.throws(() => { while (!late.step(100)); }, /a key has no revision at or before the snapshot's revision 2/);
+  assert.throws(() => new SnapshotEncoder({ ...source, keyChunks: [['k', 'l']] }), /differ in length/);
+});
+
+test('a capture in the middle of a write is refused', () => {
+  const d = new Driver();
+  d.put('a', '1');
+  const ks = (d.store as unknown as { ks: { put(k: string, v: string, main: number, sub: number): void } }).ks;
+  ks.put('b', '2', d.store.revision + 1, 0); // a pending txn write: not yet the current revision
+  assert.throws(() => d.store.beginSnapshot(), /capture while revision 3 is being written \(current 2\)/);
 });

@@ -30,12 +30,23 @@ export interface SnapshotContents {
   /** keys in strictly ascending order (latin1), with histories[i] the history of keys[i]. */
   keys: string[];
   histories: History[];
-  /**
-   * lengths[i], when given, is how many revisions of histories[i] (its oldest)
-   * belong to the image: a capture taken while the store keeps appending to
-   * the same arrays (see KvStore.beginSnapshot). Without it, all of them.
-   */
-  lengths?: ArrayLike<number>;
+}
+
+/**
+ * SnapshotSource is what the encoder reads: the header fields and the keys
+ * with their histories in chunks (a capture copies the key index leaf by
+ * leaf). Of each history only the revisions at or before currentRevision are
+ * written: a capture taken at currentRevision holds exactly those, and the
+ * store may append later revisions to the same arrays while it is encoded.
+ */
+export interface SnapshotSource {
+  appliedIndex: number;
+  currentRevision: number;
+  compactRevision: number;
+  checkpoints: Checkpoint[];
+  /** keys in strictly ascending order across the chunks, with historyChunks[c][i] the history of keyChunks[c][i]. */
+  keyChunks: string[][];
+  historyChunks: History[][];
 }
 
 /** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
@@ -200,7 +211,8 @@ class Reader {
  * image is the rest. It is a SnapshotEncoder run to the end in one call.
  */
 export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8Array {
-  const encoder = new SnapshotEncoder(contents, headroom);
+  const { keys, histories, ...header } = contents;
+  const encoder = new SnapshotEncoder({ ...header, keyChunks: [keys], historyChunks: [histories] }, headroom);
   while (!encoder.step(Infinity));
   return encoder.result();
 }
@@ -210,25 +222,30 @@ export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8A
  * large store in slices and let other work run between them: a sizing pass
  * over the keys, then a writing pass into one buffer of the exact size (the
  * checksum folded in per step). The bytes do not depend on how the work is
- * sliced. The contents must not change between steps except by appending to
- * histories beyond the captured `lengths`; a captured history found shorter
- * than its length is a broken promise and throws rather than write a wrong image.
+ * sliced. Between steps the source's histories may only grow by revisions
+ * after its currentRevision (the store's appends); nothing else in it may change.
  */
 export class SnapshotEncoder {
-  private readonly contents: SnapshotContents;
+  private readonly source: SnapshotSource;
+  private readonly keyCount: number;
   private readonly headroom: number;
   private sizer: Sizer | undefined = new Sizer();
   private writer: Writer | undefined;
-  /** the next key to visit in the current pass; -1 before the header is written */
-  private next = -1;
+  /** the next key to visit in the current pass (chunk, position); chunk -1 before the header is written */
+  private chunk = -1;
+  private at = 0;
   private image: Uint8Array | undefined;
 
-  constructor(contents: SnapshotContents, headroom = 0) {
+  constructor(source: SnapshotSource, headroom = 0) {
     if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
-    if (contents.histories.length !== contents.keys.length || (contents.lengths && contents.lengths.length !== contents.keys.length)) {
-      throw new Error('kv snapshot: keys, histories and lengths must be as many');
+    if (source.keyChunks.length !== source.historyChunks.length) throw new Error('kv snapshot: as many key chunks as history chunks are needed');
+    let keyCount = 0;
+    for (let c = 0; c < source.keyChunks.length; c++) {
+      if (source.keyChunks[c].length !== source.historyChunks[c].length) throw new Error('kv snapshot: a key chunk and its history chunk differ in length');
+      keyCount += source.keyChunks[c].length;
     }
-    this.contents = contents;
+    this.source = source;
+    this.keyCount = keyCount;
     this.headroom = headroom;
   }
 
@@ -245,18 +262,28 @@ export class SnapshotEncoder {
   step(budget: number): boolean {
     if (this.image) return true;
     const sink: Sink = this.sizer ?? this.writer!;
-    const c = this.contents;
+    const src = this.source;
+    const chunks = src.keyChunks;
+    const at = src.currentRevision;
+    if (this.chunk < 0) {
+      writeHeader(sink, src, this.keyCount);
+      this.chunk = 0;
+      this.at = 0;
+    }
     let work = 0;
-    if (this.next < 0) {
-      writeHeader(sink, c);
-      this.next = 0;
+    while (this.chunk < chunks.length && work < budget) {
+      const keys = chunks[this.chunk];
+      const histories = src.historyChunks[this.chunk];
+      let i = this.at;
+      for (; i < keys.length && work < budget; i++) work += writeKey(sink, keys[i], histories[i], at);
+      if (i < keys.length) {
+        this.at = i;
+      } else {
+        this.chunk++;
+        this.at = 0;
+      }
     }
-    const keys = c.keys;
-    while (this.next < keys.length && work < budget) {
-      work += writeKey(sink, keys[this.next], c.histories[this.next], c.lengths ? c.lengths[this.next] : c.histories[this.next].length);
-      this.next++;
-    }
-    if (this.next < keys.length) {
+    if (this.chunk < chunks.length) {
       this.writer?.checksum();
       return false;
     }
@@ -264,7 +291,7 @@ export class SnapshotEncoder {
       // Sizing done: the writing pass starts with the next step.
       this.writer = new Writer(this.sizer.size + 4, this.headroom);
       this.sizer = undefined;
-      this.next = -1;
+      this.chunk = -1;
       return false;
     }
     this.image = this.writer!.finish();
@@ -279,26 +306,31 @@ export class SnapshotEncoder {
   }
 }
 
-function writeHeader(w: Sink, contents: SnapshotContents): void {
+function writeHeader(w: Sink, src: SnapshotSource, keyCount: number): void {
   for (let i = 0; i < MAGIC.length; i++) w.u8(MAGIC.charCodeAt(i));
   w.u8(FORMAT_VERSION);
-  w.uvarint(contents.appliedIndex);
-  w.uvarint(contents.currentRevision);
-  w.uvarint(contents.compactRevision + 1);
-  w.uvarint(contents.checkpoints.length);
-  for (const cp of contents.checkpoints) {
+  w.uvarint(src.appliedIndex);
+  w.uvarint(src.currentRevision);
+  w.uvarint(src.compactRevision + 1);
+  w.uvarint(src.checkpoints.length);
+  for (const cp of src.checkpoints) {
     w.uvarint(cp.index);
     w.uvarint(cp.revision);
     w.u32(parseInt(cp.digest.slice(0, 8), 16));
     w.u32(parseInt(cp.digest.slice(8, 16), 16));
   }
-  w.uvarint(contents.keys.length);
+  w.uvarint(keyCount);
 }
 
-/** writeKey writes one key and the first `count` revisions of its history; returns the work done (revisions + 1). */
-function writeKey(w: Sink, key: string, history: History, count: number): number {
-  if (count > history.length) throw new Error(`kv snapshot: the history of a key shrank from ${count} to ${history.length} revisions while it was encoded`);
-  if (count === 0) throw new Error('kv snapshot: a key with no revisions');
+/**
+ * writeKey writes one key and the revisions of its history up to revision
+ * `at` (those appended later are not part of the image); returns the work
+ * done (revisions + 1).
+ */
+function writeKey(w: Sink, key: string, history: History, at: number): number {
+  let count = history.length;
+  while (count > 0 && history[count - 1].main > at) count--;
+  if (count === 0) throw new Error(`kv snapshot: a key has no revision at or before the snapshot's revision ${at}`);
   w.latin1(key);
   w.uvarint(count);
   for (let j = 0; j < count; j++) {

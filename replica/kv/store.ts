@@ -10,7 +10,6 @@ import { decodeCommand } from './codec.ts';
 import { KvError, invalidArgument } from './errors.ts';
 import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
-import type { History } from './mvcc.ts';
 import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
 import type { Checkpoint, HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from './types.ts';
@@ -171,30 +170,23 @@ export class KvStore {
 
   /**
    * beginSnapshot captures the state as it is now (applied index, revisions,
-   * checkpoints, and every key with its history array and that history's
-   * length: O(keys), no revision is copied) and returns an encoder that writes
-   * exactly that state in steps, while the store goes on applying entries in
-   * between: histories are only appended to, and compaction, restore and
-   * corruptValue replace arrays instead of changing them (see History in
+   * checkpoints, and a copy of the key index: every key with its history
+   * array, O(keys) array copies, no revision copied) and returns an encoder
+   * that writes exactly that state in steps while the store goes on applying
+   * entries in between: histories are only appended to (by revisions after
+   * the captured one, which the encoder leaves out), and compaction, restore
+   * and corruptValue replace arrays instead of changing them (see History in
    * mvcc.ts). The image is byte-identical to snapshot() called now.
    */
   beginSnapshot(headroom = 0): SnapshotEncoder {
-    const keys: string[] = [];
-    const histories: History[] = [];
-    const lengths: number[] = [];
-    this.ks.index.scan('', null, (key, history) => {
-      keys.push(key);
-      histories.push(history);
-      lengths.push(history.length);
-    });
+    const { revision, keys, histories } = this.ks.capture();
     return new SnapshotEncoder({
       appliedIndex: this.applied,
-      currentRevision: this.ks.currentRevision,
+      currentRevision: revision,
       compactRevision: this.ks.compactRevision,
       checkpoints: this.checkpoints(),
-      keys,
-      histories,
-      lengths,
+      keyChunks: keys,
+      historyChunks: histories,
     }, headroom);
   }
 
