@@ -559,6 +559,11 @@ export class ReplicaNode {
    * failed encode or save is fatal.
    */
   private maybeSnapshot(): void {
+    // A snapshot from the leader that raft accepted but the loop has not
+    // installed yet has already switched raft's configuration to its own: no
+    // capture (raft's configuration would not be the one at the applied index)
+    // and no save until it is installed (this one is then stale).
+    if (this.raw.raft.raftLog.hasPendingSnapshot()) return;
     const job = this.snapshotEncoding;
     if (job) {
       if (!job.encode.finished) return;
