@@ -3,6 +3,7 @@
 // Other folders import from here only; nothing here does I/O.
 export { KvStore, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINTS_KEPT } from './store.ts';
 export type { KvStoreOptions, StoreStats } from './store.ts';
+export type { SnapshotEncoder } from './snapshot.ts';
 export { encodeCommand, decodeCommand, encodedSize } from './codec.ts';
 export { KvError, invalidArgument } from './errors.ts';
 export type { KvErrorReason } from './errors.ts';

@@ -159,6 +159,24 @@ export class KeyIndex<V> {
     }
   }
 
+  /**
+   * capture copies the keys and values, leaf by leaf, into chunks (in
+   * ascending key order across them): later changes to the index do not show
+   * in them. O(n) but only array copies, no per-entry work.
+   */
+  capture(): { keys: string[][]; values: V[][] } {
+    const keys: string[][] = [];
+    const values: V[][] = [];
+    let node = this.root;
+    while (!node.isLeaf) node = node.children[0];
+    for (let leaf: Leaf<V> | null = node; leaf; leaf = leaf.next) {
+      if (leaf.keys.length === 0) continue;
+      keys.push(leaf.keys.slice());
+      values.push(leaf.values.slice());
+    }
+    return { keys, values };
+  }
+
   /** countLive returns how many live keys lie in [start, end) (end null = unbounded), in O(log n). */
   countLive(start: string, end: string | null): number {
     if (end !== null && end <= start) return 0;

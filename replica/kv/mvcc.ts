@@ -13,14 +13,16 @@ import type { KeyRange } from './keys.ts';
  * Revision is one version of one key. A tombstone (the key deleted at
  * `main`) has value null and zero create revision and version.
  * Invariant: a key's revisions are in strictly ascending (main, sub) order.
+ * A revision never changes once it is in a history (only its digest stamp is
+ * set, before it goes in): a snapshot being encoded may still be reading it.
  */
 export class Revision {
   readonly main: number;
   readonly sub: number;
   readonly createRevision: number;
   readonly version: number;
-  /** value is the latin1 value, or null for a tombstone. Only corruptValue rewrites it. */
-  value: string | null;
+  /** value is the latin1 value, or null for a tombstone. */
+  readonly value: string | null;
   /** hashHi/hashLo are this revision's digest contribution while it is a key's live head. */
   hashHi: number;
   hashLo: number;
@@ -36,7 +38,13 @@ export class Revision {
   }
 }
 
-/** History is a key's revisions, oldest first. */
+/**
+ * History is a key's revisions, oldest first. A history array is only ever
+ * appended to: compaction and fault injection, which drop or replace
+ * revisions, build a new array and put it in the index instead, so a snapshot
+ * captured earlier (the array and its length at capture, KvStore.beginSnapshot)
+ * still reads exactly what it captured while the store moves on.
+ */
 export type History = Revision[];
 
 /** Found is one key as seen at some revision: its latin1 name and the revision in force. */
@@ -219,17 +227,37 @@ export class Keyspace {
       }
       if (inForce < 0) continue;
       const keepFrom = history[inForce].value === null ? inForce + 1 : inForce;
-      if (keepFrom > 0) {
-        for (const dropped of history.splice(0, keepFrom)) this.account(key, dropped, -1);
+      if (keepFrom === 0) {
+        if (history.length === 1 && history[0].value !== null) this.compactable.delete(key);
+        continue;
       }
-      if (history.length === 0) {
+      for (let i = 0; i < keepFrom; i++) this.account(key, history[i], -1);
+      // A new array, never a splice: a snapshot being encoded may hold the old one (see History).
+      const kept = history.slice(keepFrom);
+      if (kept.length === 0) {
         this.index.delete(key);
         this.compactable.delete(key);
-      } else if (history.length === 1 && history[0].value !== null) {
-        this.compactable.delete(key);
+        continue;
       }
+      this.index.set(key, kept, head(kept) !== null);
+      if (kept.length === 1 && kept[0].value !== null) this.compactable.delete(key);
     }
     this.compactRevision = at;
+  }
+
+  /**
+   * capture returns every key with its history array as they are now (a copy
+   * of the index, not of the histories) and the revision they stand at: the
+   * revisions of those arrays at or before it are the keyspace's state now,
+   * and stay so (histories are only appended to, see History). Only between
+   * writes: a txn's pending revisions would be beyond the current revision.
+   */
+  capture(): { revision: number; keys: string[][]; histories: History[][] } {
+    if (this.writtenRevision !== this.currentRevision) {
+      throw new Error(`keyspace: capture while revision ${this.writtenRevision} is being written (current ${this.currentRevision})`);
+    }
+    const { keys, values } = this.index.capture();
+    return { revision: this.currentRevision, keys, histories: values };
   }
 
   /**
@@ -291,15 +319,22 @@ export class Keyspace {
     }
   }
 
-  /** rewriteValue replaces a live key's current value in place (test-only fault injection). */
+  /**
+   * rewriteValue replaces a live key's current value (test-only fault
+   * injection), as a new head revision in a copy of the history (see History).
+   */
   rewriteValue(key: string, value: string): boolean {
-    const rev = this.current(key);
-    if (!rev) return false;
+    const history = this.index.get(key);
+    const rev = head(history);
+    if (!history || !rev) return false;
     this.digest.subtract({ hi: rev.hashHi, lo: rev.hashLo });
     this.bytesHeld += value.length - rev.value!.length;
-    rev.value = value;
-    this.stampHash(key, rev);
-    this.digest.add({ hi: rev.hashHi, lo: rev.hashLo });
+    const rewritten = new Revision(rev.main, rev.sub, rev.createRevision, rev.version, value);
+    this.stampHash(key, rewritten);
+    this.digest.add({ hi: rewritten.hashHi, lo: rewritten.hashLo });
+    const copy = history.slice();
+    copy[copy.length - 1] = rewritten;
+    this.index.set(key, copy, true);
     return true;
   }
 

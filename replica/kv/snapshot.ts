@@ -32,6 +32,23 @@ export interface SnapshotContents {
   histories: History[];
 }
 
+/**
+ * SnapshotSource is what the encoder reads: the header fields and the keys
+ * with their histories in chunks (a capture copies the key index leaf by
+ * leaf). Of each history only the revisions at or before currentRevision are
+ * written: a capture taken at currentRevision holds exactly those, and the
+ * store may append later revisions to the same arrays while it is encoded.
+ */
+export interface SnapshotSource {
+  appliedIndex: number;
+  currentRevision: number;
+  compactRevision: number;
+  checkpoints: Checkpoint[];
+  /** keys in strictly ascending order across the chunks, with historyChunks[c][i] the history of keyChunks[c][i]. */
+  keyChunks: string[][];
+  historyChunks: History[][];
+}
+
 /** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
 interface Sink {
   uvarint(value: number): void;
@@ -75,11 +92,22 @@ class Writer implements Sink {
   private readonly buf: Buffer;
   private readonly start: number;
   private pos: number;
+  /** the CRC-32 of the image bytes before crcTo, folded in slice by slice (see checksum) */
+  private crc = 0;
+  private crcTo: number;
 
   constructor(size: number, headroom = 0) {
     this.buf = Buffer.allocUnsafe(headroom + size);
     this.start = headroom;
     this.pos = headroom;
+    this.crcTo = headroom;
+  }
+
+  /** checksum folds the bytes written since the last call into the running CRC-32. */
+  checksum(): void {
+    if (this.pos === this.crcTo) return;
+    this.crc = zlib.crc32(this.buf.subarray(this.crcTo, this.pos), this.crc);
+    this.crcTo = this.pos;
   }
 
   uvarint(value: number): void {
@@ -114,7 +142,8 @@ class Writer implements Sink {
   /** finish appends the CRC-32 of everything written and returns the buffer (headroom, then the image). */
   finish(): Uint8Array {
     if (this.pos !== this.buf.length - 4) throw new Error(`kv snapshot: sized ${this.buf.length - 4 - this.start} bytes but wrote ${this.pos - this.start}`);
-    this.buf.writeUInt32BE(zlib.crc32(this.buf.subarray(this.start, this.pos)) >>> 0, this.pos);
+    this.checksum();
+    this.buf.writeUInt32BE(this.crc >>> 0, this.pos);
     return this.buf;
   }
 }
@@ -179,48 +208,145 @@ class Reader {
  * encodeSnapshot writes `contents` in the format above. With `headroom`, the
  * returned buffer starts with that many unwritten bytes, which belong to the
  * caller (to put its own header before the image without copying it); the
- * image is the rest.
+ * image is the rest. It is a SnapshotEncoder run to the end in one call.
  */
 export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8Array {
-  if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
-  const sizer = new Sizer();
-  writeBody(sizer, contents);
-  const w = new Writer(sizer.size + 4, headroom);
-  writeBody(w, contents);
-  return w.finish();
+  const { keys, histories, ...header } = contents;
+  const encoder = new SnapshotEncoder({ ...header, keyChunks: [keys], historyChunks: [histories] }, headroom);
+  while (!encoder.step(Infinity));
+  return encoder.result();
 }
 
-function writeBody(w: Sink, contents: SnapshotContents): void {
+/**
+ * SnapshotEncoder writes a snapshot in steps, so that a host can encode a
+ * large store in slices and let other work run between them: a sizing pass
+ * over the keys, then a writing pass into one buffer of the exact size (the
+ * checksum folded in per step). The bytes do not depend on how the work is
+ * sliced. Between steps the source's histories may only grow by revisions
+ * after its currentRevision (the store's appends); nothing else in it may change.
+ */
+export class SnapshotEncoder {
+  private readonly source: SnapshotSource;
+  private readonly keyCount: number;
+  private readonly headroom: number;
+  private sizer: Sizer | undefined = new Sizer();
+  private writer: Writer | undefined;
+  /** the next key to visit in the current pass (chunk, position); chunk -1 before the header is written */
+  private chunk = -1;
+  private at = 0;
+  private image: Uint8Array | undefined;
+
+  constructor(source: SnapshotSource, headroom = 0) {
+    if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
+    if (source.keyChunks.length !== source.historyChunks.length) throw new Error('kv snapshot: as many key chunks as history chunks are needed');
+    let keyCount = 0;
+    for (let c = 0; c < source.keyChunks.length; c++) {
+      if (source.keyChunks[c].length !== source.historyChunks[c].length) throw new Error('kv snapshot: a key chunk and its history chunk differ in length');
+      keyCount += source.keyChunks[c].length;
+    }
+    this.source = source;
+    this.keyCount = keyCount;
+    this.headroom = headroom;
+  }
+
+  /** done tells whether the image is complete (result() returns it). */
+  get done(): boolean {
+    return this.image !== undefined;
+  }
+
+  /**
+   * step does at least one key's worth of work and stops once it has visited
+   * about `budget` revisions (each key counts one more). Returns true when the
+   * image is complete.
+   */
+  step(budget: number): boolean {
+    if (this.image) return true;
+    const sink: Sink = this.sizer ?? this.writer!;
+    const src = this.source;
+    const chunks = src.keyChunks;
+    const at = src.currentRevision;
+    if (this.chunk < 0) {
+      writeHeader(sink, src, this.keyCount);
+      this.chunk = 0;
+      this.at = 0;
+    }
+    let work = 0;
+    while (this.chunk < chunks.length && work < budget) {
+      const keys = chunks[this.chunk];
+      const histories = src.historyChunks[this.chunk];
+      let i = this.at;
+      for (; i < keys.length && work < budget; i++) work += writeKey(sink, keys[i], histories[i], at);
+      if (i < keys.length) {
+        this.at = i;
+      } else {
+        this.chunk++;
+        this.at = 0;
+      }
+    }
+    if (this.chunk < chunks.length) {
+      this.writer?.checksum();
+      return false;
+    }
+    if (this.sizer) {
+      // Sizing done: the writing pass starts with the next step.
+      this.writer = new Writer(this.sizer.size + 4, this.headroom);
+      this.sizer = undefined;
+      this.chunk = -1;
+      return false;
+    }
+    this.image = this.writer!.finish();
+    this.writer = undefined;
+    return true;
+  }
+
+  /** result is the complete buffer (headroom, then the image); throws before the encoder is done. */
+  result(): Uint8Array {
+    if (!this.image) throw new Error('kv snapshot: the encoder has not finished');
+    return this.image;
+  }
+}
+
+function writeHeader(w: Sink, src: SnapshotSource, keyCount: number): void {
   for (let i = 0; i < MAGIC.length; i++) w.u8(MAGIC.charCodeAt(i));
   w.u8(FORMAT_VERSION);
-  w.uvarint(contents.appliedIndex);
-  w.uvarint(contents.currentRevision);
-  w.uvarint(contents.compactRevision + 1);
-  w.uvarint(contents.checkpoints.length);
-  for (const cp of contents.checkpoints) {
+  w.uvarint(src.appliedIndex);
+  w.uvarint(src.currentRevision);
+  w.uvarint(src.compactRevision + 1);
+  w.uvarint(src.checkpoints.length);
+  for (const cp of src.checkpoints) {
     w.uvarint(cp.index);
     w.uvarint(cp.revision);
     w.u32(parseInt(cp.digest.slice(0, 8), 16));
     w.u32(parseInt(cp.digest.slice(8, 16), 16));
   }
-  w.uvarint(contents.keys.length);
-  for (let i = 0; i < contents.keys.length; i++) {
-    w.latin1(contents.keys[i]);
-    const history = contents.histories[i];
-    w.uvarint(history.length);
-    for (const rev of history) {
-      w.uvarint(rev.main);
-      w.uvarint(rev.sub);
-      if (rev.value === null) {
-        w.u8(0);
-      } else {
-        w.u8(1);
-        w.uvarint(rev.createRevision);
-        w.uvarint(rev.version);
-        w.latin1(rev.value);
-      }
+  w.uvarint(keyCount);
+}
+
+/**
+ * writeKey writes one key and the revisions of its history up to revision
+ * `at` (those appended later are not part of the image); returns the work
+ * done (revisions + 1).
+ */
+function writeKey(w: Sink, key: string, history: History, at: number): number {
+  let count = history.length;
+  while (count > 0 && history[count - 1].main > at) count--;
+  if (count === 0) throw new Error(`kv snapshot: a key has no revision at or before the snapshot's revision ${at}`);
+  w.latin1(key);
+  w.uvarint(count);
+  for (let j = 0; j < count; j++) {
+    const rev = history[j];
+    w.uvarint(rev.main);
+    w.uvarint(rev.sub);
+    if (rev.value === null) {
+      w.u8(0);
+    } else {
+      w.u8(1);
+      w.uvarint(rev.createRevision);
+      w.uvarint(rev.version);
+      w.latin1(rev.value);
     }
   }
+  return count + 1;
 }
 
 /**

@@ -10,8 +10,7 @@ import { decodeCommand } from './codec.ts';
 import { KvError, invalidArgument } from './errors.ts';
 import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
-import type { History } from './mvcc.ts';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
 import type { Checkpoint, HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from './types.ts';
 import { checkCommand, checkRange } from './validate.ts';
@@ -164,19 +163,30 @@ export class KvStore {
    * own header, and the image follows (no copy needed to wrap it).
    */
   snapshot(headroom = 0): Uint8Array {
-    const keys: string[] = [];
-    const histories: History[] = [];
-    this.ks.index.scan('', null, (key, history) => {
-      keys.push(key);
-      histories.push(history);
-    });
-    return encodeSnapshot({
+    const encoder = this.beginSnapshot(headroom);
+    while (!encoder.step(Infinity));
+    return encoder.result();
+  }
+
+  /**
+   * beginSnapshot captures the state as it is now (applied index, revisions,
+   * checkpoints, and a copy of the key index: every key with its history
+   * array, O(keys) array copies, no revision copied) and returns an encoder
+   * that writes exactly that state in steps while the store goes on applying
+   * entries in between: histories are only appended to (by revisions after
+   * the captured one, which the encoder leaves out), and compaction, restore
+   * and corruptValue replace arrays instead of changing them (see History in
+   * mvcc.ts). The image is byte-identical to snapshot() called now.
+   */
+  beginSnapshot(headroom = 0): SnapshotEncoder {
+    const { revision, keys, histories } = this.ks.capture();
+    return new SnapshotEncoder({
       appliedIndex: this.applied,
-      currentRevision: this.ks.currentRevision,
+      currentRevision: revision,
       compactRevision: this.ks.compactRevision,
-      checkpoints: this.recent,
-      keys,
-      histories,
+      checkpoints: this.checkpoints(),
+      keyChunks: keys,
+      historyChunks: histories,
     }, headroom);
   }
 

@@ -3,8 +3,9 @@
 // (entries committed and already durable here are applied during the fsync).
 // It matches apply results to waiting client requests, runs ReadIndex
 // barriers for linearizable reads, applies configuration changes to raft, the
-// member table and the transport, and takes snapshots (encoded in the loop,
-// written to disk beside it).
+// member table and the transport, and takes snapshots (captured in the loop at
+// the applied index, encoded in slices between the loop's turns, written to
+// disk beside it).
 // It must never send a message or acknowledge a client before what they
 // depend on is durable, and never apply an entry twice or out of order.
 import type { Logger } from 'pino';
@@ -15,6 +16,7 @@ import {
   decodeConfChange,
   seededRand,
   type ConfChange,
+  type ConfState,
   type Entry,
   type MemoryStorage,
   type Message,
@@ -31,6 +33,7 @@ import { MemberTable } from './members.ts';
 import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 import { startTicker, type Ticker } from './ticker.ts';
+import { encodeInSlices, type SlicedEncode } from './sliced-encode.ts';
 
 export interface PeerSender {
   send(messages: Message[]): void;
@@ -119,6 +122,8 @@ export class ReplicaNode {
   private readSeq = 0;
   private leader: NodeId = 0;
   private lastSnapshotIndex: number;
+  /** the own snapshot being encoded in slices, if any (see maybeSnapshot) */
+  private snapshotEncoding: OwnSnapshot | undefined;
   /** the own snapshot being written in the background, if any (see maybeSnapshot) */
   private snapshotInFlight: Promise<void> | undefined;
   private fatalReported = false;
@@ -195,7 +200,9 @@ export class ReplicaNode {
     this.ticker?.stop();
     this.kick();
     await this.loopDone;
-    // A snapshot being written finishes before the storage may be closed.
+    // A snapshot being encoded is dropped (within one slice); one being written
+    // finishes before the storage may be closed.
+    await this.dropSnapshotEncoding();
     while (this.snapshotInFlight) await this.snapshotInFlight;
     const stopped = new EtcdError('stopped');
     for (const w of this.kvWaiters.values()) {
@@ -261,6 +268,12 @@ export class ReplicaNode {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      try {
+        this.maybeSnapshot();
+      } catch (e) {
+        this.fatal(e, 'fatal error while taking a snapshot; the member must restart');
+        return;
+      }
       this.proposeBatch();
       if (!this.raw.hasReady()) {
         if (this.kicked) {
@@ -279,12 +292,7 @@ export class ReplicaNode {
       }
       this.raw.advance();
       this.afterAdvance();
-      try {
-        this.maybeSnapshot();
-      } catch (e) {
-        this.fatal(e, 'fatal error while saving a snapshot; the member must restart');
-        return;
-      }
+      // (the next turn starts with maybeSnapshot, at the applied index just reached)
     }
   }
 
@@ -292,6 +300,7 @@ export class ReplicaNode {
   private fatal(e: unknown, msg: string): void {
     this.running = false;
     this.ticker?.stop();
+    this.snapshotEncoding?.encode.cancel();
     if (this.fatalReported) return;
     this.fatalReported = true;
     this.log.error({ err: e }, msg);
@@ -532,22 +541,62 @@ export class ReplicaNode {
 
   /**
    * maybeSnapshot takes a snapshot once per snapshotCount applied entries, at
-   * this member's own phase (members of a group do not all encode at once). The state is encoded here, at the applied index; the
-   * file is written and fsynced in the background (the storage serialises it
-   * with the loop's own saves), as etcd saves snapshots beside its raft loop,
-   * so client writes are not held up for the whole disk write. The log is
-   * compacted, and lastSnapshotIndex moves, only once the snapshot is durable;
-   * one snapshot is in flight at a time.
+   * this member's own phase (members of a group do not all snapshot at once).
+   * It runs in the loop between Readies, so every step below happens at a
+   * well-defined point of the log:
+   * 1. capture, at the applied index: the member table, raft's configuration
+   *    and the KV store's capture (kv.beginSnapshot: every key with its history
+   *    and that history's length, O(keys));
+   * 2. the image is encoded in slices between turns of the event loop
+   *    (sliced-encode.ts) while the loop goes on applying entries: the capture
+   *    reads exactly the state at the applied index whatever is applied after;
+   * 3. once encoded, back here in the loop: dropped if a newer snapshot was
+   *    installed meanwhile (from the leader), else recorded in raft's storage
+   *    and written + fsynced in the background (the storage serialises it with
+   *    the loop's own saves), as etcd saves snapshots beside its raft loop.
+   * The log is compacted, and lastSnapshotIndex moves, only once the snapshot
+   * is durable; one snapshot is in flight (encoding or saving) at a time. A
+   * failed encode or save is fatal.
    */
   private maybeSnapshot(): void {
+    // A snapshot from the leader that raft accepted but the loop has not
+    // installed yet has already switched raft's configuration to its own: no
+    // capture (raft's configuration would not be the one at the applied index)
+    // and no save until it is installed (this one is then stale).
+    if (this.raw.raft.raftLog.hasPendingSnapshot()) return;
+    const job = this.snapshotEncoding;
+    if (job) {
+      if (!job.encode.finished) return;
+      this.snapshotEncoding = undefined;
+      this.saveOwnSnapshot(job);
+      return;
+    }
     if (this.snapshotInFlight) return;
     const applied = this.kv.appliedIndex;
     if (!snapshotDueAt(applied, this.lastSnapshotIndex, this.o.snapshotCount, this.snapshotPhase)) return;
     const started = performance.now();
     const members = this.members.encode();
-    const data = encodeSnapshotAround(members, this.kv.snapshot(snapshotHeadroom(members)));
-    const snap = this.o.mem.createSnapshot(applied, this.raw.raft.trk.confState(), data);
+    const encoder = this.kv.beginSnapshot(snapshotHeadroom(members));
+    const confState = this.raw.raft.trk.confState();
+    const captureMs = performance.now() - started;
+    this.snapshotEncoding = { applied, confState, members, started, captureMs, encode: encodeInSlices(encoder, () => this.kick()) };
+  }
+
+  /** saveOwnSnapshot records and saves an encoded own snapshot (step 3 of maybeSnapshot). */
+  private saveOwnSnapshot(job: OwnSnapshot): void {
+    const { applied, encode, started } = job;
+    if (encode.error !== undefined) throw encode.error;
+    if (!encode.result) return; // cancelled (the member is stopping)
+    // A snapshot from the leader installed meanwhile is newer (raft installs
+    // only snapshots beyond the commit index) and replaced the log: this one is stale.
+    if (this.lastSnapshotIndex >= applied || applied < this.o.mem.firstIndex() - 1) {
+      this.log.info({ index: applied, newer: this.lastSnapshotIndex }, 'dropped an own snapshot: a newer one was installed while it was encoded');
+      return;
+    }
+    const data = encodeSnapshotAround(job.members, encode.result);
+    const snap = this.o.mem.createSnapshot(applied, job.confState, data);
     const encodedMs = performance.now() - started;
+    const { slices, busyMs, longestSliceMs } = encode.stats;
     this.snapshotInFlight = this.o.disk.saveSnapshot(snap).then(
       () => {
         this.snapshotInFlight = undefined;
@@ -557,7 +606,19 @@ export class ReplicaNode {
         this.releaseSnapshotImage(snap.metadata);
         this.o.metrics.snapshots.inc({ kind: 'taken' });
         this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
-        this.log.info({ index: applied, bytes: data.length, encodeMs: Math.round(encodedMs), totalMs: Math.round(performance.now() - started) }, 'saved snapshot');
+        this.log.info(
+          {
+            index: applied,
+            bytes: data.length,
+            captureMs: round1(job.captureMs),
+            encodeMs: Math.round(encodedMs),
+            encodeBusyMs: Math.round(busyMs),
+            slices,
+            longestSliceMs: round1(longestSliceMs),
+            totalMs: Math.round(performance.now() - started),
+          },
+          'saved snapshot',
+        );
       },
       (e) => {
         this.snapshotInFlight = undefined;
@@ -565,6 +626,15 @@ export class ReplicaNode {
         else this.log.warn({ err: e, index: applied }, 'snapshot not saved: the member stopped meanwhile');
       },
     );
+  }
+
+  /** dropSnapshotEncoding cancels an encode in flight and forgets it; resolves once its next slice saw the cancel. */
+  private async dropSnapshotEncoding(): Promise<void> {
+    const job = this.snapshotEncoding;
+    if (!job) return;
+    this.snapshotEncoding = undefined;
+    job.encode.cancel();
+    await job.encode.done;
   }
 
   /**
@@ -899,4 +969,19 @@ const MAX_AWAITING_LEADER = 16_384;
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** OwnSnapshot is a snapshot of this member captured at `applied` and being encoded (see maybeSnapshot). */
+interface OwnSnapshot {
+  applied: number;
+  confState: ConfState;
+  members: Uint8Array;
+  /** when the capture began, and how long it held the loop */
+  started: number;
+  captureMs: number;
+  encode: SlicedEncode;
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }

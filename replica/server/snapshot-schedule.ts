@@ -1,9 +1,9 @@
 // When a member takes its own snapshot. Every member snapshots once per
 // `every` applied entries, but at its own phase within that period (derived
-// from its member id), so the members of a group do not all stop to encode
-// their state at the same log index: a snapshot of the in-memory store holds
-// up the member's loop while it is encoded, and if every member did so at once
-// the group could not commit anything meanwhile. It must never let more than
+// from its member id), so the members of a group do not all encode
+// their state at the same log index: encoding the in-memory store costs CPU
+// (in slices beside the loop) and writing it costs disk bandwidth, and if
+// every member did so at once the whole group would slow down together. It must never let more than
 // 1.5 × every entries pass without a snapshot, nor take two less than
 // every / 2 apart.
 
