@@ -11,28 +11,15 @@
 // port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { parseCertificate, verifyIssuedBy } from '../../../operator/pki/index.ts';
 import { NAMESPACE, OperatorEnv } from './env.ts';
 import { FakeCertManager } from './fake-cert-manager.ts';
 import { groupManifest, settled } from './group.ts';
-import { adminStatusTls, secretPems, writePems } from './tls-client.ts';
+import { adminStatusTls, etcdctl, secretPems, writePems } from './tls-client.ts';
 
-const run = promisify(execFile);
-
-async function etcdctl(args: string[], timeoutS = 10): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await run('etcdctl', [`--command-timeout=${timeoutS}s`, `--dial-timeout=${Math.min(5, timeoutS)}s`, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
-    return { code: 0, out: stdout };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
 
 const host = (member: string, group: string) => `${member}.${group}-peer.${NAMESPACE}.svc.cluster.local`;
 

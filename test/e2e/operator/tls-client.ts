@@ -3,8 +3,10 @@
 // etcdctl, and calls a member's admin service on its client or peer port
 // presenting that certificate, verifying the member by its stable host name
 // (as the operator does). Must never write outside the directory it is given.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { clientConstructor, loadProtos } from '../../../proto/grpc.ts';
 import type { OperatorEnv } from './env.ts';
@@ -54,4 +56,17 @@ export function adminStatusTls(address: string, serverName: string, caPem: strin
       else resolve(r);
     }),
   );
+}
+
+const run = promisify(execFile);
+
+/** etcdctl runs etcdctl (v3 API) with bounded command and dial timeouts; a failure is its exit code and output, never a throw. */
+export async function etcdctl(args: string[], timeoutS = 10): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run('etcdctl', [`--command-timeout=${timeoutS}s`, `--dial-timeout=${Math.min(5, timeoutS)}s`, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+    return { code: 0, out: stdout };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+  }
 }
