@@ -43,7 +43,6 @@ export function decodeEntry(data: Uint8Array): EntryPayload {
   }
 }
 
-/** encodeSnapshot joins the member table and the KV snapshot into raft's snapshot data. */
 /**
  * encodeSnapshotAround wraps a KV image that was written after `headroom`
  * reserved bytes (KvStore.snapshot(snapshotHeadroom(members))) without copying
@@ -66,14 +65,12 @@ export function snapshotHeadroom(members: Uint8Array): number {
   return 8 + members.length;
 }
 
+/** encodeSnapshot joins the member table and the KV snapshot into raft's snapshot data (copying the image; encodeSnapshotAround does not). */
 export function encodeSnapshot(members: Uint8Array, kv: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + members.length + kv.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, SNAPSHOT_MAGIC);
-  v.setUint32(4, members.length);
-  out.set(members, 8);
-  out.set(kv, 8 + members.length);
-  return out;
+  const head = snapshotHeadroom(members);
+  const out = new Uint8Array(head + kv.length);
+  out.set(kv, head);
+  return encodeSnapshotAround(members, out);
 }
 
 export function decodeSnapshot(data: Uint8Array): { members: Uint8Array; kv: Uint8Array } {

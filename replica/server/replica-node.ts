@@ -314,15 +314,9 @@ export class ReplicaNode {
     // parallel with the followers and counts itself only once durable.
     const early: Message[] = [];
     const late: Message[] = [];
-    let election = false;
-    for (const msg of rd.messages) {
-      if (RawNode.sendableBeforePersist(msg)) early.push(msg);
-      else {
-        late.push(msg);
-        if (msg.type === 'preVote' || msg.type === 'vote' || msg.type === 'preVoteResp' || msg.type === 'voteResp') election = true;
-      }
-    }
-    if (election) this.logElection(rd.messages);
+    for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
+    // Vote requests and answers wait for the fsync, so they are all among `late`.
+    if (late.length > 0) this.logElection(late);
     if (rd.committedEntries.length > 0 && this.firstCommitLoggedTerm !== this.raw.raft.term && this.raw.raft.state === 'leader') {
       this.logFirstCommit(rd.committedEntries);
     }
@@ -362,7 +356,6 @@ export class ReplicaNode {
    * requests, so a failover can be broken down from the members' logs.
    */
   private logElection(msgs: Message[]): void {
-    const raft = this.raw.raft;
     // The newest request is the campaign that moved the count (a Ready may also carry re-sent older ones).
     let request: Message | undefined;
     for (const m of msgs) {
@@ -371,6 +364,7 @@ export class ReplicaNode {
         this.log.info({ kind: m.type, to: m.to.toString(16), term: m.term, granted: !m.reject }, 'answered vote request');
       }
     }
+    const raft = this.raw.raft;
     if (!request || raft.campaigns === this.loggedCampaigns) return;
     this.loggedCampaigns = raft.campaigns;
     this.log.info(

@@ -318,9 +318,7 @@ class CallRun {
     }
     const call = this.#call;
     try {
-      const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
-      if (call.responseMetadata) Object.assign(headers, call.responseMetadata.toHttp2Headers());
-      stream.respond(headers, { waitForTrailers: true });
+      stream.respond(responseHeaders(call.responseMetadata), { waitForTrailers: true });
       stream.once('wantTrailers', () => {
         try {
           const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
@@ -376,8 +374,7 @@ function refuseHttp(stream: http2.ServerHttp2Stream, status: number): void {
 function sendStatus(stream: http2.ServerHttp2Stream, code: grpc.status, details: string, metadata?: grpc.Metadata, responseMetadata?: grpc.Metadata): void {
   try {
     if (stream.destroyed || stream.closed || stream.headersSent) return;
-    const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
-    if (responseMetadata) Object.assign(headers, responseMetadata.toHttp2Headers());
+    const headers = responseHeaders(responseMetadata);
     if (metadata) Object.assign(headers, metadata.toHttp2Headers());
     headers['grpc-status'] = String(code);
     headers['grpc-message'] = percentEncode(details);
@@ -386,4 +383,11 @@ function sendStatus(stream: http2.ServerHttp2Stream, code: grpc.status, details:
   } catch {
     // the peer went away first
   }
+}
+
+/** responseHeaders are a gRPC response's headers: status 200, the content type, and the metadata the handler sent. */
+function responseHeaders(responseMetadata: grpc.Metadata | undefined): http2.OutgoingHttpHeaders {
+  const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
+  if (responseMetadata) Object.assign(headers, responseMetadata.toHttp2Headers());
+  return headers;
 }
