@@ -30,8 +30,8 @@ import {
   type CertificatePurpose,
 } from '../certificates.ts';
 import type { Context, StepResult } from '../context.ts';
-import { LABEL_CERTIFICATE, LABEL_MEMBER, memberTlsSecretName } from '../names.ts';
-import { addressing, liveMemberNames } from './tls-members.ts';
+import { memberTlsSecretName } from '../names.ts';
+import { addressing, deleteUnneededSecret, liveMemberNames, noLongerNeeded } from './tls-members.ts';
 
 interface Wanted {
   secretName: string;
@@ -166,13 +166,8 @@ export function certManagerCertificates(ctx: Context, cm: ResolvedCertManager): 
 
   // Certificates and Secrets nobody needs: members gone from pods and configuration, an application Secret renamed.
   if (ctx.view.configSource === 'leader') {
-    const unneeded = (labels: Record<string, string> | undefined, name: string | undefined): boolean => {
-      const purpose = labels?.[LABEL_CERTIFICATE];
-      if (purpose === 'member') return !live.has(labels?.[LABEL_MEMBER] ?? '');
-      if (purpose === 'client') return name !== tls.clientCertSecretName;
-      return false;
-    };
-    const goneCert = certs.find((c) => ownedBy(ctx.group, c as V1Secret) && unneeded(c.metadata?.labels, c.metadata?.name));
+    const unneeded = (meta: { labels?: Record<string, string>; name?: string } | undefined) => noLongerNeeded(meta, live, tls.clientCertSecretName);
+    const goneCert = certs.find((c) => ownedBy(ctx.group, c as V1Secret) && unneeded(c.metadata));
     if (goneCert) {
       const name = goneCert.metadata!.name!;
       return {
@@ -181,14 +176,8 @@ export function certManagerCertificates(ctx: Context, cm: ResolvedCertManager): 
       };
     }
     // Only once its Certificate is gone, or cert-manager would write the Secret again.
-    const goneSecret = secrets.find((s) => heldByGroup(ctx.group, s) && unneeded(s.metadata?.labels, s.metadata?.name) && !find(certs, s.metadata?.name ?? ''));
-    if (goneSecret) {
-      const name = goneSecret.metadata!.name!;
-      return {
-        action: { kind: 'DeleteSecret', key: `DeleteSecret/${name}`, description: `delete Secret ${name}: no member or setting uses it any more`, name, uid: goneSecret.metadata?.uid },
-        requeueAfterMs: busy,
-      };
-    }
+    const goneSecret = secrets.find((s) => heldByGroup(ctx.group, s) && unneeded(s.metadata) && !find(certs, s.metadata?.name ?? ''));
+    if (goneSecret) return deleteUnneededSecret(goneSecret, busy);
   }
   return undefined;
 }

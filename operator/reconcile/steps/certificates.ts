@@ -8,7 +8,6 @@
 // certificate from ensureMemberObjects. With spec.tls.certManager it keeps
 // cert-manager Certificates instead (steps/cert-manager.ts) and never signs
 // or rotates. Must never touch pods or volumes.
-import type { V1Secret } from '@kubernetes/client-node';
 import {
   CA_VALIDITY_DAYS,
   applicationCertificate,
@@ -23,9 +22,9 @@ import {
   secretMetadata,
 } from '../certificates.ts';
 import type { Context, Step, StepResult } from '../context.ts';
-import { LABEL_CERTIFICATE, LABEL_MEMBER, caSecretName } from '../names.ts';
+import { caSecretName } from '../names.ts';
 import { certManagerCertificates } from './cert-manager.ts';
-import { addressing, liveMemberNames } from './tls-members.ts';
+import { addressing, deleteUnneededSecret, liveMemberNames, noLongerNeeded } from './tls-members.ts';
 
 export const certificates: Step = {
   name: 'certificates',
@@ -105,21 +104,8 @@ export const certificates: Step = {
 
     // Secrets nobody needs: members gone from pods and configuration, an application Secret renamed.
     if (ctx.view.configSource === 'leader') {
-      const stale = (s: V1Secret): boolean => {
-        if (!ownedBy(ctx.group, s)) return false;
-        const purpose = s.metadata?.labels?.[LABEL_CERTIFICATE];
-        if (purpose === 'member') return !live.has(s.metadata?.labels?.[LABEL_MEMBER] ?? '');
-        if (purpose === 'client') return s.metadata?.name !== tls.clientCertSecretName;
-        return false;
-      };
-      const gone = secrets.find(stale);
-      if (gone) {
-        const name = gone.metadata!.name!;
-        return {
-          action: { kind: 'DeleteSecret', key: `DeleteSecret/${name}`, description: `delete Secret ${name}: no member or setting uses it any more`, name, uid: gone.metadata?.uid },
-          requeueAfterMs: busy,
-        };
-      }
+      const gone = secrets.find((s) => ownedBy(ctx.group, s) && noLongerNeeded(s.metadata, live, tls.clientCertSecretName));
+      if (gone) return deleteUnneededSecret(gone, busy);
     }
     return undefined;
   },
