@@ -156,9 +156,10 @@ export class ReplicaNode {
     this.kv = o.kv;
     this.members = o.members;
     this.log = o.logger;
-    this.lastSnapshotIndex = o.mem.snapshot().metadata.index;
+    const restored = o.mem.snapshot().metadata;
+    this.lastSnapshotIndex = restored.index;
     // The snapshot restored at startup is on disk (recovery read it from there).
-    if (this.lastSnapshotIndex === o.disk.lastSnapshotIndex()) this.releaseSnapshotImage(o.mem.snapshot().metadata);
+    if (restored.index === o.disk.lastSnapshotIndex()) this.releaseSnapshotImage(restored);
     this.snapshotPhase = snapshotPhase(o.id, o.snapshotCount);
     this.raw = new RawNode({
       id: o.id,
