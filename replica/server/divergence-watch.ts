@@ -4,16 +4,13 @@
 // itself divergent for good: it stops serving clients, raises
 // replicant_member_divergent, and says why in Admin.Status and the log.
 // Must never mark itself divergent on a verdict it did not get from judge().
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { NodeId } from '../raft/index.ts';
-import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
 import { judge, type MemberReport, type Verdict } from './divergence.ts';
 import type { ReplicaNode } from './replica-node.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 import type { Dial } from './peer-dial.ts';
-
-type PeerClient = grpc.Client & Record<string, Function>;
+import { membershipClient, type MembershipClient } from './membership-client.ts';
 
 export interface DivergenceState {
   state: 'ok' | 'divergent' | 'unresolved' | 'unknown';
@@ -30,10 +27,9 @@ export class DivergenceWatch {
   private readonly metrics: ReplicaMetrics;
   private readonly dial: (id: NodeId, peerUrl: string) => Dial;
   private readonly onSelfDivergent: (reason: string) => void;
-  private readonly clients = new Map<string, PeerClient>();
+  private readonly clients = new Map<string, MembershipClient>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  private ctor: grpc.ServiceClientConstructor | undefined;
   current: DivergenceState = { state: 'unknown', index: 0, digest: '', majorityDigest: '', divergentMembers: [], reason: 'not checked yet' };
   /** selfDivergent is sticky: a member's state never heals without being replaced. */
   selfDivergent = false;
@@ -74,13 +70,11 @@ export class DivergenceWatch {
     this.clients.clear();
   }
 
-  private client(id: NodeId, peerUrl: string): PeerClient {
+  private client(id: NodeId, peerUrl: string): MembershipClient {
     const key = `${id}|${peerUrl}`;
     let c = this.clients.get(key);
     if (!c) {
-      this.ctor ??= clientConstructor(loadProtos('peer.proto'), 'replicant.peer.v1.Membership');
-      const dial = this.dial(id, peerUrl);
-      c = new this.ctor(dial.target, dial.credentials, dial.options) as unknown as PeerClient;
+      c = membershipClient(this.dial(id, peerUrl));
       this.clients.set(key, c);
     }
     return c;
@@ -92,14 +86,10 @@ export class DivergenceWatch {
     const own: MemberReport = { id: node.id, checkpoints: node.kv.checkpoints() };
     const peers = node.members.list().filter((m) => m.id !== node.id && m.peerURLs.length > 0);
     const reports = await Promise.all(
-      peers.map(
-        (m) =>
-          new Promise<MemberReport | undefined>((resolve) =>
-            this.client(m.id, m.peerURLs[0]).Checkpoints({}, { deadline: Date.now() + 1500 }, (err: Error | null, r: { memberId: number; checkpoints: { index: number; digest: string }[] }) =>
-              resolve(err || r.memberId !== m.id ? undefined : { id: m.id, checkpoints: r.checkpoints }),
-            ),
-          ),
-      ),
+      peers.map(async (m): Promise<MemberReport | undefined> => {
+        const r = await this.client(m.id, m.peerURLs[0]).checkpoints(1500);
+        return r && r.memberId === m.id ? { id: m.id, checkpoints: r.checkpoints } : undefined;
+      }),
     );
     const voters = node.raw.raft.trk.confState();
     const verdict = judge([...new Set([...voters.voters, ...voters.votersOutgoing])], [own, ...reports.filter((r): r is MemberReport => !!r)]);

@@ -6,20 +6,10 @@
 // Raft thesis's "servers must not forget"). It must instead be replaced by a
 // new member. Must never decide without an answer from a peer: with nobody
 // to ask (a group being founded) the member starts as before.
-import * as grpc from '@grpc/grpc-js';
-import { clientConstructor, loadProtos } from '../../proto/grpc.ts';
 import type { PeerDialer } from './peer-dial.ts';
+import { membershipClient, type FindMemberAnswer } from './membership-client.ts';
 import type { ReplicaConfig } from './flags.ts';
 import { hexId } from './ids.ts';
-
-export interface FindMemberAnswer {
-  found: boolean;
-  memberId: number;
-  clusterId: number;
-  members: { id: number; name: string; peerUrls: string[]; clientUrls: string[] }[];
-}
-
-let peerRoot: ReturnType<typeof loadProtos> | undefined;
 
 /**
  * ranBefore: the answer shows this member as one that has started. A started member publishes its
@@ -41,19 +31,13 @@ export function lostDataError(config: ReplicaConfig, memberId: number, answer: F
 
 /** askPeers sends one FindMember for `peerUrl` to every other member of --initial-cluster, in parallel. */
 export async function askPeers(config: ReplicaConfig, peerUrl: string, timeoutMs: number, dialer: PeerDialer): Promise<{ peer: string; answer: FindMemberAnswer }[]> {
-  peerRoot ??= loadProtos('peer.proto');
-  const Client = clientConstructor(peerRoot, 'replicant.peer.v1.Membership');
   const urls = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, u]) => u);
   const answers = await Promise.all(
     urls.map(async (url) => {
-      const d = dialer.dial(url);
-      const target = d.target;
-      const c = new Client(d.target, d.credentials, d.options) as unknown as grpc.Client & Record<string, Function>;
+      const c = membershipClient(dialer.dial(url));
       try {
-        const answer = await new Promise<FindMemberAnswer | undefined>((resolve) =>
-          c.FindMember({ peerUrl }, { deadline: Date.now() + timeoutMs }, (err: Error | null, r: FindMemberAnswer) => resolve(err ? undefined : r)),
-        );
-        return answer ? { peer: target, answer } : undefined;
+        const answer = await c.findMember(peerUrl, timeoutMs);
+        return answer ? { peer: c.target, answer } : undefined;
       } finally {
         c.close();
       }

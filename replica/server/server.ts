@@ -15,7 +15,7 @@ import { isInitialized, openStorage, type DiskStorage } from '../storage/index.t
 import { PeerTransport } from '../transport/index.ts';
 import { clusterRelayService, maxReceiveBytes, registerEtcdApi } from './etcdapi/index.ts';
 import { UnaryGrpcServer, type CallHooks } from './unary-grpc/index.ts';
-import { clientConstructor, loadProtos, serviceDefinition } from '../../proto/grpc.ts';
+import { loadProtos, serviceDefinition } from '../../proto/grpc.ts';
 import type { ReplicaConfig } from './flags.ts';
 import { clusterIdFor, hexId, memberIdFor } from './ids.ts';
 import { readIdentity, writeIdentity, type Identity } from './identity.ts';
@@ -29,6 +29,7 @@ import { adminHandlers, adminServiceDefinition } from './admin-service.ts';
 import { startHealthServer } from './health.ts';
 import { DivergenceWatch } from './divergence-watch.ts';
 import { askPeers, lostDataError, ranBefore } from './lost-data.ts';
+import { membershipClient } from './membership-client.ts';
 import { PeerDialer } from './peer-dial.ts';
 import {
   EKU_CLIENT_AUTH,
@@ -458,25 +459,17 @@ function clientCallHooks(metrics: ReturnType<typeof createReplicaMetrics>, admit
 
 /** discoverSelf asks the peers in --initial-cluster which id the group gave this member's peer URL. */
 async function discoverSelf(config: ReplicaConfig, myPeerUrl: string, log: Logger, dialer: PeerDialer): Promise<Identity & { members: MemberRecord[] }> {
-  peerRoot ??= loadProtos('peer.proto');
-  const Client = clientConstructor(peerRoot, 'replicant.peer.v1.Membership');
   const urls = [...config.initialCluster].filter(([name]) => name !== config.name).flatMap(([, u]) => u);
-  const targets = urls.map((u) => dialer.target(u));
-  if (targets.length === 0) throw new Error('--initial-cluster-state existing: --initial-cluster lists no other member to join through');
-  const clients = urls.map((u) => {
-    const d = dialer.dial(u);
-    return new Client(d.target, d.credentials, d.options) as unknown as grpc.Client & Record<string, Function>;
-  });
+  if (urls.length === 0) throw new Error('--initial-cluster-state existing: --initial-cluster lists no other member to join through');
+  const clients = urls.map((u) => membershipClient(dialer.dial(u)));
   let lastReport = 0;
   try {
     for (;;) {
-      for (const [i, c] of clients.entries()) {
-        const res = await new Promise<{ found: boolean; memberId: number; clusterId: number; members: { id: number; name: string; peerUrls: string[]; clientUrls: string[] }[] } | undefined>(
-          (resolve) => c.FindMember({ peerUrl: myPeerUrl }, { deadline: Date.now() + 2000 }, (err: Error | null, r: any) => resolve(err ? undefined : r)),
-        );
+      for (const c of clients) {
+        const res = await c.findMember(myPeerUrl, 2000);
         if (res?.found) {
           // An empty data dir (this runs only without one) of a member the group knows as started: it lost its data.
-          if (ranBefore(res, res.memberId)) throw lostDataError(config, res.memberId, res, targets[i]);
+          if (ranBefore(res, res.memberId)) throw lostDataError(config, res.memberId, res, c.target);
           log.info({ memberId: hexId(res.memberId), cluster: hexId(res.clusterId) }, 'found this member in the existing cluster');
           return {
             clusterId: res.clusterId,
@@ -488,7 +481,7 @@ async function discoverSelf(config: ReplicaConfig, myPeerUrl: string, log: Logge
       }
       if (performance.now() - lastReport > 5000) {
         lastReport = performance.now();
-        log.info({ peerUrl: myPeerUrl, asked: targets }, 'waiting to be added to the cluster (add this peer URL with the admin API or etcdctl member add)');
+        log.info({ peerUrl: myPeerUrl, asked: clients.map((c) => c.target) }, 'waiting to be added to the cluster (add this peer URL with the admin API or etcdctl member add)');
       }
       await new Promise((r) => setTimeout(r, 250));
     }
