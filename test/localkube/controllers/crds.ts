@@ -10,41 +10,30 @@ import { setCondition } from '../api/conditions.ts';
 import { storeKey } from '../kinds/types.ts';
 import type { JsonObject, KubeObject } from '../store/object.ts';
 import { nowTimestamp } from '../store/object.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 
 const CRD_KEY = storeKey(crdType);
 
-export class CrdController {
+export class CrdController extends QueuedController {
   readonly #api: Api;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
   /** registered maps CRD name → the store key of the type it registered. */
   readonly #registered = new Map<string, string>();
 
   constructor(api: Api) {
+    super('crd controller');
     this.#api = api;
-    this.#queue = new WorkQueue((name) => this.#reconcile(name), { name: 'crd controller' });
-    this.#unsubscribe = api.store.subscribe((e) => {
-      if (e.resource === CRD_KEY) this.#queue.add(e.object.metadata.name);
+    this.follow(api.store, (e) => {
+      if (e.resource === CRD_KEY) this.queue.add(e.object.metadata.name);
       else if (e.type === 'DELETED') {
         // A custom resource went away: a deleting CRD may now be free to go.
-        for (const [crd, key] of this.#registered) if (key === e.resource) this.#queue.add(crd);
+        for (const [crd, key] of this.#registered) if (key === e.resource) this.queue.add(crd);
       }
     });
     // Register CRDs already in the store (restart from a state file) right away.
     for (const crd of api.store.list(CRD_KEY)) this.#reconcileNow(crd.metadata.name);
   }
 
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.#queue.idle();
-  }
-
-  #reconcile(name: string): void {
+  protected reconcile(name: string): void {
     this.#reconcileNow(name);
   }
 

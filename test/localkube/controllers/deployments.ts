@@ -13,7 +13,7 @@ import { setCondition } from '../api/conditions.ts';
 import type { KubeObject, JsonObject } from '../store/object.ts';
 import { deepEqual, mutable, nowTimestamp } from '../store/object.ts';
 import type { EventRecorder } from './events.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 import { controllerOf } from './replicasets.ts';
 
 const DEPLOYMENTS = 'apps/deployments';
@@ -68,19 +68,17 @@ export function resolveIntOrPercent(v: unknown, total: number, roundUp: boolean)
 const storedReplicas = (rs: KubeObject): number => rs.spec?.replicas ?? 0;
 const revisionOf = (o: KubeObject): number => Number(o.metadata.annotations?.[REVISION] ?? 0) || 0;
 
-export class DeploymentController {
+export class DeploymentController extends QueuedController {
   readonly #api: Api;
   readonly #recorder: EventRecorder;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
 
   constructor(api: Api, recorder: EventRecorder) {
+    super('deployment controller');
     this.#api = api;
     this.#recorder = recorder;
-    this.#queue = new WorkQueue((key) => this.#reconcile(key), { name: 'deployment controller' });
-    this.#unsubscribe = api.store.subscribe((e) => {
+    this.follow(api.store, (e) => {
       const ns = e.object.metadata.namespace;
-      if (e.resource === DEPLOYMENTS) this.#queue.add(`${ns}/${e.object.metadata.name}`);
+      if (e.resource === DEPLOYMENTS) this.queue.add(`${ns}/${e.object.metadata.name}`);
       else if (e.resource === RS) this.#enqueueOwner(e.object);
       else if (e.resource === '/pods' && e.type === 'DELETED') {
         // Recreate waits for old pods to be gone.
@@ -88,25 +86,16 @@ export class DeploymentController {
         if (rs) this.#enqueueOwner(rs.object);
       }
     });
-    for (const d of api.store.list(DEPLOYMENTS)) this.#queue.add(`${d.metadata.namespace}/${d.metadata.name}`);
+    for (const d of api.store.list(DEPLOYMENTS)) this.queue.add(`${d.metadata.namespace}/${d.metadata.name}`);
   }
 
   #enqueueOwner(rs: KubeObject): void {
     const owner = controllerOf(rs, 'Deployment');
     const d = owner ? this.#api.store.byUid(owner) : undefined;
-    if (d) this.#queue.add(`${rs.metadata.namespace}/${d.object.metadata.name}`);
+    if (d) this.queue.add(`${rs.metadata.namespace}/${d.object.metadata.name}`);
   }
 
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.#queue.idle();
-  }
-
-  #reconcile(key: string): void {
+  protected reconcile(key: string): void {
     const [ns, name] = key.split('/');
     const api = this.#api;
     const d = api.store.get(DEPLOYMENTS, ns, name);

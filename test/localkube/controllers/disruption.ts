@@ -8,7 +8,7 @@ import { fromMetaLabelSelector, matchesLabels } from '../api/selectors.ts';
 import type { JsonObject } from '../store/object.ts';
 import { deepEqual, nowTimestamp } from '../store/object.ts';
 import { setCondition } from '../api/conditions.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 import { isPodReady } from '../kinds/builtin/pods.ts';
 
 const DISRUPTED_TTL_MS = 120_000;
@@ -24,28 +24,21 @@ function scaled(value: unknown, total: number, roundUp: boolean): number {
   return Number(s);
 }
 
-export class DisruptionController {
+export class DisruptionController extends QueuedController {
   readonly #api: Api;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
 
   constructor(api: Api) {
+    super('disruption controller');
     this.#api = api;
-    this.#queue = new WorkQueue((key) => this.#reconcile(key), { name: 'disruption controller' });
-    this.#unsubscribe = api.store.subscribe((e) => {
+    this.follow(api.store, (e) => {
       const ns = e.object.metadata.namespace;
-      if (e.resource === 'policy/poddisruptionbudgets') this.#queue.add(`${ns}/${e.object.metadata.name}`);
-      else if (e.resource === '/pods' && ns) for (const b of api.store.list('policy/poddisruptionbudgets', ns)) this.#queue.add(`${ns}/${b.metadata.name}`);
+      if (e.resource === 'policy/poddisruptionbudgets') this.queue.add(`${ns}/${e.object.metadata.name}`);
+      else if (e.resource === '/pods' && ns) for (const b of api.store.list('policy/poddisruptionbudgets', ns)) this.queue.add(`${ns}/${b.metadata.name}`);
     });
-    for (const b of api.store.list('policy/poddisruptionbudgets')) this.#queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+    for (const b of api.store.list('policy/poddisruptionbudgets')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
   }
 
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
-  #reconcile(key: string): void {
+  protected reconcile(key: string): void {
     const [ns, name] = key.split('/');
     const api = this.#api;
     const type = api.kinds.byKind('policy', 'PodDisruptionBudget')!;
@@ -81,6 +74,6 @@ export class DisruptionController {
     api.mutate(type, ns, name, (b) => {
       b.status = status;
     }, 'status');
-    if (Object.keys(disrupted).length > 0) this.#queue.addAfter(key, DISRUPTED_TTL_MS);
+    if (Object.keys(disrupted).length > 0) this.queue.addAfter(key, DISRUPTED_TTL_MS);
   }
 }

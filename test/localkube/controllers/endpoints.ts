@@ -10,7 +10,7 @@ import { ApiError } from '../api/errors.ts';
 import { matchesLabels, selectorFromMap } from '../api/selectors.ts';
 import type { JsonObject, KubeObject } from '../store/object.ts';
 import { deepEqual } from '../store/object.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 import { isPodReady as podReady } from '../kinds/builtin/pods.ts';
 
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
@@ -28,32 +28,21 @@ function targetPort(pod: KubeObject, port: JsonObject): number | undefined {
   return undefined;
 }
 
-export class EndpointsController {
+export class EndpointsController extends QueuedController {
   readonly #api: Api;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
 
   constructor(api: Api) {
+    super('endpoints controller');
     this.#api = api;
-    this.#queue = new WorkQueue((key) => this.#reconcile(key), { name: 'endpoints controller' });
-    this.#unsubscribe = api.store.subscribe((e) => {
+    this.follow(api.store, (e) => {
       const ns = e.object.metadata.namespace;
-      if (e.resource === '/services') this.#queue.add(`${ns}/${e.object.metadata.name}`);
-      else if (e.resource === '/pods' && ns) for (const svc of api.store.list('/services', ns)) this.#queue.add(`${ns}/${svc.metadata.name}`);
+      if (e.resource === '/services') this.queue.add(`${ns}/${e.object.metadata.name}`);
+      else if (e.resource === '/pods' && ns) for (const svc of api.store.list('/services', ns)) this.queue.add(`${ns}/${svc.metadata.name}`);
     });
-    for (const svc of api.store.list('/services')) this.#queue.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
+    for (const svc of api.store.list('/services')) this.queue.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
   }
 
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.#queue.idle();
-  }
-
-  #reconcile(key: string): void {
+  protected reconcile(key: string): void {
     const [ns, name] = key.split('/');
     const api = this.#api;
     const endpointsType = api.kinds.byKind('', 'Endpoints')!;

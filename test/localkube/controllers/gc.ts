@@ -8,7 +8,7 @@ import type { Api } from '../api/rest.ts';
 import { ApiError } from '../api/errors.ts';
 import type { KubeObject, OwnerReference } from '../store/object.ts';
 import type { StoreEvent } from '../store/store.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 
 const FOREGROUND = 'foregroundDeletion';
 const ORPHAN = 'orphan';
@@ -25,32 +25,25 @@ const decode = (s: string): Ref => {
   return { resource, namespace: namespace ?? undefined, name };
 };
 
-export class GarbageCollector {
+export class GarbageCollector extends QueuedController {
   readonly #api: Api;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
   /** dependents maps an owner uid to the objects referring to it. */
   readonly #dependents = new Map<string, Set<string>>();
 
   constructor(api: Api) {
+    super('garbage collector');
     this.#api = api;
-    this.#queue = new WorkQueue((key) => this.#process(decode(key)), { name: 'garbage collector' });
     for (const resource of api.store.resources()) {
       for (const obj of api.store.list(resource)) {
         this.#index(resource, obj, true);
         this.#consider(resource, obj);
       }
     }
-    this.#unsubscribe = api.store.subscribe((e) => this.#onEvent(e));
+    this.follow(api.store, (e) => this.#onEvent(e));
   }
 
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.#queue.idle();
+  protected reconcile(key: string): void {
+    this.#process(decode(key));
   }
 
   #onEvent(e: StoreEvent): void {
@@ -59,7 +52,7 @@ export class GarbageCollector {
     if (e.type === 'DELETED') {
       // Its dependents may now be orphans; a foreground owner may be free to go.
       const uid = e.object.metadata.uid;
-      if (uid) for (const dep of this.#dependents.get(uid) ?? []) this.#queue.add(dep);
+      if (uid) for (const dep of this.#dependents.get(uid) ?? []) this.queue.add(dep);
       for (const ref of e.object.metadata.ownerReferences ?? []) this.#enqueueOwner(ref);
       return;
     }
@@ -69,13 +62,13 @@ export class GarbageCollector {
   #consider(resource: string, obj: KubeObject): void {
     const key = encode({ resource, namespace: obj.metadata.namespace, name: obj.metadata.name });
     const finalizers = obj.metadata.finalizers ?? [];
-    if (obj.metadata.deletionTimestamp && (finalizers.includes(FOREGROUND) || finalizers.includes(ORPHAN))) this.#queue.add(key);
-    if ((obj.metadata.ownerReferences ?? []).length > 0) this.#queue.add(key);
+    if (obj.metadata.deletionTimestamp && (finalizers.includes(FOREGROUND) || finalizers.includes(ORPHAN))) this.queue.add(key);
+    if ((obj.metadata.ownerReferences ?? []).length > 0) this.queue.add(key);
   }
 
   #enqueueOwner(ref: OwnerReference): void {
     const owner = this.#api.store.byUid(ref.uid);
-    if (owner) this.#queue.add(encode({ resource: owner.resource, namespace: owner.object.metadata.namespace, name: owner.object.metadata.name }));
+    if (owner) this.queue.add(encode({ resource: owner.resource, namespace: owner.object.metadata.namespace, name: owner.object.metadata.name }));
   }
 
   #index(resource: string, obj: KubeObject, add: boolean): void {

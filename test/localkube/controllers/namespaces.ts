@@ -7,44 +7,33 @@
 import type { Api } from '../api/rest.ts';
 import { ApiError } from '../api/errors.ts';
 import { storeKey } from '../kinds/types.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 const ROOT_CA_DESCRIPTION =
   'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 
-export class NamespaceController {
+export class NamespaceController extends QueuedController {
   readonly #api: Api;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
 
   readonly #rootCA: string | undefined;
 
   /** rootCA is the PEM bundle published in every namespace's kube-root-ca.crt ConfigMap. */
   constructor(api: Api, rootCA?: string) {
+    super('namespace controller');
     this.#api = api;
     this.#rootCA = rootCA;
-    this.#queue = new WorkQueue((name) => this.#reconcile(name), { name: 'namespace controller' });
     const namespaces = api.kinds.byKind('', 'Namespace')!;
     for (const name of BUILTIN_NAMESPACES) {
       if (!api.tryGet(namespaces, '', name)) api.create(namespaces, '', { metadata: { name } });
     }
-    this.#unsubscribe = api.store.subscribe((e) => {
-      if (e.resource === '/namespaces') this.#queue.add(e.object.metadata.name);
-      else if (e.resource === '/configmaps' && e.object.metadata.name === ROOT_CA_CONFIGMAP && e.object.metadata.namespace) this.#queue.add(e.object.metadata.namespace);
-      else if (e.type === 'DELETED' && e.object.metadata.namespace) this.#queue.add(e.object.metadata.namespace);
+    this.follow(api.store, (e) => {
+      if (e.resource === '/namespaces') this.queue.add(e.object.metadata.name);
+      else if (e.resource === '/configmaps' && e.object.metadata.name === ROOT_CA_CONFIGMAP && e.object.metadata.namespace) this.queue.add(e.object.metadata.namespace);
+      else if (e.type === 'DELETED' && e.object.metadata.namespace) this.queue.add(e.object.metadata.namespace);
     });
-    for (const ns of api.store.list('/namespaces')) this.#queue.add(ns.metadata.name);
-  }
-
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.#queue.idle();
+    for (const ns of api.store.list('/namespaces')) this.queue.add(ns.metadata.name);
   }
 
   #publishRootCA(namespace: string, ca: string): void {
@@ -62,7 +51,7 @@ export class NamespaceController {
     }
   }
 
-  #reconcile(name: string): void {
+  protected reconcile(name: string): void {
     const api = this.#api;
     const namespaces = api.kinds.byKind('', 'Namespace')!;
     const ns = api.tryGet(namespaces, '', name);
@@ -94,7 +83,7 @@ export class NamespaceController {
     }
     if (remaining > 0) {
       // Finalizers and graceful pod deletion take time: look again.
-      this.#queue.addAfter(name, 500);
+      this.queue.addAfter(name, 500);
       return;
     }
     api.mutate(namespaces, '', name, (n) => {

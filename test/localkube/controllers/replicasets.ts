@@ -12,7 +12,7 @@ import type { KubeObject, JsonObject } from '../store/object.ts';
 import { deepEqual, mutable } from '../store/object.ts';
 import { isPodReady } from '../kinds/builtin/pods.ts';
 import type { EventRecorder } from './events.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 
 const RS = 'apps/replicasets';
 
@@ -49,38 +49,27 @@ function deletionRank(a: KubeObject, b: KubeObject): number {
   return Date.parse(b.metadata.creationTimestamp ?? '') - Date.parse(a.metadata.creationTimestamp ?? '');
 }
 
-export class ReplicaSetController {
+export class ReplicaSetController extends QueuedController {
   readonly #api: Api;
   readonly #recorder: EventRecorder;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
 
   constructor(api: Api, recorder: EventRecorder) {
+    super('replicaset controller');
     this.#api = api;
     this.#recorder = recorder;
-    this.#queue = new WorkQueue((key) => this.#reconcile(key), { name: 'replicaset controller' });
-    this.#unsubscribe = api.store.subscribe((e) => {
+    this.follow(api.store, (e) => {
       const ns = e.object.metadata.namespace;
-      if (e.resource === RS) this.#queue.add(`${ns}/${e.object.metadata.name}`);
+      if (e.resource === RS) this.queue.add(`${ns}/${e.object.metadata.name}`);
       else if (e.resource === '/pods') {
         const owner = controllerOf(e.object, 'ReplicaSet');
         const rs = owner ? api.store.byUid(owner) : undefined;
-        if (rs) this.#queue.add(`${ns}/${rs.object.metadata.name}`);
+        if (rs) this.queue.add(`${ns}/${rs.object.metadata.name}`);
       }
     });
-    for (const rs of api.store.list(RS)) this.#queue.add(`${rs.metadata.namespace}/${rs.metadata.name}`);
+    for (const rs of api.store.list(RS)) this.queue.add(`${rs.metadata.namespace}/${rs.metadata.name}`);
   }
 
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.#queue.idle();
-  }
-
-  #reconcile(key: string): void {
+  protected reconcile(key: string): void {
     const [ns, name] = key.split('/');
     const api = this.#api;
     const rsType = api.kinds.byKind('apps', 'ReplicaSet')!;
@@ -137,7 +126,7 @@ export class ReplicaSetController {
         o.status = status;
       }, 'status');
     }
-    if (nextAvailableAt !== undefined) this.#queue.addAfter(key, Math.max(10, nextAvailableAt - now + 10));
+    if (nextAvailableAt !== undefined) this.queue.addAfter(key, Math.max(10, nextAvailableAt - now + 10));
   }
 
   #podFrom(rs: KubeObject): JsonObject {

@@ -14,7 +14,7 @@ import type { LabelSelector, MetaLabelSelector } from '../api/selectors.ts';
 import type { JsonObject, KubeObject } from '../store/object.ts';
 import { nowTimestamp } from '../store/object.ts';
 import type { EventRecorder } from './events.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 import { setCondition } from '../api/conditions.ts';
 
 function nodeReady(node: KubeObject): boolean {
@@ -82,36 +82,29 @@ function matchingPods(pod: KubeObject, term: JsonObject, placed: Placed[]): Plac
   return placed.filter((p) => (!nss || nss.includes(p.pod.metadata.namespace ?? '')) && matchesLabels(sel, p.pod.metadata.labels));
 }
 
-export class Scheduler {
+export class Scheduler extends QueuedController {
   readonly #api: Api;
   readonly #recorder: EventRecorder;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
   readonly #lastFailure = new Map<string, string>();
 
   constructor(api: Api, recorder: EventRecorder) {
+    super('scheduler');
     this.#api = api;
     this.#recorder = recorder;
-    this.#queue = new WorkQueue((key) => this.#schedule(key), { name: 'scheduler' });
-    this.#unsubscribe = api.store.subscribe((e) => {
+    this.follow(api.store, (e) => {
       if (e.resource === '/pods') {
-        if (e.type !== 'DELETED' && !e.object.spec?.nodeName) this.#queue.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
+        if (e.type !== 'DELETED' && !e.object.spec?.nodeName) this.queue.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
         if (e.type === 'DELETED') this.#retryAll();
       } else if (e.resource === '/nodes') this.#retryAll();
     });
     this.#retryAll();
   }
 
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
-  }
-
   #retryAll(): void {
-    for (const p of this.#api.store.list('/pods')) if (!p.spec?.nodeName) this.#queue.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    for (const p of this.#api.store.list('/pods')) if (!p.spec?.nodeName) this.queue.add(`${p.metadata.namespace}/${p.metadata.name}`);
   }
 
-  #schedule(key: string): void {
+  protected reconcile(key: string): void {
     const api = this.#api;
     const slash = key.indexOf('/');
     const ns = key.slice(0, slash);
@@ -139,7 +132,7 @@ export class Scheduler {
       const detail = [...reasons.entries()].map(([r, c]) => `${c} ${r}`).sort().join(', ');
       const message = `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.`;
       this.#unschedulable(pod, message);
-      this.#queue.addAfter(key, 1000);
+      this.queue.addAfter(key, 1000);
       return;
     }
     const scored = feasible.map((n) => ({ node: n, score: this.#score(pod, n, feasible, placed) }));

@@ -9,18 +9,17 @@ import path from 'node:path';
 import type { Api } from '../api/rest.ts';
 import { ApiError } from '../api/errors.ts';
 import type { JsonObject, KubeObject } from '../store/object.ts';
-import { WorkQueue } from './queue.ts';
+import { QueuedController } from './controller.ts';
 
 const PROTECTION = 'kubernetes.io/pvc-protection';
 const PROVISIONER = 'localkube.dev/hostpath';
 
-export class VolumeController {
+export class VolumeController extends QueuedController {
   readonly #api: Api;
   readonly #dir: string;
-  readonly #queue: WorkQueue;
-  readonly #unsubscribe: () => void;
 
   constructor(api: Api, volumesDir: string) {
+    super('volume controller');
     this.#api = api;
     this.#dir = volumesDir;
     fs.mkdirSync(volumesDir, { recursive: true });
@@ -33,22 +32,16 @@ export class VolumeController {
         volumeBindingMode: 'Immediate',
       });
     }
-    this.#queue = new WorkQueue((key) => this.#reconcile(key), { name: 'volume controller' });
-    this.#unsubscribe = api.store.subscribe((e) => {
-      if (e.resource === '/persistentvolumeclaims') this.#queue.add(`claim/${e.object.metadata.namespace}/${e.object.metadata.name}`);
+    this.follow(api.store, (e) => {
+      if (e.resource === '/persistentvolumeclaims') this.queue.add(`claim/${e.object.metadata.namespace}/${e.object.metadata.name}`);
       else if (e.resource === '/persistentvolumes' && e.type === 'DELETED') this.#removeDir(e.object);
       else if (e.resource === '/pods' && e.object.metadata.namespace) {
         for (const v of (e.object.spec?.volumes ?? []) as JsonObject[]) {
-          if (v.persistentVolumeClaim) this.#queue.add(`claim/${e.object.metadata.namespace}/${v.persistentVolumeClaim.claimName}`);
+          if (v.persistentVolumeClaim) this.queue.add(`claim/${e.object.metadata.namespace}/${v.persistentVolumeClaim.claimName}`);
         }
       }
     });
-    for (const pvc of api.store.list('/persistentvolumeclaims')) this.#queue.add(`claim/${pvc.metadata.namespace}/${pvc.metadata.name}`);
-  }
-
-  stop(): void {
-    this.#unsubscribe();
-    this.#queue.stop();
+    for (const pvc of api.store.list('/persistentvolumeclaims')) this.queue.add(`claim/${pvc.metadata.namespace}/${pvc.metadata.name}`);
   }
 
   /** claimDir is where a claim's data lives, or why a pod cannot use the claim yet. */
@@ -69,7 +62,7 @@ export class VolumeController {
     return at.dir;
   }
 
-  #reconcile(key: string): void {
+  protected reconcile(key: string): void {
     const [, ns, name] = key.split('/');
     const api = this.#api;
     const pvcType = api.kinds.byKind('', 'PersistentVolumeClaim')!;
