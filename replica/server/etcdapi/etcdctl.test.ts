@@ -2,18 +2,10 @@
 // a SingleNodeBackend. Fails with install instructions if etcdctl is absent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEtcdApiServer } from './single-node-backend.ts';
-import type { EtcdApiTestServer } from './single-node-backend.ts';
+import { startEtcdApiServerFor } from './single-node-backend.ts';
 import { Etcdctl, Processes } from './testing-etcd.ts';
 
-async function serve(t: { after: (fn: () => void) => void }, options = {}): Promise<EtcdApiTestServer> {
-  const server = await startEtcdApiServer(options);
-  t.after(() => {
-    server.stop();
-    assert.deepEqual(server.unexpected, [], 'handlers reported unexpected errors');
-  });
-  return server;
-}
+const serve = startEtcdApiServerFor;
 
 /** errorLine is etcdctl's final "Error: ..." line (it logs a retry warning before it). */
 function errorLine(stderr: string): string {

@@ -8,8 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { clientConstructor } from '../../../proto/grpc.ts';
 import { ETCD_PROTO_ROOT, EtcdError, checkPeerURLs } from './index.ts';
-import { startEtcdApiServer } from './single-node-backend.ts';
-import type { EtcdApiTestServer } from './single-node-backend.ts';
+import { startEtcdApiServerFor } from './single-node-backend.ts';
 
 type Raw = Record<string, (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => void> & grpc.Client;
 
@@ -35,14 +34,7 @@ async function rejects(p: Promise<unknown>, code: grpc.status, message: string |
   });
 }
 
-async function serve(t: { after: (fn: () => void) => void }, options = {}): Promise<EtcdApiTestServer> {
-  const server = await startEtcdApiServer(options);
-  t.after(() => {
-    server.stop();
-    assert.deepEqual(server.unexpected, [], 'handlers reported unexpected errors');
-  });
-  return server;
-}
+const serve = startEtcdApiServerFor;
 
 const text = (s: string) => Buffer.from(s);
 

@@ -4,6 +4,7 @@
 // proves the client API against real etcd clients before the raft server
 // exists. It must never be used to serve real traffic: it replicates nothing.
 // startEtcdApiServer serves it on the client port's UnaryGrpcServer on 127.0.0.1.
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { KvStore, RequestIdGenerator } from '../../kv/index.ts';
@@ -167,4 +168,14 @@ export async function startEtcdApiServer(options: SingleNodeOptions & { limits?:
     unexpected,
     stop: () => server.forceShutdown(),
   };
+}
+
+/** startEtcdApiServerFor serves for one test: stopped after it, and the test fails if a handler reported an unexpected error. */
+export async function startEtcdApiServerFor(t: { after(fn: () => void): void }, options: Parameters<typeof startEtcdApiServer>[0] = {}): Promise<EtcdApiTestServer> {
+  const server = await startEtcdApiServer(options);
+  t.after(() => {
+    server.stop();
+    assert.deepEqual(server.unexpected, [], 'handlers reported unexpected errors');
+  });
+  return server;
 }
