@@ -36,6 +36,15 @@ export function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
+/** writeTlsSet writes a leaf certificate, its key and the CA that signed it into `dir` as tls.crt, tls.key and ca.crt. */
+export function writeTlsSet(dir: string, leaf: CertificateBundle, ca: { certificatePem: string }): { certFile: string; keyFile: string; caFile: string } {
+  const files = { certFile: path.join(dir, 'tls.crt'), keyFile: path.join(dir, 'tls.key'), caFile: path.join(dir, 'ca.crt') };
+  writeAtomic(files.certFile, leaf.certificatePem);
+  writeAtomic(files.keyFile, leaf.privateKeyPem);
+  writeAtomic(files.caFile, ca.certificatePem);
+  return files;
+}
+
 export class ClusterTls {
   readonly dir: string;
   readonly options: Required<Omit<TlsOptions, 'adminIdentities'>> & { adminIdentities?: string[] };

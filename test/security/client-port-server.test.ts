@@ -14,7 +14,7 @@ import pino from 'pino';
 import { createCertificateAuthority, issueCertificate, type CertificateBundle } from '../../operator/pki/index.ts';
 import { TlsFiles, type ClientCertMode } from '../../replica/server/tls/index.ts';
 import { UnaryGrpcServer } from '../../replica/server/unary-grpc/index.ts';
-import { writeAtomic } from '../e2e/cluster-tls.ts';
+import { writeAtomic, writeTlsSet } from '../e2e/cluster-tls.ts';
 import { waitFor } from '../e2e/replica-cluster.ts';
 
 const log = pino({ level: 'silent' });
@@ -51,12 +51,7 @@ function pki(t: { after(fn: () => void): void }): Pki {
   const server = issueCertificate(ca, { profile: 'server', commonName: 'first', ipAddresses: ['127.0.0.1'] });
   const client = issueCertificate(ca, { profile: 'client', commonName: 'app' });
   const stranger = issueCertificate(other, { profile: 'client', commonName: 'stranger' });
-  const certFile = path.join(dir, 'tls.crt');
-  const keyFile = path.join(dir, 'tls.key');
-  const caFile = path.join(dir, 'ca.crt');
-  writeAtomic(certFile, server.certificatePem);
-  writeAtomic(keyFile, server.privateKeyPem);
-  writeAtomic(caFile, ca.certificatePem);
+  const { certFile, keyFile, caFile } = writeTlsSet(dir, server, ca);
   const files = new TlsFiles({ certFile, keyFile, trustedCaFile: caFile }, { flags, log, reloadIntervalMs: 200 });
   files.start();
   t.after(() => files.stop());

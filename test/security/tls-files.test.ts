@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { createCertificateAuthority, issueCertificate } from '../../operator/pki/index.ts';
 import { ReloadingServerCredentials, TlsConfigError, TlsFiles } from '../../replica/server/tls/index.ts';
-import { writeAtomic } from '../e2e/cluster-tls.ts';
+import { writeAtomic, writeTlsSet } from '../e2e/cluster-tls.ts';
 import { waitFor } from '../e2e/replica-cluster.ts';
 
 const flags = { cert: '--cert-file', key: '--key-file', ca: '--trusted-ca-file' };
@@ -58,12 +58,7 @@ test('a reload swaps in a complete new set only, keeps the old one meanwhile, an
   const ca = createCertificateAuthority({ commonName: 'ca' });
   const first = issueCertificate(ca, { profile: 'server', commonName: 'first', ipAddresses: ['127.0.0.1'] });
   const second = issueCertificate(ca, { profile: 'server', commonName: 'second', ipAddresses: ['127.0.0.1'] });
-  const certFile = path.join(d, 'tls.crt');
-  const keyFile = path.join(d, 'tls.key');
-  const caFile = path.join(d, 'ca.crt');
-  writeAtomic(certFile, first.certificatePem);
-  writeAtomic(keyFile, first.privateKeyPem);
-  writeAtomic(caFile, ca.certificatePem);
+  const { certFile, keyFile, caFile } = writeTlsSet(d, first, ca);
   const files = new TlsFiles({ certFile, keyFile, trustedCaFile: caFile }, { flags, log, reloadIntervalMs: 200 });
   const seen: string[] = [];
   files.onChange((m) => seen.push(m.leaf.subject));
