@@ -12,12 +12,14 @@ export interface Recorder {
   transport: PeerTransport;
   received: Message[];
   unreachable: NodeId[];
+  /** peers reported refused (their process gone) */
+  refused: NodeId[];
   snapshotStatus: { peer: NodeId; ok: boolean }[];
 }
 
 /** startMember starts a transport for member `id` on 127.0.0.1 (port 0 unless given). */
 export async function startMember(id: NodeId, opts: { clusterId?: string; port?: number; tuning?: Partial<TransportTuning> } = {}): Promise<Recorder> {
-  const r: Recorder = { received: [], unreachable: [], snapshotStatus: [] } as unknown as Recorder;
+  const r: Recorder = { received: [], unreachable: [], refused: [], snapshotStatus: [] } as unknown as Recorder;
   r.transport = new PeerTransport({
     memberId: id,
     clusterId: opts.clusterId ?? 'test-cluster',
@@ -27,6 +29,7 @@ export async function startMember(id: NodeId, opts: { clusterId?: string; port?:
       for (const m of msgs) r.received.push(m);
     },
     onUnreachable: (peer) => r.unreachable.push(peer),
+    onPeerRefused: (peer) => r.refused.push(peer),
     onSnapshotStatus: (peer, ok) => r.snapshotStatus.push({ peer, ok }),
     tuning: opts.tuning,
   });
