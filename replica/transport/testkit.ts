@@ -59,7 +59,9 @@ export class LinkProxy {
   #mode: 'forward' | 'blackhole' | 'refuse' = 'forward';
   port = 0;
 
-  constructor(targetPort: number) {
+  /** targetHost must be a 127.0.0.0/8 address (a member's own loopback address in the e2e tests). */
+  constructor(targetPort: number, targetHost = '127.0.0.1') {
+    if (!targetHost.startsWith('127.')) throw new Error(`LinkProxy forwards only inside 127.0.0.0/8, not to ${targetHost}`);
     this.#server = net.createServer((client) => {
       if (this.#mode === 'refuse') {
         client.destroy();
@@ -71,7 +73,7 @@ export class LinkProxy {
         client.on('error', () => {});
         return;
       }
-      const upstream = net.connect(targetPort, '127.0.0.1');
+      const upstream = net.connect(targetPort, targetHost);
       this.#sockets.add(client);
       this.#sockets.add(upstream);
       const onError = () => {
