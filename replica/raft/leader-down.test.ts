@@ -134,6 +134,28 @@ test('hearing from the leader after a report restores the lease and a normal ran
   assert.equal(g.leaderId(), 1);
 });
 
+test('two survivors whose hastened campaigns start in the same tick do not split the vote: the lower id goes on', () => {
+  const g = new Group([1, 2, 3]);
+  g.elect(3);
+  const term = g.member(3).raw.raft.term;
+  g.isolate(3);
+  assert.equal(g.member(1).raw.reportLeaderDown(3), true);
+  assert.equal(g.member(2).raw.reportLeaderDown(3), true);
+  // Force both to campaign in the same tick, before either hears the other.
+  const r1 = g.member(1).raw.raft;
+  const r2 = g.member(2).raw.raft;
+  r1.randomizedElectionTimeout = r1.electionElapsed + 1;
+  r2.randomizedElectionTimeout = r2.electionElapsed + 1;
+  g.member(1).raw.tick();
+  g.member(2).raw.tick();
+  assert.equal(r1.state, 'preCandidate');
+  assert.equal(r2.state, 'preCandidate');
+  g.stabilize();
+  assert.equal(g.leaderId(), 1, 'the lower id won');
+  assert.equal(r1.term, term + 1, 'one campaign round, no split vote');
+  assert.equal(r2.lead, 1);
+});
+
 test('two survivors told at the same moment elect one leader in one round', () => {
   for (const order of [[2, 3], [3, 2]]) {
     const g = new Group([1, 2, 3]);

@@ -133,6 +133,16 @@ export class Raft {
    * (it answers pre-votes and votes) and campaigns after a short delay.
    */
   leadReportedDown = false;
+  /**
+   * hastenedCampaign: this pre-candidate campaigns early because its leader
+   * was reported down. Two survivors told at the same moment may campaign
+   * within one pre-vote round trip of each other; granting each other's
+   * pre-votes would make both candidates and split the vote (a whole
+   * election timeout lost). While hastened, a pre-candidate grants a pre-vote
+   * only to a member with a lower id, so exactly one of two such survivors
+   * goes on to the real vote, which the other then grants.
+   */
+  private hastenedCampaign = false;
   /** the kind of the campaign under way (its vote requests are re-sent with the same context) */
   private campaignKind: CampaignType = 'election';
   /** campaigns: how many campaigns (pre-vote or vote rounds) this member started; hosts log new ones, not re-sent requests */
@@ -194,6 +204,7 @@ export class Raft {
     }
     this.lead = NONE;
     this.leadReportedDown = false;
+    this.hastenedCampaign = false;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
@@ -232,10 +243,13 @@ export class Raft {
     // A pre-candidate changes neither its term nor its vote (§9.6).
     this.trk.resetVotes();
     this.lead = NONE;
+    // A campaign of this member that follows a hastened one is a normal one.
+    this.hastenedCampaign = false;
     if (this.leadReportedDown) {
       // The hastened campaign has started; should it fail, the next one waits
       // a normal randomised timeout, not the short delay again.
       this.leadReportedDown = false;
+      this.hastenedCampaign = true;
       this.resetRandomizedElectionTimeout();
     }
     this.state = 'preCandidate';
@@ -674,10 +688,13 @@ export class Raft {
         return undefined;
       case 'vote':
       case 'preVote': {
+        // Two hastened survivors: the lower id goes on (see hastenedCampaign).
+        const yieldsTo = !(m.type === 'preVote' && this.state === 'preCandidate' && this.hastenedCampaign && m.from > this.id);
         const canVote =
-          this.vote === m.from ||
-          (this.vote === NONE && this.lead === NONE) ||
-          (m.type === 'preVote' && m.term > this.term);
+          yieldsTo &&
+          (this.vote === m.from ||
+            (this.vote === NONE && this.lead === NONE) ||
+            (m.type === 'preVote' && m.term > this.term));
         if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
           // The response carries the request's term so the candidate counts it.
           this.send(message({ type: voteRespType(m.type), to: m.from, term: m.term }));
