@@ -126,6 +126,23 @@ export class Raft {
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /**
+   * leadReportedDown: the host told this follower that the process of its
+   * leader (`lead`) is gone (see reportLeaderDown). Until the follower hears
+   * from that leader again or its leader changes, it holds no lease for it
+   * (it answers pre-votes and votes) and campaigns after a short delay.
+   */
+  leadReportedDown = false;
+  /**
+   * hastenedCampaign: this pre-candidate campaigns early because its leader
+   * was reported down. Two survivors told at the same moment may campaign
+   * within one pre-vote round trip of each other; granting each other's
+   * pre-votes would make both candidates and split the vote (a whole
+   * election timeout lost). While hastened, a pre-candidate grants a pre-vote
+   * only to a member with a lower id, so exactly one of two such survivors
+   * goes on to the real vote, which the other then grants.
+   */
+  private hastenedCampaign = false;
   /** the kind of the campaign under way (its vote requests are re-sent with the same context) */
   private campaignKind: CampaignType = 'election';
   /** campaigns: how many campaigns (pre-vote or vote rounds) this member started; hosts log new ones, not re-sent requests */
@@ -186,6 +203,8 @@ export class Raft {
       this.vote = NONE;
     }
     this.lead = NONE;
+    this.leadReportedDown = false;
+    this.hastenedCampaign = false;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
@@ -224,6 +243,15 @@ export class Raft {
     // A pre-candidate changes neither its term nor its vote (§9.6).
     this.trk.resetVotes();
     this.lead = NONE;
+    // A campaign of this member that follows a hastened one is a normal one.
+    this.hastenedCampaign = false;
+    if (this.leadReportedDown) {
+      // The hastened campaign has started; should it fail, the next one waits
+      // a normal randomised timeout, not the short delay again.
+      this.leadReportedDown = false;
+      this.hastenedCampaign = true;
+      this.resetRandomizedElectionTimeout();
+    }
     this.state = 'preCandidate';
   }
 
@@ -292,6 +320,40 @@ export class Raft {
 
   private pastElectionTimeout(): boolean {
     return this.electionElapsed >= this.randomizedElectionTimeout;
+  }
+
+  /**
+   * reportLeaderDown is the host's positive evidence that the process of
+   * member `id` is gone (its stream broke and its address then refused a
+   * connection: the host answers, nothing listens). It is ignored unless this
+   * member is a follower whose leader is `id`; otherwise the follower drops
+   * its lease for that leader (so it answers the other survivors' pre-votes
+   * and votes at once) and campaigns within [1, 1 + 3 × heartbeatTimeout)
+   * ticks instead of the rest of its randomised election timeout; the spread
+   * keeps two survivors that learnt it at the same moment from splitting the
+   * vote. A later append, heartbeat or snapshot from the leader (it was alive
+   * after all) restores the lease and a normal randomised timeout.
+   *
+   * Safety never depends on timing, so a wrong report costs at most an early
+   * pre-vote round, which a live leader's followers refuse from within their
+   * own leases. Repeated reports keep the moment chosen first. Returns true
+   * when the report was taken.
+   */
+  reportLeaderDown(id: NodeId): boolean {
+    if (this.state !== 'follower' || id === NONE || id === this.id || this.lead !== id) return false;
+    if (this.leadReportedDown) return false;
+    this.leadReportedDown = true;
+    const soon = this.electionElapsed + 1 + this.rand.intn(3 * this.heartbeatTimeout);
+    if (soon < this.randomizedElectionTimeout) this.randomizedElectionTimeout = soon;
+    return true;
+  }
+
+  /** heardFromLeader: an append, heartbeat or snapshot from `lead` arrived; a report that it was down was wrong. */
+  private heardFromLeader(): void {
+    this.electionElapsed = 0;
+    if (!this.leadReportedDown) return;
+    this.leadReportedDown = false;
+    this.resetRandomizedElectionTimeout();
   }
 
   // ---- ticks -------------------------------------------------------------
@@ -595,7 +657,8 @@ export class Raft {
         // A member that heard from a leader within the election timeout
         // ignores vote requests (§4.2.3): a removed or partitioned member
         // cannot depose a working leader.
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
+        // A leader reported down (reportLeaderDown) holds no lease here.
+        const inLease = this.checkQuorum && this.lead !== NONE && !this.leadReportedDown && this.electionElapsed < this.electionTimeout;
         if (!force && inLease) return undefined;
       }
       if (m.type === 'preVote') {
@@ -625,16 +688,25 @@ export class Raft {
         return undefined;
       case 'vote':
       case 'preVote': {
+        // Two hastened survivors: the lower id goes on (see hastenedCampaign).
+        const yieldsTo = !(m.type === 'preVote' && this.state === 'preCandidate' && this.hastenedCampaign && m.from > this.id);
         const canVote =
-          this.vote === m.from ||
-          (this.vote === NONE && this.lead === NONE) ||
-          (m.type === 'preVote' && m.term > this.term);
+          yieldsTo &&
+          (this.vote === m.from ||
+            (this.vote === NONE && this.lead === NONE) ||
+            (m.type === 'preVote' && m.term > this.term));
         if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
           // The response carries the request's term so the candidate counts it.
           this.send(message({ type: voteRespType(m.type), to: m.from, term: m.term }));
           if (m.type === 'vote') {
             this.electionElapsed = 0;
             this.vote = m.from;
+          } else if (this.leadReportedDown && this.state === 'follower') {
+            // Another survivor is already campaigning for the dead leader's
+            // place: campaigning soon as well would only split the vote, so
+            // this member waits a normal randomised timeout from now (should
+            // that campaign fail), keeping its lease dropped.
+            this.randomizedElectionTimeout = this.electionElapsed + this.electionTimeout + this.rand.intn(this.electionTimeout);
           }
         } else {
           this.send(message({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true }));
@@ -868,17 +940,17 @@ export class Raft {
         this.send(m);
         return undefined;
       case 'app':
-        this.electionElapsed = 0;
+        this.heardFromLeader();
         this.lead = m.from;
         this.handleAppendEntries(m);
         return undefined;
       case 'heartbeat':
-        this.electionElapsed = 0;
+        this.heardFromLeader();
         this.lead = m.from;
         this.handleHeartbeat(m);
         return undefined;
       case 'snap':
-        this.electionElapsed = 0;
+        this.heardFromLeader();
         this.lead = m.from;
         this.handleSnapshot(m);
         return undefined;

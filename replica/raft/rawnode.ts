@@ -131,6 +131,17 @@ export class RawNode {
     this.raft.step(message({ type: 'unreachable', from: id }));
   }
 
+  /**
+   * reportLeaderDown tells a follower that its leader `id`'s process is gone
+   * (positive evidence only: its peer address refused a connection after the
+   * stream to it broke; never a mere timeout or reset). The follower stops
+   * honouring that leader's lease and campaigns after a short randomised
+   * delay; ignored (false) unless this member is a follower led by `id`.
+   */
+  reportLeaderDown(id: NodeId): boolean {
+    return this.raft.reportLeaderDown(id);
+  }
+
   /** reportSnapshot tells the leader how sending a snapshot to `id` ended. */
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.raft.step(message({ type: 'snapStatus', from: id, reject: !ok }));

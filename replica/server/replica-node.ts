@@ -243,6 +243,31 @@ export class ReplicaNode {
     this.kick();
   }
 
+  /**
+   * reportPeerRefused: the transport found `peer`'s process gone (its stream
+   * broke and a redial to its address was refused). Raft is told only when
+   * `peer` is this follower's current leader: it then stops honouring that
+   * leader's lease and campaigns within 1–3 heartbeats instead of waiting out
+   * its 1–2 s election timeout. A dead machine or a partition gives no
+   * refusal and keeps the normal timeout.
+   */
+  reportPeerRefused(peer: NodeId): void {
+    if (!this.running) return;
+    const raft = this.raw.raft;
+    if (raft.state !== 'follower' || raft.lead !== peer) return;
+    if (!this.raw.reportLeaderDown(peer)) return;
+    this.log.info(
+      {
+        leader: peer.toString(16),
+        term: raft.term,
+        sinceLeaderMs: Math.round(performance.now() - this.lastLeaderContact),
+        campaignInTicks: raft.randomizedElectionTimeout - raft.electionElapsed,
+      },
+      "leader's process is gone (its peer address refused a connection); campaigning soon",
+    );
+    this.kick();
+  }
+
   reportSnapshot(peer: NodeId, ok: boolean): void {
     if (!this.running) return;
     this.raw.reportSnapshot(peer, ok);

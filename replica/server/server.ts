@@ -288,6 +288,7 @@ async function serve(
     logger: log,
     onMessages: (msgs) => node.step(msgs),
     onUnreachable: (peer) => node.reportUnreachable(peer),
+    onPeerRefused: (peer) => node.reportPeerRefused(peer),
     onSnapshotStatus: (peer, ok) => node.reportSnapshot(peer, ok),
     security: {
       serverCredentials: peerServerCredentials,

@@ -3,6 +3,10 @@
 // a bounded queue, one frame in flight at a time, so that everything queued
 // meanwhile goes into the next frame. When the stream fails it drops what is
 // queued, reports the peer unreachable and redials after an exponential backoff.
+// A redial refused at the TCP level (ECONNREFUSED: the host answers, nothing
+// listens) after an established stream broke is reported apart, as evidence
+// that the peer's process is gone; a reset, a timeout or an unresolvable name
+// never is.
 // It must never send on a stream the peer opened (direction rule), never write
 // while grpc-js asks us to wait for 'drain', never queue past its bounds, and
 // never call back after close().
@@ -37,6 +41,23 @@ export interface PeerLinkOptions {
   client: grpc.ServiceClientConstructor;
   logger: Logger;
   onUnreachable(): void;
+  /**
+   * onRefused: after an established stream to the peer broke, a redial was
+   * refused (ECONNREFUSED). Called once per refused redial until a stream is
+   * established again.
+   */
+  onRefused?(): void;
+}
+
+/**
+ * isConnectionRefused tells whether a failed call's gRPC status says the TCP
+ * connection itself was refused. grpc-js reports a dial that could not connect
+ * as UNAVAILABLE with the socket error in the details ("No connection
+ * established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2380");
+ * refused.test.ts pins that wording against the installed grpc-js.
+ */
+export function isConnectionRefused(code: grpc.status | undefined, details: string): boolean {
+  return code === grpc.status.UNAVAILABLE && /\bECONNREFUSED\b/.test(details);
 }
 
 interface StreamAck {
@@ -61,6 +82,8 @@ export class PeerLink {
   #lastOversizeLog = -Infinity;
   #lastRefusal = { reason: '', at: -Infinity };
   #lastExplain = -Infinity;
+  /** an established stream broke and none has been established since: a refused redial now means the peer's process is gone */
+  #brokeSinceConnected = false;
 
   constructor(o: PeerLinkOptions) {
     this.#o = o;
@@ -177,6 +200,7 @@ export class PeerLink {
     clearTimeout(this.#timer);
     const after = this.#backoff.failures;
     this.#backoff.reset();
+    this.#brokeSinceConnected = false;
     this.#state = 'connected';
     this.counters.connects++;
     this.#log.info({ failedAttempts: after }, after > 0 ? 'peer stream re-established' : 'peer stream established');
@@ -187,6 +211,8 @@ export class PeerLink {
     if (call !== this.#call || this.#state === 'closed') return;
     clearTimeout(this.#timer);
     const wasConnected = this.#state === 'connected';
+    const refusedAfterBreak = !wasConnected && this.#brokeSinceConnected && isConnectionRefused(code, reason);
+    if (wasConnected) this.#brokeSinceConnected = true;
     this.#teardown();
     this.counters.droppedUnreachable += this.#queue.clear();
     this.counters.connectFailures++;
@@ -216,6 +242,11 @@ export class PeerLink {
       if (this.#state === 'backoff') this.#dial();
     }, delay);
     this.#o.onUnreachable();
+    if (refusedAfterBreak && this.#state === 'backoff') {
+      this.counters.refusedAfterBreak++;
+      if (this.#backoff.failures <= 2) this.#log.info({ reason }, 'peer address refused the connection after its stream broke: its process is gone');
+      this.#o.onRefused?.();
+    }
   }
 
   #teardown(): void {

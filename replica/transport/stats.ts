@@ -20,6 +20,8 @@ export interface LinkCounters {
   connectFailures: number;
   /** Streams established (acknowledged by the peer). */
   connects: number;
+  /** Redials refused at the TCP level (ECONNREFUSED) after an established stream broke: the peer's process was gone. */
+  refusedAfterBreak: number;
 }
 
 export interface LinkStats extends LinkCounters {
@@ -60,7 +62,7 @@ export interface TransportStats {
 }
 
 export function newLinkCounters(): LinkCounters {
-  return { framesSent: 0, messagesSent: 0, bytesSent: 0, droppedOverflow: 0, droppedUnreachable: 0, droppedOversize: 0, connectFailures: 0, connects: 0 };
+  return { framesSent: 0, messagesSent: 0, bytesSent: 0, droppedOverflow: 0, droppedUnreachable: 0, droppedOversize: 0, connectFailures: 0, connects: 0, refusedAfterBreak: 0 };
 }
 
 export function newReceiveStats(): ReceiveStats {

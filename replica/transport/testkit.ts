@@ -12,12 +12,14 @@ export interface Recorder {
   transport: PeerTransport;
   received: Message[];
   unreachable: NodeId[];
+  /** peers reported refused (their process gone) */
+  refused: NodeId[];
   snapshotStatus: { peer: NodeId; ok: boolean }[];
 }
 
 /** startMember starts a transport for member `id` on 127.0.0.1 (port 0 unless given). */
 export async function startMember(id: NodeId, opts: { clusterId?: string; port?: number; tuning?: Partial<TransportTuning> } = {}): Promise<Recorder> {
-  const r: Recorder = { received: [], unreachable: [], snapshotStatus: [] } as unknown as Recorder;
+  const r: Recorder = { received: [], unreachable: [], refused: [], snapshotStatus: [] } as unknown as Recorder;
   r.transport = new PeerTransport({
     memberId: id,
     clusterId: opts.clusterId ?? 'test-cluster',
@@ -27,6 +29,7 @@ export async function startMember(id: NodeId, opts: { clusterId?: string; port?:
       for (const m of msgs) r.received.push(m);
     },
     onUnreachable: (peer) => r.unreachable.push(peer),
+    onPeerRefused: (peer) => r.refused.push(peer),
     onSnapshotStatus: (peer, ok) => r.snapshotStatus.push({ peer, ok }),
     tuning: opts.tuning,
   });
@@ -56,7 +59,9 @@ export class LinkProxy {
   #mode: 'forward' | 'blackhole' | 'refuse' = 'forward';
   port = 0;
 
-  constructor(targetPort: number) {
+  /** targetHost must be a 127.0.0.0/8 address (a member's own loopback address in the e2e tests). */
+  constructor(targetPort: number, targetHost = '127.0.0.1') {
+    if (!targetHost.startsWith('127.')) throw new Error(`LinkProxy forwards only inside 127.0.0.0/8, not to ${targetHost}`);
     this.#server = net.createServer((client) => {
       if (this.#mode === 'refuse') {
         client.destroy();
@@ -68,7 +73,7 @@ export class LinkProxy {
         client.on('error', () => {});
         return;
       }
-      const upstream = net.connect(targetPort, '127.0.0.1');
+      const upstream = net.connect(targetPort, targetHost);
       this.#sockets.add(client);
       this.#sockets.add(upstream);
       const onError = () => {

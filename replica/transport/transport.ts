@@ -4,8 +4,8 @@
 // streams and hands their messages to raft in order.
 // It must never block the caller of send(), never send a member's messages on
 // a stream another member opened (direction rule: the chaos proxies rely on
-// it), and never call onMessages/onUnreachable/onSnapshotStatus after close()
-// or about a peer after removePeer().
+// it), and never call onMessages/onUnreachable/onPeerRefused/onSnapshotStatus
+// after close() or about a peer after removePeer().
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../raft/types.ts';
@@ -91,6 +91,15 @@ export interface PeerTransportOptions {
   onMessages(msgs: Message[]): void;
   /** `peer` could not be reached; raft should move it to probe. Called once per failed attempt. */
   onUnreachable(peer: NodeId): void;
+  /**
+   * `peer`'s process is gone, as far as the network can tell: after the stream
+   * to it broke, a redial to its address was refused (ECONNREFUSED: the host
+   * answers, nothing listens). Called after onUnreachable, once per refused
+   * redial until a stream is established again. Never called for a reset, a
+   * timeout, a silent peer or an unresolvable name (a dead machine or a
+   * partition): those give no such evidence.
+   */
+  onPeerRefused?(peer: NodeId): void;
   /** How a 'snap' send to `peer` ended. */
   onSnapshotStatus(peer: NodeId, ok: boolean): void;
   tuning?: Partial<TransportTuning>;
@@ -208,6 +217,9 @@ export class PeerTransport {
         logger: this.#log,
         onUnreachable: () => {
           if (!this.#closed && this.#links.has(id)) this.#o.onUnreachable(id);
+        },
+        onRefused: () => {
+          if (!this.#closed && this.#links.has(id)) this.#o.onPeerRefused?.(id);
         },
       }),
     );

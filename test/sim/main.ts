@@ -52,7 +52,7 @@ const f = summary.firstFailure;
 console.log(
   `sim: ${summary.seeds} seeds (from ${range.first}) in ${secs}s: ${summary.committedCommands} commands and ` +
     `${summary.configChanges} configuration changes committed, ${summary.elections} elections, ` +
-    `${summary.readsChecked} reads checked, ${summary.failedSeeds} failing seeds, ${summary.violations} violations`,
+    `${summary.readsChecked} reads checked, ${summary.leaderDownReports} leader-down reports taken, ${summary.failedSeeds} failing seeds, ${summary.violations} violations`,
 );
 if (f) {
   console.log(`first failing seed ${f.seed} (${f.nodes} nodes):`);

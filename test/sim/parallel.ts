@@ -18,6 +18,7 @@ export interface Summary {
   configChanges: number;
   elections: number;
   readsChecked: number;
+  leaderDownReports: number;
   failedSeeds: number;
   violations: number;
   firstFailure?: SimResult;
@@ -29,6 +30,7 @@ function fold(s: Summary, r: SimResult): void {
   s.configChanges += r.configChanges;
   s.elections += r.elections;
   s.readsChecked += r.readsChecked;
+  s.leaderDownReports += r.leaderDownReports;
   if (r.violations.length) {
     s.failedSeeds++;
     s.violations += r.violations.length;
@@ -37,7 +39,7 @@ function fold(s: Summary, r: SimResult): void {
 }
 
 function empty(): Summary {
-  return { seeds: 0, committedCommands: 0, configChanges: 0, elections: 0, readsChecked: 0, failedSeeds: 0, violations: 0 };
+  return { seeds: 0, committedCommands: 0, configChanges: 0, elections: 0, readsChecked: 0, leaderDownReports: 0, failedSeeds: 0, violations: 0 };
 }
 
 /** runSeeds runs every seed of the range on `workers` threads (1 = in this thread). */

@@ -2,7 +2,8 @@
 // loss, duplication, reordering and delay, partitions (symmetric and one-way),
 // crashes and restarts (also between persisting and sending), wiped members
 // replaced by new ones, membership changes of every kind issued during faults,
-// leadership transfers, ReadIndex reads, snapshots and compaction. Then it
+// leadership transfers, ReadIndex reads, snapshots and compaction, reports that
+// a leader's process is gone (after a crash, and spurious ones). Then it
 // heals everything and checks that the group makes progress again.
 // Same seed, same history: the run uses only its own seeded generators.
 import {
@@ -35,6 +36,8 @@ export interface SimResult {
   configChanges: number;
   elections: number;
   readsChecked: number;
+  /** leader-down reports raft took (RawNode.reportLeaderDown returned true), true and spurious */
+  leaderDownReports: number;
   steps: number;
   /** hash of the whole history: equal for equal seeds */
   trace: number;
@@ -67,6 +70,7 @@ class Simulation {
   private trace = 0x811c9dc5;
   private proposals = 0;
   private reads = 0;
+  private leaderDownReports = 0;
   private readonly intensity: number;
   /** probability that a new leader is killed within a few steps (short-lived leaders, partial logs) */
   private readonly killNewLeader: number;
@@ -131,6 +135,7 @@ class Simulation {
       configChanges: this.mon.committedConfChanges,
       elections: this.mon.elections,
       readsChecked: this.mon.readsChecked,
+      leaderDownReports: this.leaderDownReports,
       steps: this.now,
       trace: this.trace,
     };
@@ -246,6 +251,19 @@ class Simulation {
     n.crash();
     for (const m of this.net.dropFor(n.id)) this.reportLost(this.nodes.get(m.from), m.to, m.type === 'snap');
     this.mix(3, n.id, this.now);
+    // Its followers' redials are refused (the process is gone, the host is up):
+    // some of them learn it, as the replica's transport would tell them.
+    for (const f of this.upNodes()) {
+      if (f.raw!.raft.lead === n.id && this.rand.intn(2) === 0) this.reportLeaderDown(f, n.id);
+    }
+  }
+
+  /** reportLeaderDown tells `n` that member `id`'s process is gone (true or not: raft must stay safe either way). */
+  private reportLeaderDown(n: SimNode, id: NodeId): void {
+    if (n.raw!.reportLeaderDown(id)) {
+      this.leaderDownReports++;
+      this.mix(4, n.id, id, this.now);
+    }
   }
 
   private checkLogs(): void {
@@ -303,6 +321,12 @@ class Simulation {
       if (l && target !== undefined) l.raw!.transferLeadership(target);
     }
     if (this.chance(0.0003)) this.wipe();
+    if (this.chance(0.003)) {
+      // A spurious report: its leader (often alive) or any member is said to be gone.
+      const n = this.pick(this.upNodes());
+      const about = r.intn(4) === 0 ? this.pick([...this.nodes.keys()]) : n?.raw!.raft.lead;
+      if (n && about !== undefined) this.reportLeaderDown(n, about);
+    }
     if (this.chance(0.002)) this.retireRemoved();
   }
 

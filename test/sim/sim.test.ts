@@ -35,6 +35,7 @@ test(`${SEEDS} seeded runs keep every safety property and recover after healing`
   assert.ok(summary.committedCommands > SEEDS * 10, `only ${summary.committedCommands} commands committed`);
   assert.ok(summary.configChanges > SEEDS, `only ${summary.configChanges} configuration changes committed`);
   assert.ok(summary.readsChecked > SEEDS, `only ${summary.readsChecked} reads checked`);
+  assert.ok(summary.leaderDownReports > SEEDS / 10, `only ${summary.leaderDownReports} leader-down reports taken`);
 });
 
 test('every cluster size from 1 to 7 runs clean', () => {
