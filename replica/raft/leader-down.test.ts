@@ -156,6 +156,30 @@ test('two survivors whose hastened campaigns start in the same tick do not split
   assert.equal(r2.lead, 1);
 });
 
+test('two hastened survivors: the one with the more complete log goes on, whatever its id', () => {
+  const g = new Group([1, 2, 3]);
+  g.elect(3);
+  const term = g.member(3).raw.raft.term;
+  // 2 gets an entry that 1 never sees.
+  g.propose(3, 'only-on-2');
+  g.stabilize((m) => m.to === 1 || m.from === 1);
+  const r1 = g.member(1).raw.raft;
+  const r2 = g.member(2).raw.raft;
+  assert.ok(r2.raftLog.lastIndex() > r1.raftLog.lastIndex(), 'the higher id holds the longer log');
+  g.isolate(3);
+  assert.equal(g.member(1).raw.reportLeaderDown(3), true);
+  assert.equal(g.member(2).raw.reportLeaderDown(3), true);
+  r1.randomizedElectionTimeout = r1.electionElapsed + 1;
+  r2.randomizedElectionTimeout = r2.electionElapsed + 1;
+  g.member(1).raw.tick();
+  g.member(2).raw.tick();
+  assert.equal(r1.state, 'preCandidate');
+  assert.equal(r2.state, 'preCandidate');
+  g.stabilize();
+  assert.equal(g.leaderId(), 2, 'the more complete log won');
+  assert.equal(r2.term, term + 1, 'one campaign round, no split vote and no mutual refusal');
+});
+
 test('two survivors told at the same moment elect one leader in one round', () => {
   for (const order of [[2, 3], [3, 2]]) {
     const g = new Group([1, 2, 3]);

@@ -139,8 +139,11 @@ export class Raft {
    * within one pre-vote round trip of each other; granting each other's
    * pre-votes would make both candidates and split the vote (a whole
    * election timeout lost). While hastened, a pre-candidate grants a pre-vote
-   * only to a member with a lower id, so exactly one of two such survivors
-   * goes on to the real vote, which the other then grants.
+   * only to a member whose log is more up to date than its own, or as up to
+   * date with a lower id, so exactly one of two such survivors goes on to the
+   * real vote, which the other then grants (yielding by id alone would let a
+   * lower id with the shorter log and a higher id with the longer one refuse
+   * each other, and both wait a whole timeout).
    */
   private hastenedCampaign = false;
   /** the kind of the campaign under way (its vote requests are re-sent with the same context) */
@@ -688,8 +691,9 @@ export class Raft {
         return undefined;
       case 'vote':
       case 'preVote': {
-        // Two hastened survivors: the lower id goes on (see hastenedCampaign).
-        const yieldsTo = !(m.type === 'preVote' && this.state === 'preCandidate' && this.hastenedCampaign && m.from > this.id);
+        // Two hastened survivors: the more complete log goes on, and with equal
+        // logs the lower id (see hastenedCampaign).
+        const yieldsTo = !(m.type === 'preVote' && this.state === 'preCandidate' && this.hastenedCampaign && m.from > this.id && !this.raftLog.isMoreUpToDate(m.index, m.logTerm));
         const canVote =
           yieldsTo &&
           (this.vote === m.from ||

@@ -174,6 +174,12 @@ export class RaftLog {
     return term > ourTerm || (term === ourTerm && lasti >= this.lastIndex());
   }
 
+  /** isMoreUpToDate: a log ending at (lasti, term) is strictly more up to date than ours. */
+  isMoreUpToDate(lasti: number, term: number): boolean {
+    const ourTerm = this.lastTerm();
+    return term > ourTerm || (term === ourTerm && lasti > this.lastIndex());
+  }
+
   matchTerm(i: number, term: number): boolean {
     try {
       return this.term(i) === term;
