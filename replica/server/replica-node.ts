@@ -28,7 +28,7 @@ import {
 import { decodeCommand, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
 import type { DiskStorage } from '../storage/index.ts';
 import { EtcdError } from './etcdapi/index.ts';
-import { decodeEntry, decodeSnapshot, encodeKvEntry, encodePublishEntry, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntries, encodePublishEntry, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
 import { MemberTable } from './members.ts';
 import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
@@ -77,6 +77,12 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
+/** Proposal is a client write waiting to be proposed: its request id and encoded KV command. */
+interface Proposal {
+  requestId: number;
+  command: Uint8Array;
+}
+
 interface IndexWaiter {
   term: number;
   resolve(index: number): void;
@@ -107,15 +113,19 @@ export class ReplicaNode {
   private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
-  /** KV proposals not yet handed to raft: the loop proposes them together, as one entry batch. */
-  private proposalBatch: { requestId: number; data: Uint8Array }[] = [];
+  /**
+   * KV proposals not yet handed to raft (each its encoded command, without
+   * the entry envelope): the loop proposes them together, as one entry batch
+   * whose entries share one buffer (encodeKvEntries).
+   */
+  private proposalBatch: Proposal[] = [];
   /**
    * proposals that arrived while no leader was known (an election is under
    * way): held, as etcd's raft node holds them, and proposed as soon as a
    * leader is known, instead of failing at once with "no leader" and sending
    * the client elsewhere. Each still ends at its request deadline.
    */
-  private awaitingLeader: { requestId: number; data: Uint8Array }[] = [];
+  private awaitingLeader: Proposal[] = [];
   private pendingReads: Waiter<void>[] = [];
   private readInFlight: ReadBatch | undefined;
   private readonly readsAwaitingApply: ReadBatch[] = [];
@@ -688,7 +698,7 @@ export class ReplicaNode {
       }, this.o.requestTimeoutMs);
       this.kvWaiters.set(cmd.requestId, { resolve, reject, timer });
       this.o.metrics.proposalsPending.set(this.kvWaiters.size);
-      this.proposalBatch.push({ requestId: cmd.requestId, data: encodeKvEntry(this.id, encoded) });
+      this.proposalBatch.push({ requestId: cmd.requestId, command: encoded });
       this.kick();
     });
   }
@@ -716,9 +726,10 @@ export class ReplicaNode {
     }
     if (batch.length === 0) return;
     this.proposalBatch = [];
+    const entries = encodeKvEntries(this.id, batch.map((p) => p.command));
     if (raft.state === 'leader') {
       try {
-        this.raw.proposeMany(batch.map((p) => p.data));
+        this.raw.proposeMany(entries);
       } catch (e) {
         this.failProposals(batch, e);
       }
@@ -726,9 +737,10 @@ export class ReplicaNode {
     }
     // A follower forwards each proposal on its own, as before: one forwarded
     // message per entry always fits a peer frame.
-    for (const p of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
       try {
-        this.raw.propose(p.data);
+        this.raw.propose(entries[i]);
       } catch (e) {
         this.failProposals([p], e);
       }
@@ -736,7 +748,7 @@ export class ReplicaNode {
   }
 
   /** holdForLeader keeps proposals until a leader is known; beyond MAX_AWAITING_LEADER they fail with "no leader". */
-  private holdForLeader(batch: { requestId: number; data: Uint8Array }[]): void {
+  private holdForLeader(batch: Proposal[]): void {
     if (this.awaitingLeader.length > 0 && this.awaitingLeader.length + batch.length > MAX_AWAITING_LEADER) {
       // Drop the ones whose deadline passed before refusing new ones.
       this.awaitingLeader = this.awaitingLeader.filter((p) => this.kvWaiters.has(p.requestId));
