@@ -608,19 +608,26 @@ export class ReplicaNode {
         if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
         const compactTo = applied - this.o.snapshotCatchupEntries;
         if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
-        this.releaseSnapshotImage(snap.metadata);
+        const bytes = data.length;
+        // Nobody but raft's storage and this closure ever held the image
+        // unless raft sent it to a follower meanwhile: then free it now,
+        // instead of leaving tens of MB outside the heap until V8's next
+        // full collection (docs/benchmarks.md, Optimisations, item 16).
+        const unshared = this.o.mem.imageUnshared(applied);
+        const imageFreed = this.releaseSnapshotImage(snap.metadata) && unshared && freeImage(data);
         this.o.metrics.snapshots.inc({ kind: 'taken' });
         this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
         this.log.info(
           {
             index: applied,
-            bytes: data.length,
+            bytes,
             captureMs: round1(job.captureMs),
             encodeMs: Math.round(encodedMs),
             encodeBusyMs: Math.round(busyMs),
             slices,
             longestSliceMs: round1(longestSliceMs),
             totalMs: Math.round(performance.now() - started),
+            imageFreed,
           },
           'saved snapshot',
         );
@@ -648,9 +655,10 @@ export class ReplicaNode {
    * its file when a follower needs it, instead of every member holding a copy
    * of its state beside the state itself. A read that fails is logged and
    * makes raft retry later; the member keeps running (the follower waits).
+   * Returns false, changing nothing, when `m` is no longer the current snapshot.
    */
-  private releaseSnapshotImage(m: { index: number; term: number }): void {
-    this.o.mem.releaseSnapshotData(m.index, () => {
+  private releaseSnapshotImage(m: { index: number; term: number }): boolean {
+    return this.o.mem.releaseSnapshotData(m.index, () => {
       try {
         const started = performance.now();
         const data = this.o.disk.readSnapshot(m).data;
@@ -973,6 +981,22 @@ export class ReplicaNode {
 
 /** MAX_AWAITING_LEADER bounds the proposals held while no leader is known (each also ends at its deadline). */
 const MAX_AWAITING_LEADER = 16_384;
+
+/** FREE_IMAGE_MIN_BYTES: smaller images are left to the garbage collector (and may share a pool slab). */
+const FREE_IMAGE_MIN_BYTES = 1 << 20;
+
+/**
+ * freeImage gives the memory of a snapshot image back at once by detaching
+ * its ArrayBuffer (every view of it then reads as empty). Only for an image
+ * nobody else holds, and only when the image is the whole ArrayBuffer: a view
+ * into a shared buffer (a Buffer pool slab) is never detached.
+ */
+export function freeImage(image: Uint8Array): boolean {
+  const buf = image.buffer;
+  if (!(buf instanceof ArrayBuffer) || image.byteOffset !== 0 || image.byteLength !== buf.byteLength || buf.byteLength < FREE_IMAGE_MIN_BYTES) return false;
+  buf.transfer(0);
+  return true;
+}
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
