@@ -43,5 +43,5 @@ USER 1000:1000
 # Client, peer, metrics/health (etcd's defaults).
 EXPOSE 2379 2380 2381
 # node runs with the replica's V8 flags: replica/node-flags.ts says which and why.
-ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/replicant.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "bin/replicant.ts"]
 CMD ["--help"]

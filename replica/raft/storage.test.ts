@@ -1,5 +1,6 @@
 // MemoryStorage's released snapshot image: the host's loader answers for it,
-// a failing loader only delays raft, and a newer snapshot forgets the loader.
+// a failing loader only delays raft, and a newer snapshot forgets the loader;
+// an image is unshared (the host may free it) until raft reads it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStorage } from './storage.ts';
@@ -59,4 +60,21 @@ test('a newer snapshot, created or applied, is held in memory again and the old 
   const applied = new Uint8Array([3]);
   s.applySnapshot({ metadata: { index: 20, term: 2, confState: emptyConfState() }, data: applied });
   assert.equal(s.snapshot().data, applied);
+});
+
+test('an image is unshared until snapshot() hands it out; a newer snapshot starts unshared again', () => {
+  const s = logTo(10);
+  assert.equal(s.imageUnshared(0), false, 'the empty initial snapshot has no image');
+  s.createSnapshot(5, emptyConfState(), new Uint8Array([5]));
+  assert.equal(s.imageUnshared(5), true);
+  assert.equal(s.imageUnshared(4), false, 'not the current snapshot');
+  s.snapshot(); // raft reads it to send it to a follower: the image may now be in flight
+  assert.equal(s.imageUnshared(5), false);
+  s.createSnapshot(8, emptyConfState(), new Uint8Array([8]));
+  assert.equal(s.imageUnshared(8), true);
+  assert.equal(s.releaseSnapshotData(8, () => new Uint8Array([8])), true);
+  assert.equal(s.imageUnshared(8), false, 'a released image is no longer held here');
+  s.snapshot(); // served by the loader
+  s.applySnapshot({ metadata: { index: 12, term: 1, confState: emptyConfState() }, data: new Uint8Array([12]) });
+  assert.equal(s.imageUnshared(12), true);
 });

@@ -42,6 +42,8 @@ export class MemoryStorage implements Storage {
   private ents: Entry[] = [{ index: 0, term: 0, type: 'normal', data: new Uint8Array() }];
   /** set while the current snapshot's image is held by the host instead (releaseSnapshotData) */
   private snapLoader: (() => Uint8Array) | undefined;
+  /** whether snapshot() has handed the current in-memory image out (to raft, for a follower) */
+  private imageHandedOut = false;
 
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };
@@ -86,7 +88,10 @@ export class MemoryStorage implements Storage {
    */
   snapshot(): Snapshot {
     const load = this.snapLoader;
-    if (!load) return this.snap;
+    if (!load) {
+      this.imageHandedOut = true;
+      return this.snap;
+    }
     let data: Uint8Array;
     try {
       data = load();
@@ -112,11 +117,23 @@ export class MemoryStorage implements Storage {
     return true;
   }
 
+  /**
+   * imageUnshared tells whether the current snapshot at `index` is held in
+   * memory and its image never left this storage through snapshot(): then
+   * its only holders are this storage and the host that created it, so once
+   * released the host may free the image's memory at once
+   * (replica-node.ts) instead of leaving it to the garbage collector.
+   */
+  imageUnshared(index: number): boolean {
+    return index === this.snap.metadata.index && index !== 0 && !this.snapLoader && !this.imageHandedOut;
+  }
+
   /** applySnapshot replaces the whole log with a snapshot (received from the leader, or at startup). */
   applySnapshot(snap: Snapshot): void {
     if (snap.metadata.index <= this.snap.metadata.index) throw new SnapshotOutOfDateError();
     this.snap = snap;
     this.snapLoader = undefined;
+    this.imageHandedOut = false;
     this.ents = [{ index: snap.metadata.index, term: snap.metadata.term, type: 'normal', data: new Uint8Array() }];
   }
 
@@ -127,6 +144,7 @@ export class MemoryStorage implements Storage {
     invariant(i <= this.lastIndex(), `snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
     this.snap = { metadata: { index: i, term: this.ents[i - offset].term, confState: cs }, data };
     this.snapLoader = undefined;
+    this.imageHandedOut = false;
     return this.snap;
   }
 

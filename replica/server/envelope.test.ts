@@ -1,9 +1,10 @@
 // The snapshot envelope built around a KV image written with headroom is the
-// same bytes as the one built by copying, and decodes to the same parts.
+// same bytes as the one built by copying, and decodes to the same parts; a
+// batch of KV entries is packed into one buffer of exactly their bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Driver } from '../kv/testing.ts';
-import { decodeSnapshot, encodeSnapshot, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntries, encodeKvEntry, encodeSnapshot, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
 
 test('encodeSnapshotAround writes the envelope into the headroom: same bytes as encodeSnapshot, no copy of the image', () => {
   const d = new Driver();
@@ -19,4 +20,33 @@ test('encodeSnapshotAround writes the envelope into the headroom: same bytes as 
     assert.deepEqual(Buffer.from(parts.kv), d.store.snapshot());
   }
   assert.throws(() => encodeSnapshotAround(Uint8Array.from([1, 2, 3]), new Uint8Array(4)), /no room for the envelope header/);
+});
+
+test('encodeKvEntries: the bytes of encodeKvEntry per command, in one exact-size buffer that holds nothing else', () => {
+  // The commands are views into a larger shared buffer, as protobufjs's
+  // output (a Buffer pool slab) or a request frame would be.
+  const pool = Buffer.alloc(8192, 0xee);
+  const commands = [pool.subarray(100, 360), pool.subarray(2000, 2001), pool.subarray(4000, 4000), pool.subarray(5000, 5300)];
+  commands[0].fill(1);
+  commands[3].fill(3);
+  const entries = encodeKvEntries(0x1234_5678_9abc, commands);
+  assert.equal(entries.length, commands.length);
+  const shared = entries[0].buffer;
+  assert.equal(shared.byteLength, commands.reduce((n, c) => n + 9 + c.length, 0), 'the buffer is exactly the entries');
+  for (let i = 0; i < commands.length; i++) {
+    assert.equal(entries[i].buffer, shared, 'one buffer for the batch');
+    assert.notEqual(entries[i].buffer, pool.buffer, 'never a view of the command source');
+    assert.deepEqual(Uint8Array.from(entries[i]), encodeKvEntry(0x1234_5678_9abc, commands[i]));
+    const payload = decodeEntry(entries[i]);
+    assert.equal(payload.kind, 'kv');
+    if (payload.kind === 'kv') {
+      assert.equal(payload.proposer, 0x1234_5678_9abc);
+      assert.deepEqual(Uint8Array.from(payload.command), Uint8Array.from(commands[i]));
+    }
+  }
+  pool.fill(0);
+  const first = decodeEntry(entries[0]);
+  assert.ok(first.kind === 'kv');
+  assert.deepEqual(Uint8Array.from(first.command), new Uint8Array(260).fill(1), 'the commands were copied');
+  assert.deepEqual(encodeKvEntries(1, []), []);
 });

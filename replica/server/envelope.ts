@@ -18,6 +18,35 @@ export function encodeKvEntry(proposer: number, command: Uint8Array): Uint8Array
   return out;
 }
 
+/**
+ * encodeKvEntries encodes a batch of KV commands proposed together, all into
+ * one exact-size buffer: entry i is a view of it, with the bytes
+ * encodeKvEntry(proposer, commands[i]) gives. A leader keeps every entry in
+ * memory until the log is compacted past it (up to --snapshot-count + the
+ * catch-up entries), and the entries of one batch are compacted together, so
+ * one allocation per batch instead of one per entry saves an ArrayBuffer and
+ * its backing-store bookkeeping per entry, and never pins bytes that outlive
+ * their entries (the buffer holds nothing else). The commands are copied: a
+ * command may be a view of a shared pool slab or of a request frame.
+ */
+export function encodeKvEntries(proposer: number, commands: readonly Uint8Array[]): Uint8Array[] {
+  let total = 0;
+  for (const c of commands) total += 9 + c.length;
+  const buf = new Uint8Array(total);
+  const view = new DataView(buf.buffer);
+  const out: Uint8Array[] = new Array(commands.length);
+  let at = 0;
+  for (let i = 0; i < commands.length; i++) {
+    const c = commands[i];
+    buf[at] = KIND_KV;
+    view.setFloat64(at + 1, proposer);
+    buf.set(c, at + 9);
+    out[i] = buf.subarray(at, at + 9 + c.length);
+    at += 9 + c.length;
+  }
+  return out;
+}
+
 export function encodePublishEntry(id: number, name: string, clientURLs: string[]): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify({ id, name, clientURLs }));
   const out = new Uint8Array(1 + json.length);

@@ -28,7 +28,7 @@ import {
 import { decodeCommand, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
 import type { DiskStorage } from '../storage/index.ts';
 import { EtcdError } from './etcdapi/index.ts';
-import { decodeEntry, decodeSnapshot, encodeKvEntry, encodePublishEntry, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntries, encodePublishEntry, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
 import { MemberTable } from './members.ts';
 import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
@@ -77,6 +77,12 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
+/** Proposal is a client write waiting to be proposed: its request id and encoded KV command. */
+interface Proposal {
+  requestId: number;
+  command: Uint8Array;
+}
+
 interface IndexWaiter {
   term: number;
   resolve(index: number): void;
@@ -107,15 +113,19 @@ export class ReplicaNode {
   private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
-  /** KV proposals not yet handed to raft: the loop proposes them together, as one entry batch. */
-  private proposalBatch: { requestId: number; data: Uint8Array }[] = [];
+  /**
+   * KV proposals not yet handed to raft (each its encoded command, without
+   * the entry envelope): the loop proposes them together, as one entry batch
+   * whose entries share one buffer (encodeKvEntries).
+   */
+  private proposalBatch: Proposal[] = [];
   /**
    * proposals that arrived while no leader was known (an election is under
    * way): held, as etcd's raft node holds them, and proposed as soon as a
    * leader is known, instead of failing at once with "no leader" and sending
    * the client elsewhere. Each still ends at its request deadline.
    */
-  private awaitingLeader: { requestId: number; data: Uint8Array }[] = [];
+  private awaitingLeader: Proposal[] = [];
   private pendingReads: Waiter<void>[] = [];
   private readInFlight: ReadBatch | undefined;
   private readonly readsAwaitingApply: ReadBatch[] = [];
@@ -623,19 +633,26 @@ export class ReplicaNode {
         if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
         const compactTo = applied - this.o.snapshotCatchupEntries;
         if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
-        this.releaseSnapshotImage(snap.metadata);
+        const bytes = data.length;
+        // Nobody but raft's storage and this closure ever held the image
+        // unless raft sent it to a follower meanwhile: then free it now,
+        // instead of leaving tens of MB outside the heap until V8's next
+        // full collection (docs/benchmarks.md, Optimisations, item 16).
+        const unshared = this.o.mem.imageUnshared(applied);
+        const imageFreed = this.releaseSnapshotImage(snap.metadata) && unshared && freeImage(data);
         this.o.metrics.snapshots.inc({ kind: 'taken' });
         this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
         this.log.info(
           {
             index: applied,
-            bytes: data.length,
+            bytes,
             captureMs: round1(job.captureMs),
             encodeMs: Math.round(encodedMs),
             encodeBusyMs: Math.round(busyMs),
             slices,
             longestSliceMs: round1(longestSliceMs),
             totalMs: Math.round(performance.now() - started),
+            imageFreed,
           },
           'saved snapshot',
         );
@@ -663,9 +680,10 @@ export class ReplicaNode {
    * its file when a follower needs it, instead of every member holding a copy
    * of its state beside the state itself. A read that fails is logged and
    * makes raft retry later; the member keeps running (the follower waits).
+   * Returns false, changing nothing, when `m` is no longer the current snapshot.
    */
-  private releaseSnapshotImage(m: { index: number; term: number }): void {
-    this.o.mem.releaseSnapshotData(m.index, () => {
+  private releaseSnapshotImage(m: { index: number; term: number }): boolean {
+    return this.o.mem.releaseSnapshotData(m.index, () => {
       try {
         const started = performance.now();
         const data = this.o.disk.readSnapshot(m).data;
@@ -713,7 +731,7 @@ export class ReplicaNode {
       }, this.o.requestTimeoutMs);
       this.kvWaiters.set(cmd.requestId, { resolve, reject, timer });
       this.o.metrics.proposalsPending.set(this.kvWaiters.size);
-      this.proposalBatch.push({ requestId: cmd.requestId, data: encodeKvEntry(this.id, encoded) });
+      this.proposalBatch.push({ requestId: cmd.requestId, command: encoded });
       this.kick();
     });
   }
@@ -741,9 +759,10 @@ export class ReplicaNode {
     }
     if (batch.length === 0) return;
     this.proposalBatch = [];
+    const entries = encodeKvEntries(this.id, batch.map((p) => p.command));
     if (raft.state === 'leader') {
       try {
-        this.raw.proposeMany(batch.map((p) => p.data));
+        this.raw.proposeMany(entries);
       } catch (e) {
         this.failProposals(batch, e);
       }
@@ -751,9 +770,10 @@ export class ReplicaNode {
     }
     // A follower forwards each proposal on its own, as before: one forwarded
     // message per entry always fits a peer frame.
-    for (const p of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
       try {
-        this.raw.propose(p.data);
+        this.raw.propose(entries[i]);
       } catch (e) {
         this.failProposals([p], e);
       }
@@ -761,7 +781,7 @@ export class ReplicaNode {
   }
 
   /** holdForLeader keeps proposals until a leader is known; beyond MAX_AWAITING_LEADER they fail with "no leader". */
-  private holdForLeader(batch: { requestId: number; data: Uint8Array }[]): void {
+  private holdForLeader(batch: Proposal[]): void {
     if (this.awaitingLeader.length > 0 && this.awaitingLeader.length + batch.length > MAX_AWAITING_LEADER) {
       // Drop the ones whose deadline passed before refusing new ones.
       this.awaitingLeader = this.awaitingLeader.filter((p) => this.kvWaiters.has(p.requestId));
@@ -986,6 +1006,22 @@ export class ReplicaNode {
 
 /** MAX_AWAITING_LEADER bounds the proposals held while no leader is known (each also ends at its deadline). */
 const MAX_AWAITING_LEADER = 16_384;
+
+/** FREE_IMAGE_MIN_BYTES: smaller images are left to the garbage collector (and may share a pool slab). */
+const FREE_IMAGE_MIN_BYTES = 1 << 20;
+
+/**
+ * freeImage gives the memory of a snapshot image back at once by detaching
+ * its ArrayBuffer (every view of it then reads as empty). Only for an image
+ * nobody else holds, and only when the image is the whole ArrayBuffer: a view
+ * into a shared buffer (a Buffer pool slab) is never detached.
+ */
+export function freeImage(image: Uint8Array): boolean {
+  const buf = image.buffer;
+  if (!(buf instanceof ArrayBuffer) || image.byteOffset !== 0 || image.byteLength !== buf.byteLength || buf.byteLength < FREE_IMAGE_MIN_BYTES) return false;
+  buf.transfer(0);
+  return true;
+}
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
