@@ -29,7 +29,15 @@ export interface MemberProcess {
   endpoint: string;
   dataDir: string;
   proc?: ChildProcess;
+  /** the member's last 2000 log lines */
   log: string[];
+  /** how many log lines the member has written in all (a mark for logSince) */
+  logged: number;
+}
+
+/** logSince is what `m` logged after `mark` (an earlier m.logged), as far as its last 2000 lines reach. */
+export function logSince(m: MemberProcess, mark: number): string[] {
+  return m.log.slice(Math.max(0, m.log.length - (m.logged - mark)));
 }
 
 /** waitFor polls `probe` until it returns a truthy value or the deadline passes. */
@@ -100,6 +108,7 @@ export class ReplicaCluster {
       endpoint: `${ip}:2379`,
       dataDir: path.join(this.root, nm),
       log: [],
+      logged: 0,
     };
     this.members.set(nm, m);
     return m;
@@ -129,7 +138,11 @@ export class ReplicaCluster {
     const file = this.logDir ? fs.createWriteStream(path.join(this.logDir, `${m.name}.log`), { flags: 'a' }) : undefined;
     const keep = (d: Buffer) => {
       file?.write(d);
-      for (const line of d.toString().split('\n')) if (line) m.log.push(line);
+      for (const line of d.toString().split('\n')) {
+        if (!line) continue;
+        m.log.push(line);
+        m.logged++;
+      }
       if (m.log.length > 2000) m.log.splice(0, m.log.length - 2000);
     };
     proc.stdout!.on('data', keep);

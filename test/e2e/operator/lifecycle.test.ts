@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { OperatorEnv } from './env.ts';
+import { waitFor } from '../../localkube/index.ts';
 import { condition, groupManifest, settled } from './group.ts';
 import { realConfiguration, statuses } from './members.ts';
 import { Writer } from './writer.ts';
@@ -100,7 +101,8 @@ test('a group from apply to scale and rolling update', async (t) => {
       const g = await env.waitGroup(bad, `${bad} reported InvalidSpec`, (g) => condition(g, 'InvalidSpec')?.status === 'True' && g.status?.observedGeneration === g.metadata.generation && g, 60_000);
       assert.equal(g.status!.phase, 'Invalid');
       assert.match(condition(g, 'InvalidSpec')!.message, message);
-      assert.match(env.eventLines(bad).join('\n'), /Warning InvalidSpec: .*nothing is changed until the spec is fixed/);
+      // The Event is a separate write after the status: wait for it rather than expect it in the same instant.
+      await waitFor(`${bad}'s InvalidSpec event`, () => /Warning InvalidSpec: .*nothing is changed until the spec is fixed/.test(env.eventLines(bad).join('\n')) || undefined, 30_000);
       assert.deepEqual(env.objectsOf(bad), [], `nothing may be created for ${bad}`);
       assert.deepEqual(g.metadata.finalizers ?? [], []);
     }
