@@ -34,6 +34,7 @@ import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 import { startTicker, type Ticker } from './ticker.ts';
 import { encodeInSlices, type SlicedEncode } from './sliced-encode.ts';
+import { latencyTraceOn, traceMark } from './latency-trace.ts';
 
 export interface PeerSender {
   send(messages: Message[]): void;
@@ -227,6 +228,10 @@ export class ReplicaNode {
     if (!this.running) return;
     for (const m of msgs) {
       if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') this.lastLeaderContact = performance.now();
+      if (latencyTraceOn) {
+        if (m.type === 'app' && m.entries.length > 0) traceMark('recv-app', m.entries[m.entries.length - 1].index);
+        else if (m.type === 'appResp' && !m.reject) traceMark('recv-ack', m.index);
+      }
       try {
         this.raw.step(m);
       } catch (e) {
@@ -292,6 +297,7 @@ export class ReplicaNode {
         return;
       }
       this.raw.advance();
+      if (latencyTraceOn) traceMark('advanced', this.raw.raft.raftLog.committed);
       this.afterAdvance();
       // (the next turn starts with maybeSnapshot, at the applied index just reached)
     }
@@ -321,6 +327,8 @@ export class ReplicaNode {
     if (rd.committedEntries.length > 0 && this.firstCommitLoggedTerm !== this.raw.raft.term && this.raw.raft.state === 'leader') {
       this.logFirstCommit(rd.committedEntries);
     }
+    if (latencyTraceOn && rd.entries.length > 0) traceMark('ready', rd.entries[rd.entries.length - 1].index);
+    if (latencyTraceOn && rd.committedEntries.length > 0) traceMark('committed', rd.committedEntries[rd.committedEntries.length - 1].index);
     if (early.length > 0) this.peers?.send(early);
     // Committed entries that an earlier Ready already made durable here are
     // applied (and their clients answered) while this Ready's write and fsync
@@ -332,6 +340,7 @@ export class ReplicaNode {
     // 1. persist: snapshot file first, then the hard state and entries (fsync when required)
     if (rd.snapshot) await this.o.disk.saveSnapshot(rd.snapshot);
     if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
+    if (latencyTraceOn && rd.entries.length > 0) traceMark('persisted', rd.entries[rd.entries.length - 1].index);
     if (rd.snapshot) this.o.mem.applySnapshot(rd.snapshot);
     this.o.mem.append(rd.entries);
     if (rd.hardState) {
@@ -341,6 +350,7 @@ export class ReplicaNode {
     }
     // 2. send what depended on the fsync (votes, acknowledgements)
     if (late.length > 0) this.peers?.send(late);
+    if (latencyTraceOn) for (const msg of late) if (msg.type === 'appResp' && !msg.reject) traceMark('sent-ack', msg.index);
     // 3. apply
     if (rd.snapshot) {
       this.installSnapshot(rd.snapshot);
@@ -463,6 +473,7 @@ export class ReplicaNode {
             clearTimeout(w.timer);
             this.o.metrics.proposalsCommitted.inc();
             this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+            if (latencyTraceOn) traceMark('applied', e.index);
             w.resolve(result);
           }
         }
@@ -719,6 +730,7 @@ export class ReplicaNode {
     if (raft.state === 'leader') {
       try {
         this.raw.proposeMany(batch.map((p) => p.data));
+        if (latencyTraceOn) traceMark('propose', raft.raftLog.lastIndex());
       } catch (e) {
         this.failProposals(batch, e);
       }
