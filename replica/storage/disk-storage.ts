@@ -196,7 +196,9 @@ export class DiskStorage {
    * save appends entries, then the hard state (either may be empty), in one write.
    * Calls are written in call order; rapid or concurrent calls share a write and
    * an fdatasync (group commit). With sync, resolves only once everything queued
-   * up to this call is on disk; without, once it is written to the OS. Rejects
+   * up to this call is on disk, and its write is submitted before save returns;
+   * without, once it is written to the OS, which waits for the next synced save
+   * (up to LAZY_WRITE_MS, or close): callers need not wait for it. Rejects
    * with StorageMisuseError (nothing written) if the call breaks raft's rules, and
    * with StorageFailedError (for this and every later call) if I/O failed.
    */
