@@ -238,7 +238,7 @@ export class ReplicaNode {
         this.log.warn({ err: e, type: m.type, from: m.from }, 'dropped a raft message');
       }
     }
-    this.kick();
+    this.kick(true);
   }
 
   reportUnreachable(peer: NodeId): void {
@@ -256,15 +256,19 @@ export class ReplicaNode {
 
   /**
    * kick tells the loop there is work. An idle loop wakes on the next
-   * setImmediate rather than at once, so every request that arrived in the same
-   * I/O phase (a burst of client calls, a frame of peer messages) goes into one
-   * Ready: one write, one fsync and one frame per peer instead of several.
+   * setImmediate rather than at once, so every client request that arrived in
+   * the same I/O phase goes into one Ready: one write, one fsync and one frame
+   * per peer instead of several. Peer messages (`now`) wake it at once (after
+   * the current callback): a frame already carries a batch, and they are on
+   * every write's critical path — the append a follower must persist and
+   * acknowledge, the acknowledgement that commits on the leader.
    */
-  private kick(): void {
+  private kick(now = false): void {
     const w = this.wake;
     if (w) {
       this.wake = undefined;
-      setImmediate(w);
+      if (now) w();
+      else setImmediate(w);
     } else {
       this.kicked = true;
     }
@@ -317,8 +321,7 @@ export class ReplicaNode {
   private async handleReady(rd: Ready): Promise<void> {
     const m = this.o.metrics;
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.state);
-    // 0. a leader's appends and heartbeats leave now: it writes its own log in
-    // parallel with the followers and counts itself only once durable.
+    // Messages that do not depend on this Ready's durability (see step 0) and those that do.
     const early: Message[] = [];
     const late: Message[] = [];
     for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
@@ -329,7 +332,16 @@ export class ReplicaNode {
     }
     if (latencyTraceOn && rd.entries.length > 0) traceMark('ready', rd.entries[rd.entries.length - 1].index);
     if (latencyTraceOn && rd.committedEntries.length > 0) traceMark('committed', rd.committedEntries[rd.committedEntries.length - 1].index);
-    if (early.length > 0) this.peers?.send(early);
+    // 1. persist, started before anything else so the disk works while the
+    // rest of this turn runs (the write is submitted before save returns):
+    // snapshot file first, then the hard state and entries (fsync when
+    // required). A hard state that only moves the commit index needs no
+    // fsync and nothing waits for it: it is written in order with the next
+    // saves and a failure is as fatal as any other.
+    let persisted: Promise<void> | undefined;
+    if (rd.snapshot) persisted = this.persistWithSnapshot(rd);
+    else if (rd.entries.length > 0 || rd.mustSync) persisted = this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
+    else if (rd.hardState) this.o.disk.save(rd.hardState, rd.entries, false).catch((e) => this.fatal(e, 'fatal error while writing the hard state; the member must restart'));
     // Committed entries that an earlier Ready already made durable here are
     // applied (and their clients answered) while this Ready's write and fsync
     // run, as etcd applies concurrently with persisting: committed means a
@@ -337,9 +349,10 @@ export class ReplicaNode {
     // Configuration changes and snapshots keep the strict order.
     const applyFirst = this.canApplyBeforePersist(rd);
     if (applyFirst) this.applyCommitted(rd.committedEntries);
-    // 1. persist: snapshot file first, then the hard state and entries (fsync when required)
-    if (rd.snapshot) await this.o.disk.saveSnapshot(rd.snapshot);
-    if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
+    // 0. a leader's appends and heartbeats leave now: it writes its own log in
+    // parallel with the followers and counts itself only once durable.
+    if (early.length > 0) this.peers?.send(early);
+    if (persisted) await persisted;
     if (latencyTraceOn && rd.entries.length > 0) traceMark('persisted', rd.entries[rd.entries.length - 1].index);
     if (rd.snapshot) this.o.mem.applySnapshot(rd.snapshot);
     this.o.mem.append(rd.entries);
@@ -358,6 +371,12 @@ export class ReplicaNode {
     }
     if (!applyFirst) this.applyCommitted(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+  }
+
+  /** persistWithSnapshot saves a Ready that carries a snapshot: the snapshot file first, then the hard state and entries after it. */
+  private async persistWithSnapshot(rd: Ready): Promise<void> {
+    await this.o.disk.saveSnapshot(rd.snapshot!);
+    if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
   }
 
   /**
