@@ -122,3 +122,17 @@ test('a failed O_DSYNC write stops the storage like a failed fsync: this and eve
   await r.storage.close();
   assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3]);
 });
+
+test('after a restart the first synced save uses fdatasync: bytes an earlier process left unsynced are made durable too', async (t) => {
+  const dir = tempDataDir(t);
+  const first = await openStorage(dir, ids, { preallocate: true });
+  await first.storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  await first.storage.close();
+  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const calls = spy(storage);
+  await storage.save(undefined, entries(4, 4, 1), true);
+  assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 0, datasyncs: 1 });
+  await storage.save(undefined, entries(5, 5, 1), true);
+  assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 1, datasyncs: 1 });
+  await storage.close();
+});

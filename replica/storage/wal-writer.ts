@@ -187,7 +187,12 @@ export class WalWriter {
     const last = segments[segments.length - 1];
     const fh = await fsp.open(last.file, fs.constants.O_RDWR);
     const { size } = await fh.stat();
-    return new WalWriter(cfg, segments.slice(), { info: last, fh, dsync: await openDsync(last.file), size }, offset);
+    const w = new WalWriter(cfg, segments.slice(), { info: last, fh, dsync: await openDsync(last.file), size }, offset);
+    // Bytes an earlier process wrote may still sit unsynced in the page cache (it
+    // was killed, the machine was not): the first synced round must fdatasync
+    // the file, which an O_DSYNC write of its own bytes would not do.
+    w.unsynced = true;
+    return w;
   }
 
   /**
