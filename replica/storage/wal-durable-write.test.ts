@@ -1,6 +1,7 @@
-// How the WAL writer makes a synced save durable: in one O_DSYNC write when
-// nothing unsynced precedes it, with write + fdatasync otherwise (O_DSYNC
-// covers only the bytes of its own call); unsynced saves waiting for the next
+// How the WAL writer makes a synced save durable: by default write +
+// fdatasync; with durableWrites 'o_dsync', in one O_DSYNC write when nothing
+// unsynced precedes it, with write + fdatasync otherwise (O_DSYNC covers only
+// the bytes of its own call); unsynced saves waiting for the next
 // synced round, or LAZY_WRITE_MS, or close; failures of the one-call path
 // as fatal as a failed fsync. White-box: the tests count calls on the open
 // segment's two file handles.
@@ -11,6 +12,7 @@ import { openStorage, type DiskStorage } from './index.ts';
 import { entries, tempDataDir } from './testing/helpers.ts';
 
 const ids = { clusterId: 0x77, memberId: 0x3 };
+const ODSYNC = { preallocate: true, durableWrites: 'o_dsync' } as const;
 
 interface Handle {
   write(...args: unknown[]): Promise<unknown>;
@@ -42,9 +44,36 @@ function spy(storage: DiskStorage): Calls {
   return calls;
 }
 
-test('a synced save with nothing unsynced before it is one O_DSYNC write, submitted before save returns, and no fdatasync', async (t) => {
+test('by default a synced save is one write and one fdatasync, the write submitted before save returns; an unsynced save rides along with it', async (t) => {
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const current = (storage as unknown as { writer: { current: { fh: Handle; dsync: Handle | undefined } } }).writer.current;
+  assert.equal(current.dsync, undefined, 'no O_DSYNC descriptor unless asked for');
+  const calls = { writes: 0, datasyncs: 0 };
+  const write = current.fh.write.bind(current.fh);
+  const writev = current.fh.writev.bind(current.fh);
+  const datasync = current.fh.datasync.bind(current.fh);
+  current.fh.write = (...a) => (calls.writes++, write(...a));
+  current.fh.writev = (...a) => (calls.writes++, writev(...a));
+  current.fh.datasync = () => (calls.datasyncs++, datasync());
+  const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  assert.deepEqual(calls, { writes: 1, datasyncs: 0 }, 'the write left before save returned');
+  await saved;
+  assert.deepEqual(calls, { writes: 1, datasyncs: 1 });
+  const lazy = storage.save({ term: 1, vote: 1, commit: 3 }, [], false);
+  await storage.save(undefined, entries(4, 4, 1), true);
+  await lazy;
+  assert.deepEqual(calls, { writes: 2, datasyncs: 2 }, 'the commit-only hard state went out in the next synced round');
+  await storage.close();
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3, 4]);
+  assert.equal(r.state.hardState.commit, 3);
+});
+
+test('a synced save with nothing unsynced before it is one O_DSYNC write, submitted before save returns, and no fdatasync', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, ODSYNC);
   const calls = spy(storage);
   const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 1, datasyncs: 0 }, 'the write left before save returned');
@@ -61,7 +90,7 @@ test('a synced save with nothing unsynced before it is one O_DSYNC write, submit
 
 test('an unsynced save waits for the next synced save and goes out in its O_DSYNC write', async (t) => {
   const dir = tempDataDir(t);
-  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const { storage } = await openStorage(dir, ids, ODSYNC);
   await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   const calls = spy(storage);
   let lazyDone = false;
@@ -81,7 +110,7 @@ test('an unsynced save waits for the next synced save and goes out in its O_DSYN
 
 test('an unsynced save written alone (after LAZY_WRITE_MS) makes the next synced save use fdatasync, not O_DSYNC', async (t) => {
   const dir = tempDataDir(t);
-  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const { storage } = await openStorage(dir, ids, ODSYNC);
   await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   const calls = spy(storage);
   await storage.save({ term: 1, vote: 1, commit: 2 }, [], false); // resolves once the timer wrote it
@@ -96,7 +125,7 @@ test('an unsynced save written alone (after LAZY_WRITE_MS) makes the next synced
 
 test('close writes an unsynced save still waiting', async (t) => {
   const dir = tempDataDir(t);
-  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const { storage } = await openStorage(dir, ids, ODSYNC);
   await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   const lazy = storage.save({ term: 1, vote: 1, commit: 3 }, [], false);
   await storage.close();
@@ -108,7 +137,7 @@ test('close writes an unsynced save still waiting', async (t) => {
 
 test('a failed O_DSYNC write stops the storage like a failed fsync: this and every later save reject, what was acknowledged survives', async (t) => {
   const dir = tempDataDir(t);
-  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const { storage } = await openStorage(dir, ids, ODSYNC);
   await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   const current = (storage as unknown as { writer: { current: { dsync: Handle } } }).writer.current;
   const eio = () => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
@@ -125,10 +154,10 @@ test('a failed O_DSYNC write stops the storage like a failed fsync: this and eve
 
 test('after a restart the first synced save uses fdatasync: bytes an earlier process left unsynced are made durable too', async (t) => {
   const dir = tempDataDir(t);
-  const first = await openStorage(dir, ids, { preallocate: true });
+  const first = await openStorage(dir, ids, ODSYNC);
   await first.storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   await first.storage.close();
-  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const { storage } = await openStorage(dir, ids, ODSYNC);
   const calls = spy(storage);
   await storage.save(undefined, entries(4, 4, 1), true);
   assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 0, datasyncs: 1 });

@@ -2,10 +2,11 @@
 // enqueue() are written in order; every round takes everything queued so far,
 // writes it with one (vectored) write call and, if any caller asked for it, one
 // fdatasync, then resolves those callers together. A synced round starts at
-// once (its write is submitted before enqueue returns); when nothing unsynced
-// precedes it on disk, its write goes through a second descriptor of the
-// segment opened with O_DSYNC, which makes the bytes durable in the same
-// system call (one trip to the thread pool instead of write + fdatasync).
+// once (its write is submitted before enqueue returns); optionally (oDsync),
+// when nothing unsynced precedes it on disk, its write goes through a second
+// descriptor of the segment opened with O_DSYNC, which makes the bytes
+// durable in the same system call (one trip to the thread pool instead of
+// write + fdatasync).
 // Unsynced buffers wait to ride along with the next synced round, or go out
 // on their own after LAZY_WRITE_MS (so a synced round rarely finds unsynced
 // bytes ahead of it and can take the one-call path). A segment that has grown past
@@ -66,6 +67,8 @@ export interface WalWriterConfig {
   ids: StorageIds;
   segmentBytes: number;
   preallocate: boolean;
+  /** write synced rounds through an O_DSYNC descriptor when nothing unsynced precedes them (StorageOptions.durableWrites) */
+  oDsync: boolean;
   onFsync?: (seconds: number) => void;
 }
 
@@ -73,8 +76,9 @@ const ZERO_CHUNK = 1 << 20;
 /** LAZY_WRITE_MS bounds how long an unsynced buffer waits for a synced round to carry it before it is written alone. */
 export const LAZY_WRITE_MS = 100;
 
-/** openDsync opens `file` for durable writes (O_DSYNC); undefined where that is refused. */
-async function openDsync(file: string): Promise<FileHandle | undefined> {
+/** openDsync opens `file` for durable writes (O_DSYNC) when configured; undefined otherwise or where that is refused. */
+async function openDsync(cfg: WalWriterConfig, file: string): Promise<FileHandle | undefined> {
+  if (!cfg.oDsync) return undefined;
   try {
     return await fsp.open(file, fs.constants.O_WRONLY | fs.constants.O_DSYNC);
   } catch {
@@ -137,7 +141,7 @@ async function installSegment(
     segment: {
       info: { seq, firstIndex, file, headerMarkerIndex: state.marker?.index ?? 0 },
       fh: prepared.fh,
-      dsync: await openDsync(file),
+      dsync: await openDsync(cfg, file),
       size: Math.max(prepared.size, header.length),
     },
     offset: header.length,
@@ -187,7 +191,7 @@ export class WalWriter {
     const last = segments[segments.length - 1];
     const fh = await fsp.open(last.file, fs.constants.O_RDWR);
     const { size } = await fh.stat();
-    const w = new WalWriter(cfg, segments.slice(), { info: last, fh, dsync: await openDsync(last.file), size }, offset);
+    const w = new WalWriter(cfg, segments.slice(), { info: last, fh, dsync: await openDsync(cfg, last.file), size }, offset);
     // Bytes an earlier process wrote may still sit unsynced in the page cache (it
     // was killed, the machine was not): the first synced round must fdatasync
     // the file, which an O_DSYNC write of its own bytes would not do.
