@@ -1,6 +1,7 @@
 // The loop that drives the raft core for one replica: ticks (on a fixed schedule), messages and
-// proposals in; for every Ready: persist (fsync) → send → apply → advance
-// (entries committed and already durable here are applied during the fsync).
+// proposals in; for every Ready: start the write → apply what is already
+// durable here → send a leader's appends → wait for the fsync → send what
+// depended on it → apply the rest → advance.
 // It matches apply results to waiting client requests, runs ReadIndex
 // barriers for linearizable reads, applies configuration changes to raft, the
 // member table and the transport, and takes snapshots (captured in the loop at
@@ -321,7 +322,7 @@ export class ReplicaNode {
   private async handleReady(rd: Ready): Promise<void> {
     const m = this.o.metrics;
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.state);
-    // Messages that do not depend on this Ready's durability (see step 0) and those that do.
+    // Messages that do not depend on this Ready's durability (step 3) and those that do (step 5).
     const early: Message[] = [];
     const late: Message[] = [];
     for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
@@ -342,16 +343,17 @@ export class ReplicaNode {
     if (rd.snapshot) persisted = this.persistWithSnapshot(rd);
     else if (rd.entries.length > 0 || rd.mustSync) persisted = this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
     else if (rd.hardState) this.o.disk.save(rd.hardState, rd.entries, false).catch((e) => this.fatal(e, 'fatal error while writing the hard state; the member must restart'));
-    // Committed entries that an earlier Ready already made durable here are
+    // 2. Committed entries that an earlier Ready already made durable here are
     // applied (and their clients answered) while this Ready's write and fsync
     // run, as etcd applies concurrently with persisting: committed means a
     // majority holds them, and this member's own copy is on disk too.
     // Configuration changes and snapshots keep the strict order.
     const applyFirst = this.canApplyBeforePersist(rd);
     if (applyFirst) this.applyCommitted(rd.committedEntries);
-    // 0. a leader's appends and heartbeats leave now: it writes its own log in
+    // 3. a leader's appends and heartbeats leave now: it writes its own log in
     // parallel with the followers and counts itself only once durable.
     if (early.length > 0) this.peers?.send(early);
+    // 4. wait for durability
     if (persisted) await persisted;
     if (latencyTraceOn && rd.entries.length > 0) traceMark('persisted', rd.entries[rd.entries.length - 1].index);
     if (rd.snapshot) this.o.mem.applySnapshot(rd.snapshot);
@@ -361,10 +363,10 @@ export class ReplicaNode {
       m.term.set(rd.hardState.term);
       m.commitIndex.set(rd.hardState.commit);
     }
-    // 2. send what depended on the fsync (votes, acknowledgements)
+    // 5. send what depended on the fsync (votes, acknowledgements)
     if (late.length > 0) this.peers?.send(late);
     if (latencyTraceOn) for (const msg of late) if (msg.type === 'appResp' && !msg.reject) traceMark('sent-ack', msg.index);
-    // 3. apply
+    // 6. apply the rest
     if (rd.snapshot) {
       this.installSnapshot(rd.snapshot);
       this.releaseSnapshotImage(rd.snapshot.metadata);
