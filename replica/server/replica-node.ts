@@ -1,6 +1,7 @@
 // The loop that drives the raft core for one replica: ticks (on a fixed schedule), messages and
-// proposals in; for every Ready: persist (fsync) → send → apply → advance
-// (entries committed and already durable here are applied during the fsync).
+// proposals in; for every Ready: start the write → apply what is already
+// durable here → send a leader's appends → wait for the fsync → send what
+// depended on it → apply the rest → advance.
 // It matches apply results to waiting client requests, runs ReadIndex
 // barriers for linearizable reads, applies configuration changes to raft, the
 // member table and the transport, and takes snapshots (captured in the loop at
@@ -34,6 +35,7 @@ import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 import { startTicker, type Ticker } from './ticker.ts';
 import { encodeInSlices, type SlicedEncode } from './sliced-encode.ts';
+import { latencyTraceOn, traceMark } from './latency-trace.ts';
 
 export interface PeerSender {
   send(messages: Message[]): void;
@@ -237,13 +239,17 @@ export class ReplicaNode {
     if (!this.running) return;
     for (const m of msgs) {
       if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') this.lastLeaderContact = performance.now();
+      if (latencyTraceOn) {
+        if (m.type === 'app' && m.entries.length > 0) traceMark('recv-app', m.entries[m.entries.length - 1].index);
+        else if (m.type === 'appResp' && !m.reject) traceMark('recv-ack', m.index);
+      }
       try {
         this.raw.step(m);
       } catch (e) {
         this.log.warn({ err: e, type: m.type, from: m.from }, 'dropped a raft message');
       }
     }
-    this.kick();
+    this.kick(true);
   }
 
   reportUnreachable(peer: NodeId): void {
@@ -286,15 +292,19 @@ export class ReplicaNode {
 
   /**
    * kick tells the loop there is work. An idle loop wakes on the next
-   * setImmediate rather than at once, so every request that arrived in the same
-   * I/O phase (a burst of client calls, a frame of peer messages) goes into one
-   * Ready: one write, one fsync and one frame per peer instead of several.
+   * setImmediate rather than at once, so every client request that arrived in
+   * the same I/O phase goes into one Ready: one write, one fsync and one frame
+   * per peer instead of several. Peer messages (`now`) wake it at once (after
+   * the current callback): a frame already carries a batch, and they are on
+   * every write's critical path — the append a follower must persist and
+   * acknowledge, the acknowledgement that commits on the leader.
    */
-  private kick(): void {
+  private kick(now = false): void {
     const w = this.wake;
     if (w) {
       this.wake = undefined;
-      setImmediate(w);
+      if (now) w();
+      else setImmediate(w);
     } else {
       this.kicked = true;
     }
@@ -327,6 +337,7 @@ export class ReplicaNode {
         return;
       }
       this.raw.advance();
+      if (latencyTraceOn) traceMark('advanced', this.raw.raft.raftLog.committed);
       this.afterAdvance();
       // (the next turn starts with maybeSnapshot, at the applied index just reached)
     }
@@ -346,8 +357,7 @@ export class ReplicaNode {
   private async handleReady(rd: Ready): Promise<void> {
     const m = this.o.metrics;
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.state);
-    // 0. a leader's appends and heartbeats leave now: it writes its own log in
-    // parallel with the followers and counts itself only once durable.
+    // Messages that do not depend on this Ready's durability (step 3) and those that do (step 5).
     const early: Message[] = [];
     const late: Message[] = [];
     for (const msg of rd.messages) (RawNode.sendableBeforePersist(msg) ? early : late).push(msg);
@@ -356,17 +366,31 @@ export class ReplicaNode {
     if (rd.committedEntries.length > 0 && this.firstCommitLoggedTerm !== this.raw.raft.term && this.raw.raft.state === 'leader') {
       this.logFirstCommit(rd.committedEntries);
     }
-    if (early.length > 0) this.peers?.send(early);
-    // Committed entries that an earlier Ready already made durable here are
+    if (latencyTraceOn && rd.entries.length > 0) traceMark('ready', rd.entries[rd.entries.length - 1].index);
+    if (latencyTraceOn && rd.committedEntries.length > 0) traceMark('committed', rd.committedEntries[rd.committedEntries.length - 1].index);
+    // 1. persist, started before anything else so the disk works while the
+    // rest of this turn runs (the write is submitted before save returns):
+    // snapshot file first, then the hard state and entries (fsync when
+    // required). A hard state that only moves the commit index needs no
+    // fsync and nothing waits for it: it is written in order with the next
+    // saves and a failure is as fatal as any other.
+    let persisted: Promise<void> | undefined;
+    if (rd.snapshot) persisted = this.persistWithSnapshot(rd);
+    else if (rd.entries.length > 0 || rd.mustSync) persisted = this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
+    else if (rd.hardState) this.o.disk.save(rd.hardState, rd.entries, false).catch((e) => this.fatal(e, 'fatal error while writing the hard state; the member must restart'));
+    // 2. Committed entries that an earlier Ready already made durable here are
     // applied (and their clients answered) while this Ready's write and fsync
     // run, as etcd applies concurrently with persisting: committed means a
     // majority holds them, and this member's own copy is on disk too.
     // Configuration changes and snapshots keep the strict order.
     const applyFirst = this.canApplyBeforePersist(rd);
     if (applyFirst) this.applyCommitted(rd.committedEntries);
-    // 1. persist: snapshot file first, then the hard state and entries (fsync when required)
-    if (rd.snapshot) await this.o.disk.saveSnapshot(rd.snapshot);
-    if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
+    // 3. a leader's appends and heartbeats leave now: it writes its own log in
+    // parallel with the followers and counts itself only once durable.
+    if (early.length > 0) this.peers?.send(early);
+    // 4. wait for durability
+    if (persisted) await persisted;
+    if (latencyTraceOn && rd.entries.length > 0) traceMark('persisted', rd.entries[rd.entries.length - 1].index);
     if (rd.snapshot) this.o.mem.applySnapshot(rd.snapshot);
     this.o.mem.append(rd.entries);
     if (rd.hardState) {
@@ -374,15 +398,22 @@ export class ReplicaNode {
       m.term.set(rd.hardState.term);
       m.commitIndex.set(rd.hardState.commit);
     }
-    // 2. send what depended on the fsync (votes, acknowledgements)
+    // 5. send what depended on the fsync (votes, acknowledgements)
     if (late.length > 0) this.peers?.send(late);
-    // 3. apply
+    if (latencyTraceOn) for (const msg of late) if (msg.type === 'appResp' && !msg.reject) traceMark('sent-ack', msg.index);
+    // 6. apply the rest
     if (rd.snapshot) {
       this.installSnapshot(rd.snapshot);
       this.releaseSnapshotImage(rd.snapshot.metadata);
     }
     if (!applyFirst) this.applyCommitted(rd.committedEntries);
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+  }
+
+  /** persistWithSnapshot saves a Ready that carries a snapshot: the snapshot file first, then the hard state and entries after it. */
+  private async persistWithSnapshot(rd: Ready): Promise<void> {
+    await this.o.disk.saveSnapshot(rd.snapshot!);
+    if (rd.hardState || rd.entries.length > 0) await this.o.disk.save(rd.hardState, rd.entries, rd.mustSync);
   }
 
   /**
@@ -498,6 +529,7 @@ export class ReplicaNode {
             clearTimeout(w.timer);
             this.o.metrics.proposalsCommitted.inc();
             this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+            if (latencyTraceOn) traceMark('applied', e.index);
             w.resolve(result);
           }
         }
@@ -763,6 +795,7 @@ export class ReplicaNode {
     if (raft.state === 'leader') {
       try {
         this.raw.proposeMany(entries);
+        if (latencyTraceOn) traceMark('propose', raft.raftLog.lastIndex());
       } catch (e) {
         this.failProposals(batch, e);
       }

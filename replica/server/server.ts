@@ -31,6 +31,7 @@ import { DivergenceWatch } from './divergence-watch.ts';
 import { askPeers, lostDataError, ranBefore } from './lost-data.ts';
 import { membershipClient } from './membership-client.ts';
 import { PeerDialer } from './peer-dial.ts';
+import { latencyTraceOn, traceMark } from './latency-trace.ts';
 import {
   EKU_CLIENT_AUTH,
   EKU_SERVER_AUTH,
@@ -451,8 +452,14 @@ async function serve(
  */
 function clientCallHooks(metrics: ReturnType<typeof createReplicaMetrics>, admit: CallHooks['admit']): CallHooks {
   return {
-    admit,
+    admit: latencyTraceOn
+      ? (call, method) => {
+          traceMark('call', 0);
+          return admit?.(call, method);
+        }
+      : admit,
     finished(method, code, startedMs) {
+      if (latencyTraceOn) traceMark('answered', 0);
       metrics.grpcSeconds.observe({ method: method.name, code: grpc.status[code] ?? String(code) }, (performance.now() - startedMs) / 1000);
     },
   };

@@ -70,7 +70,9 @@ function resolveOptions(opts: StorageOptions | undefined): Required<Omit<Storage
   if (!Number.isSafeInteger(keepSnapshots) || keepSnapshots < 1) {
     throw new RangeError(`keepSnapshots must be an integer >= 1, got ${keepSnapshots}`);
   }
-  return { segmentBytes, keepSnapshots, preallocate: opts?.preallocate ?? true, onFsync: opts?.onFsync };
+  const durableWrites = opts?.durableWrites ?? 'fdatasync';
+  if (durableWrites !== 'fdatasync' && durableWrites !== 'o_dsync') throw new RangeError(`durableWrites must be 'fdatasync' or 'o_dsync', got ${String(durableWrites)}`);
+  return { segmentBytes, keepSnapshots, preallocate: opts?.preallocate ?? true, durableWrites, onFsync: opts?.onFsync };
 }
 
 /**
@@ -88,7 +90,7 @@ export async function openStorage(dataDir: string, ids: StorageIds, opts?: Stora
   mkdirDurable(layout.snapDir);
   const lock = acquireDirLock(layout.lockFile);
   try {
-    const cfg = { walDir: layout.walDir, ids, segmentBytes: o.segmentBytes, preallocate: o.preallocate, onFsync: o.onFsync };
+    const cfg = { walDir: layout.walDir, ids, segmentBytes: o.segmentBytes, preallocate: o.preallocate, oDsync: o.durableWrites === 'o_dsync', onFsync: o.onFsync };
     const rec = await recover(layout, ids);
     // Temp files are never acknowledged data (a segment being prepared, a snapshot
     // being written); removed only once recovery accepted the dir.
@@ -196,7 +198,9 @@ export class DiskStorage {
    * save appends entries, then the hard state (either may be empty), in one write.
    * Calls are written in call order; rapid or concurrent calls share a write and
    * an fdatasync (group commit). With sync, resolves only once everything queued
-   * up to this call is on disk; without, once it is written to the OS. Rejects
+   * up to this call is on disk, and its write is submitted before save returns;
+   * without, once it is written to the OS, which waits for the next synced save
+   * (up to LAZY_WRITE_MS, or close): callers need not wait for it. Rejects
    * with StorageMisuseError (nothing written) if the call breaks raft's rules, and
    * with StorageFailedError (for this and every later call) if I/O failed.
    */

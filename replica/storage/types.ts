@@ -16,6 +16,14 @@ export interface StorageOptions {
    * not grow the file and fdatasync need not commit metadata. Default true.
    */
   preallocate?: boolean;
+  /**
+   * durableWrites: how a synced round is made durable. 'fdatasync' (the
+   * default): write, then fdatasync. 'o_dsync': when nothing unsynced precedes
+   * it, one write through a descriptor opened with O_DSYNC (one thread-pool
+   * trip instead of two); measured slower than the default on the benchmark's
+   * shared disk (docs/benchmarks.md, item 15), so off unless asked for.
+   */
+  durableWrites?: 'fdatasync' | 'o_dsync';
   /** Snapshot files kept after a new one (at least 1); the WAL is kept from the oldest of them on. Default 2. */
   keepSnapshots?: number;
   /** Called with the duration of every WAL fsync, in seconds (for the fsync histogram). */

@@ -265,9 +265,11 @@ test('a failed write or fsync makes the storage refuse every later save; what wa
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, { preallocate: false });
   await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
-  // Pull the file out from under the writer (white-box: its open segment handle).
-  const writer = (storage as unknown as { writer: { current: { fh: { close(): Promise<void> } } } }).writer;
+  // Pull the file out from under the writer (white-box: its open segment handles, plain and O_DSYNC).
+  type Handle = { close(): Promise<void> };
+  const writer = (storage as unknown as { writer: { current: { fh: Handle; dsync: Handle | undefined } } }).writer;
   await writer.current.fh.close();
+  await writer.current.dsync?.close();
   const failed = storage.save(undefined, [entry(4, 1)], true);
   const queuedBehind = storage.save(undefined, [entry(5, 1)], true);
   await assert.rejects(failed, (err: unknown) => err instanceof StorageFailedError && /restart the member/.test(err.message));

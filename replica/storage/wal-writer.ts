@@ -1,13 +1,23 @@
 // The WAL's append path: group commit and segment files. Buffers handed to
 // enqueue() are written in order; every round takes everything queued so far,
 // writes it with one (vectored) write call and, if any caller asked for it, one
-// fdatasync, then resolves those callers together. A segment that has grown past
+// fdatasync, then resolves those callers together. A synced round starts at
+// once (its write is submitted before enqueue returns); optionally (oDsync),
+// when nothing unsynced precedes it on disk, its write goes through a second
+// descriptor of the segment opened with O_DSYNC, which makes the bytes
+// durable in the same system call (one trip to the thread pool instead of
+// write + fdatasync).
+// Unsynced buffers wait to ride along with the next synced round, or go out
+// on their own after LAZY_WRITE_MS (so a synced round rarely finds unsynced
+// bytes ahead of it and can take the one-call path). A segment that has grown past
 // the limit is cut after the round: truncated to its exact length and fsynced,
 // then the next segment is created as a temp file (zero-filled in the background,
 // once the current one is half full, when preallocating), its header written and fsynced, renamed in
 // place, and the directory fsynced. Any I/O error makes the writer unusable.
-// Must never resolve a sync request before its bytes are on disk, never reorder
-// buffers, and never touch a segment other than the last except to delete it.
+// Must never resolve a sync request before its bytes are on disk (an O_DSYNC
+// write covers only its own bytes: it is used only when everything before it
+// is already durable), never reorder buffers, and never touch a segment other
+// than the last except to delete it.
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import fsp from 'node:fs/promises';
@@ -40,6 +50,8 @@ interface Pending {
 interface OpenSegment {
   info: SegmentInfo;
   fh: FileHandle;
+  /** the same file opened with O_DSYNC (undefined if the file system refused): writes through it are durable on return */
+  dsync: FileHandle | undefined;
   /** current file size (preallocated space included) */
   size: number;
 }
@@ -55,10 +67,24 @@ export interface WalWriterConfig {
   ids: StorageIds;
   segmentBytes: number;
   preallocate: boolean;
+  /** write synced rounds through an O_DSYNC descriptor when nothing unsynced precedes them (StorageOptions.durableWrites) */
+  oDsync: boolean;
   onFsync?: (seconds: number) => void;
 }
 
 const ZERO_CHUNK = 1 << 20;
+/** LAZY_WRITE_MS bounds how long an unsynced buffer waits for a synced round to carry it before it is written alone. */
+export const LAZY_WRITE_MS = 100;
+
+/** openDsync opens `file` for durable writes (O_DSYNC) when configured; undefined otherwise or where that is refused. */
+async function openDsync(cfg: WalWriterConfig, file: string): Promise<FileHandle | undefined> {
+  if (!cfg.oDsync) return undefined;
+  try {
+    return await fsp.open(file, fs.constants.O_WRONLY | fs.constants.O_DSYNC);
+  } catch {
+    return undefined;
+  }
+}
 const PREPARED_NAME = 'next.wal.tmp';
 
 /** prepareSegmentFile creates the next segment as a temp file, zero-filled and fsynced when preallocating. */
@@ -115,6 +141,7 @@ async function installSegment(
     segment: {
       info: { seq, firstIndex, file, headerMarkerIndex: state.marker?.index ?? 0 },
       fh: prepared.fh,
+      dsync: await openDsync(cfg, file),
       size: Math.max(prepared.size, header.length),
     },
     offset: header.length,
@@ -129,7 +156,13 @@ export class WalWriter {
   private offset: number;
   private unsynced = false;
   private queue: Pending[] = [];
-  private running: Promise<void> | undefined;
+  /** the rounds in progress, while `active` */
+  private running: Promise<void> = Promise.resolve();
+  private active = false;
+  /** the next round writes everything queued, synced or not (the lazy timer fired, or close) */
+  private flushAll = false;
+  /** set while unsynced buffers wait for a synced round (see LAZY_WRITE_MS) */
+  private lazyTimer: NodeJS.Timeout | undefined;
   private prepared: Promise<PreparedFile> | undefined;
   private failure: StorageFailedError | undefined;
   private closed = false;
@@ -158,18 +191,54 @@ export class WalWriter {
     const last = segments[segments.length - 1];
     const fh = await fsp.open(last.file, fs.constants.O_RDWR);
     const { size } = await fh.stat();
-    return new WalWriter(cfg, segments.slice(), { info: last, fh, size }, offset);
+    const w = new WalWriter(cfg, segments.slice(), { info: last, fh, dsync: await openDsync(cfg, last.file), size }, offset);
+    // Bytes an earlier process wrote may still sit unsynced in the page cache (it
+    // was killed, the machine was not): the first synced round must fdatasync
+    // the file, which an O_DSYNC write of its own bytes would not do.
+    w.unsynced = true;
+    return w;
   }
 
-  /** enqueue appends buf after everything queued before it; resolves once written (and on disk, if sync). */
+  /**
+   * enqueue appends buf after everything queued before it; resolves once
+   * written (and on disk, if sync). A synced buffer's round starts now, or
+   * right after the round in progress; an unsynced one waits up to
+   * LAZY_WRITE_MS for a synced round to carry it.
+   */
   enqueue(buf: Buffer, sync: boolean, cut: CutState): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ buf, sync, cut, resolve, reject });
-      // Start the round after the microtasks already queued: callers woken by the
-      // previous round's acknowledgements then join this round instead of the next.
-      this.running ??= Promise.resolve().then(() => this.run());
+      if (sync || this.closed) this.startRounds(false);
+      else this.lazyTimer ??= setTimeout(() => this.startRounds(true), LAZY_WRITE_MS);
     });
+  }
+
+  /**
+   * startRounds runs rounds while a synced buffer (or, with `all` or once
+   * closed, any buffer) is queued, unless rounds already run (they then take
+   * what is queued next); the first write is submitted before it returns.
+   */
+  private startRounds(all: boolean): void {
+    if (all) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
+    if (this.active) {
+      if (all) this.flushAll = true;
+      return;
+    }
+    this.active = true;
+    this.flushAll = all;
+    this.running = this.run();
+  }
+
+  /** due tells whether the queue holds a buffer the next round must write now. */
+  private due(): boolean {
+    if (this.queue.length === 0 || this.failure) return false;
+    if (this.flushAll || this.closed) return true;
+    for (const p of this.queue) if (p.sync) return true;
+    return false;
   }
 
   get failed(): StorageFailedError | undefined {
@@ -186,9 +255,10 @@ export class WalWriter {
 
   private async run(): Promise<void> {
     try {
-      while (this.queue.length > 0 && !this.failure) {
+      while (this.due()) {
         const batch = this.queue;
         this.queue = [];
+        this.flushAll = false;
         try {
           await this.writeRound(batch);
         } catch (err) {
@@ -207,7 +277,9 @@ export class WalWriter {
         }
       }
     } finally {
-      this.running = undefined;
+      this.active = false;
+      // Unsynced buffers left behind wait for the next synced round, or the timer.
+      if (this.queue.length > 0 && !this.failure) this.lazyTimer ??= setTimeout(() => this.startRounds(true), LAZY_WRITE_MS);
     }
   }
 
@@ -222,13 +294,22 @@ export class WalWriter {
       }
       if (p.sync) sync = true;
     }
+    // Durable in one call only when nothing unsynced lies before these bytes:
+    // O_DSYNC makes the written range durable, not the file's earlier writes.
+    const dsync = sync && !this.unsynced && bytes > 0 ? this.current.dsync : undefined;
     if (bytes > 0) {
-      await writeAll(this.current.fh, bufs, this.offset);
+      const t0 = process.hrtime.bigint();
+      await writeAll(dsync ?? this.current.fh, bufs, this.offset);
       this.offset += bytes;
       if (this.offset > this.current.size) this.current.size = this.offset;
-      this.unsynced = true;
       this.stats.writes++;
       this.stats.bytesWritten += bytes;
+      if (dsync) {
+        this.stats.fsyncs++;
+        this.cfg.onFsync?.(Number(process.hrtime.bigint() - t0) / 1e9);
+      } else {
+        this.unsynced = true;
+      }
     }
     if (sync && this.unsynced) {
       const t0 = process.hrtime.bigint();
@@ -245,6 +326,7 @@ export class WalWriter {
     await old.fh.sync();
     this.unsynced = false;
     await old.fh.close();
+    await old.dsync?.close();
     const prepared = await (this.prepared ?? prepareSegmentFile(this.cfg));
     this.prepared = undefined;
     const { segment, offset } = await installSegment(this.cfg, prepared, old.info.seq + 1, state);
@@ -287,11 +369,14 @@ export class WalWriter {
     return this.segments.map((s) => s.file);
   }
 
-  /** close waits for queued writes, then closes files; pending preallocation is discarded. */
+  /** close writes what is queued (unsynced buffers too), then closes files; pending preallocation is discarded. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await this.running;
+    if (this.queue.length > 0) this.startRounds(true);
+    clearTimeout(this.lazyTimer);
+    while (this.active) await this.running;
     await this.current.fh.close().catch(() => {});
+    await this.current.dsync?.close().catch(() => {});
     if (this.prepared) {
       const prepared = await this.prepared.catch(() => undefined);
       this.prepared = undefined;

@@ -1,0 +1,167 @@
+// How the WAL writer makes a synced save durable: by default write +
+// fdatasync; with durableWrites 'o_dsync', in one O_DSYNC write when nothing
+// unsynced precedes it, with write + fdatasync otherwise (O_DSYNC covers only
+// the bytes of its own call); unsynced saves waiting for the next
+// synced round, or LAZY_WRITE_MS, or close; failures of the one-call path
+// as fatal as a failed fsync. White-box: the tests count calls on the open
+// segment's two file handles.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { StorageFailedError } from './errors.ts';
+import { openStorage, type DiskStorage } from './index.ts';
+import { entries, tempDataDir } from './testing/helpers.ts';
+
+const ids = { clusterId: 0x77, memberId: 0x3 };
+const ODSYNC = { preallocate: true, durableWrites: 'o_dsync' } as const;
+
+interface Handle {
+  write(...args: unknown[]): Promise<unknown>;
+  writev(...args: unknown[]): Promise<unknown>;
+  datasync(): Promise<void>;
+}
+
+interface Calls {
+  plainWrites: number;
+  dsyncWrites: number;
+  datasyncs: number;
+}
+
+/** spy counts the calls on the writer's open segment handles (plain and O_DSYNC). */
+function spy(storage: DiskStorage): Calls {
+  const current = (storage as unknown as { writer: { current: { fh: Handle; dsync: Handle | undefined } } }).writer.current;
+  assert.ok(current.dsync, 'this file system opened the segment with O_DSYNC');
+  const calls: Calls = { plainWrites: 0, dsyncWrites: 0, datasyncs: 0 };
+  const wrap = (h: Handle, count: 'plainWrites' | 'dsyncWrites') => {
+    const write = h.write.bind(h);
+    const writev = h.writev.bind(h);
+    h.write = (...a) => (calls[count]++, write(...a));
+    h.writev = (...a) => (calls[count]++, writev(...a));
+  };
+  wrap(current.fh, 'plainWrites');
+  wrap(current.dsync!, 'dsyncWrites');
+  const datasync = current.fh.datasync.bind(current.fh);
+  current.fh.datasync = () => (calls.datasyncs++, datasync());
+  return calls;
+}
+
+test('by default a synced save is one write and one fdatasync, the write submitted before save returns; an unsynced save rides along with it', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const current = (storage as unknown as { writer: { current: { fh: Handle; dsync: Handle | undefined } } }).writer.current;
+  assert.equal(current.dsync, undefined, 'no O_DSYNC descriptor unless asked for');
+  const calls = { writes: 0, datasyncs: 0 };
+  const write = current.fh.write.bind(current.fh);
+  const writev = current.fh.writev.bind(current.fh);
+  const datasync = current.fh.datasync.bind(current.fh);
+  current.fh.write = (...a) => (calls.writes++, write(...a));
+  current.fh.writev = (...a) => (calls.writes++, writev(...a));
+  current.fh.datasync = () => (calls.datasyncs++, datasync());
+  const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  assert.deepEqual(calls, { writes: 1, datasyncs: 0 }, 'the write left before save returned');
+  await saved;
+  assert.deepEqual(calls, { writes: 1, datasyncs: 1 });
+  const lazy = storage.save({ term: 1, vote: 1, commit: 3 }, [], false);
+  await storage.save(undefined, entries(4, 4, 1), true);
+  await lazy;
+  assert.deepEqual(calls, { writes: 2, datasyncs: 2 }, 'the commit-only hard state went out in the next synced round');
+  await storage.close();
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3, 4]);
+  assert.equal(r.state.hardState.commit, 3);
+});
+
+test('a synced save with nothing unsynced before it is one O_DSYNC write, submitted before save returns, and no fdatasync', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, ODSYNC);
+  const calls = spy(storage);
+  const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 1, datasyncs: 0 }, 'the write left before save returned');
+  await saved;
+  await storage.save({ term: 1, vote: 1, commit: 3 }, entries(4, 4, 1), true);
+  assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 2, datasyncs: 0 });
+  assert.equal(storage.stats().fsyncs, 2, 'each durable write counts as the round’s fsync');
+  await storage.close();
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3, 4]);
+  assert.equal(r.state.hardState.commit, 3);
+});
+
+test('an unsynced save waits for the next synced save and goes out in its O_DSYNC write', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, ODSYNC);
+  await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  const calls = spy(storage);
+  let lazyDone = false;
+  const lazy = storage.save({ term: 1, vote: 1, commit: 2 }, [], false).then(() => (lazyDone = true));
+  await Promise.resolve();
+  assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 0, datasyncs: 0 }, 'nothing written for the unsynced save alone');
+  assert.equal(lazyDone, false);
+  await storage.save({ term: 1, vote: 1, commit: 3 }, entries(4, 5, 1), true);
+  await lazy;
+  assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 1, datasyncs: 0 }, 'both in one durable write');
+  await storage.close();
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3, 4, 5]);
+  assert.equal(r.state.hardState.commit, 3);
+});
+
+test('an unsynced save written alone (after LAZY_WRITE_MS) makes the next synced save use fdatasync, not O_DSYNC', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, ODSYNC);
+  await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  const calls = spy(storage);
+  await storage.save({ term: 1, vote: 1, commit: 2 }, [], false); // resolves once the timer wrote it
+  assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 0, datasyncs: 0 }, 'written to the OS, not synced');
+  await storage.save(undefined, entries(4, 4, 1), true);
+  // An O_DSYNC write would make only its own bytes durable and leave the commit record before it in the page cache.
+  assert.deepEqual(calls, { plainWrites: 2, dsyncWrites: 0, datasyncs: 1 });
+  await storage.save(undefined, entries(5, 5, 1), true);
+  assert.deepEqual(calls, { plainWrites: 2, dsyncWrites: 1, datasyncs: 1 }, 'back to one durable write once nothing is unsynced');
+  await storage.close();
+});
+
+test('close writes an unsynced save still waiting', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, ODSYNC);
+  await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  const lazy = storage.save({ term: 1, vote: 1, commit: 3 }, [], false);
+  await storage.close();
+  await lazy;
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  assert.equal(r.state.hardState.commit, 3);
+});
+
+test('a failed O_DSYNC write stops the storage like a failed fsync: this and every later save reject, what was acknowledged survives', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, ODSYNC);
+  await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  const current = (storage as unknown as { writer: { current: { dsync: Handle } } }).writer.current;
+  const eio = () => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+  current.dsync.write = eio;
+  current.dsync.writev = eio;
+  await assert.rejects(storage.save(undefined, entries(4, 4, 1), true), StorageFailedError);
+  await assert.rejects(storage.save(undefined, entries(5, 5, 1), true), StorageFailedError);
+  await assert.rejects(storage.save({ term: 1, vote: 1, commit: 3 }, [], false), StorageFailedError);
+  await storage.close();
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3]);
+});
+
+test('after a restart the first synced save uses fdatasync: bytes an earlier process left unsynced are made durable too', async (t) => {
+  const dir = tempDataDir(t);
+  const first = await openStorage(dir, ids, ODSYNC);
+  await first.storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  await first.storage.close();
+  const { storage } = await openStorage(dir, ids, ODSYNC);
+  const calls = spy(storage);
+  await storage.save(undefined, entries(4, 4, 1), true);
+  assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 0, datasyncs: 1 });
+  await storage.save(undefined, entries(5, 5, 1), true);
+  assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 1, datasyncs: 1 });
+  await storage.close();
+});
