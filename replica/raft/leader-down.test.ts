@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Message } from './types.ts';
+import type { Raft } from './raft.ts';
 import { Group } from '../../test/sim/harness.ts';
 
 /** sentSince lists the messages sent after the first `mark` (a length of g.sent taken earlier). */
@@ -26,6 +27,25 @@ function ticksUntil(g: Group, ids: number[], max: number, cond: () => boolean, d
     }
   }
   return Infinity;
+}
+
+/**
+ * campaignTogether cuts the leader `dead` off, tells both `survivors` it is
+ * down and makes them campaign in the same tick, before either hears the
+ * other; then delivers everything. Returns the survivors' raft state.
+ */
+function campaignTogether(g: Group, dead: number, survivors: [number, number]): [Raft, Raft] {
+  g.isolate(dead);
+  const rs = survivors.map((id) => {
+    assert.equal(g.member(id).raw.reportLeaderDown(dead), true);
+    const r = g.member(id).raw.raft;
+    r.randomizedElectionTimeout = r.electionElapsed + 1;
+    return r;
+  }) as [Raft, Raft];
+  for (const id of survivors) g.member(id).raw.tick();
+  for (const r of rs) assert.equal(r.state, 'preCandidate');
+  g.stabilize();
+  return rs;
 }
 
 test('a report naming anyone but our leader, or reaching a non-follower, is ignored', () => {
@@ -138,19 +158,7 @@ test('two survivors whose hastened campaigns start in the same tick do not split
   const g = new Group([1, 2, 3]);
   g.elect(3);
   const term = g.member(3).raw.raft.term;
-  g.isolate(3);
-  assert.equal(g.member(1).raw.reportLeaderDown(3), true);
-  assert.equal(g.member(2).raw.reportLeaderDown(3), true);
-  // Force both to campaign in the same tick, before either hears the other.
-  const r1 = g.member(1).raw.raft;
-  const r2 = g.member(2).raw.raft;
-  r1.randomizedElectionTimeout = r1.electionElapsed + 1;
-  r2.randomizedElectionTimeout = r2.electionElapsed + 1;
-  g.member(1).raw.tick();
-  g.member(2).raw.tick();
-  assert.equal(r1.state, 'preCandidate');
-  assert.equal(r2.state, 'preCandidate');
-  g.stabilize();
+  const [r1, r2] = campaignTogether(g, 3, [1, 2]);
   assert.equal(g.leaderId(), 1, 'the lower id won');
   assert.equal(r1.term, term + 1, 'one campaign round, no split vote');
   assert.equal(r2.lead, 1);
@@ -163,19 +171,8 @@ test('two hastened survivors: the one with the more complete log goes on, whatev
   // 2 gets an entry that 1 never sees.
   g.propose(3, 'only-on-2');
   g.stabilize((m) => m.to === 1 || m.from === 1);
-  const r1 = g.member(1).raw.raft;
-  const r2 = g.member(2).raw.raft;
-  assert.ok(r2.raftLog.lastIndex() > r1.raftLog.lastIndex(), 'the higher id holds the longer log');
-  g.isolate(3);
-  assert.equal(g.member(1).raw.reportLeaderDown(3), true);
-  assert.equal(g.member(2).raw.reportLeaderDown(3), true);
-  r1.randomizedElectionTimeout = r1.electionElapsed + 1;
-  r2.randomizedElectionTimeout = r2.electionElapsed + 1;
-  g.member(1).raw.tick();
-  g.member(2).raw.tick();
-  assert.equal(r1.state, 'preCandidate');
-  assert.equal(r2.state, 'preCandidate');
-  g.stabilize();
+  assert.ok(g.member(2).raw.raft.raftLog.lastIndex() > g.member(1).raw.raft.raftLog.lastIndex(), 'the higher id holds the longer log');
+  const [, r2] = campaignTogether(g, 3, [1, 2]);
   assert.equal(g.leaderId(), 2, 'the more complete log won');
   assert.equal(r2.term, term + 1, 'one campaign round, no split vote and no mutual refusal');
 });
