@@ -44,6 +44,13 @@ function spy(storage: DiskStorage): Calls {
   return calls;
 }
 
+/** reopened is what a restart recovers from `dir`: the entries' indexes and the commit index. */
+async function reopened(dir: string): Promise<{ indexes: number[]; commit: number }> {
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  return { indexes: r.state.entries.map((e) => e.index), commit: r.state.hardState.commit };
+}
+
 test('by default a synced save is one write and one fdatasync, the write submitted before save returns; an unsynced save rides along with it', async (t) => {
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, { preallocate: true });
@@ -65,10 +72,7 @@ test('by default a synced save is one write and one fdatasync, the write submitt
   await lazy;
   assert.deepEqual(calls, { writes: 2, datasyncs: 2 }, 'the commit-only hard state went out in the next synced round');
   await storage.close();
-  const r = await openStorage(dir, ids);
-  await r.storage.close();
-  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3, 4]);
-  assert.equal(r.state.hardState.commit, 3);
+  assert.deepEqual(await reopened(dir), { indexes: [1, 2, 3, 4], commit: 3 });
 });
 
 test('a synced save with nothing unsynced before it is one O_DSYNC write, submitted before save returns, and no fdatasync', async (t) => {
@@ -82,10 +86,7 @@ test('a synced save with nothing unsynced before it is one O_DSYNC write, submit
   assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 2, datasyncs: 0 });
   assert.equal(storage.stats().fsyncs, 2, 'each durable write counts as the round’s fsync');
   await storage.close();
-  const r = await openStorage(dir, ids);
-  await r.storage.close();
-  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3, 4]);
-  assert.equal(r.state.hardState.commit, 3);
+  assert.deepEqual(await reopened(dir), { indexes: [1, 2, 3, 4], commit: 3 });
 });
 
 test('an unsynced save waits for the next synced save and goes out in its O_DSYNC write', async (t) => {
@@ -102,10 +103,7 @@ test('an unsynced save waits for the next synced save and goes out in its O_DSYN
   await lazy;
   assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 1, datasyncs: 0 }, 'both in one durable write');
   await storage.close();
-  const r = await openStorage(dir, ids);
-  await r.storage.close();
-  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3, 4, 5]);
-  assert.equal(r.state.hardState.commit, 3);
+  assert.deepEqual(await reopened(dir), { indexes: [1, 2, 3, 4, 5], commit: 3 });
 });
 
 test('an unsynced save written alone (after LAZY_WRITE_MS) makes the next synced save use fdatasync, not O_DSYNC', async (t) => {
