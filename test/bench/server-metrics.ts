@@ -47,6 +47,8 @@ export interface MemberCounters {
   fsync?: FsyncCounters;
   snapshot?: FsyncCounters;
   heap?: HeapFigures;
+  /** why the scrape read nothing (unreachable, timed out, an HTTP error, or no fsync histogram in the text) */
+  error?: string;
 }
 
 /** parseGauge sums the series of gauge `name` in a Prometheus text exposition (undefined if absent). */
@@ -92,15 +94,16 @@ export function metricsUrl(kind: TargetKind, m: BenchMember): string {
   return kind === 'etcd' ? `http://${m.ip}:2379/metrics` : `http://${m.ip}:2381/metrics`;
 }
 
-/** scrapeMember reads one member's fsync and snapshot totals (empty when it cannot). */
+/** scrapeMember reads one member's fsync and snapshot totals (with `error` saying why when it cannot). */
 export async function scrapeMember(kind: TargetKind, m: BenchMember): Promise<MemberCounters> {
   try {
     const res = await fetch(metricsUrl(kind, m), { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) return {};
+    if (!res.ok) return { error: `HTTP ${res.status}` };
     const text = await res.text();
-    return { fsync: parseHistogramTotals(text, FSYNC_METRIC[kind]), snapshot: parseHistogramTotals(text, SNAPSHOT_METRIC[kind]), heap: parseHeap(text, kind) };
-  } catch {
-    return {};
+    const fsync = parseHistogramTotals(text, FSYNC_METRIC[kind]);
+    return { fsync, snapshot: parseHistogramTotals(text, SNAPSHOT_METRIC[kind]), heap: parseHeap(text, kind), error: fsync ? undefined : `no ${FSYNC_METRIC[kind]} in the text` };
+  } catch (e) {
+    return { error: (e as Error).message };
   }
 }
 
