@@ -117,7 +117,8 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         const heap = new Map<string, HeapFigures>();
         c.members.forEach((m, i) => {
           for (const [when, scrape] of [['before', before[i]], ['after', after[i]]] as const) {
-            if (scrape?.error) log(`${w.name} ${t} round ${round}: metrics of ${m.name} not read ${when} the window (${scrape.error}); its fsyncs are left out of Write batching`);
+            const why = scrape ? scrape.error : 'no scrape was started';
+            if (why) log(`${w.name} ${t} round ${round}: metrics of ${m.name} not read ${when} the window (${why}); its fsyncs are left out of Write batching`);
           }
           const d = fsyncDelta(before[i]?.fsync, after[i]?.fsync);
           if (d) fsyncs.set(m.name, d);
