@@ -211,7 +211,9 @@ test('a real Prometheus: every dashboard and alert query against a live group; k
     assert.equal(alerts.length, (await prom.rules()).filter((r) => r.type === 'alerting').length, 'Prometheus loaded every alert rule');
     for (const name of ['ReplicantNoLeader', 'ReplicantQuorumLost', 'ReplicantFaultToleranceBelowDesired']) {
       assert.deepEqual(await seriesOf(ruleExpr(name)), [], `${name} is quiet on a healthy group`);
-      assert.deepEqual(await firing(name), [], `${name} is not firing on a healthy group`);
+      // An alert's state is its rule's last evaluation (every second, `for: 0s` here): one scrape of the
+      // leader that timed out on a loaded machine fires ReplicantNoLeader for that second. Healthy means it clears.
+      await waitFor(`${name} not to be firing on a healthy group`, async () => (await firing(name)).length === 0 || undefined, 10_000);
     }
 
     // report replica metrics that a working group leaves unset (a gap in the server, not in the dashboards)
