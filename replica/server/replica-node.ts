@@ -268,10 +268,9 @@ export class ReplicaNode {
    * refusal and keeps the normal timeout.
    */
   reportPeerRefused(peer: NodeId): void {
-    if (!this.running) return;
+    // Raft takes it only from a follower led by `peer` (false otherwise).
+    if (!this.running || !this.raw.reportLeaderDown(peer)) return;
     const raft = this.raw.raft;
-    if (raft.state !== 'follower' || raft.lead !== peer) return;
-    if (!this.raw.reportLeaderDown(peer)) return;
     this.log.info(
       {
         leader: peer.toString(16),
