@@ -212,9 +212,7 @@ class Reader {
  */
 export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8Array {
   const { keys, histories, ...header } = contents;
-  const encoder = new SnapshotEncoder({ ...header, keyChunks: [keys], historyChunks: [histories] }, headroom);
-  while (!encoder.step(Infinity));
-  return encoder.result();
+  return new SnapshotEncoder({ ...header, keyChunks: [keys], historyChunks: [histories] }, headroom).encodeAll();
 }
 
 /**
@@ -297,6 +295,12 @@ export class SnapshotEncoder {
     this.image = this.writer!.finish();
     this.writer = undefined;
     return true;
+  }
+
+  /** encodeAll runs the remaining steps at once and returns the result (for callers that need not slice the work). */
+  encodeAll(): Uint8Array {
+    while (!this.step(Infinity));
+    return this.result();
   }
 
   /** result is the complete buffer (headroom, then the image); throws before the encoder is done. */

@@ -163,9 +163,7 @@ export class KvStore {
    * own header, and the image follows (no copy needed to wrap it).
    */
   snapshot(headroom = 0): Uint8Array {
-    const encoder = this.beginSnapshot(headroom);
-    while (!encoder.step(Infinity));
-    return encoder.result();
+    return this.beginSnapshot(headroom).encodeAll();
   }
 
   /**
