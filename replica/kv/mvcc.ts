@@ -47,6 +47,17 @@ export class Revision {
  */
 export type History = Revision[];
 
+/**
+ * HistoryTotals sums what the keyspace holds: keys, revisions (all keys, all
+ * history) and the characters of every revision's key and value (a key counts
+ * once per revision). A snapshot encoder bounds its image size with them.
+ */
+export interface HistoryTotals {
+  keys: number;
+  revisions: number;
+  keyAndValueChars: number;
+}
+
 /** Found is one key as seen at some revision: its latin1 name and the revision in force. */
 export interface Found {
   key: string;
@@ -252,12 +263,13 @@ export class Keyspace {
    * and stay so (histories are only appended to, see History). Only between
    * writes: a txn's pending revisions would be beyond the current revision.
    */
-  capture(): { revision: number; keys: string[][]; histories: History[][] } {
+  capture(): { revision: number; keys: string[][]; histories: History[][]; totals: HistoryTotals } {
     if (this.writtenRevision !== this.currentRevision) {
       throw new Error(`keyspace: capture while revision ${this.writtenRevision} is being written (current ${this.currentRevision})`);
     }
     const { keys, values } = this.index.capture();
-    return { revision: this.currentRevision, keys, histories: values };
+    const totals = { keys: this.index.size, revisions: this.revisionCount, keyAndValueChars: this.bytesHeld - PER_REVISION_OVERHEAD * this.revisionCount };
+    return { revision: this.currentRevision, keys, histories: values, totals };
   }
 
   /**

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { KvStore } from './store.ts';
-import { SnapshotEncoder, encodeSnapshot } from './snapshot.ts';
+import { SnapshotEncoder, decodeSnapshot, encodeSnapshot, ownsItsBuffer } from './snapshot.ts';
 import { Revision } from './mvcc.ts';
 import { b, Driver } from './testing.ts';
 
@@ -84,10 +84,14 @@ test('an image encoded in steps while the store changes is byte-identical to sna
         const d = new Driver({ checkpointInterval: 3, checkpointsKept: 2 });
         for (const op of before) run(d, op, undefined, other);
         const expected = Buffer.from(d.store.snapshot(headroom)).subarray(headroom);
+        // The store's one-pass encode (bounded by its totals) writes the bytes of the exact two-pass one.
+        assert.ok(Buffer.from(encodeSnapshot(decodeSnapshot(expected))).equals(expected), 'one-pass and sized encodes differ');
         const encoder = d.store.beginSnapshot(headroom);
         for (const op of after) run(d, op, encoder, other);
         while (!encoder.step(5));
-        const image = Buffer.from(encoder.result()).subarray(headroom);
+        const result = encoder.result();
+        assert.ok(result.byteLength < result.buffer.byteLength, 'the totals bounded the image (no fall back to sizing)');
+        const image = Buffer.from(result).subarray(headroom);
         assert.ok(image.equals(expected), 'the stepped image differs from the synchronous one taken at the capture point');
         // And it is a valid snapshot of that state.
         const copy = new KvStore({ checkpointInterval: 3, checkpointsKept: 2 });
@@ -130,13 +134,41 @@ test('steps of any size give the bytes of encodeSnapshot; an unfinished encoder 
     while (!encoder.step(budget)) steps++;
     assert.equal(encoder.done, true);
     assert.ok(Buffer.from(encoder.result()).subarray(4).equals(whole), `budget ${budget}`);
-    if (budget === 1) assert.equal(steps, 2 * 7 - 1, "one key per step, both passes");
+    if (budget === 1) assert.equal(steps, 7 - 1, 'one key per step, one pass');
   }
   // An empty store too.
   const empty = new KvStore();
   const encoder = empty.beginSnapshot();
   while (!encoder.step(1));
   assert.ok(Buffer.from(encoder.result()).equals(Buffer.from(empty.snapshot())));
+});
+
+test('totals that fall short of the source make the encoder size the image and write it again, to the same bytes', () => {
+  const d = new Driver();
+  for (let i = 0; i < 80; i++) d.put(`key-${i % 9}`, 'v'.repeat(1000 + i)); // past Buffer's pool: a buffer of its own
+  const expected = Buffer.from(d.store.snapshot());
+  const { keys, histories, ...header } = decodeSnapshot(expected);
+  const source = { ...header, keyChunks: [keys], historyChunks: [histories] };
+  for (const budget of [1, 3, 1000]) {
+    const short = new SnapshotEncoder({ ...source, totals: { keys: 1, revisions: 2, keyAndValueChars: 150 } });
+    while (!short.step(budget));
+    const image = short.result();
+    assert.ok(Buffer.from(image).equals(expected), `budget ${budget}`);
+    assert.equal(image.byteLength, image.buffer.byteLength, 'the exact size after the fall back');
+  }
+});
+
+test('ownsItsBuffer: true for an encoder result, whose buffer may be freed; false for any other view', () => {
+  const d = new Driver();
+  for (let i = 0; i < 100; i++) d.put(`key-${i}`, 'v'.repeat(1000)); // past Buffer's pool: a buffer of its own
+  const image = d.store.snapshot(16);
+  assert.ok(image.byteLength < image.buffer.byteLength, 'a prefix of a bounded buffer');
+  assert.equal(ownsItsBuffer(image), true);
+  assert.equal(ownsItsBuffer(image.subarray(16)), false, 'not from the start');
+  assert.equal(ownsItsBuffer(new Uint8Array(image.byteLength)), false);
+  assert.equal(ownsItsBuffer(Buffer.from('a pool slab slice')), false);
+  const tiny = new KvStore().snapshot(); // a few bytes: a slice of a shared Buffer pool slab
+  assert.equal(ownsItsBuffer(tiny), false);
 });
 
 test('revisions appended after the capture are left out; a key with none before it is refused', () => {

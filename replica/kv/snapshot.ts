@@ -15,7 +15,7 @@
 import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import { Revision } from './mvcc.ts';
-import type { History } from './mvcc.ts';
+import type { History, HistoryTotals } from './mvcc.ts';
 import type { Checkpoint } from './types.ts';
 
 const MAGIC = 'RKVS';
@@ -47,6 +47,35 @@ export interface SnapshotSource {
   /** keys in strictly ascending order across the chunks, with historyChunks[c][i] the history of keyChunks[c][i]. */
   keyChunks: string[][];
   historyChunks: History[][];
+  /**
+   * totals of the captured keys and histories, when known: the encoder then
+   * writes in one pass into a buffer of a size bounded from them instead of
+   * first walking every revision to size the image exactly (see
+   * imageSizeBound); without them, or should the bound ever prove short, it
+   * sizes first.
+   */
+  totals?: HistoryTotals;
+}
+
+/**
+ * Worst cases of the format, per item: a varint of a safe integer takes at
+ * most 8 bytes. A key: its length varint, its revision count. A revision:
+ * main, sub, kind, and for a live one create revision, version and the value's
+ * length varint.
+ */
+const MAX_VARINT_BYTES = 8;
+const MAX_KEY_OVERHEAD = 2 * MAX_VARINT_BYTES;
+const MAX_REVISION_OVERHEAD = 5 * MAX_VARINT_BYTES + 1;
+
+/**
+ * imageSizeBound is an upper bound of the image size (checksum included) for
+ * a source with these totals: what the worst cases above allow. The slack
+ * (~10 bytes per revision in practice) is never written, so the pages behind
+ * it are never touched.
+ */
+function imageSizeBound(src: SnapshotSource, totals: HistoryTotals): number {
+  const header = MAGIC.length + 1 + 5 * MAX_VARINT_BYTES + src.checkpoints.length * (2 * MAX_VARINT_BYTES + 8);
+  return header + totals.keys * MAX_KEY_OVERHEAD + totals.revisions * MAX_REVISION_OVERHEAD + totals.keyAndValueChars + 4;
 }
 
 /** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
@@ -87,25 +116,46 @@ class Sizer implements Sink {
   }
 }
 
-/** Writer fills one buffer of the exact size (no chunking, no copies). */
+/** ownBuffers holds the ArrayBuffers writers allocated for themselves (not Buffer pool slabs). */
+const ownBuffers = new WeakSet<ArrayBufferLike>();
+
+/**
+ * ownsItsBuffer tells whether `image` is an encoder's result (headroom
+ * included) whose ArrayBuffer holds nothing else: its memory may be given
+ * back by detaching the buffer once nobody needs the image. A bounded
+ * encoder's result is a prefix of its buffer; the rest was never written.
+ */
+export function ownsItsBuffer(image: Uint8Array): boolean {
+  return image.byteOffset === 0 && ownBuffers.has(image.buffer);
+}
+
+/**
+ * Writer fills one buffer (no chunking, no copies): of the exact size after a
+ * sizing pass, or of an upper bound (`bounded`), in which case the image is
+ * the written prefix. A bound that proves short is detected, never written
+ * past: bytes that do not fit are dropped and `overflowed` turns true.
+ */
 class Writer implements Sink {
   private readonly buf: Buffer;
   private readonly start: number;
+  private readonly bounded: boolean;
   private pos: number;
   /** the CRC-32 of the image bytes before crcTo, folded in slice by slice (see checksum) */
   private crc = 0;
   private crcTo: number;
 
-  constructor(size: number, headroom = 0) {
+  constructor(size: number, headroom = 0, bounded = false) {
     this.buf = Buffer.allocUnsafe(headroom + size);
+    if (this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.buf.length) ownBuffers.add(this.buf.buffer);
     this.start = headroom;
+    this.bounded = bounded;
     this.pos = headroom;
     this.crcTo = headroom;
   }
 
   /** checksum folds the bytes written since the last call into the running CRC-32. */
   checksum(): void {
-    if (this.pos === this.crcTo) return;
+    if (this.pos === this.crcTo || this.overflowed) return;
     this.crc = zlib.crc32(this.buf.subarray(this.crcTo, this.pos), this.crc);
     this.crcTo = this.pos;
   }
@@ -123,8 +173,13 @@ class Writer implements Sink {
     this.buf[this.pos++] = value;
   }
 
+  /** overflowed: the image did not fit the buffer (only a bounded writer can overflow; its bytes are then unusable). */
+  get overflowed(): boolean {
+    return this.pos > this.buf.length - 4;
+  }
+
   u32(value: number): void {
-    this.buf.writeUInt32BE(value >>> 0, this.pos);
+    if (this.pos + 4 <= this.buf.length) this.buf.writeUInt32BE(value >>> 0, this.pos);
     this.pos += 4;
   }
 
@@ -135,16 +190,21 @@ class Writer implements Sink {
       const buf = this.buf;
       for (let i = 0; i < value.length; i++) buf[this.pos++] = value.charCodeAt(i);
     } else {
-      this.pos += this.buf.write(value, this.pos, value.length, 'latin1');
+      // Past the end buf.write writes what fits; pos moves on regardless, so an overflow shows.
+      const room = this.buf.length - this.pos;
+      if (room > 0) this.buf.write(value, this.pos, Math.min(value.length, room), 'latin1');
+      this.pos += value.length;
     }
   }
 
   /** finish appends the CRC-32 of everything written and returns the buffer (headroom, then the image). */
   finish(): Uint8Array {
-    if (this.pos !== this.buf.length - 4) throw new Error(`kv snapshot: sized ${this.buf.length - 4 - this.start} bytes but wrote ${this.pos - this.start}`);
+    if (this.overflowed || (!this.bounded && this.pos !== this.buf.length - 4)) {
+      throw new Error(`kv snapshot: sized ${this.buf.length - 4 - this.start} bytes but wrote ${this.pos - this.start}`);
+    }
     this.checksum();
     this.buf.writeUInt32BE(this.crc >>> 0, this.pos);
-    return this.buf;
+    return this.pos + 4 === this.buf.length ? this.buf : this.buf.subarray(0, this.pos + 4);
   }
 }
 
@@ -217,9 +277,11 @@ export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8A
 
 /**
  * SnapshotEncoder writes a snapshot in steps, so that a host can encode a
- * large store in slices and let other work run between them: a sizing pass
- * over the keys, then a writing pass into one buffer of the exact size (the
- * checksum folded in per step). The bytes do not depend on how the work is
+ * large store in slices and let other work run between them: given the
+ * source's totals, one pass into a buffer of a size bounded from them (the
+ * result is then a view of its written prefix); otherwise a sizing pass over
+ * the keys, then a writing pass into one buffer of the exact size (the
+ * checksum folded in per step either way). The bytes do not depend on how the work is
  * sliced. Between steps the source's histories may only grow by revisions
  * after its currentRevision (the store's appends); nothing else in it may change.
  */
@@ -245,6 +307,11 @@ export class SnapshotEncoder {
     this.source = source;
     this.keyCount = keyCount;
     this.headroom = headroom;
+    if (source.totals) {
+      // One pass into a buffer of bounded size: no sizing walk over every revision.
+      this.sizer = undefined;
+      this.writer = new Writer(imageSizeBound(source, source.totals), headroom, true);
+    }
   }
 
   /** done tells whether the image is complete (result() returns it). */
@@ -280,6 +347,13 @@ export class SnapshotEncoder {
         this.chunk++;
         this.at = 0;
       }
+    }
+    if (this.writer?.overflowed) {
+      // The totals were short of the truth (they never should be): size exactly and write again.
+      this.writer = undefined;
+      this.sizer = new Sizer();
+      this.chunk = -1;
+      return false;
     }
     if (this.chunk < chunks.length) {
       this.writer?.checksum();

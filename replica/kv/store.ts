@@ -177,7 +177,7 @@ export class KvStore {
    * mvcc.ts). The image is byte-identical to snapshot() called now.
    */
   beginSnapshot(headroom = 0): SnapshotEncoder {
-    const { revision, keys, histories } = this.ks.capture();
+    const { revision, keys, histories, totals } = this.ks.capture();
     return new SnapshotEncoder({
       appliedIndex: this.applied,
       currentRevision: revision,
@@ -185,6 +185,7 @@ export class KvStore {
       checkpoints: this.checkpoints(),
       keyChunks: keys,
       historyChunks: histories,
+      totals,
     }, headroom);
   }
 

@@ -26,7 +26,7 @@ import {
   type Snapshot,
   type Status,
 } from '../raft/index.ts';
-import { decodeCommand, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
+import { decodeCommand, ownsItsBuffer, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
 import type { DiskStorage } from '../storage/index.ts';
 import { EtcdError } from './etcdapi/index.ts';
 import { decodeEntry, decodeSnapshot, encodeKvEntries, encodePublishEntry, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
@@ -1045,12 +1045,15 @@ const FREE_IMAGE_MIN_BYTES = 1 << 20;
 /**
  * freeImage gives the memory of a snapshot image back at once by detaching
  * its ArrayBuffer (every view of it then reads as empty). Only for an image
- * nobody else holds, and only when the image is the whole ArrayBuffer: a view
- * into a shared buffer (a Buffer pool slab) is never detached.
+ * nobody else holds, and only when the image is the whole ArrayBuffer or the
+ * KV snapshot encoder's own buffer (kv ownsItsBuffer: a prefix, the rest never
+ * written): any other view into a shared buffer (a Buffer pool slab) is never
+ * detached.
  */
 export function freeImage(image: Uint8Array): boolean {
   const buf = image.buffer;
-  if (!(buf instanceof ArrayBuffer) || image.byteOffset !== 0 || image.byteLength !== buf.byteLength || buf.byteLength < FREE_IMAGE_MIN_BYTES) return false;
+  if (!(buf instanceof ArrayBuffer) || image.byteOffset !== 0 || buf.byteLength < FREE_IMAGE_MIN_BYTES) return false;
+  if (image.byteLength !== buf.byteLength && !ownsItsBuffer(image)) return false;
   buf.transfer(0);
   return true;
 }
