@@ -32,6 +32,8 @@ LABEL org.opencontainers.image.title="replicant" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 ENV NODE_ENV=production
+# Huge pages for large allocations (snapshot images): replica/node-flags.ts, REPLICA_NODE_ENV.
+ENV GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 # The build context is an allowlist (.dockerignore): package.json and the

@@ -29,3 +29,20 @@
  * live data, never an absolute size, so a large store still fits.
  */
 export const REPLICA_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
+
+/**
+ * REPLICA_NODE_ENV is the environment a replica's node process starts with
+ * besides its own (the image sets it with ENV; the benchmark passes it to its
+ * members; a variable already set by the caller wins, even empty).
+ *
+ * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`: glibc (2.35 and later) asks for
+ * transparent huge pages (madvise) on the memory it maps for large
+ * allocations, which is where Buffers of a MiB or more live — above all a
+ * snapshot image, written once into a fresh buffer as large as the store
+ * (tens of MB). On the benchmark machine first touching such a buffer page by
+ * page cost ~250 ms per 64 MiB, ~45 ms with huge pages; encoding a 250 000
+ * revision store took ~550 ms of CPU, ~180 ms with them
+ * (docs/benchmarks.md, Optimisations, item 17). It changes only how memory is
+ * mapped: with THP off ("never") or an older or other libc it does nothing.
+ */
+export const REPLICA_NODE_ENV: Readonly<Record<string, string>> = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeanChannel } from './lean-grpc.ts';
 import { RPC, STATUS_REQUEST, decodeStatusResponse, type MemberStatus } from './etcd-wire.ts';
-import { REPLICA_NODE_FLAGS } from '../../replica/node-flags.ts';
+import { REPLICA_NODE_ENV, REPLICA_NODE_FLAGS } from '../../replica/node-flags.ts';
 
 export type TargetKind = 'etcd' | 'replicant';
 
@@ -96,7 +96,7 @@ export abstract class Cluster {
   }
 
   /** command returns the program and arguments that start (or restart) member m. */
-  protected abstract command(m: BenchMember): { file: string; args: string[] };
+  protected abstract command(m: BenchMember): { file: string; args: string[]; env?: Readonly<Record<string, string>> };
 
   /** start defines the members, launches them and waits until they agree on a leader. */
   async start(size = 3): Promise<void> {
@@ -125,10 +125,11 @@ export abstract class Cluster {
   /** launch starts member m's process (a restart reuses its data dir). */
   launch(m: BenchMember): void {
     if (this.closed) throw new Error(`${this.kind}: cluster closed`);
-    const { file, args } = this.command(m);
+    const { file, args, env } = this.command(m);
     const log = fs.openSync(m.logFile, 'a');
     try {
-      m.proc = spawn(file, args, { stdio: ['ignore', log, log] });
+      // A variable the caller set (even empty) wins over the member's own.
+      m.proc = spawn(file, args, { stdio: ['ignore', log, log], env: env && { ...env, ...process.env } });
     } finally {
       fs.closeSync(log);
     }
@@ -261,7 +262,7 @@ function isAlive(p: ChildProcess | undefined): p is ChildProcess {
 export class EtcdCluster extends Cluster {
   readonly kind = 'etcd';
 
-  protected command(m: BenchMember): { file: string; args: string[] } {
+  protected command(m: BenchMember): { file: string; args: string[]; env?: Readonly<Record<string, string>> } {
     if (!this.options.etcdBin) throw new Error('EtcdCluster needs options.etcdBin');
     return {
       file: this.options.etcdBin,
@@ -286,12 +287,13 @@ export class EtcdCluster extends Cluster {
 
 /**
  * ReplicantCluster runs replica/main.ts on this Node (24) with its default flags except addresses and raft timings,
- * and node with the flags the image uses (REPLICA_NODE_FLAGS); `nodeFlags` come after them, so they win.
+ * and node with the flags and environment the image uses (REPLICA_NODE_FLAGS, REPLICA_NODE_ENV); `nodeFlags`
+ * come after the flags, so they win; a variable set in the bench's own environment (even empty) wins over REPLICA_NODE_ENV.
  */
 export class ReplicantCluster extends Cluster {
   readonly kind = 'replicant';
 
-  protected command(m: BenchMember): { file: string; args: string[] } {
+  protected command(m: BenchMember): { file: string; args: string[]; env?: Readonly<Record<string, string>> } {
     return {
       file: process.execPath,
       args: [
@@ -310,6 +312,7 @@ export class ReplicantCluster extends Cluster {
         '--election-timeout', String(this.options.electionMs),
         ...(this.options.replicaFlags ?? []),
       ],
+      env: REPLICA_NODE_ENV,
     };
   }
 }

@@ -17,7 +17,7 @@ import { buildImageTree, treeBytes, type ImageTree } from './image-tree.ts';
 import { parseDockerfile } from './dockerfile.ts';
 import { pickSubnet, waitFor } from '../e2e/replica-cluster.ts';
 import { EtcdClient } from '../e2e/etcd-client.ts';
-import { REPLICA_NODE_FLAGS } from '../../replica/node-flags.ts';
+import { REPLICA_NODE_ENV, REPLICA_NODE_FLAGS } from '../../replica/node-flags.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DOCKERFILE = fs.readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
@@ -81,6 +81,8 @@ test('Dockerfile: multi-stage on Node 24 slim, production deps, non-root, labell
   // node gets the replica's V8 flags (replica/node-flags.ts) before the entry point.
   assert.deepEqual(final.entrypoint, ['node', ...REPLICA_NODE_FLAGS, 'bin/replicant.ts']);
   assert.equal(final.env.NODE_ENV, 'production');
+  // ... and the environment it needs (REPLICA_NODE_ENV).
+  for (const [k, v] of Object.entries(REPLICA_NODE_ENV)) assert.equal(final.env[k], v, `ENV ${k}`);
   // A build argument reaches the labels (so CI can stamp the revision).
   const stamped = parseDockerfile(DOCKERFILE, { REVISION: 'abc123' });
   assert.equal(stamped.stages.at(-1)!.labels['org.opencontainers.image.revision'], 'abc123');
