@@ -32,10 +32,16 @@ const { values } = parseArgs({
     variant: { type: 'string', default: '' },
     variants: { type: 'string', default: 'grpc,h2-grpc,h2,net,transport' },
     n: { type: 'string', default: '5000' },
+    // send from inside a setImmediate callback, as the replica loop does when a client request woke it
+    'send-from-immediate': { type: 'boolean', default: false },
+    // idle this long between round trips (a put-1 follower idles ~1-2 ms in its fsync between appends)
+    'gap-ms': { type: 'string', default: '0' },
   },
 });
 const N = Number(values.n);
 const LIMIT = 8 * 1024 * 1024;
+const fromImmediate = values['send-from-immediate'];
+const gapMs = Number(values['gap-ms']);
 
 const appMsg = (from: number, to: number, i: number): Message =>
   message({ type: 'app', from, to, term: 5, logTerm: 5, index: i, commit: i, entries: [{ term: 5, index: i + 1, type: 'normal', data: new Uint8Array(300).fill(7) }] });
@@ -185,7 +191,11 @@ if (values.role === 'echo') {
   const s = values.variant === 'transport' ? transportSide(2) : side(values.variant!, 2);
   let send: ((msgs: Message[]) => void) | undefined;
   const port = await s.listen((msgs) => {
-    for (const m of msgs) if (m.type === 'app') send?.([respMsg(2, 1, m.index)]);
+    for (const m of msgs) {
+      if (m.type !== 'app') continue;
+      if (fromImmediate) setImmediate(() => send?.([respMsg(2, 1, m.index)]));
+      else send?.([respMsg(2, 1, m.index)]);
+    }
   });
   console.log(`port ${port}`);
   const lines = readline.createInterface({ input: process.stdin });
@@ -199,7 +209,7 @@ if (values.role === 'echo') {
 } else {
   const rows: string[] = [];
   for (const variant of values.variants!.split(',')) {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role', 'echo', '--variant', variant], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role', 'echo', '--variant', variant, ...(fromImmediate ? ['--send-from-immediate'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     const next = async () => String((await lines.next()).value);
     const s = variant === 'transport' ? transportSide(1) : side(variant, 1);
@@ -217,9 +227,15 @@ if (values.role === 'echo') {
       for (let i = 0; i < N + 200; i++) {
         const t0 = performance.now();
         const got = new Promise<void>((r) => (onAck = r));
-        send([appMsg(1, 2, i)]);
+        if (fromImmediate) setImmediate(() => send([appMsg(1, 2, i)]));
+        else send([appMsg(1, 2, i)]);
         await got;
         if (i >= 200) rtt.push((performance.now() - t0) * 1000); // the first 200 warm up
+        if (gapMs > 0) {
+          // Both sides idle (the CPU per round trip then includes the idle timer wakes).
+          const until = performance.now() + gapMs;
+          while (performance.now() < until) await new Promise((r) => setTimeout(r, 1));
+        }
         if (i === 199) cpu0 = process.cpuUsage();
       }
       const cpu = process.cpuUsage(cpu0);
