@@ -5,6 +5,7 @@
 // own stream (the direction rule, as in raft), N times in sequence.
 // Variants (client side → server side, the same on both members):
 //   grpc      grpc-js client stream → grpc-js server (the transport's original form)
+//   grpc-opts the same with the transport's channel and server options (keepalive, limits)
 //   h2-grpc   node:http2 client stream → grpc-js server
 //   h2        node:http2 both ends
 //   net       raw TCP with the same 5-byte length prefix both ends (the floor)
@@ -22,8 +23,8 @@ import pino from 'pino';
 import { message, type Message } from '../raft/types.ts';
 import { decodeBatch, encodeBatch, encodedMessageSize } from './batch-codec.ts';
 import { grpcFrame, MessageSplitter } from './grpc-frames.ts';
-import { callMetadata, CLUSTER_ID_KEY, MEMBER_ID_KEY, raftServiceDefinition } from './service.ts';
-import { PeerTransport } from './transport.ts';
+import { callMetadata, channelOptions, CLUSTER_ID_KEY, MEMBER_ID_KEY, raftServiceDefinition, serverOptions } from './service.ts';
+import { DEFAULT_TUNING, PeerTransport } from './transport.ts';
 import { RAFT_SERVICE, raftProtoRoot } from './wire.ts';
 
 const { values } = parseArgs({
@@ -57,9 +58,9 @@ interface Side {
   close(): void;
 }
 
-function grpcServer(self: number): Side['listen'] {
+function grpcServer(self: number, options: grpc.ServerOptions = { 'grpc.enable_channelz': 0 }): Side['listen'] {
   return async (onMsgs) => {
-    const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    const server = new grpc.Server(options);
     server.addService(raftServiceDefinition(), {
       Stream: (call: grpc.ServerDuplexStream<Message[], { memberId: number }>) => {
         call.on('data', onMsgs);
@@ -89,10 +90,10 @@ function h2Server(self: number): Side['listen'] {
   };
 }
 
-function grpcClient(self: number): Side['connect'] {
+function grpcClient(self: number, options: grpc.ChannelOptions = { 'grpc.enable_channelz': 0, 'grpc.use_local_subchannel_pool': 1 }): Side['connect'] {
   return async (port) => {
     const Client = grpc.makeGenericClientConstructor(raftServiceDefinition(), RAFT_SERVICE);
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.enable_channelz': 0, 'grpc.use_local_subchannel_pool': 1 });
+    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), options);
     const call = (client as unknown as { Stream(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, unknown> }).Stream(callMetadata(self, 'bench'));
     call.on('error', () => undefined);
     await new Promise((r) => call.once('data', r));
@@ -145,6 +146,7 @@ const closers: (() => void)[] = [];
 function side(variant: string, self: number): Side {
   const [listen, connect] =
     variant === 'grpc' ? [grpcServer(self), grpcClient(self)]
+    : variant === 'grpc-opts' ? [grpcServer(self, serverOptions(DEFAULT_TUNING)), grpcClient(self, channelOptions(DEFAULT_TUNING, { initialMs: 50, maxMs: 2000 }))]
     : variant === 'h2-grpc' ? [grpcServer(self), h2Client(self)]
     : variant === 'h2' ? [h2Server(self), h2Client(self)]
     : variant === 'net' ? [netServer(), netClient()]
