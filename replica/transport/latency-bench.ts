@@ -10,7 +10,7 @@
 //   h2        node:http2 both ends
 //   net       raw TCP with the same 5-byte length prefix both ends (the floor)
 //   transport PeerTransport as it is (whatever links and server it uses)
-// Run: node replica/transport/latency-bench.ts [--variants grpc,h2-grpc,h2,net,transport] [--n 5000]
+// Run: node replica/transport/latency-bench.ts [--variants grpc,grpc-opts,h2-grpc,h2,net,transport] [--n 5000] [--gap-ms 2] [--send-from-immediate]
 // A measurement tool, never part of the test suite; it stops its child by PID.
 import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
