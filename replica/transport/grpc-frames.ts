@@ -1,6 +1,7 @@
-// The gRPC length-prefixed message framing of a streaming call, as the lean
-// peer link speaks it on node:http2: prefixing one encoded message, and
-// cutting a byte stream (DATA chunks of any size) back into whole messages.
+// The gRPC length-prefixed message framing of a streaming call on
+// node:http2 (used by latency-bench.ts; ready for a node:http2 peer stream):
+// prefixing one encoded message, and cutting a byte stream (DATA chunks of
+// any size) back into whole messages.
 // Pure and synchronous; it must never touch a stream, never accept a
 // compressed message (nothing here negotiates compression), and never buffer
 // a message longer than its limit (it is refused on its 5-byte prefix).
