@@ -387,6 +387,7 @@ export class ReplicaNode {
     // 3. a leader's appends and heartbeats leave now: it writes its own log in
     // parallel with the followers and counts itself only once durable.
     if (early.length > 0) this.peers?.send(early);
+    if (latencyTraceOn && rd.entries.length > 0 && early.some((msg) => msg.type === 'app' && msg.entries.length > 0)) traceMark('sent-app', rd.entries[rd.entries.length - 1].index);
     // 4. wait for durability
     if (persisted) await persisted;
     if (latencyTraceOn && rd.entries.length > 0) traceMark('persisted', rd.entries[rd.entries.length - 1].index);

@@ -89,6 +89,8 @@ export function summarise(leader: Timeline, followers: Timeline[]): Span[] {
     add('call → propose', call, propose);
     add('propose → ready', propose, ready);
     add('ready → first follower ack', ready, ack);
+    const sentApp = firstAtOrAbove(leader, 'sent-app', i, propose.t);
+    add('ready → appends handed to the transport', ready, sentApp);
     add('ready → own persisted', ready, persisted);
     add('own persisted → committed ready', persisted, committed);
     add('first ack → committed ready', ack, committed);
@@ -102,6 +104,7 @@ export function summarise(leader: Timeline, followers: Timeline[]): Span[] {
       const fpersisted = firstAtOrAbove(f, 'persisted', i, propose.t);
       const sent = firstAtOrAbove(f, 'sent-ack', i, propose.t);
       add(`follower ${k + 1}: leader ready → received`, ready, recv);
+      add(`follower ${k + 1}: appends handed to the transport → received`, sentApp, recv);
       add(`follower ${k + 1}: received → ready`, recv, fready);
       add(`follower ${k + 1}: ready → persisted`, fready, fpersisted);
       add(`follower ${k + 1}: persisted → ack sent`, fpersisted, sent);
