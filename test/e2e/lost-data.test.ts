@@ -43,7 +43,14 @@ test('members restarted on an empty data dir refuse to rejoin under their old id
   const all = cluster.initialCluster([...ms, added]);
   cluster.start(added, 'existing', all);
   await cluster.admin(ms[0], 'ChangeMembership', { requestId: 'add-1', add: [{ name: added.name, peerUrls: [added.peerUrl] }] });
-  await waitFor(`${added.name} to publish its name`, async () => (await client.memberList()).some((m) => m.name === added.name));
+  // Started means published its client URLs (lost-data.ts, ranBefore); its name alone is known from
+  // the add. Every member must have applied that, as the restarted member asks whichever answers.
+  await waitFor(`${added.name} to publish its client URLs to every member`, async () => {
+    for (const m of ms) {
+      if (!(await cluster.client(m).memberList()).some((x) => x.name === added.name && x.clientURLs.length > 0)) return false;
+    }
+    return true;
+  });
 
   const founder = ms[2];
   const f = await restartWiped(cluster, founder, 'new', cluster.initialCluster(ms));
