@@ -1,19 +1,10 @@
 // The gRPC length-prefixed message framing of a streaming call on
 // node:http2 (used by latency-bench.ts; ready for a node:http2 peer stream):
-// prefixing one encoded message, and cutting a byte stream (DATA chunks of
-// any size) back into whole messages.
+// cutting a byte stream (DATA chunks of any size) back into whole messages.
+// The other direction, prefixing one message, is unary-grpc's frameMessage.
 // Pure and synchronous; it must never touch a stream, never accept a
 // compressed message (nothing here negotiates compression), and never buffer
 // a message longer than its limit (it is refused on its 5-byte prefix).
-
-/** grpcFrame prefixes `message` with the uncompressed flag and its length, in one buffer. */
-export function grpcFrame(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
-}
 
 /** FrameProblem says why the bytes cannot continue a valid message stream. */
 export type FrameProblem = { kind: 'compressed' } | { kind: 'tooLarge'; length: number; limit: number };
