@@ -295,6 +295,7 @@ export class SnapshotEncoder {
   private chunk = -1;
   private at = 0;
   private image: Uint8Array | undefined;
+  private resized = false;
 
   constructor(source: SnapshotSource, headroom = 0) {
     if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
@@ -317,6 +318,11 @@ export class SnapshotEncoder {
   /** done tells whether the image is complete (result() returns it). */
   get done(): boolean {
     return this.image !== undefined;
+  }
+
+  /** sizedAgain: the source's totals fell short of the image, so it was sized exactly and written again (they never should). */
+  get sizedAgain(): boolean {
+    return this.resized;
   }
 
   /**
@@ -350,6 +356,7 @@ export class SnapshotEncoder {
     }
     if (this.writer?.overflowed) {
       // The totals were short of the truth (they never should be): size exactly and write again.
+      this.resized = true;
       this.writer = undefined;
       this.sizer = new Sizer();
       this.chunk = -1;
