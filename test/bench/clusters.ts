@@ -18,6 +18,13 @@ import { REPLICA_NODE_ENV, REPLICA_NODE_FLAGS } from '../../replica/node-flags.t
 
 export type TargetKind = 'etcd' | 'replicant';
 
+/** MemberCommand starts one member: the program, its arguments and environment variables beside the bench's own. */
+export interface MemberCommand {
+  file: string;
+  args: string[];
+  env?: Readonly<Record<string, string>>;
+}
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const REPLICA_MAIN = path.join(REPO, 'replica/main.ts');
 
@@ -96,7 +103,7 @@ export abstract class Cluster {
   }
 
   /** command returns the program and arguments that start (or restart) member m. */
-  protected abstract command(m: BenchMember): { file: string; args: string[]; env?: Readonly<Record<string, string>> };
+  protected abstract command(m: BenchMember): MemberCommand;
 
   /** start defines the members, launches them and waits until they agree on a leader. */
   async start(size = 3): Promise<void> {
@@ -262,7 +269,7 @@ function isAlive(p: ChildProcess | undefined): p is ChildProcess {
 export class EtcdCluster extends Cluster {
   readonly kind = 'etcd';
 
-  protected command(m: BenchMember): { file: string; args: string[]; env?: Readonly<Record<string, string>> } {
+  protected command(m: BenchMember): MemberCommand {
     if (!this.options.etcdBin) throw new Error('EtcdCluster needs options.etcdBin');
     return {
       file: this.options.etcdBin,
@@ -293,7 +300,7 @@ export class EtcdCluster extends Cluster {
 export class ReplicantCluster extends Cluster {
   readonly kind = 'replicant';
 
-  protected command(m: BenchMember): { file: string; args: string[]; env?: Readonly<Record<string, string>> } {
+  protected command(m: BenchMember): MemberCommand {
     return {
       file: process.execPath,
       args: [
