@@ -56,6 +56,8 @@ export interface HistoryTotals {
   keys: number;
   revisions: number;
   keyAndValueChars: number;
+  /** the characters of every revision's value alone */
+  valueChars: number;
 }
 
 /** Found is one key as seen at some revision: its latin1 name and the revision in force. */
@@ -108,6 +110,7 @@ export class Keyspace {
   private readonly compactable = new Set<string>();
   private revisionCount = 0;
   private bytesHeld = 0;
+  private valueChars = 0;
 
   /** revisions is the number of revisions held (all keys, all history). */
   get revisions(): number {
@@ -268,7 +271,7 @@ export class Keyspace {
       throw new Error(`keyspace: capture while revision ${this.writtenRevision} is being written (current ${this.currentRevision})`);
     }
     const { keys, values } = this.index.capture();
-    const totals = { keys: this.index.size, revisions: this.revisionCount, keyAndValueChars: this.bytesHeld - PER_REVISION_OVERHEAD * this.revisionCount };
+    const totals = { keys: this.index.size, revisions: this.revisionCount, keyAndValueChars: this.bytesHeld - PER_REVISION_OVERHEAD * this.revisionCount, valueChars: this.valueChars };
     return { revision: this.currentRevision, keys, histories: values, totals };
   }
 
@@ -318,6 +321,7 @@ export class Keyspace {
     this.compactable.clear();
     this.revisionCount = 0;
     this.bytesHeld = 0;
+    this.valueChars = 0;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const history = histories[i];
@@ -341,6 +345,7 @@ export class Keyspace {
     if (!history || !rev) return false;
     this.digest.subtract({ hi: rev.hashHi, lo: rev.hashLo });
     this.bytesHeld += value.length - rev.value!.length;
+    this.valueChars += value.length - rev.value!.length;
     const rewritten = new Revision(rev.main, rev.sub, rev.createRevision, rev.version, value);
     this.stampHash(key, rewritten);
     this.digest.add({ hi: rewritten.hashHi, lo: rewritten.hashLo });
@@ -370,6 +375,7 @@ export class Keyspace {
   private account(key: string, rev: Revision, sign: 1 | -1): void {
     this.revisionCount += sign;
     this.bytesHeld += sign * (key.length + (rev.value?.length ?? 0) + PER_REVISION_OVERHEAD);
+    this.valueChars += sign * (rev.value?.length ?? 0);
   }
 
   private assertAfter(history: History | undefined, rev: Revision): void {

@@ -102,6 +102,82 @@ test('an image encoded in steps while the store changes is byte-identical to sna
   );
 });
 
+/** drainAll steps a streaming encoder to the end, collecting its chunks (copied: a chunk is valid until the next step). */
+function drainAll(encoder: SnapshotEncoder, budget: number): Buffer {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const complete = encoder.step(budget);
+    const chunk = encoder.takeChunk();
+    if (chunk) parts.push(Buffer.from(chunk));
+    if (complete && encoder.done) return Buffer.concat(parts);
+  }
+}
+
+test('a streamed image, taken chunk by chunk while the store changes, is the bytes of snapshot() at the capture point, within sizeRange', () => {
+  fc.assert(
+    fc.property(
+      fc.array(writeArb, { maxLength: 60 }),
+      fc.array(afterArb, { maxLength: 80 }),
+      fc.integer({ min: 1, max: 300 }),
+      fc.boolean(),
+      (before, after, chunkBytes, exact) => {
+        const d = new Driver({ checkpointInterval: 3, checkpointsKept: 2 });
+        const other = new KvStore().snapshot();
+        for (const op of before) run(d, op, undefined, other);
+        const expected = Buffer.from(d.store.snapshot());
+        const encoder = d.store.streamSnapshot(chunkBytes);
+        const range = encoder.sizeRange!;
+        assert.ok(range.min <= expected.length && expected.length <= range.max, `${expected.length} bytes outside [${range.min}, ${range.max}]`);
+        if (exact) encoder.sizeExactly();
+        const chunks: Buffer[] = [];
+        for (const op of after) {
+          if (op.kind === 'step') {
+            if (!encoder.done) encoder.step(op.budget);
+            const c = encoder.takeChunk();
+            if (c) chunks.push(Buffer.from(c));
+          } else {
+            run(d, op, undefined, other);
+          }
+        }
+        const image = Buffer.concat([...chunks, drainAll(encoder, 7)]);
+        assert.ok(image.equals(expected), 'the streamed image differs from the synchronous one taken at the capture point');
+        assert.equal(encoder.streamedBytes, expected.length);
+        if (exact) assert.deepEqual(encoder.sizeRange, { min: expected.length, max: expected.length });
+        assert.equal(encoder.sizedAgain, false);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a streaming encoder: chunks of about the chunk size, a key larger than a chunk whole in one, sized again on demand', () => {
+  const d = new Driver();
+  for (let i = 0; i < 40; i++) d.put(`key-${i % 9}`, 'v'.repeat(i === 20 ? 5000 : 100));
+  const expected = Buffer.from(d.store.snapshot());
+  const encoder = d.store.streamSnapshot(1024);
+  assert.throws(() => encoder.encodeAll(), /has no whole image/);
+  const sizes: number[] = [];
+  const parts: Buffer[] = [];
+  while (!encoder.done) {
+    if (!encoder.step(Infinity)) assert.throws(() => encoder.step(1), /take the ready chunk/);
+    const c = encoder.takeChunk()!;
+    sizes.push(c.length);
+    parts.push(Buffer.from(c));
+  }
+  assert.ok(Buffer.concat(parts).equals(expected));
+  const large = sizes.filter((n) => n > 1024 - 4);
+  assert.equal(large.length, 1, `chunk sizes ${sizes}: only the key larger than a chunk exceeds one`);
+  assert.ok(large[0] > 5400 && large[0] < 5500, `the key with a 5000-character value (and 4 of 100) went out in one chunk of its own size (${large[0]})`);
+  assert.ok(sizes.length >= 4, `chunk sizes ${sizes}`);
+  // Started over with a sizing pass (as a host does when the image fell outside the range it was given).
+  encoder.sizeExactly();
+  assert.equal(encoder.sizedAgain, true);
+  assert.ok(drainAll(encoder, 3).equals(expected));
+  assert.deepEqual(encoder.sizeRange, { min: expected.length, max: expected.length });
+  assert.throws(() => d.store.streamSnapshot(0), /positive chunk size/);
+  assert.throws(() => new KvStore().beginSnapshot().sizeExactly(), /only a streaming encoder/);
+});
+
 test('a compaction that drops every captured revision mid-encode leaves the image as captured', () => {
   const d = new Driver();
   for (let i = 0; i < 50; i++) d.put(`k${i % 10}`, `v${i}`);
@@ -149,7 +225,7 @@ test('totals that fall short of the source make the encoder size the image and w
   const { keys, histories, ...header } = decodeSnapshot(expected);
   const source = { ...header, keyChunks: [keys], historyChunks: [histories] };
   for (const budget of [1, 3, 1000]) {
-    const short = new SnapshotEncoder({ ...source, totals: { keys: 1, revisions: 2, keyAndValueChars: 150 } });
+    const short = new SnapshotEncoder({ ...source, totals: { keys: 1, revisions: 2, keyAndValueChars: 150, valueChars: 100 } });
     while (!short.step(budget));
     const image = short.result();
     assert.equal(short.sizedAgain, true);

@@ -78,6 +78,25 @@ function imageSizeBound(src: SnapshotSource, totals: HistoryTotals): number {
   return header + totals.keys * MAX_KEY_OVERHEAD + totals.revisions * MAX_REVISION_OVERHEAD + totals.keyAndValueChars + 4;
 }
 
+/**
+ * Best cases of the format: a varint takes at least one byte. A key: its
+ * length and revision count. A revision: main, sub, kind (a live one more,
+ * which the lower bound leaves out).
+ */
+const MIN_KEY_OVERHEAD = 2;
+const MIN_REVISION_OVERHEAD = 3;
+
+/**
+ * imageSizeFloor is a lower bound of the image size (checksum included) for
+ * a source with these totals: what the best cases above allow, every value's
+ * characters, none of the keys' (the totals count a key's once per revision,
+ * the image once per key).
+ */
+function imageSizeFloor(src: SnapshotSource, totals: HistoryTotals): number {
+  const header = MAGIC.length + 1 + 5 + src.checkpoints.length * (2 + 8);
+  return header + totals.keys * MIN_KEY_OVERHEAD + totals.revisions * MIN_REVISION_OVERHEAD + totals.valueChars + 4;
+}
+
 /** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
 interface Sink {
   uvarint(value: number): void;
@@ -136,7 +155,7 @@ export function ownsItsBuffer(image: Uint8Array): boolean {
  * past: bytes that do not fit are dropped and `overflowed` turns true.
  */
 class Writer implements Sink {
-  private readonly buf: Buffer;
+  private buf: Buffer;
   private readonly start: number;
   private readonly bounded: boolean;
   private pos: number;
@@ -151,6 +170,49 @@ class Writer implements Sink {
     this.bounded = bounded;
     this.pos = headroom;
     this.crcTo = headroom;
+  }
+
+  /** position is where the next byte goes (in a chunked encode: since the last drain). */
+  get position(): number {
+    return this.pos;
+  }
+
+  /**
+   * rollback forgets what was written from `to` on: a key that did not fit a
+   * chunk, written again after the chunk is drained. `to` is never before
+   * the checksummed bytes (checksum is called between keys only).
+   */
+  rollback(to: number): void {
+    this.pos = to;
+  }
+
+  /** ensure makes the (empty) buffer hold `size` bytes and the checksum: for a key larger than a chunk. */
+  ensure(size: number): void {
+    if (this.pos !== this.start) throw new Error('kv snapshot: only an empty chunk can grow');
+    if (this.buf.length - this.start < size + 4) this.buf = Buffer.allocUnsafe(this.start + size + 4);
+  }
+
+  /**
+   * drain folds what was written into the checksum and hands it out, emptying
+   * the buffer: the view is valid until the next write. A buffer grown past
+   * `size` (ensure) is dropped for a new one of that size.
+   */
+  drain(size: number): Uint8Array {
+    this.checksum();
+    const out = this.buf.subarray(this.start, this.pos);
+    if (this.buf.length - this.start > size + 4) this.buf = Buffer.allocUnsafe(this.start + size + 4);
+    this.pos = this.start;
+    this.crcTo = this.start;
+    return out;
+  }
+
+  /** seal appends the CRC-32 of every byte written before it (a chunked encode's end; finish does it for a whole image). */
+  seal(): void {
+    if (this.overflowed) throw new Error('kv snapshot: no room left for the checksum');
+    this.checksum();
+    this.buf.writeUInt32BE(this.crc >>> 0, this.pos);
+    this.pos += 4;
+    this.crcTo = this.pos;
   }
 
   /** checksum folds the bytes written since the last call into the running CRC-32. */
@@ -284,11 +346,20 @@ export function encodeSnapshot(contents: SnapshotContents, headroom = 0): Uint8A
  * checksum folded in per step either way). The bytes do not depend on how the work is
  * sliced. Between steps the source's histories may only grow by revisions
  * after its currentRevision (the store's appends); nothing else in it may change.
+ *
+ * With `chunkBytes` it streams instead (KvStore.streamSnapshot): the image
+ * is written into one reused buffer of about that size, and handed out chunk
+ * by chunk (takeChunk) whenever the buffer is full and at the end, so that
+ * the image never exists whole in memory. Its size is then known only at the
+ * end; sizeRange bounds it beforehand (from the totals), and sizeExactly
+ * makes the encoder size it first, for a host that needs it exactly.
  */
 export class SnapshotEncoder {
   private readonly source: SnapshotSource;
   private readonly keyCount: number;
   private readonly headroom: number;
+  /** >0: a streaming encoder's chunk size */
+  private readonly chunkBytes: number;
   private sizer: Sizer | undefined = new Sizer();
   private writer: Writer | undefined;
   /** the next key to visit in the current pass (chunk, position); chunk -1 before the header is written */
@@ -296,9 +367,19 @@ export class SnapshotEncoder {
   private at = 0;
   private image: Uint8Array | undefined;
   private resized = false;
+  /** streaming: a chunk is ready to be taken (the buffer is full, or the image complete) */
+  private ready = false;
+  /** streaming: the checksum is written; what is left is the last chunk */
+  private sealed = false;
+  /** streaming: bytes handed out by takeChunk */
+  private streamed = 0;
+  /** streaming, after a sizing pass: the image's exact size */
+  private exactSize: number | undefined;
 
-  constructor(source: SnapshotSource, headroom = 0) {
+  constructor(source: SnapshotSource, headroom = 0, chunkBytes = 0) {
     if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 0) throw new Error(`kv snapshot: chunkBytes must be a non-negative integer, got ${chunkBytes}`);
+    if (chunkBytes > 0 && headroom > 0) throw new Error('kv snapshot: a streaming encoder has no headroom');
     if (source.keyChunks.length !== source.historyChunks.length) throw new Error('kv snapshot: as many key chunks as history chunks are needed');
     let keyCount = 0;
     for (let c = 0; c < source.keyChunks.length; c++) {
@@ -308,16 +389,31 @@ export class SnapshotEncoder {
     this.source = source;
     this.keyCount = keyCount;
     this.headroom = headroom;
-    if (source.totals) {
+    this.chunkBytes = chunkBytes;
+    if (chunkBytes > 0) {
+      // Streaming: no size needed to start writing.
+      this.sizer = undefined;
+      this.writer = this.chunkWriter();
+    } else if (source.totals) {
       // One pass into a buffer of bounded size: no sizing walk over every revision.
       this.sizer = undefined;
       this.writer = new Writer(imageSizeBound(source, source.totals), headroom, true);
     }
   }
 
-  /** done tells whether the image is complete (result() returns it). */
+  /** chunkSize is a streaming encoder's buffer size: a chunk, never too small for the header. */
+  private get chunkSize(): number {
+    const header = MAGIC.length + 1 + 5 * MAX_VARINT_BYTES + this.source.checkpoints.length * (2 * MAX_VARINT_BYTES + 8);
+    return Math.max(this.chunkBytes, header + 4);
+  }
+
+  private chunkWriter(): Writer {
+    return new Writer(this.chunkSize, 0, true);
+  }
+
+  /** done tells whether the image is complete (result() returns it; a streaming encoder handed out its last chunk). */
   get done(): boolean {
-    return this.image !== undefined;
+    return this.image !== undefined || (this.sealed && !this.ready);
   }
 
   /** sizedAgain: the source's totals fell short of the image, so it was sized exactly and written again (they never should). */
@@ -326,13 +422,46 @@ export class SnapshotEncoder {
   }
 
   /**
+   * sizeRange bounds the image's size (checksum included): exact once a
+   * sizing pass ran, else from the source's totals; undefined when there are
+   * none and the sizing pass has not run yet.
+   */
+  get sizeRange(): { min: number; max: number } | undefined {
+    if (this.exactSize !== undefined) return { min: this.exactSize, max: this.exactSize };
+    const totals = this.source.totals;
+    if (!totals || this.resized) return undefined;
+    return { min: imageSizeFloor(this.source, totals), max: imageSizeBound(this.source, totals) };
+  }
+
+  /**
+   * sizeExactly (streaming only) starts the encode over with a sizing pass,
+   * after which sizeRange is exact: before the first step, or after a host
+   * found the image outside the range it was given (then sizedAgain turns
+   * true). Chunks handed out before are not part of the new encode.
+   */
+  sizeExactly(): void {
+    if (this.chunkBytes === 0) throw new Error('kv snapshot: only a streaming encoder sizes on demand');
+    if (this.chunk >= 0 || this.sealed) this.resized = true;
+    this.sizer = new Sizer();
+    this.writer = undefined;
+    this.chunk = -1;
+    this.at = 0;
+    this.ready = false;
+    this.sealed = false;
+    this.streamed = 0;
+  }
+
+  /**
    * step does at least one key's worth of work and stops once it has visited
-   * about `budget` revisions (each key counts one more). Returns true when the
+   * about `budget` revisions (each key counts one more), or, streaming, once
+   * a chunk is ready (take it before the next step). Returns true when the
    * image is complete.
    */
   step(budget: number): boolean {
-    if (this.image) return true;
+    if (this.image || this.sealed) return true;
+    if (this.ready) throw new Error('kv snapshot: take the ready chunk before the next step');
     const sink: Sink = this.sizer ?? this.writer!;
+    const chunked = this.chunkBytes > 0 && this.sizer === undefined;
     const src = this.source;
     const chunks = src.keyChunks;
     const at = src.currentRevision;
@@ -342,11 +471,18 @@ export class SnapshotEncoder {
       this.at = 0;
     }
     let work = 0;
-    while (this.chunk < chunks.length && work < budget) {
+    while (this.chunk < chunks.length && work < budget && !this.ready) {
       const keys = chunks[this.chunk];
       const histories = src.historyChunks[this.chunk];
       let i = this.at;
-      for (; i < keys.length && work < budget; i++) work += writeKey(sink, keys[i], histories[i], at);
+      for (; i < keys.length && work < budget; i++) {
+        const mark = chunked ? this.writer!.position : 0;
+        work += writeKey(sink, keys[i], histories[i], at);
+        if (chunked && this.writer!.overflowed) {
+          if (!this.makeRoom(mark)) break;
+          writeKey(sink, keys[i], histories[i], at); // again, into the buffer grown to its size
+        }
+      }
       if (i < keys.length) {
         this.at = i;
       } else {
@@ -354,7 +490,8 @@ export class SnapshotEncoder {
         this.at = 0;
       }
     }
-    if (this.writer?.overflowed) {
+    if (this.ready) return false;
+    if (!chunked && this.writer?.overflowed) {
       // The totals were short of the truth (they never should be): size exactly and write again.
       this.resized = true;
       this.writer = undefined;
@@ -368,18 +505,73 @@ export class SnapshotEncoder {
     }
     if (this.sizer) {
       // Sizing done: the writing pass starts with the next step.
-      this.writer = new Writer(this.sizer.size + 4, this.headroom);
+      if (this.chunkBytes > 0) {
+        this.exactSize = this.sizer.size + 4;
+        this.writer = this.chunkWriter();
+      } else {
+        this.writer = new Writer(this.sizer.size + 4, this.headroom);
+      }
       this.sizer = undefined;
       this.chunk = -1;
       return false;
+    }
+    if (chunked) {
+      this.writer!.seal();
+      this.sealed = true;
+      this.ready = true;
+      return true;
     }
     this.image = this.writer!.finish();
     this.writer = undefined;
     return true;
   }
 
+  /**
+   * makeRoom handles a key that overflowed the chunk (written from `mark`):
+   * it is forgotten, and either the chunk before it is ready (false: the step
+   * stops; the next one writes the key again into the drained buffer) or,
+   * alone in the chunk, the buffer grows to its size (true: the caller
+   * writes it again at once).
+   */
+  private makeRoom(mark: number): boolean {
+    const w = this.writer!;
+    const size = w.position - mark;
+    w.rollback(mark);
+    if (mark > 0) {
+      this.ready = true;
+      return false;
+    }
+    w.ensure(size);
+    return true;
+  }
+
+  /**
+   * takeChunk (streaming) hands out the next part of the image once one is
+   * ready, else undefined. The view is valid until the next step: write it
+   * out first.
+   */
+  takeChunk(): Uint8Array | undefined {
+    if (!this.ready) return undefined;
+    this.ready = false;
+    const out = this.writer!.drain(this.chunkSize - 4);
+    this.streamed += out.length;
+    if (this.sealed) {
+      if (this.exactSize !== undefined && this.streamed !== this.exactSize) {
+        throw new Error(`kv snapshot: sized ${this.exactSize} bytes but wrote ${this.streamed}`);
+      }
+      this.writer = undefined;
+    }
+    return out;
+  }
+
+  /** streamedBytes is how many bytes of the image takeChunk handed out so far (its size, once done). */
+  get streamedBytes(): number {
+    return this.streamed;
+  }
+
   /** encodeAll runs the remaining steps at once and returns the result (for callers that need not slice the work). */
   encodeAll(): Uint8Array {
+    if (this.chunkBytes > 0) throw new Error('kv snapshot: a streaming encoder has no whole image; take its chunks');
     while (!this.step(Infinity));
     return this.result();
   }

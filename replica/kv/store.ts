@@ -11,6 +11,7 @@ import { KvError, invalidArgument } from './errors.ts';
 import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
 import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
+import type { SnapshotSource } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
 import type { Checkpoint, HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from './types.ts';
 import { checkCommand, checkRange } from './validate.ts';
@@ -177,8 +178,22 @@ export class KvStore {
    * mvcc.ts). The image is byte-identical to snapshot() called now.
    */
   beginSnapshot(headroom = 0): SnapshotEncoder {
+    return new SnapshotEncoder(this.captureSource(), headroom);
+  }
+
+  /**
+   * streamSnapshot captures the state as beginSnapshot does and returns an
+   * encoder that hands the image out in chunks of about `chunkBytes` (see
+   * SnapshotEncoder): the bytes of snapshot() taken now, never whole in memory.
+   */
+  streamSnapshot(chunkBytes: number): SnapshotEncoder {
+    if (!(chunkBytes > 0)) throw new Error(`kv: streamSnapshot needs a positive chunk size, got ${chunkBytes}`);
+    return new SnapshotEncoder(this.captureSource(), 0, chunkBytes);
+  }
+
+  private captureSource(): SnapshotSource {
     const { revision, keys, histories, totals } = this.ks.capture();
-    return new SnapshotEncoder({
+    return {
       appliedIndex: this.applied,
       currentRevision: revision,
       compactRevision: this.ks.compactRevision,
@@ -186,7 +201,7 @@ export class KvStore {
       keyChunks: keys,
       historyChunks: histories,
       totals,
-    }, headroom);
+    };
   }
 
   /**
