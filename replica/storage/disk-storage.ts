@@ -3,18 +3,19 @@
 // torn tail, removing snapshot files the WAL never recorded) and hands back the
 // state raft restarts from. save() validates what raft hands over against the log
 // it extends, encodes it into one buffer and queues it on the group-commit writer;
-// saveSnapshot() writes the snapshot file atomically, records its marker in the
-// WAL, then deletes what the retained snapshots make redundant.
+// saveSnapshot() writes the snapshot file atomically (or beginSnapshotFile +
+// commitSnapshotFile, for one streamed into its file), records its marker in
+// the WAL, then deletes what the retained snapshots make redundant.
 // Must never acknowledge (resolve a sync save) before the bytes are fsynced, never
 // write a record that a replay would reject, and never delete a segment or
 // snapshot file a replay from a retained snapshot still needs.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Entry, HardState, Snapshot } from '../raft/types.ts';
+import type { Entry, HardState, Snapshot, SnapshotMetadata } from '../raft/types.ts';
 import { StorageMisuseError } from './errors.ts';
 import { MAX_RECORD_BODY } from './frame.ts';
-import { fsyncDir, fsyncDirSync } from './fs-util.ts';
+import { fsyncDir, fsyncDirSync, renameDurable } from './fs-util.ts';
 import type { DataDirLayout } from './layout.ts';
 import { layoutOf, snapshotFileName } from './layout.ts';
 import type { DirLock } from './lock.ts';
@@ -23,7 +24,7 @@ import { LogShape } from './log-shape.ts';
 import type { SnapshotMarker } from './records.ts';
 import { encodeBatch, encodeMarker } from './records.ts';
 import { BROKEN_SUFFIX, listSegments, recover } from './recovery.ts';
-import { checkSnapshot, readSnapshotFileSync, writeSnapshotFile } from './snapshot-file.ts';
+import { StreamedSnapshotFile, checkMetadata, checkSnapshot, readSnapshotFileSync, writeSnapshotFile } from './snapshot-file.ts';
 import type { RecoveredState, StorageIds, StorageOptions, WalStats } from './types.ts';
 import { checkUint } from './varint.ts';
 import type { CutState } from './wal-writer.ts';
@@ -294,8 +295,7 @@ export class DiskStorage {
   }
 
   private async saveSnapshotNow(snapshot: Snapshot): Promise<void> {
-    if (this.closed) throw new StorageMisuseError('saveSnapshot after close');
-    if (this.writer.failed) throw this.writer.failed;
+    this.checkUsable('saveSnapshot');
     try {
       checkSnapshot(snapshot);
     } catch (err) {
@@ -312,6 +312,60 @@ export class DiskStorage {
       await fsp.rm(file, { force: true });
       throw err;
     }
+    await this.recordSnapshot(m);
+  }
+
+  /**
+   * beginSnapshotFile starts the file of a snapshot whose data the caller
+   * streams into it (StreamedSnapshotFile: append, then finish), with a data
+   * length in `range`; commitSnapshotFile then makes it this storage's
+   * newest snapshot. Nothing changes until the commit: the caller aborts a
+   * file it does not commit. Throws StorageMisuseError for a snapshot that
+   * is not newer than the saved one or contradicts the committed log.
+   */
+  async beginSnapshotFile(metadata: SnapshotMetadata, range: { min: number; max: number }): Promise<StreamedSnapshotFile> {
+    this.checkUsable('beginSnapshotFile');
+    try {
+      checkMetadata(metadata);
+    } catch (err) {
+      throw new StorageMisuseError((err as Error).message);
+    }
+    this.checkMarker({ index: metadata.index, term: metadata.term });
+    return StreamedSnapshotFile.create(this.layout.snapDir, this.ids, metadata, range);
+  }
+
+  /**
+   * commitSnapshotFile makes a finished streamed snapshot durable as
+   * saveSnapshot does (after any saveSnapshot before it): renamed into place,
+   * then its marker in the WAL (fsynced), then the purge. A snapshot the log
+   * moved past meanwhile (not newer than one saved since) is removed and
+   * rejected with StorageMisuseError.
+   */
+  commitSnapshotFile(f: StreamedSnapshotFile): Promise<void> {
+    const run = this.snapshotChain.then(async () => {
+      const m: SnapshotMarker = { index: f.metadata.index, term: f.metadata.term };
+      try {
+        this.checkUsable('commitSnapshotFile');
+        if (!f.finished) throw new StorageMisuseError(`snapshot file ${f.tmp} is not finished`);
+        this.checkMarker(m);
+      } catch (err) {
+        await f.abort();
+        throw err;
+      }
+      await renameDurable(f.tmp, f.file);
+      await this.recordSnapshot(m);
+    });
+    this.snapshotChain = run.catch(() => {});
+    return run;
+  }
+
+  private checkUsable(what: string): void {
+    if (this.closed) throw new StorageMisuseError(`${what} after close`);
+    if (this.writer.failed) throw this.writer.failed;
+  }
+
+  /** recordSnapshot records a snapshot whose file is in place: its marker in the WAL, then the purge. */
+  private async recordSnapshot(m: SnapshotMarker): Promise<void> {
     this.shape.applyMarker(m);
     this.latestMarker = m;
     await this.writer.enqueue(encodeMarker(m), true, this.cutState());

@@ -105,6 +105,11 @@ export async function writeFileAtomic(file: string, buffers: readonly Uint8Array
     throw err;
   }
   await fh.close();
+  await renameDurable(tmp, file);
+}
+
+/** renameDurable renames a complete, fsynced file into place and fsyncs the directory. */
+export async function renameDurable(tmp: string, file: string): Promise<void> {
   await fsp.rename(tmp, file);
   await fsyncDir(path.dirname(file));
 }

@@ -4,15 +4,19 @@
 //   body = varints version, clusterId, memberId, index, term,
 //          4 id lists (voters, learners, votersOutgoing, learnersNext: count then ids),
 //          autoLeave byte, data length, data
-// Written atomically (temp file, fsync, rename, fsync dir). Must never return a
-// snapshot it has not fully verified, and never write over a file in place.
+// Written atomically (temp file, fsync, rename, fsync dir), whole from memory
+// or streamed (StreamedSnapshotFile: the data in parts, the head last). Must
+// never return a snapshot it has not fully verified, and never write over a
+// file in place.
 import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { ConfState, NodeId, Snapshot } from '../raft/types.ts';
+import type { ConfState, NodeId, Snapshot, SnapshotMetadata } from '../raft/types.ts';
+import { crc32Combine } from './crc32-combine.ts';
 import { DataDirMismatchError, SnapshotCorruptError, hexId } from './errors.ts';
-import { writeFileAtomic } from './fs-util.ts';
+import { PACED_SYNC_BYTES, writeAll, writeFileAtomic } from './fs-util.ts';
 import { snapshotFileName } from './layout.ts';
 import type { StorageIds } from './types.ts';
 import { VarintReader, checkUint, putVarint, varintSize } from './varint.ts';
@@ -24,27 +28,30 @@ function confLists(cs: ConfState): NodeId[][] {
   return [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext];
 }
 
+/** checkMetadata throws RangeError if snapshot metadata has fields this format cannot store. */
+export function checkMetadata(m: SnapshotMetadata): void {
+  checkUint(m.index, 'snapshot index');
+  checkUint(m.term, 'snapshot term');
+  if (m.index === 0) throw new RangeError('snapshot index must be positive');
+  for (const list of confLists(m.confState)) for (const id of list) checkUint(id, 'configuration member id');
+}
+
 /** checkSnapshot throws RangeError if a snapshot has fields this format cannot store. */
 export function checkSnapshot(s: Snapshot): void {
-  checkUint(s.metadata.index, 'snapshot index');
-  checkUint(s.metadata.term, 'snapshot term');
-  if (s.metadata.index === 0) throw new RangeError('snapshot index must be positive');
-  for (const list of confLists(s.metadata.confState)) for (const id of list) checkUint(id, 'configuration member id');
+  checkMetadata(s.metadata);
   if (!(s.data instanceof Uint8Array)) throw new RangeError('snapshot data must be a Uint8Array');
 }
 
-/** encodeSnapshotFile returns the file's bytes as [head, data, trailer] (data is not copied). */
-export function encodeSnapshotFile(ids: StorageIds, s: Snapshot): Uint8Array[] {
-  const m = s.metadata;
+/** encodeHead returns the magic and the body up to and including the data's length (the bytes before the data). */
+function encodeHead(ids: StorageIds, m: SnapshotMetadata, dataLength: number): Buffer {
   const lists = confLists(m.confState);
   const fields = [SNAPSHOT_FORMAT_VERSION, ids.clusterId, ids.memberId, m.index, m.term];
-  let size = MAGIC.length + 1;
+  let size = MAGIC.length + 1 + varintSize(dataLength);
   for (const v of fields) size += varintSize(v);
   for (const list of lists) {
     size += varintSize(list.length);
     for (const id of list) size += varintSize(id);
   }
-  size += varintSize(s.data.length);
   const head = Buffer.allocUnsafe(size);
   MAGIC.copy(head, 0);
   let p = MAGIC.length;
@@ -54,10 +61,21 @@ export function encodeSnapshotFile(ids: StorageIds, s: Snapshot): Uint8Array[] {
     for (const id of list) p = putVarint(head, p, id);
   }
   head[p++] = m.confState.autoLeave ? 1 : 0;
-  p = putVarint(head, p, s.data.length);
-  const trailer = Buffer.allocUnsafe(4);
-  trailer.writeUInt32LE(crc32(s.data, crc32(head.subarray(MAGIC.length, p))), 0);
-  return [head.subarray(0, p), s.data, trailer];
+  p = putVarint(head, p, dataLength);
+  return head.subarray(0, p);
+}
+
+/** trailer is the file's last 4 bytes: the CRC-32 of the body (head after the magic, then data), little-endian. */
+function trailer(head: Buffer, dataCrc: number, dataLength: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32LE(crc32Combine(crc32(head.subarray(MAGIC.length)), dataCrc, dataLength), 0);
+  return out;
+}
+
+/** encodeSnapshotFile returns the file's bytes as [head, data, trailer] (data is not copied). */
+export function encodeSnapshotFile(ids: StorageIds, s: Snapshot): Uint8Array[] {
+  const head = encodeHead(ids, s.metadata, s.data.length);
+  return [head, s.data, trailer(head, crc32(s.data), s.data.length)];
 }
 
 /**
@@ -138,4 +156,138 @@ function checkNamed(file: string, s: Snapshot, expect: { index: number; term: nu
     );
   }
   return s;
+}
+
+/**
+ * DataLengthMismatchError: a streamed snapshot's data did not end up with a
+ * length of the varint size it was started with (StreamedSnapshotFile.create),
+ * so its head cannot go in front of it; the file was removed. Start it over
+ * with the exact length.
+ */
+export class DataLengthMismatchError extends Error {
+  constructor(length: number, range: { min: number; max: number }) {
+    super(`snapshot data of ${length} bytes is outside the length range [${range.min}, ${range.max}] the file was started with`);
+    this.name = 'DataLengthMismatchError';
+  }
+}
+
+/**
+ * StreamedSnapshotFile writes a snapshot file whose data arrives in parts
+ * (this member's own snapshot, as its encoder produces it), so the data is
+ * never whole in memory. The data goes at its final offset from the start;
+ * the head, which holds the data's length, goes in front at the end, its
+ * size fixed beforehand from the data length's range (whose bounds must
+ * take as many varint bytes); the checksum is the data's, combined with the
+ * head's (crc32Combine). The file is flushed every PACED_SYNC_BYTES, as
+ * writeFileAtomic does, and fsynced by finish; it stays under its temporary
+ * name (`tmp`) until the storage renames it into place.
+ */
+export class StreamedSnapshotFile {
+  /** the snapshot's path once renamed into place */
+  readonly file: string;
+  /** where it is written meanwhile (a temp file recovery removes) */
+  readonly tmp: string;
+  readonly metadata: SnapshotMetadata;
+  private readonly ids: StorageIds;
+  private readonly range: { min: number; max: number };
+  private readonly headSize: number;
+  private fh: FileHandle | undefined;
+  private dataLength = 0;
+  private dataCrc = 0;
+  private unsynced = 0;
+  private state: 'open' | 'finished' | 'aborted' = 'open';
+
+  private constructor(snapDir: string, ids: StorageIds, metadata: SnapshotMetadata, range: { min: number; max: number }, fh: FileHandle) {
+    this.file = path.join(snapDir, snapshotFileName(metadata));
+    this.tmp = `${this.file}.tmp`;
+    this.ids = ids;
+    this.metadata = metadata;
+    this.range = range;
+    this.headSize = encodeHead(ids, metadata, range.max).length;
+    this.fh = fh;
+  }
+
+  /**
+   * create starts the temp file of the snapshot with this metadata, whose
+   * data will be between range.min and range.max bytes long (bounds of the
+   * same varint size, else RangeError).
+   */
+  static async create(snapDir: string, ids: StorageIds, metadata: SnapshotMetadata, range: { min: number; max: number }): Promise<StreamedSnapshotFile> {
+    checkMetadata(metadata);
+    checkUint(range.min, 'data length floor');
+    checkUint(range.max, 'data length bound');
+    if (range.min > range.max || varintSize(range.min) !== varintSize(range.max)) {
+      throw new RangeError(`snapshot data length range [${range.min}, ${range.max}] must be ordered and its bounds of one varint size`);
+    }
+    const tmp = `${path.join(snapDir, snapshotFileName(metadata))}.tmp`;
+    const fh = await fsp.open(tmp, 'w', 0o600);
+    return new StreamedSnapshotFile(snapDir, ids, metadata, range, fh);
+  }
+
+  /** append writes the next part of the data (it may be reused once this resolves). */
+  async append(bytes: Uint8Array): Promise<void> {
+    const fh = this.openHandle();
+    try {
+      await writeAll(fh, [bytes], this.headSize + this.dataLength);
+      this.dataCrc = crc32(bytes, this.dataCrc);
+      this.dataLength += bytes.length;
+      this.unsynced += bytes.length;
+      if (this.unsynced >= PACED_SYNC_BYTES) {
+        this.unsynced = 0;
+        await fh.datasync();
+      }
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** bytes is how much data was appended so far. */
+  get bytes(): number {
+    return this.dataLength;
+  }
+
+  /**
+   * finish writes the head and the checksum, fsyncs and closes the file:
+   * complete under its temporary name. A data length outside the range
+   * removes the file and throws DataLengthMismatchError.
+   */
+  async finish(): Promise<void> {
+    const fh = this.openHandle();
+    const head = encodeHead(this.ids, this.metadata, this.dataLength);
+    if (head.length !== this.headSize) {
+      await this.abort();
+      throw new DataLengthMismatchError(this.dataLength, this.range);
+    }
+    try {
+      await writeAll(fh, [head], 0);
+      await writeAll(fh, [trailer(head, this.dataCrc, this.dataLength)], this.headSize + this.dataLength);
+      await fh.sync();
+      this.fh = undefined;
+      await fh.close();
+      this.state = 'finished';
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** abort closes and removes the temp file (also after finish, before the storage renamed it); never throws. */
+  async abort(): Promise<void> {
+    this.state = 'aborted';
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => {});
+    await fsp.rm(this.tmp, { force: true }).catch(() => {});
+  }
+
+  /** finished: complete and fsynced under the temporary name. */
+  get finished(): boolean {
+    return this.state === 'finished';
+  }
+
+  private openHandle(): FileHandle {
+    if (this.state !== 'open' || !this.fh) throw new Error(`snapshot file ${this.tmp} is ${this.state === 'open' ? 'closed' : this.state}`);
+    return this.fh;
+  }
 }

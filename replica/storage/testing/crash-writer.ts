@@ -4,12 +4,13 @@
 // then, and prints one line per acknowledgement:
 //   open <lastIndex> <term>           recovery done, writing in this term
 //   ack <first> <last> <term> <commit> save(hardState, entries first..last, sync) resolved
-//   snap <index> <term>               saveSnapshot resolved
+//   snap <index> <term>               saveSnapshot (or a streamed snapshot's commit) resolved
 // Entry data is payload(index, term, entrySize(index, term)), so the parent can
 // check any recovered entry. Test-only; it never exits by itself (the test kills it).
 // Usage: node crash-writer.ts <data-dir> <seed> <preallocate 0|1>
 import { openStorage } from '../index.ts';
-import type { Entry } from '../../raft/types.ts';
+import type { DiskStorage } from '../index.ts';
+import type { Entry, Snapshot } from '../../raft/types.ts';
 import { payload, snapshotAt } from './helpers.ts';
 
 export const CRASH_IDS = { clusterId: 0xc1, memberId: 3 };
@@ -17,6 +18,14 @@ export const CRASH_SEGMENT_BYTES = 16 * 1024;
 
 export function entrySize(index: number, term: number): number {
   return 20 + ((index * 7 + term * 13) % 300);
+}
+
+/** streamSnapshot saves `snap` through a streamed file, its data appended in parts of `part` bytes. */
+async function streamSnapshot(storage: DiskStorage, snap: Snapshot, part: number): Promise<void> {
+  const f = await storage.beginSnapshotFile(snap.metadata, { min: snap.data.length, max: snap.data.length });
+  for (let at = 0; at < snap.data.length; at += part) await f.append(snap.data.subarray(at, at + part));
+  await f.finish();
+  await storage.commitSnapshotFile(f);
 }
 
 async function main(): Promise<void> {
@@ -60,7 +69,10 @@ async function main(): Promise<void> {
       if (!snapshotting && commit > lastSnapshot && commit - lastSnapshot >= 60 + rand(120)) {
         snapshotting = true;
         const snapTerm = termOf.get(commit)!;
-        void storage.saveSnapshot(snapshotAt(commit, snapTerm)).then(() => {
+        const snap = snapshotAt(commit, snapTerm, 64 + rand(200));
+        // Half of them streamed into their file in parts, as a member's own snapshot is.
+        const saved = rand(2) === 0 ? storage.saveSnapshot(snap) : streamSnapshot(storage, snap, 1 + rand(64));
+        void saved.then(() => {
           out(`snap ${commit} ${snapTerm}`);
           lastSnapshot = commit;
           snapshotting = false;
