@@ -4,7 +4,6 @@
 export { KvStore, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINTS_KEPT } from './store.ts';
 export type { KvStoreOptions, StoreStats } from './store.ts';
 export type { SnapshotEncoder } from './snapshot.ts';
-export { ownsItsBuffer } from './snapshot.ts';
 export { encodeCommand, decodeCommand, encodedSize } from './codec.ts';
 export { KvError, invalidArgument } from './errors.ts';
 export type { KvErrorReason } from './errors.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { KvStore } from './store.ts';
-import { SnapshotEncoder, decodeSnapshot, encodeSnapshot, ownsItsBuffer } from './snapshot.ts';
+import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 import { Revision } from './mvcc.ts';
 import { b, Driver } from './testing.ts';
 
@@ -232,19 +232,6 @@ test('totals that fall short of the source make the encoder size the image and w
     assert.ok(Buffer.from(image).equals(expected), `budget ${budget}`);
     assert.equal(image.byteLength, image.buffer.byteLength, 'the exact size after the fall back');
   }
-});
-
-test('ownsItsBuffer: true for an encoder result, whose buffer may be freed; false for any other view', () => {
-  const d = new Driver();
-  for (let i = 0; i < 100; i++) d.put(`key-${i}`, 'v'.repeat(1000)); // past Buffer's pool: a buffer of its own
-  const image = d.store.snapshot(16);
-  assert.ok(image.byteLength < image.buffer.byteLength, 'a prefix of a bounded buffer');
-  assert.equal(ownsItsBuffer(image), true);
-  assert.equal(ownsItsBuffer(image.subarray(16)), false, 'not from the start');
-  assert.equal(ownsItsBuffer(new Uint8Array(image.byteLength)), false);
-  assert.equal(ownsItsBuffer(Buffer.from('a pool slab slice')), false);
-  const tiny = new KvStore().snapshot(); // a few bytes: a slice of a shared Buffer pool slab
-  assert.equal(ownsItsBuffer(tiny), false);
 });
 
 test('revisions appended after the capture are left out; a key with none before it is refused', () => {

@@ -135,19 +135,6 @@ class Sizer implements Sink {
   }
 }
 
-/** ownBuffers holds the ArrayBuffers writers allocated for themselves (not Buffer pool slabs). */
-const ownBuffers = new WeakSet<ArrayBufferLike>();
-
-/**
- * ownsItsBuffer tells whether `image` is an encoder's result (headroom
- * included) whose ArrayBuffer holds nothing else: its memory may be given
- * back by detaching the buffer once nobody needs the image. A bounded
- * encoder's result is a prefix of its buffer; the rest was never written.
- */
-export function ownsItsBuffer(image: Uint8Array): boolean {
-  return image.byteOffset === 0 && ownBuffers.has(image.buffer);
-}
-
 /**
  * Writer fills one buffer (no chunking, no copies): of the exact size after a
  * sizing pass, or of an upper bound (`bounded`), in which case the image is
@@ -165,7 +152,6 @@ class Writer implements Sink {
 
   constructor(size: number, headroom = 0, bounded = false) {
     this.buf = Buffer.allocUnsafe(headroom + size);
-    if (this.buf.byteOffset === 0 && this.buf.buffer.byteLength === this.buf.length) ownBuffers.add(this.buf.buffer);
     this.start = headroom;
     this.bounded = bounded;
     this.pos = headroom;

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStorage } from './storage.ts';
-import { SnapshotTemporarilyUnavailableError } from './errors.ts';
+import { SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError } from './errors.ts';
 import type { Entry } from './types.ts';
 import { emptyConfState } from './types.ts';
 
@@ -62,19 +62,14 @@ test('a newer snapshot, created or applied, is held in memory again and the old 
   assert.equal(s.snapshot().data, applied);
 });
 
-test('an image is unshared until snapshot() hands it out; a newer snapshot starts unshared again', () => {
+test('createReleasedSnapshot records a snapshot whose image only the host\'s loader gives', () => {
   const s = logTo(10);
-  assert.equal(s.imageUnshared(0), false, 'the empty initial snapshot has no image');
-  s.createSnapshot(5, emptyConfState(), new Uint8Array([5]));
-  assert.equal(s.imageUnshared(5), true);
-  assert.equal(s.imageUnshared(4), false, 'not the current snapshot');
-  s.snapshot(); // raft reads it to send it to a follower: the image may now be in flight
-  assert.equal(s.imageUnshared(5), false);
-  s.createSnapshot(8, emptyConfState(), new Uint8Array([8]));
-  assert.equal(s.imageUnshared(8), true);
-  assert.equal(s.releaseSnapshotData(8, () => new Uint8Array([8])), true);
-  assert.equal(s.imageUnshared(8), false, 'a released image is no longer held here');
-  s.snapshot(); // served by the loader
-  s.applySnapshot({ metadata: { index: 12, term: 1, confState: emptyConfState() }, data: new Uint8Array([12]) });
-  assert.equal(s.imageUnshared(12), true);
+  let loads = 0;
+  const image = new Uint8Array([7, 7]);
+  const m = s.createReleasedSnapshot(7, emptyConfState(), () => (loads++, image));
+  assert.deepEqual({ index: m.index, term: m.term }, { index: 7, term: s.term(7) });
+  assert.equal(loads, 0, 'nothing is read until raft asks');
+  assert.equal(s.snapshot().data, image);
+  assert.equal(loads, 1);
+  assert.throws(() => s.createReleasedSnapshot(7, emptyConfState(), () => image), SnapshotOutOfDateError);
 });

@@ -2,7 +2,7 @@
 // in-memory implementation the host fills from its write-ahead log and
 // appends to after each fsync. Must never perform I/O: durability is the
 // host's job, this only mirrors what is already durable.
-import type { ConfState, Entry, HardState, Snapshot } from './types.ts';
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from './types.ts';
 import { emptyConfState } from './types.ts';
 import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, UnavailableError, invariant } from './errors.ts';
 
@@ -42,8 +42,6 @@ export class MemoryStorage implements Storage {
   private ents: Entry[] = [{ index: 0, term: 0, type: 'normal', data: new Uint8Array() }];
   /** set while the current snapshot's image is held by the host instead (releaseSnapshotData) */
   private snapLoader: (() => Uint8Array) | undefined;
-  /** whether snapshot() has handed the current in-memory image out (to raft, for a follower) */
-  private imageHandedOut = false;
 
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };
@@ -88,10 +86,7 @@ export class MemoryStorage implements Storage {
    */
   snapshot(): Snapshot {
     const load = this.snapLoader;
-    if (!load) {
-      this.imageHandedOut = true;
-      return this.snap;
-    }
+    if (!load) return this.snap;
     let data: Uint8Array;
     try {
       data = load();
@@ -117,15 +112,9 @@ export class MemoryStorage implements Storage {
     return true;
   }
 
-  /**
-   * imageUnshared tells whether the current snapshot at `index` is held in
-   * memory and its image never left this storage through snapshot(): then
-   * its only holders are this storage and the host that created it, so once
-   * released the host may free the image's memory at once
-   * (replica-node.ts) instead of leaving it to the garbage collector.
-   */
-  imageUnshared(index: number): boolean {
-    return index === this.snap.metadata.index && index !== 0 && !this.snapLoader && !this.imageHandedOut;
+  /** snapshotIndex is the index of the current snapshot (0 before any), without reading a released image back. */
+  snapshotIndex(): number {
+    return this.snap.metadata.index;
   }
 
   /** applySnapshot replaces the whole log with a snapshot (received from the leader, or at startup). */
@@ -133,7 +122,6 @@ export class MemoryStorage implements Storage {
     if (snap.metadata.index <= this.snap.metadata.index) throw new SnapshotOutOfDateError();
     this.snap = snap;
     this.snapLoader = undefined;
-    this.imageHandedOut = false;
     this.ents = [{ index: snap.metadata.index, term: snap.metadata.term, type: 'normal', data: new Uint8Array() }];
   }
 
@@ -144,8 +132,19 @@ export class MemoryStorage implements Storage {
     invariant(i <= this.lastIndex(), `snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
     this.snap = { metadata: { index: i, term: this.ents[i - offset].term, confState: cs }, data };
     this.snapLoader = undefined;
-    this.imageHandedOut = false;
     return this.snap;
+  }
+
+  /**
+   * createReleasedSnapshot is createSnapshot for a snapshot the host made
+   * durable without ever holding its image whole (streamed into its file):
+   * the image stays with the host, which `load` reads it back from, as after
+   * releaseSnapshotData.
+   */
+  createReleasedSnapshot(i: number, cs: ConfState, load: () => Uint8Array): SnapshotMetadata {
+    const { metadata } = this.createSnapshot(i, cs, new Uint8Array());
+    this.snapLoader = load;
+    return metadata;
   }
 
   /** compact discards entries before compactIndex; the host keeps some for slow followers. */

@@ -1,25 +1,22 @@
-// The snapshot envelope built around a KV image written with headroom is the
-// same bytes as the one built by copying, and decodes to the same parts; a
-// batch of KV entries is packed into one buffer of exactly their bytes.
+// A snapshot's data is its envelope then the KV image, and decodes to the
+// same parts; a batch of KV entries is packed into one buffer of exactly their bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Driver } from '../kv/testing.ts';
-import { decodeEntry, decodeSnapshot, encodeKvEntries, encodeKvEntry, encodeSnapshot, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntries, encodeKvEntry, encodeSnapshot, snapshotEnvelope } from './envelope.ts';
 
-test('encodeSnapshotAround writes the envelope into the headroom: same bytes as encodeSnapshot, no copy of the image', () => {
+test('a snapshot is the envelope then the KV image, and decodes to its parts', () => {
   const d = new Driver();
   for (let i = 0; i < 50; i++) d.put(`k/${i % 9}`, 'v'.repeat(i));
   for (const members of [new Uint8Array(0), Uint8Array.from([1, 2, 3, 4, 5])]) {
-    const copied = encodeSnapshot(members, d.store.snapshot());
-    const wide = d.store.snapshot(snapshotHeadroom(members));
-    const around = encodeSnapshotAround(members, wide);
-    assert.equal(around, wide, 'the KV buffer itself is the envelope');
-    assert.deepEqual(Uint8Array.from(around), copied);
-    const parts = decodeSnapshot(around);
+    const kv = d.store.snapshot();
+    const data = encodeSnapshot(members, kv);
+    assert.deepEqual(Buffer.from(data), Buffer.concat([snapshotEnvelope(members), kv]));
+    const parts = decodeSnapshot(data);
     assert.deepEqual(Uint8Array.from(parts.members), members);
-    assert.deepEqual(Buffer.from(parts.kv), d.store.snapshot());
+    assert.deepEqual(Buffer.from(parts.kv), Buffer.from(kv));
   }
-  assert.throws(() => encodeSnapshotAround(Uint8Array.from([1, 2, 3]), new Uint8Array(4)), /no room for the envelope header/);
+  assert.throws(() => decodeSnapshot(snapshotEnvelope(Uint8Array.from([1, 2, 3])).subarray(0, 9)), /truncated/);
 });
 
 test('encodeKvEntries: the bytes of encodeKvEntry per command, in one exact-size buffer that holds nothing else', () => {

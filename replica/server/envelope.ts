@@ -73,15 +73,12 @@ export function decodeEntry(data: Uint8Array): EntryPayload {
 }
 
 /**
- * encodeSnapshotAround wraps a KV image that was written after `headroom`
- * reserved bytes (KvStore.snapshot(snapshotHeadroom(members))) without copying
- * it: the header and member table go into the reserved bytes. Same bytes as
- * encodeSnapshot(members, image).
+ * snapshotEnvelope is what goes before the KV image in raft's snapshot data:
+ * the header and the member table. A member streams it, then the image, into
+ * its snapshot file (own-snapshot.ts).
  */
-export function encodeSnapshotAround(members: Uint8Array, kvWithHeadroom: Uint8Array): Uint8Array {
-  const head = snapshotHeadroom(members);
-  if (kvWithHeadroom.length < head) throw new Error('snapshot: the KV buffer has no room for the envelope header');
-  const out = kvWithHeadroom;
+export function snapshotEnvelope(members: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + members.length);
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   v.setUint32(0, SNAPSHOT_MAGIC);
   v.setUint32(4, members.length);
@@ -89,17 +86,13 @@ export function encodeSnapshotAround(members: Uint8Array, kvWithHeadroom: Uint8A
   return out;
 }
 
-/** snapshotHeadroom is how many bytes the envelope puts before the KV image. */
-export function snapshotHeadroom(members: Uint8Array): number {
-  return 8 + members.length;
-}
-
-/** encodeSnapshot joins the member table and the KV snapshot into raft's snapshot data (copying the image; encodeSnapshotAround does not). */
+/** encodeSnapshot joins the member table and the KV snapshot into raft's snapshot data (the envelope, then the image). */
 export function encodeSnapshot(members: Uint8Array, kv: Uint8Array): Uint8Array {
-  const head = snapshotHeadroom(members);
-  const out = new Uint8Array(head + kv.length);
-  out.set(kv, head);
-  return encodeSnapshotAround(members, out);
+  const envelope = snapshotEnvelope(members);
+  const out = new Uint8Array(envelope.length + kv.length);
+  out.set(envelope, 0);
+  out.set(kv, envelope.length);
+  return out;
 }
 
 export function decodeSnapshot(data: Uint8Array): { members: Uint8Array; kv: Uint8Array } {

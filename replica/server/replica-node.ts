@@ -26,15 +26,15 @@ import {
   type Snapshot,
   type Status,
 } from '../raft/index.ts';
-import { decodeCommand, ownsItsBuffer, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
+import { decodeCommand, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
 import type { DiskStorage } from '../storage/index.ts';
 import { EtcdError } from './etcdapi/index.ts';
-import { decodeEntry, decodeSnapshot, encodeKvEntries, encodePublishEntry, encodeSnapshotAround, snapshotHeadroom } from './envelope.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntries, encodePublishEntry, snapshotEnvelope } from './envelope.ts';
 import { MemberTable } from './members.ts';
 import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 import { startTicker, type Ticker } from './ticker.ts';
-import { encodeInSlices, type SlicedEncode } from './sliced-encode.ts';
+import { SNAPSHOT_CHUNK_BYTES, streamOwnSnapshot, type OwnSnapshotStream } from './own-snapshot.ts';
 import { latencyTraceOn, traceMark } from './latency-trace.ts';
 
 export interface PeerSender {
@@ -346,7 +346,7 @@ export class ReplicaNode {
   private fatal(e: unknown, msg: string): void {
     this.running = false;
     this.ticker?.stop();
-    this.snapshotEncoding?.encode.cancel();
+    this.snapshotEncoding?.stream.cancel();
     if (this.fatalReported) return;
     this.fatalReported = true;
     this.log.error({ err: e }, msg);
@@ -607,15 +607,19 @@ export class ReplicaNode {
    * It runs in the loop between Readies, so every step below happens at a
    * well-defined point of the log:
    * 1. capture, at the applied index: the member table, raft's configuration
-   *    and the KV store's capture (kv.beginSnapshot: every key with its history
-   *    and that history's length, O(keys));
-   * 2. the image is encoded in slices between turns of the event loop
-   *    (sliced-encode.ts) while the loop goes on applying entries: the capture
-   *    reads exactly the state at the applied index whatever is applied after;
-   * 3. once encoded, back here in the loop: dropped if a newer snapshot was
-   *    installed meanwhile (from the leader), else recorded in raft's storage
-   *    and written + fsynced in the background (the storage serialises it with
-   *    the loop's own saves), as etcd saves snapshots beside its raft loop.
+   *    and term there, and the KV store's capture (kv.streamSnapshot: every
+   *    key with its history and that history's length, O(keys));
+   * 2. the image is encoded in slices between turns of the event loop and
+   *    streamed into the snapshot's file as it comes (own-snapshot.ts), while
+   *    the loop goes on applying entries: the capture reads exactly the state
+   *    at the applied index whatever is applied after; the image is never
+   *    whole in memory;
+   * 3. once the file is written and fsynced, back here in the loop: dropped
+   *    if a newer snapshot was installed meanwhile (from the leader), else
+   *    committed by the storage (renamed into place, its marker in the WAL,
+   *    serialised with the loop's own saves), as etcd saves snapshots beside
+   *    its raft loop; once durable, recorded in raft's storage with its image
+   *    left in the file (read back if a follower needs it).
    * The log is compacted, and lastSnapshotIndex moves, only once the snapshot
    * is durable; one snapshot is in flight (encoding or saving) at a time. A
    * failed encode or save is fatal.
@@ -628,7 +632,7 @@ export class ReplicaNode {
     if (this.raw.raft.raftLog.hasPendingSnapshot()) return;
     const job = this.snapshotEncoding;
     if (job) {
-      if (!job.encode.finished) return;
+      if (!job.stream.finished) return;
       this.snapshotEncoding = undefined;
       this.saveOwnSnapshot(job);
       return;
@@ -637,41 +641,42 @@ export class ReplicaNode {
     const applied = this.kv.appliedIndex;
     if (!snapshotDueAt(applied, this.lastSnapshotIndex, this.o.snapshotCount, this.snapshotPhase)) return;
     const started = performance.now();
-    const members = this.members.encode();
-    const encoder = this.kv.beginSnapshot(snapshotHeadroom(members));
+    const envelope = snapshotEnvelope(this.members.encode());
+    const encoder = this.kv.streamSnapshot(SNAPSHOT_CHUNK_BYTES);
     const confState = this.raw.raft.trk.confState();
+    const metadata = { index: applied, term: this.o.mem.term(applied), confState };
     const captureMs = performance.now() - started;
-    this.snapshotEncoding = { applied, confState, members, started, captureMs, encode: encodeInSlices(encoder, () => this.kick()) };
+    const stream = streamOwnSnapshot(this.o.disk, metadata, envelope, encoder, () => this.kick());
+    this.snapshotEncoding = { applied, confState, started, captureMs, stream };
   }
 
-  /** saveOwnSnapshot records and saves an encoded own snapshot (step 3 of maybeSnapshot). */
+  /** saveOwnSnapshot commits a streamed own snapshot's file and records it (step 3 of maybeSnapshot). */
   private saveOwnSnapshot(job: OwnSnapshot): void {
-    const { applied, encode, started } = job;
-    if (encode.error !== undefined) throw encode.error;
-    if (!encode.result) return; // cancelled (the member is stopping)
+    const { applied, stream, started } = job;
+    if (stream.error !== undefined) throw stream.error;
+    const file = stream.file;
+    if (!file) return; // cancelled (the member is stopping)
     // A snapshot from the leader installed meanwhile is newer (raft installs
     // only snapshots beyond the commit index) and replaced the log: this one is stale.
     if (this.lastSnapshotIndex >= applied || applied < this.o.mem.firstIndex() - 1) {
       this.log.info({ index: applied, newer: this.lastSnapshotIndex }, 'dropped an own snapshot: a newer one was installed while it was encoded');
+      void file.abort();
       return;
     }
-    const data = encodeSnapshotAround(job.members, encode.result);
-    const snap = this.o.mem.createSnapshot(applied, job.confState, data);
     const encodedMs = performance.now() - started;
-    const { slices, busyMs, longestSliceMs } = encode.stats;
-    this.snapshotInFlight = this.o.disk.saveSnapshot(snap).then(
+    const { slices, busyMs, longestSliceMs, bytes, sized } = stream.stats;
+    this.snapshotInFlight = this.o.disk.commitSnapshotFile(file).then(
       () => {
         this.snapshotInFlight = undefined;
         if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
+        // Raft's storage learns of it only now that it is durable (nothing
+        // newer can have replaced it meanwhile: a snapshot from the leader is
+        // saved after this one and installed after that).
+        if (applied > this.o.mem.snapshotIndex() && applied >= this.o.mem.firstIndex() - 1) {
+          this.o.mem.createReleasedSnapshot(applied, job.confState, this.snapshotLoader(file.metadata));
+        }
         const compactTo = applied - this.o.snapshotCatchupEntries;
         if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
-        const bytes = data.length;
-        // Nobody but raft's storage and this closure ever held the image
-        // unless raft sent it to a follower meanwhile: then free it now,
-        // instead of leaving tens of MB outside the heap until V8's next
-        // full collection (docs/benchmarks.md, Optimisations, item 16).
-        const unshared = this.o.mem.imageUnshared(applied);
-        const imageFreed = this.releaseSnapshotImage(snap.metadata) && unshared && freeImage(data);
         this.o.metrics.snapshots.inc({ kind: 'taken' });
         this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
         this.log.info(
@@ -683,8 +688,8 @@ export class ReplicaNode {
             encodeBusyMs: Math.round(busyMs),
             slices,
             longestSliceMs: round1(longestSliceMs),
+            sizedFirst: sized,
             totalMs: Math.round(performance.now() - started),
-            imageFreed,
           },
           'saved snapshot',
         );
@@ -697,13 +702,14 @@ export class ReplicaNode {
     );
   }
 
-  /** dropSnapshotEncoding cancels an encode in flight and forgets it; resolves once its next slice saw the cancel. */
+  /** dropSnapshotEncoding cancels an own snapshot being streamed and forgets it; resolves once its file is removed. */
   private async dropSnapshotEncoding(): Promise<void> {
     const job = this.snapshotEncoding;
     if (!job) return;
     this.snapshotEncoding = undefined;
-    job.encode.cancel();
-    await job.encode.done;
+    job.stream.cancel();
+    await job.stream.done;
+    await job.stream.file?.abort();
   }
 
   /**
@@ -715,7 +721,12 @@ export class ReplicaNode {
    * Returns false, changing nothing, when `m` is no longer the current snapshot.
    */
   private releaseSnapshotImage(m: { index: number; term: number }): boolean {
-    return this.o.mem.releaseSnapshotData(m.index, () => {
+    return this.o.mem.releaseSnapshotData(m.index, this.snapshotLoader(m));
+  }
+
+  /** snapshotLoader reads the image of the durable snapshot `m` back from its file, for raft's storage to send to a follower. */
+  private snapshotLoader(m: { index: number; term: number }): () => Uint8Array {
+    return () => {
       try {
         const started = performance.now();
         const data = this.o.disk.readSnapshot(m).data;
@@ -725,7 +736,7 @@ export class ReplicaNode {
         this.log.error({ err: e, index: m.index, term: m.term }, 'cannot read back the snapshot file for a follower that needs it');
         throw e;
       }
-    });
+    };
   }
 
   /** refreshGauges publishes the slowly changing state (configuration, progress, store) as metrics. */
@@ -1040,25 +1051,6 @@ export class ReplicaNode {
 /** MAX_AWAITING_LEADER bounds the proposals held while no leader is known (each also ends at its deadline). */
 const MAX_AWAITING_LEADER = 16_384;
 
-/** FREE_IMAGE_MIN_BYTES: smaller images are left to the garbage collector (and may share a pool slab). */
-const FREE_IMAGE_MIN_BYTES = 1 << 20;
-
-/**
- * freeImage gives the memory of a snapshot image back at once by detaching
- * its ArrayBuffer (every view of it then reads as empty). Only for an image
- * nobody else holds, and only when the image is the whole ArrayBuffer or the
- * KV snapshot encoder's own buffer (kv ownsItsBuffer: a prefix, the rest never
- * written): any other view into a shared buffer (a Buffer pool slab) is never
- * detached.
- */
-export function freeImage(image: Uint8Array): boolean {
-  const buf = image.buffer;
-  if (!(buf instanceof ArrayBuffer) || image.byteOffset !== 0 || buf.byteLength < FREE_IMAGE_MIN_BYTES) return false;
-  if (image.byteLength !== buf.byteLength && !ownsItsBuffer(image)) return false;
-  buf.transfer(0);
-  return true;
-}
-
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -1067,11 +1059,10 @@ function sameList(a: string[], b: string[]): boolean {
 interface OwnSnapshot {
   applied: number;
   confState: ConfState;
-  members: Uint8Array;
   /** when the capture began, and how long it held the loop */
   started: number;
   captureMs: number;
-  encode: SlicedEncode;
+  stream: OwnSnapshotStream;
 }
 
 function round1(ms: number): number {

@@ -1,10 +1,11 @@
 // encodeInSlices: the encode runs in several short slices with the event loop
-// turning in between, gives the synchronous bytes, stops at cancel and reports failures.
+// turning in between, hands each chunk to the writer and waits for it, gives
+// the synchronous bytes, stops at cancel and reports failures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { KvStore } from '../kv/index.ts';
-import { encodeInSlices } from './sliced-encode.ts';
+import { encodeInSlices, type ChunkedEncoder } from './sliced-encode.ts';
 
 function filledStore(keys: number): KvStore {
   const store = new KvStore();
@@ -14,52 +15,66 @@ function filledStore(keys: number): KvStore {
   return store;
 }
 
-test('the encode runs in slices between turns of the loop and gives the bytes of snapshot()', async () => {
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('the encode runs in slices between turns of the loop, writes chunk by chunk, and gives the bytes of snapshot()', async () => {
   const store = filledStore(3000);
-  const expected = Buffer.from(store.snapshot(3)).subarray(3);
-  let finishedCalls = 0;
-  // A zero time budget: one step of 100 revisions per slice.
-  const job = encodeInSlices(store.beginSnapshot(3), () => finishedCalls++, 0, 100);
+  const expected = Buffer.from(store.snapshot());
+  const parts: Buffer[] = [];
+  let writing = false;
+  const write = async (chunk: Uint8Array) => {
+    assert.equal(writing, false, 'one write at a time');
+    writing = true;
+    parts.push(Buffer.from(chunk));
+    await turn(); // the write takes a while: the encoder must not step meanwhile
+    writing = false;
+  };
+  // A zero time budget: one step of 100 revisions per slice; chunks of 4 KiB.
+  const job = encodeInSlices(store.streamSnapshot(4096), write, 0, 100);
   assert.equal(job.finished, false, 'nothing runs before the next turn of the loop');
   let turns = 0;
   let writes = 3000;
   while (!job.finished) {
     // Other work between slices: the store moves on.
     store.apply(++writes, { kind: 'put', requestId: writes, request: { key: Buffer.from(`key-${turns}`), value: Buffer.from('late') } });
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await turn();
     turns++;
   }
   await job.done;
-  assert.equal(finishedCalls, 1);
   assert.equal(job.error, undefined);
+  assert.equal(job.complete, true);
   assert.ok(job.stats.slices >= 60, `${job.stats.slices} slices`);
+  assert.ok(parts.length >= 40, `${parts.length} chunks`);
   assert.ok(turns >= job.stats.slices - 1, `${turns} turns for ${job.stats.slices} slices`);
-  assert.ok(Buffer.from(job.result!).subarray(3).equals(expected));
+  assert.ok(Buffer.concat(parts).equals(expected));
 });
 
-test('cancel stops the encode before its next slice; done settles without a result', async () => {
+test('cancel stops the encode before its next slice; done settles, not complete', async () => {
   const store = filledStore(2000);
-  let finishedCalls = 0;
-  const job = encodeInSlices(store.beginSnapshot(), () => finishedCalls++, 0, 50);
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  let writes = 0;
+  const job = encodeInSlices(store.streamSnapshot(1024), async () => void writes++, 0, 50);
+  await turn();
+  await turn();
   const slicesAtCancel = job.stats.slices;
   assert.ok(slicesAtCancel >= 1 && !job.finished);
   job.cancel();
   await job.done;
   assert.equal(job.finished, true);
-  assert.equal(job.result, undefined);
-  assert.equal(job.stats.slices, slicesAtCancel);
-  assert.equal(finishedCalls, 0);
+  assert.equal(job.complete, false);
+  assert.equal(job.error, undefined);
+  assert.ok(job.stats.slices <= slicesAtCancel + 1);
 });
 
-test('a failing encoder ends the job with its error', async () => {
+test('a failing encoder or write ends the job with its error', async () => {
   const boom = new Error('boom');
-  const encoder = { step: () => { throw boom; }, result: () => new Uint8Array() } as unknown as Parameters<typeof encodeInSlices>[0];
-  let finishedCalls = 0;
-  const job = encodeInSlices(encoder, () => finishedCalls++);
+  const encoder: ChunkedEncoder = { step: () => { throw boom; }, takeChunk: () => undefined };
+  const job = encodeInSlices(encoder, async () => {});
   await job.done;
   assert.equal(job.error, boom);
-  assert.equal(job.result, undefined);
-  assert.equal(finishedCalls, 1);
+  assert.equal(job.complete, false);
+  const full = new Error('disk full');
+  const failing = encodeInSlices(filledStore(100).streamSnapshot(256), () => Promise.reject(full));
+  await failing.done;
+  assert.equal(failing.error, full);
+  assert.equal(failing.stats.slices, 1, 'no slice after the failed write');
 });

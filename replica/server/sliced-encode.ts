@@ -1,9 +1,12 @@
-// Runs a KV snapshot encoder in short slices between turns of the event loop
-// (setImmediate), so a member encoding its whole store keeps answering
-// clients and peers: each slice does a few thousand revisions and stops after
-// about `sliceMs`. It only drives the encoder and measures it; what the image
-// holds was fixed when the encoder was captured (KvStore.beginSnapshot).
-// It must never run a slice after cancel(), and never leave `done` unsettled.
+// Runs a streaming KV snapshot encoder in short slices between turns of the
+// event loop (setImmediate), so a member encoding its whole store keeps
+// answering clients and peers: each slice does a few thousand revisions and
+// stops after about `sliceMs`, or as soon as the encoder has a chunk ready,
+// which is handed to `write` (the loop is free while it is written out).
+// It only drives the encoder and measures it; what the image holds was fixed
+// when the encoder was captured (KvStore.streamSnapshot).
+// It must never run a slice after cancel(), never step the encoder while a
+// chunk is being written, and never leave `done` unsettled.
 import type { SnapshotEncoder } from '../kv/index.ts';
 
 /** SLICE_MS is how long one slice may hold the loop (about; a slice ends after the step that crosses it). */
@@ -21,28 +24,34 @@ export interface SlicedEncodeStats {
 }
 
 export interface SlicedEncode {
-  /** settles (never rejects) once the encode finished, failed or was cancelled */
+  /** settles (never rejects) once the encode finished, failed or was cancelled, and no write is under way */
   readonly done: Promise<void>;
   /** true once done settled */
   readonly finished: boolean;
-  /** the encoder's buffer, once it finished */
-  readonly result: Uint8Array | undefined;
-  /** what the encoder threw, if it failed */
+  /** true once every chunk was written */
+  readonly complete: boolean;
+  /** what the encoder or a write threw, if one failed */
   readonly error: unknown;
   readonly stats: SlicedEncodeStats;
-  /** cancel stops the encode before its next slice (done then settles with no result). */
+  /** cancel stops the encode before its next slice (done then settles, not complete). */
   cancel(): void;
 }
 
+/** The encoder as this driver uses it. */
+export type ChunkedEncoder = Pick<SnapshotEncoder, 'step' | 'takeChunk'>;
+
 /**
- * encodeInSlices starts encoding on the next turn of the event loop and calls
- * `onFinished` (once) when the encode finished or failed, not when cancelled.
+ * encodeInSlices starts encoding on the next turn of the event loop; each
+ * chunk goes to `write`, whose promise must settle before the next slice
+ * (the chunk's bytes are reused after it). Stats add up into `stats` when
+ * given (a host that runs several encodes for one snapshot).
  */
 export function encodeInSlices(
-  encoder: SnapshotEncoder,
-  onFinished: () => void,
+  encoder: ChunkedEncoder,
+  write: (chunk: Uint8Array) => Promise<void>,
   sliceMs = SLICE_MS,
   stepRevisions = STEP_REVISIONS,
+  stats: SlicedEncodeStats = { slices: 0, busyMs: 0, longestSliceMs: 0 },
 ): SlicedEncode {
   let settle!: () => void;
   const done = new Promise<void>((resolve) => (settle = resolve));
@@ -50,44 +59,55 @@ export function encodeInSlices(
   const job = {
     done,
     finished: false,
-    result: undefined as Uint8Array | undefined,
+    complete: false,
     error: undefined as unknown,
-    stats: { slices: 0, busyMs: 0, longestSliceMs: 0 },
+    stats,
     cancel(): void {
-      if (job.finished || cancelled) return;
-      cancelled = true;
+      if (!job.finished) cancelled = true;
     },
   };
-  const end = (notify: boolean) => {
+  const end = () => {
     job.finished = true;
     settle();
-    if (notify) onFinished();
+  };
+  const fail = (e: unknown) => {
+    job.error = e ?? new Error('snapshot encode failed');
+    end();
   };
   const slice = () => {
     if (cancelled) {
-      end(false);
+      end();
       return;
     }
     const started = performance.now();
-    let complete = false;
+    let last = false;
+    let chunk: Uint8Array | undefined;
     try {
-      do complete = encoder.step(stepRevisions);
-      while (!complete && performance.now() - started < sliceMs);
+      do {
+        last = encoder.step(stepRevisions);
+        chunk = encoder.takeChunk();
+      } while (!last && !chunk && performance.now() - started < sliceMs);
     } catch (e) {
       job.error = e ?? new Error('snapshot encoder failed');
     }
     const ms = performance.now() - started;
-    job.stats.slices++;
-    job.stats.busyMs += ms;
-    if (ms > job.stats.longestSliceMs) job.stats.longestSliceMs = ms;
+    stats.slices++;
+    stats.busyMs += ms;
+    if (ms > stats.longestSliceMs) stats.longestSliceMs = ms;
     if (job.error !== undefined) {
-      end(true);
-    } else if (complete) {
-      job.result = encoder.result();
-      end(true);
-    } else {
-      setImmediate(slice);
+      end();
+      return;
     }
+    const next = () => {
+      if (last) {
+        job.complete = true;
+        end();
+      } else {
+        setImmediate(slice);
+      }
+    };
+    if (chunk) write(chunk).then(next, fail);
+    else next();
   };
   setImmediate(slice);
   return job;

@@ -3,6 +3,8 @@
 // through here. See README.md for the on-disk format and the recovery rules.
 export { openStorage, isInitialized, snapshotDue, DiskStorage, DEFAULT_SEGMENT_BYTES, DEFAULT_KEEP_SNAPSHOTS, MAX_ENTRY_DATA } from './disk-storage.ts';
 export type { OpenedStorage } from './disk-storage.ts';
+export { DataLengthMismatchError, lengthRangeUsable } from './snapshot-file.ts';
+export type { StreamedSnapshotFile } from './snapshot-file.ts';
 export type { StorageIds, StorageOptions, RecoveredState, WalStats } from './types.ts';
 export {
   WalCorruptError,

@@ -171,6 +171,11 @@ export class DataLengthMismatchError extends Error {
   }
 }
 
+/** lengthRangeUsable tells whether a streamed snapshot can start with this data length range (both bounds of one varint size). */
+export function lengthRangeUsable(range: { min: number; max: number }): boolean {
+  return Number.isSafeInteger(range.min) && range.min >= 0 && range.min <= range.max && Number.isSafeInteger(range.max) && varintSize(range.min) === varintSize(range.max);
+}
+
 /**
  * StreamedSnapshotFile writes a snapshot file whose data arrives in parts
  * (this member's own snapshot, as its encoder produces it), so the data is
@@ -216,7 +221,7 @@ export class StreamedSnapshotFile {
     checkMetadata(metadata);
     checkUint(range.min, 'data length floor');
     checkUint(range.max, 'data length bound');
-    if (range.min > range.max || varintSize(range.min) !== varintSize(range.max)) {
+    if (!lengthRangeUsable(range)) {
       throw new RangeError(`snapshot data length range [${range.min}, ${range.max}] must be ordered and its bounds of one varint size`);
     }
     const tmp = `${path.join(snapDir, snapshotFileName(metadata))}.tmp`;

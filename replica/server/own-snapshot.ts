@@ -1,0 +1,124 @@
+// Streams this member's own snapshot into its file as it is encoded: the
+// envelope (member table) first, then the KV image chunk by chunk from the
+// encoder run in slices (sliced-encode.ts), through one reused buffer, so the
+// image is never whole in memory. The file's head holds the data's length;
+// the encoder's size range (from the store's totals) fixes how many bytes
+// that length takes, and when the range cannot (its bounds straddle a varint
+// size, or the image fell outside it) the encoder sizes the image exactly
+// first. The result is a finished, fsynced file under its temporary name:
+// the member's loop commits it (DiskStorage.commitSnapshotFile) or aborts it.
+// It must never leave a temp file behind on failure or cancel, and never
+// commit anything itself.
+import type { SnapshotEncoder } from '../kv/index.ts';
+import type { SnapshotMetadata } from '../raft/types.ts';
+import { DataLengthMismatchError, lengthRangeUsable } from '../storage/index.ts';
+import type { DiskStorage, StreamedSnapshotFile } from '../storage/index.ts';
+import { encodeInSlices, type SlicedEncode, type SlicedEncodeStats } from './sliced-encode.ts';
+
+/** SNAPSHOT_CHUNK_BYTES is the encoder's buffer: the most written at once, and what the file is flushed by. */
+export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
+
+export interface OwnSnapshotStats extends SlicedEncodeStats {
+  /** the data's length (envelope and image), once finished */
+  bytes: number;
+  /** the encoder sized the image exactly first (its totals could not fix the length's size) */
+  sized: boolean;
+}
+
+export interface OwnSnapshotStream {
+  /** settles (never rejects) once the file is finished, the stream failed, or it was cancelled */
+  readonly done: Promise<void>;
+  readonly finished: boolean;
+  /** the finished file, fsynced under its temporary name: commit it or abort it */
+  readonly file: StreamedSnapshotFile | undefined;
+  /** what failed, if anything did */
+  readonly error: unknown;
+  readonly stats: OwnSnapshotStats;
+  /** cancel stops the encode before its next slice and removes the file (done then settles with no file). */
+  cancel(): void;
+}
+
+/**
+ * streamOwnSnapshot starts streaming, on the next turn of the event loop, the
+ * snapshot `metadata` whose data is `envelope` then the encoder's image, and
+ * calls `onFinished` once done settled (not after cancel).
+ */
+export function streamOwnSnapshot(
+  disk: Pick<DiskStorage, 'beginSnapshotFile'>,
+  metadata: SnapshotMetadata,
+  envelope: Uint8Array,
+  encoder: SnapshotEncoder,
+  onFinished: () => void,
+  chunkOptions: { sliceMs?: number; stepRevisions?: number } = {},
+): OwnSnapshotStream {
+  const stats: OwnSnapshotStats = { slices: 0, busyMs: 0, longestSliceMs: 0, bytes: 0, sized: false };
+  let slices: SlicedEncode | undefined;
+  let cancelled = false;
+  const job = {
+    done: undefined as unknown as Promise<void>,
+    finished: false,
+    file: undefined as StreamedSnapshotFile | undefined,
+    error: undefined as unknown,
+    stats,
+    cancel(): void {
+      if (job.finished) return;
+      cancelled = true;
+      slices?.cancel();
+    },
+  };
+  const dataRange = (): { min: number; max: number } | undefined => {
+    const r = encoder.sizeRange;
+    return r && { min: envelope.length + r.min, max: envelope.length + r.max };
+  };
+  /** one encode into one file: the finished file, or undefined when cancelled */
+  const attempt = async (): Promise<StreamedSnapshotFile | undefined> => {
+    const range = dataRange();
+    if (!range || !lengthRangeUsable(range)) {
+      encoder.sizeExactly();
+      stats.sized = true;
+    }
+    let file: StreamedSnapshotFile | undefined;
+    const write = async (chunk: Uint8Array): Promise<void> => {
+      if (!file) {
+        // The first chunk comes after any sizing pass: the range is final now.
+        file = await disk.beginSnapshotFile(metadata, dataRange()!);
+        await file.append(envelope);
+      }
+      await file.append(chunk);
+    };
+    slices = encodeInSlices(encoder, write, chunkOptions.sliceMs, chunkOptions.stepRevisions, stats);
+    await slices.done;
+    if (slices.error !== undefined || !slices.complete) {
+      await file?.abort();
+      if (slices.error !== undefined) throw slices.error;
+      return undefined; // cancelled
+    }
+    await file!.finish();
+    return file;
+  };
+  job.done = (async () => {
+    try {
+      let file: StreamedSnapshotFile | undefined;
+      try {
+        file = await attempt();
+      } catch (e) {
+        if (!(e instanceof DataLengthMismatchError) || cancelled) throw e;
+        // The totals' range did not hold (it always should): size exactly, write again.
+        encoder.sizeExactly();
+        stats.sized = true;
+        file = await attempt();
+      }
+      if (file && cancelled) {
+        await file.abort();
+        file = undefined;
+      }
+      if (file) stats.bytes = file.bytes;
+      job.file = file;
+    } catch (e) {
+      job.error = e ?? new Error('own snapshot failed');
+    }
+    job.finished = true;
+    if (!cancelled) onFinished();
+  })();
+  return job;
+}
