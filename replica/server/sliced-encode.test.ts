@@ -78,3 +78,25 @@ test('a failing encoder or write ends the job with its error', async () => {
   assert.equal(failing.error, full);
   assert.equal(failing.stats.slices, 1, 'no slice after the failed write');
 });
+
+test('after a slice that held the loop, the next one waits at least as long: the encode takes at most about half the loop', async () => {
+  const starts: number[] = [];
+  let steps = 0;
+  const encoder: ChunkedEncoder = {
+    step: () => {
+      starts.push(performance.now());
+      const until = performance.now() + 5;
+      while (performance.now() < until); // a step that holds the loop 5 ms
+      return ++steps === 6;
+    },
+    takeChunk: () => undefined,
+  };
+  const job = encodeInSlices(encoder, async () => {}, 4);
+  await job.done;
+  assert.equal(job.complete, true);
+  assert.equal(starts.length, 6);
+  for (let i = 1; i < starts.length; i++) {
+    const gap = starts[i] - starts[i - 1];
+    assert.ok(gap >= 9.5, `slice ${i} started ${gap.toFixed(1)} ms after the one before (5 ms held, then at least 5 ms yielded)`);
+  }
+});

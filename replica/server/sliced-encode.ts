@@ -1,8 +1,10 @@
 // Runs a streaming KV snapshot encoder in short slices between turns of the
-// event loop (setImmediate), so a member encoding its whole store keeps
-// answering clients and peers: each slice does a few thousand revisions and
-// stops after about `sliceMs`, or as soon as the encoder has a chunk ready,
-// which is handed to `write` (the loop is free while it is written out).
+// event loop, so a member encoding its whole store keeps answering clients
+// and peers: each slice does a few thousand revisions and stops after about
+// `sliceMs`, or as soon as the encoder has a chunk ready, which is handed to
+// `write` (the loop is free while it is written out); after a slice of a
+// millisecond or more the next one waits at least as long (a timer), so the
+// encode holds at most about half of the loop's time.
 // It only drives the encoder and measures it; what the image holds was fixed
 // when the encoder was captured (KvStore.streamSnapshot).
 // It must never run a slice after cancel(), never step the encoder while a
@@ -102,6 +104,10 @@ export function encodeInSlices(
       if (last) {
         job.complete = true;
         end();
+      } else if (ms >= 1) {
+        // Yield as long as the slice held the loop: the encode takes at most
+        // about half of it, whatever else the member has to do meanwhile.
+        setTimeout(slice, ms);
       } else {
         setImmediate(slice);
       }
