@@ -43,6 +43,8 @@ export interface BenchOptions {
   nodeFlags: string[];
   /** replicant: extra replica flags, e.g. --snapshot-count 100000 */
   replicaFlags: string[];
+  /** where to write each run's request timeline (end time, latency per request), if anywhere */
+  timelineDir?: string;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -67,6 +69,10 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
   --no-install-etcd   if etcd is missing, fail (default: install etcd-server with
                       apt-get when running as root, saying so)
   --keep              keep data dirs and member logs (their path is printed)
+  --timeline DIR      write each run's requests (Unix ms at the end, latency ms) to
+                      DIR/<workload>-<system>-round<N>.txt; node test/bench/timeline.ts
+                      DIR [--logs <kept data dir>] prints the p99 per half second
+                      beside the members' snapshots
   --heartbeat-interval MS / --election-timeout MS   raft timings for both (default 100 / 1000)
   --replica-main FILE run this replica entry point instead of replica/main.ts
                       (to measure another build, e.g. an experiment's copy)
@@ -110,6 +116,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
         profile: { type: 'string' },
         'no-install-etcd': { type: 'boolean' },
         keep: { type: 'boolean' },
+        timeline: { type: 'string' },
         'heartbeat-interval': { type: 'string' },
         'election-timeout': { type: 'string' },
         'replica-main': { type: 'string' },
@@ -163,5 +170,6 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
     replicaMain: values['replica-main'],
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter(Boolean),
     replicaFlags: (values['replica-flags'] ?? '').split(/\s+/).filter(Boolean),
+    timelineDir: values.timeline,
   };
 }

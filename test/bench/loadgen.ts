@@ -21,6 +21,8 @@ export interface LoadJob {
   timeoutMs: number;
   /** HTTP/2 connections per endpoint (clients are spread over them) */
   connsPerEndpoint: number;
+  /** if set, every measured request's end (Unix ms) and latency (ms) are written there, one line each */
+  timelineFile?: string;
 }
 
 /** LoadResult is what one run measured. Window times are absNow() values. */
@@ -198,6 +200,13 @@ function operationFor(job: LoadJob, client: number, conflicts: { n: number }): O
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** writeTimeline writes one line per request: its end as Unix ms (3 decimals) and its latency in ms. */
+function writeTimeline(file: string, ends: Float64Array, latencies: Float64Array): void {
+  const lines: string[] = [];
+  for (let i = 0; i < ends.length; i++) lines.push(`${ends[i].toFixed(3)} ${latencies[i].toFixed(3)}`);
+  fs.writeFileSync(file, lines.join('\n') + (lines.length > 0 ? '\n' : ''));
+}
+
 /**
  * runLoad runs one measured job. `onWindow` is told when the measured window
  * opens and closes (for sampling the servers' CPU and memory).
@@ -227,6 +236,7 @@ export async function runLoad(job: LoadJob, onWindow: (phase: 'start' | 'end', a
     absEnd = absNow();
     onWindow('end', absEnd);
   }, job.warmupMs + job.durationMs);
+  const timeline = job.timelineFile ? { ends: new SampleBuffer(1 << 16), latencies: new SampleBuffer(1 << 16) } : undefined;
   const client = async (i: number) => {
     const op = operationFor(job, i, conflicts);
     let endpoint = i;
@@ -239,6 +249,10 @@ export async function runLoad(job: LoadJob, onWindow: (phase: 'start' | 'end', a
         if (started >= windowStart && ended <= windowEnd) {
           ops++;
           samples.add(ended - started);
+          if (timeline) {
+            timeline.ends.add(performance.timeOrigin + ended);
+            timeline.latencies.add(ended - started);
+          }
         }
       } catch (e) {
         const ended = performance.now();
@@ -253,6 +267,7 @@ export async function runLoad(job: LoadJob, onWindow: (phase: 'start' | 'end', a
   };
   try {
     await Promise.all(Array.from({ length: job.workload.concurrency }, (_, i) => client(i)));
+    if (timeline) writeTimeline(job.timelineFile!, timeline.ends.samples(), timeline.latencies.samples());
   } finally {
     clearTimeout(openTimer);
     clearTimeout(closeTimer);

@@ -54,6 +54,7 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
   cleanup.after(() => lg.close());
 
   if (o.profileDir) fs.mkdirSync(o.profileDir, { recursive: true });
+  if (o.timelineDir) fs.mkdirSync(o.timelineDir, { recursive: true });
   const clusters = new Map<TargetKind, Cluster>();
   for (const t of o.targets) {
     const common = { heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, keep: o.keep };
@@ -99,7 +100,15 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         let fsyncsBefore: Promise<MemberCounters[]> | undefined;
         let fsyncsAfter: Promise<MemberCounters[]> | undefined;
         const result = await lg.run(
-          { workload: w, endpoints, warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000, timeoutMs: o.timeoutMs, connsPerEndpoint: o.connsPerEndpoint },
+          {
+            workload: w,
+            endpoints,
+            warmupMs: o.warmupS * 1000,
+            durationMs: o.durationS * 1000,
+            timeoutMs: o.timeoutMs,
+            connsPerEndpoint: o.connsPerEndpoint,
+            timelineFile: o.timelineDir === undefined ? undefined : path.join(path.resolve(o.timelineDir), `${w.name}-${t}-round${round}.txt`),
+          },
           (phase) => {
             if (phase === 'start') {
               usage.open();

@@ -14,6 +14,7 @@ import { ensureEtcd } from './etcd-binary.ts';
 import { parseBenchFlags } from './flags.ts';
 import { markdownReport } from './report.ts';
 import { runBench } from './run.ts';
+import { parseTimeline } from './timeline.ts';
 import { WORKLOADS } from './workloads.ts';
 import type { TargetKind } from './clusters.ts';
 
@@ -37,7 +38,8 @@ test('npm run bench -- --smoke: both systems, every workload, failover, report, 
     only = ['replicant'];
   }
   const jsonFile = path.join(dir, 'bench.json');
-  const options = parseBenchFlags(['--smoke', '--json', jsonFile, ...(only.length === 1 ? ['--only', only[0]] : [])])!;
+  const timelineDir = path.join(dir, 'timeline');
+  const options = parseBenchFlags(['--smoke', '--json', jsonFile, '--timeline', timelineDir, ...(only.length === 1 ? ['--only', only[0]] : [])])!;
   const cleanups: (() => void | Promise<void>)[] = [];
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn();
@@ -56,6 +58,9 @@ test('npm run bench -- --smoke: both systems, every workload, failover, report, 
       assert.equal(r.errors, 0, `${w.name} against ${target}: ${JSON.stringify(r.errorKinds)}`);
       assert.equal(r.members.length, 3, `${w.name} against ${target}: CPU and RSS of 3 members`);
       for (const m of r.members) assert.ok(m.rssMaxMiB > 5, `${m.member} RSS ${m.rssMaxMiB} MiB`);
+      // --timeline: one line per measured request (one round in a smoke run).
+      const lines = parseTimeline(fs.readFileSync(path.join(timelineDir, `${w.name}-${target}-round1.txt`), 'utf8'));
+      assert.equal(lines.length, r.ops, `${w.name} against ${target}: a timeline line per measured request`);
     }
     const kill = report.failover.find((f) => f.target === target && f.event === 'kill');
     assert.ok(kill && kill.repetitions === 1, `kill -9 failover measured against ${target}`);

@@ -1,0 +1,108 @@
+// Reads the request timelines a bench run wrote (--timeline DIR: one file per
+// workload, system and round, a line per request: its end as Unix ms, its
+// latency in ms) and prints, per file, the p99 of each half second, marking
+// the half-seconds a member's snapshot overlapped (from the "saved snapshot"
+// lines of a kept run's member logs, --logs DIR): to see whether a run's slow
+// requests came with snapshots or without them (docs/benchmarks.md, item 19).
+// Usage: node test/bench/timeline.ts DIR [--logs DATA_DIR] [--bucket-ms 500]
+// A measurement tool: it must never be part of a test's pass/fail on timings.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface Bucket {
+  /** offset of the bucket's start from the file's first request, ms */
+  from: number;
+  requests: number;
+  p99: number;
+  /** members whose snapshot (capture to durable) overlapped the bucket */
+  snapshots: string[];
+}
+
+export interface SnapshotWindow {
+  member: string;
+  /** Unix ms */
+  start: number;
+  end: number;
+}
+
+/** parseTimeline reads a timeline file's lines into [end Unix ms, latency ms] pairs; a malformed line throws naming it. */
+export function parseTimeline(text: string, file = 'timeline'): [number, number][] {
+  const out: [number, number][] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const [a, b] = line.trim().split(/\s+/).map(Number);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`${file}:${i + 1}: expected "<end Unix ms> <latency ms>", got ${JSON.stringify(line)}`);
+    out.push([a, b]);
+  });
+  return out;
+}
+
+/** snapshotWindows reads the "saved snapshot" lines of member logs (pino JSON): each snapshot from capture to durable. */
+export function snapshotWindows(logText: string): SnapshotWindow[] {
+  const out: SnapshotWindow[] = [];
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"saved snapshot"')) continue;
+    let j: { time?: number; totalMs?: number; member?: string; msg?: string };
+    try {
+      j = JSON.parse(line);
+    } catch {
+      continue; // a line of another kind (e.g. --trace-gc output) that mentions it
+    }
+    if (j.msg !== 'saved snapshot' || typeof j.time !== 'number' || typeof j.totalMs !== 'number') continue;
+    out.push({ member: String(j.member ?? '?'), start: j.time - j.totalMs, end: j.time });
+  }
+  return out;
+}
+
+/** buckets groups requests by end time into buckets of `bucketMs` from the first one, each with its p99 (nearest rank) and the snapshots overlapping it. */
+export function buckets(requests: [number, number][], windows: SnapshotWindow[], bucketMs: number): Bucket[] {
+  if (requests.length === 0) return [];
+  const t0 = Math.min(...requests.map(([t]) => t));
+  const groups = new Map<number, number[]>();
+  for (const [t, ms] of requests) {
+    const k = Math.floor((t - t0) / bucketMs);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(ms);
+  }
+  return [...groups.keys()].sort((a, b) => a - b).map((k) => {
+    const lat = groups.get(k)!.sort((a, b) => a - b);
+    const from = t0 + k * bucketMs;
+    const to = from + bucketMs;
+    const snapshots = windows.filter((w) => w.start < to && w.end > from).map((w) => w.member);
+    return { from: k * bucketMs, requests: lat.length, p99: lat[Math.min(lat.length - 1, Math.ceil(0.99 * lat.length) - 1)], snapshots };
+  });
+}
+
+function main(): void {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { logs: { type: 'string' }, 'bucket-ms': { type: 'string' } } });
+  const dir = positionals[0];
+  if (!dir) throw new Error('usage: node test/bench/timeline.ts DIR [--logs DATA_DIR] [--bucket-ms 500]');
+  const bucketMs = Number(values['bucket-ms'] ?? 500);
+  if (!(bucketMs > 0)) throw new Error(`--bucket-ms must be a positive number, got ${values['bucket-ms']}`);
+  const windows: SnapshotWindow[] = [];
+  if (values.logs) {
+    for (const f of fs.readdirSync(values.logs).filter((n) => n.endsWith('.log'))) windows.push(...snapshotWindows(fs.readFileSync(path.join(values.logs, f), 'utf8')));
+  }
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.txt')).sort()) {
+    const requests = parseTimeline(fs.readFileSync(path.join(dir, f), 'utf8'), f);
+    const sorted = requests.map(([, ms]) => ms).sort((a, b) => a - b);
+    const p99 = sorted.length > 0 ? sorted[Math.ceil(0.99 * sorted.length) - 1] : NaN;
+    console.log(`${f}: ${requests.length} requests, p99 ${p99.toFixed(1)} ms; p99 per ${bucketMs} ms (* = a snapshot was being taken):`);
+    console.log(
+      buckets(requests, windows, bucketMs)
+        .map((b) => `${b.p99.toFixed(0)}${b.snapshots.length > 0 ? `*${b.snapshots.join('+')}` : ''}`)
+        .join(' '),
+    );
+  }
+}
+
+if (import.meta.main) {
+  try {
+    main();
+  } catch (e) {
+    console.error(`timeline: ${(e as Error).message}`);
+    process.exit(2);
+  }
+}
