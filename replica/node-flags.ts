@@ -37,12 +37,14 @@ export const REPLICA_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'
  *
  * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`: glibc (2.35 and later) asks for
  * transparent huge pages (madvise) on the memory it maps for large
- * allocations, which is where Buffers of a MiB or more live — above all a
- * snapshot image, written once into a fresh buffer as large as the store
- * (tens of MB). On the benchmark machine first touching such a buffer page by
- * page cost ~250 ms per 64 MiB, ~45 ms with huge pages; encoding a 250 000
- * revision store took ~550 ms of CPU, ~180 ms with them
- * (docs/benchmarks.md, Optimisations, item 17). It changes only how memory is
- * mapped: with THP off ("never") or an older or other libc it does nothing.
+ * allocations, which is where Buffers of a MiB or more live. It was set for
+ * the snapshot image, once a fresh buffer as large as the store: first
+ * touching one page by page cost ~250 ms per 64 MiB, ~45 ms with huge pages
+ * (docs/benchmarks.md, Optimisations, item 17). Since item 19 an own
+ * snapshot is streamed through a 1 MiB buffer and no image is allocated;
+ * the tunable stays for the large Buffers left (a snapshot installed from
+ * the leader, read back for a follower, or restored at start), with no
+ * growth of resident memory measured (item 17). It changes only how memory
+ * is mapped: with THP off ("never") or an older or other libc it does nothing.
  */
 export const REPLICA_NODE_ENV: Readonly<Record<string, string>> = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
