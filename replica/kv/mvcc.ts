@@ -13,8 +13,11 @@ import type { KeyRange } from './keys.ts';
  * Revision is one version of one key. A tombstone (the key deleted at
  * `main`) has value null and zero create revision and version.
  * Invariant: a key's revisions are in strictly ascending (main, sub) order.
- * A revision never changes once it is in a history (only its digest stamp is
- * set, before it goes in): a snapshot being encoded may still be reading it.
+ * A revision never changes once it is in a history: a snapshot being
+ * encoded may still be reading it. Its digest contribution is not stored on
+ * it but computed again when needed (headHash): a stored 64-bit hash took a
+ * boxed number per revision, one more heap object per revision for the
+ * collector to mark (docs/benchmarks.md, Optimisations, item 20).
  */
 export class Revision {
   readonly main: number;
@@ -23,9 +26,6 @@ export class Revision {
   readonly version: number;
   /** value is the latin1 value, or null for a tombstone. */
   readonly value: string | null;
-  /** hashHi/hashLo are this revision's digest contribution while it is a key's live head. */
-  hashHi: number;
-  hashLo: number;
 
   constructor(main: number, sub: number, createRevision: number, version: number, value: string | null) {
     this.main = main;
@@ -33,9 +33,12 @@ export class Revision {
     this.createRevision = createRevision;
     this.version = version;
     this.value = value;
-    this.hashHi = 0;
-    this.hashLo = 0;
   }
+}
+
+/** headHash is the digest contribution of `rev` while it is `key`'s live head (never a tombstone). */
+function headHash(key: string, rev: Revision): { hi: number; lo: number } {
+  return keyHash(key, rev.value!, rev.createRevision, rev.main, rev.version);
 }
 
 /**
@@ -143,9 +146,8 @@ export class Keyspace {
       ? new Revision(main, sub, prev.createRevision, prev.version + 1, value)
       : new Revision(main, sub, main, 1, value);
     this.assertAfter(history, rev);
-    if (prev) this.digest.subtract({ hi: prev.hashHi, lo: prev.hashLo });
-    this.stampHash(key, rev);
-    this.digest.add({ hi: rev.hashHi, lo: rev.hashLo });
+    if (prev) this.digest.subtract(headHash(key, prev));
+    this.digest.add(headHash(key, rev));
     if (!history) {
       this.index.set(key, [rev], true);
     } else {
@@ -165,7 +167,7 @@ export class Keyspace {
     if (!history || !prev) throw new Error(`keyspace: tombstone of a key that does not exist`);
     const rev = new Revision(main, sub, 0, 0, null);
     this.assertAfter(history, rev);
-    this.digest.subtract({ hi: prev.hashHi, lo: prev.hashLo });
+    this.digest.subtract(headHash(key, prev));
     history.push(rev);
     this.index.setLive(key, false);
     this.compactable.add(key);
@@ -327,10 +329,7 @@ export class Keyspace {
       const history = histories[i];
       for (const rev of history) this.account(key, rev, 1);
       const cur = head(history);
-      if (cur) {
-        this.stampHash(key, cur);
-        this.digest.add({ hi: cur.hashHi, lo: cur.hashLo });
-      }
+      if (cur) this.digest.add(headHash(key, cur));
       if (history.length > 1 || !cur) this.compactable.add(key);
     }
   }
@@ -343,12 +342,11 @@ export class Keyspace {
     const history = this.index.get(key);
     const rev = head(history);
     if (!history || !rev) return false;
-    this.digest.subtract({ hi: rev.hashHi, lo: rev.hashLo });
+    this.digest.subtract(headHash(key, rev));
     this.bytesHeld += value.length - rev.value!.length;
     this.valueChars += value.length - rev.value!.length;
     const rewritten = new Revision(rev.main, rev.sub, rev.createRevision, rev.version, value);
-    this.stampHash(key, rewritten);
-    this.digest.add({ hi: rewritten.hashHi, lo: rewritten.hashLo });
+    this.digest.add(headHash(key, rewritten));
     const copy = history.slice();
     copy[copy.length - 1] = rewritten;
     this.index.set(key, copy, true);
@@ -360,16 +358,9 @@ export class Keyspace {
     const fresh = new Digest64();
     this.index.scan('', null, (key, history, live) => {
       if (!live) return;
-      const rev = history[history.length - 1];
-      fresh.add(keyHash(key, rev.value!, rev.createRevision, rev.main, rev.version));
+      fresh.add(headHash(key, history[history.length - 1]));
     });
     return fresh.hex();
-  }
-
-  private stampHash(key: string, rev: Revision): void {
-    const h = keyHash(key, rev.value!, rev.createRevision, rev.main, rev.version);
-    rev.hashHi = h.hi;
-    rev.hashLo = h.lo;
   }
 
   private account(key: string, rev: Revision, sign: 1 | -1): void {
