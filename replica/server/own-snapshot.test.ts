@@ -15,7 +15,7 @@ import { openStorage } from '../storage/index.ts';
 import type { DiskStorage } from '../storage/index.ts';
 import { emptyConfState, type SnapshotMetadata } from '../raft/index.ts';
 import { encodeSnapshot, snapshotEnvelope } from './envelope.ts';
-import { streamOwnSnapshot } from './own-snapshot.ts';
+import { ownSnapshotVerdict, streamOwnSnapshot } from './own-snapshot.ts';
 
 const ids = { clusterId: 0x77, memberId: 1 };
 
@@ -117,4 +117,26 @@ test('a cancelled stream leaves no file and does not report; a failed one report
   await refused.done;
   assert.match(String(refused.error), /not newer than the saved snapshot/);
   assert.equal(finished, 1);
+});
+
+test('the loop drops a stale own snapshot even when its stream failed; otherwise a failure is fatal', async (t) => {
+  const at = { applied: 50_000, lastSnapshotIndex: 40_000, firstIndex: 35_000 };
+  assert.equal(ownSnapshotVerdict({ ...at, failed: false, finished: true }), 'commit');
+  assert.equal(ownSnapshotVerdict({ ...at, failed: true, finished: false }), 'fail');
+  assert.equal(ownSnapshotVerdict({ ...at, failed: false, finished: false }), 'cancelled');
+  // A leader snapshot at 55 000 was installed while the stream ran: stale, whatever became of the stream.
+  const installed = { applied: 50_000, lastSnapshotIndex: 55_000, firstIndex: 55_001 };
+  assert.equal(ownSnapshotVerdict({ ...installed, failed: false, finished: true }), 'drop-stale');
+  assert.equal(ownSnapshotVerdict({ ...installed, failed: true, finished: false }), 'drop-stale');
+  assert.equal(ownSnapshotVerdict({ applied: 50_000, lastSnapshotIndex: 40_000, firstIndex: 60_000, failed: false, finished: true }), 'drop-stale', 'the log starts after it');
+
+  // The failure in question: the leader's snapshot saved before the stream's first chunk opened its file.
+  const store = filledStore(3000);
+  const { disk, snapDir } = await openDisk(t, 3000);
+  await disk.saveSnapshot({ metadata: metaAt(3000), data: new Uint8Array(10) });
+  const stream = streamOwnSnapshot(disk, metaAt(2500), snapshotEnvelope(new Uint8Array()), store.streamSnapshot(4096), () => {});
+  await stream.done;
+  assert.match(String(stream.error), /not newer than the saved snapshot at index 3000/);
+  assert.equal(ownSnapshotVerdict({ applied: 2500, lastSnapshotIndex: 3000, firstIndex: 3001, failed: true, finished: false }), 'drop-stale');
+  assert.deepEqual(fs.readdirSync(snapDir).filter((n) => n.endsWith('.tmp')), [], 'no file left behind');
 });

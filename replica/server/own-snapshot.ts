@@ -122,3 +122,24 @@ export function streamOwnSnapshot(
   })();
   return job;
 }
+
+/** What the loop does with a finished own snapshot stream (see ownSnapshotVerdict). */
+export type OwnSnapshotVerdict = 'drop-stale' | 'fail' | 'cancelled' | 'commit';
+
+/**
+ * ownSnapshotVerdict decides, back in the loop, what becomes of an own
+ * snapshot captured at `applied` whose stream settled. Staleness is asked
+ * first: a snapshot from the leader installed meanwhile (the member's newest
+ * snapshot index at or past `applied`, or its log starting after it) makes
+ * this one worthless, and may be the very reason the stream failed (the
+ * storage refuses to start a file older than a snapshot it saved), so that
+ * failure is no reason to stop the member. Otherwise a failure is fatal, a
+ * cancelled stream (the member is stopping) is left alone, and a finished
+ * file is committed.
+ */
+export function ownSnapshotVerdict(s: { applied: number; lastSnapshotIndex: number; firstIndex: number; failed: boolean; finished: boolean }): OwnSnapshotVerdict {
+  if (s.lastSnapshotIndex >= s.applied || s.applied < s.firstIndex - 1) return 'drop-stale';
+  if (s.failed) return 'fail';
+  if (!s.finished) return 'cancelled';
+  return 'commit';
+}

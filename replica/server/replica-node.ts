@@ -34,7 +34,7 @@ import { MemberTable } from './members.ts';
 import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 import { startTicker, type Ticker } from './ticker.ts';
-import { SNAPSHOT_CHUNK_BYTES, streamOwnSnapshot, type OwnSnapshotStream } from './own-snapshot.ts';
+import { SNAPSHOT_CHUNK_BYTES, ownSnapshotVerdict, streamOwnSnapshot, type OwnSnapshotStream } from './own-snapshot.ts';
 import { latencyTraceOn, traceMark } from './latency-trace.ts';
 
 export interface PeerSender {
@@ -653,16 +653,26 @@ export class ReplicaNode {
   /** saveOwnSnapshot commits a streamed own snapshot's file and records it (step 3 of maybeSnapshot). */
   private saveOwnSnapshot(job: OwnSnapshot): void {
     const { applied, stream, started } = job;
-    if (stream.error !== undefined) throw stream.error;
     const file = stream.file;
-    if (!file) return; // cancelled (the member is stopping)
-    // A snapshot from the leader installed meanwhile is newer (raft installs
-    // only snapshots beyond the commit index) and replaced the log: this one is stale.
-    if (this.lastSnapshotIndex >= applied || applied < this.o.mem.firstIndex() - 1) {
-      this.log.info({ index: applied, newer: this.lastSnapshotIndex }, 'dropped an own snapshot: a newer one was installed while it was encoded');
-      void file.abort();
+    const verdict = ownSnapshotVerdict({
+      applied,
+      lastSnapshotIndex: this.lastSnapshotIndex,
+      firstIndex: this.o.mem.firstIndex(),
+      failed: stream.error !== undefined,
+      finished: file !== undefined,
+    });
+    if (verdict === 'drop-stale') {
+      // A snapshot from the leader installed meanwhile is newer (raft installs
+      // only snapshots beyond the commit index) and replaced the log.
+      this.log.info(
+        { index: applied, newer: this.lastSnapshotIndex, ...(stream.error !== undefined ? { err: stream.error } : {}) },
+        'dropped an own snapshot: a newer one was installed while it was encoded',
+      );
+      void file?.abort();
       return;
     }
+    if (verdict === 'fail') throw stream.error;
+    if (verdict === 'cancelled' || !file) return; // the member is stopping
     const encodedMs = performance.now() - started;
     const { slices, busyMs, longestSliceMs, bytes, sized } = stream.stats;
     this.snapshotInFlight = this.o.disk.commitSnapshotFile(file).then(

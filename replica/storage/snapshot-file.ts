@@ -166,7 +166,7 @@ function checkNamed(file: string, s: Snapshot, expect: { index: number; term: nu
  */
 export class DataLengthMismatchError extends Error {
   constructor(length: number, range: { min: number; max: number }) {
-    super(`snapshot data of ${length} bytes is outside the length range [${range.min}, ${range.max}] the file was started with`);
+    super(`snapshot data of ${length} bytes needs a length field of another size than the range [${range.min}, ${range.max}] the file was started with`);
     this.name = 'DataLengthMismatchError';
   }
 }
