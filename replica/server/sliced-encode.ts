@@ -105,8 +105,9 @@ export function encodeInSlices(
         job.complete = true;
         end();
       } else if (ms >= 1) {
-        // Yield as long as the slice held the loop: the encode takes at most
-        // about half of it, whatever else the member has to do meanwhile.
+        // Yield as long as the slice held the loop (to the timer's millisecond):
+        // the encode takes at most about half of it, whatever else the member
+        // has to do meanwhile.
         setTimeout(slice, ms);
       } else {
         setImmediate(slice);
