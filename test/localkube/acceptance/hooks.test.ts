@@ -122,7 +122,9 @@ test('fault hooks', async (t) => {
         },
       },
     });
-    await waitFor('postStart ran', () => fs.existsSync(path.join(dir, 'poststart')));
+    // The shell creates the file before echo writes into it: wait for the whole line.
+    const poststart = path.join(dir, 'poststart');
+    await waitFor('postStart ran', () => fs.existsSync(poststart) && fs.readFileSync(poststart, 'utf8').endsWith('\n'));
     assert.equal(fs.readFileSync(path.join(dir, 'poststart'), 'utf8'), 'hooked\n');
     assert.equal(status(lk, 'hooked').ready ?? 'False', 'False', 'not ready while the exec probe fails');
     fs.writeFileSync(path.join(dir, 'ready'), '');
