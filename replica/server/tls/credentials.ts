@@ -1,5 +1,5 @@
 // grpc-js credentials over TlsFiles (and the secure-context options the
-// client port's node:http2 server reloads from the same TlsFiles): server credentials whose certificates
+// client port's TLS listener reloads from the same TlsFiles): server credentials whose certificates
 // follow the files (new connections get the new ones; established ones stay
 // up), with client certificates not asked for, requested, or required; and
 // channel credentials for dialing peers that present this member's peer

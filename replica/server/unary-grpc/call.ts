@@ -3,9 +3,10 @@
 // getAuthContext, getPath, getDeadline, cancelled, sendMetadata). It must
 // never report a client certificate the TLS handshake did not verify, and
 // never build what no one asks for (metadata and peer are made on first use).
-import type http2 from 'node:http2';
+import type { Socket } from 'node:net';
 import { TLSSocket, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { RequestHeaders } from './h2/connection.ts';
 
 /** AuthContext is what grpc-js's getAuthContext returns: the verified client certificate, on TLS. */
 export interface AuthContext {
@@ -21,14 +22,14 @@ export class UnaryCall {
   cancelled = false;
   /** responseMetadata holds what the handler passed to sendMetadata, sent with the response headers. */
   responseMetadata: grpc.Metadata | undefined;
-  readonly #stream: http2.ServerHttp2Stream;
-  readonly #headers: http2.IncomingHttpHeaders;
+  readonly #socket: Socket;
+  readonly #headers: RequestHeaders;
   readonly #path: string;
   readonly #deadline: number;
   #metadata: grpc.Metadata | undefined;
 
-  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, path: string, deadline: number) {
-    this.#stream = stream;
+  constructor(socket: Socket, headers: RequestHeaders, path: string, deadline: number) {
+    this.#socket = socket;
     this.#headers = headers;
     this.#path = path;
     this.#deadline = deadline;
@@ -36,7 +37,7 @@ export class UnaryCall {
 
   /** metadata is the request's custom headers as grpc-js Metadata. */
   get metadata(): grpc.Metadata {
-    this.#metadata ??= grpc.Metadata.fromHttp2Headers(this.#headers);
+    this.#metadata ??= grpc.Metadata.fromHttp2Headers(this.#headers as Parameters<typeof grpc.Metadata.fromHttp2Headers>[0]);
     return this.#metadata;
   }
 
@@ -57,15 +58,15 @@ export class UnaryCall {
 
   /** getPeer is the client's address as "ip:port" (IPv6 in brackets), as grpc-js formats it. */
   getPeer(): string {
-    const socket = this.#stream.session?.socket;
-    const ip = socket?.remoteAddress;
+    const socket = this.#socket;
+    const ip = socket.remoteAddress;
     if (!ip) return 'unknown';
     return ip.includes(':') ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
   }
 
   /** getAuthContext carries the client certificate only when the TLS handshake verified it. */
   getAuthContext(): AuthContext {
-    const socket = this.#stream.session?.socket;
+    const socket = this.#socket;
     if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
     const cert = socket.getPeerCertificate();
     return { transportSecurityType: 'ssl', sslPeerCertificate: cert.raw ? cert : undefined };

@@ -1,5 +1,5 @@
-// A lean gRPC server for unary methods on node:http2 (the 'stream' API),
-// serving the same grpc-js ServiceDefinitions and handler objects as a
+// A lean gRPC server for unary methods on our own HTTP/2 connection code
+// (h2/), serving the same grpc-js ServiceDefinitions and handler objects as a
 // grpc-js Server: POST with content-type application/grpc*, one
 // length-prefixed request message bounded before it is buffered, the answer
 // as headers + message + trailers (errors as trailers-only responses), on
@@ -10,15 +10,16 @@
 // It must never answer a call before its handler's callback, never let a
 // peer's bytes, resets or disconnects throw out of an event handler, and never
 // serve a TLS listener without TLS.
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { serverContextOptions, type ClientCertMode, type TlsFiles } from '../tls/index.ts';
 import { UnaryCall } from './call.ts';
 import { RequestReader, frameMessage, percentEncode, timeoutMs, type ReadProblem } from './framing.ts';
+import { H2Connection, type H2Stream } from './h2/connection.ts';
+import { encodeHeaderBlock, type HeaderField } from './h2/hpack.ts';
 
 const Status = grpc.status;
-const { NGHTTP2_NO_ERROR } = http2.constants;
 
 /** MethodInfo names a registered method for hooks (`name` is "Service.Method", e.g. "KV.Put"). */
 export interface MethodInfo {
@@ -66,14 +67,12 @@ export interface ListenOptions {
   tls?: { files: TlsFiles; clientCertMode: ClientCertMode };
 }
 
-type Http2Listener = http2.Http2Server | http2.Http2SecureServer;
-
 /** UnaryGrpcServer serves grpc-js service definitions' unary methods on one or more listeners. */
 export class UnaryGrpcServer {
   readonly #methods = new Map<string, Method>();
   readonly #options: UnaryGrpcServerOptions;
-  readonly #listeners: Http2Listener[] = [];
-  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #listeners: net.Server[] = [];
+  readonly #connections = new Set<H2Connection>();
   readonly #unsubscribe: (() => void)[] = [];
   #shutdown = false;
 
@@ -109,20 +108,16 @@ export class UnaryGrpcServer {
   /** listen opens one listener and resolves its bound port. */
   async listen(o: ListenOptions): Promise<number> {
     if (this.#shutdown) throw new Error('unary gRPC server: listen after shutdown');
-    // grpc-js lifts node's 10 MB per-session memory bound the same way, so busy connections are not refused with ENHANCE_YOUR_CALM.
-    const common = { maxSessionMemory: Number.MAX_SAFE_INTEGER };
-    let listener: Http2Listener;
+    let listener: net.Server;
     if (o.tls) {
       const { files, clientCertMode: mode } = o.tls;
       if (mode !== 'none' && !files.material.ca) throw new Error('client certificates need a trusted CA file');
-      const secure = http2.createSecureServer({
-        ...common,
+      const secure = tls.createServer({
         ...serverContextOptions(files.material, mode),
         requestCert: mode !== 'none',
         rejectUnauthorized: mode === 'require',
         minVersion: 'TLSv1.2',
         ALPNProtocols: ['h2'],
-        allowHTTP1: false,
       });
       // Certificates follow the files: new connections get the new ones; established ones stay up.
       this.#unsubscribe.push(
@@ -136,13 +131,19 @@ export class UnaryGrpcServer {
         }),
       );
       secure.on('tlsClientError', (err) => this.#options.onError?.(err, 'tls handshake'));
+      secure.on('secureConnection', (socket: tls.TLSSocket) => {
+        // HTTP/2 only (no HTTP/1 fallback): a client that did not negotiate h2 is not served
+        if (socket.alpnProtocol !== 'h2') {
+          this.#options.onError?.(new Error(`TLS client negotiated ${JSON.stringify(socket.alpnProtocol)}, not h2`), 'http2 session');
+          socket.destroy();
+          return;
+        }
+        this.#onConnection(socket);
+      });
       listener = secure;
     } else {
-      listener = http2.createServer(common);
+      listener = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
     }
-    listener.on('session', (session: http2.ServerHttp2Session) => this.#onSession(session));
-    listener.on('sessionError', (err: Error) => this.#options.onError?.(err, 'http2 session'));
-    listener.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.#onStream(stream, headers));
     const host = o.host.startsWith('[') ? o.host.slice(1, -1) : o.host;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -161,7 +162,7 @@ export class UnaryGrpcServer {
   async tryShutdown(): Promise<void> {
     this.#stopListening();
     await Promise.all([
-      ...[...this.#sessions].map((s) => new Promise<void>((resolve) => (s.closed || s.destroyed ? resolve() : s.close(() => resolve())))),
+      ...[...this.#connections].map((c) => c.close()),
       ...this.#listeners.map((l) => new Promise<void>((resolve) => (l.listening ? l.close(() => resolve()) : resolve()))),
     ]);
   }
@@ -169,8 +170,8 @@ export class UnaryGrpcServer {
   /** forceShutdown closes every listener and connection now; calls in flight are cancelled. */
   forceShutdown(): void {
     this.#stopListening();
-    for (const s of this.#sessions) s.destroy();
-    this.#sessions.clear();
+    for (const c of this.#connections) c.destroy();
+    this.#connections.clear();
     for (const l of this.#listeners) if (l.listening) l.close();
   }
 
@@ -179,18 +180,22 @@ export class UnaryGrpcServer {
     for (const u of this.#unsubscribe.splice(0)) u();
   }
 
-  #onSession(session: http2.ServerHttp2Session): void {
+  #onConnection(socket: net.Socket): void {
     if (this.#shutdown) {
-      session.destroy();
+      socket.destroy();
       return;
     }
-    this.#sessions.add(session);
-    session.on('error', (err) => this.#options.onError?.(err, 'http2 session'));
-    session.on('close', () => this.#sessions.delete(session));
+    socket.setNoDelay(true);
+    const conn = new H2Connection(socket, {
+      onStream: (stream) => this.#onStream(stream),
+      onError: (err) => this.#options.onError?.(err, 'http2 session'),
+    });
+    this.#connections.add(conn);
+    socket.once('close', () => this.#connections.delete(conn));
   }
 
-  #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    stream.on('error', ignoreStreamError);
+  #onStream(stream: H2Stream): void {
+    const headers = stream.headers;
     if (headers[':method'] !== 'POST') {
       refuseHttp(stream, 405);
       return;
@@ -200,14 +205,14 @@ export class UnaryGrpcServer {
       refuseHttp(stream, 415);
       return;
     }
-    const path = headers[':path'] ?? '';
-    const method = this.#methods.get(path);
+    const path = headers[':path'];
+    const method = typeof path === 'string' ? this.#methods.get(path) : undefined;
     if (method === undefined) {
       // Unknown paths are not reported to hooks: a peer's made-up names must not become metric labels.
-      sendStatus(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
+      sendStatus(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${String(path ?? '')}`);
       return;
     }
-    new CallRun(this.#options, method, stream, headers).start();
+    new CallRun(this.#options, method, stream).start();
   }
 }
 
@@ -215,7 +220,7 @@ export class UnaryGrpcServer {
 class CallRun {
   readonly #options: UnaryGrpcServerOptions;
   readonly #method: Method;
-  readonly #stream: http2.ServerHttp2Stream;
+  readonly #stream: H2Stream;
   readonly #call: UnaryCall;
   readonly #started = performance.now();
   #reader: RequestReader | undefined;
@@ -224,18 +229,18 @@ class CallRun {
   /** running: the handler has the call. */
   #running = false;
 
-  constructor(options: UnaryGrpcServerOptions, method: Method, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) {
+  constructor(options: UnaryGrpcServerOptions, method: Method, stream: H2Stream) {
     this.#options = options;
     this.#method = method;
     this.#stream = stream;
-    const timeout = timeoutMs(headers['grpc-timeout']);
-    this.#call = new UnaryCall(stream, headers, method.path, timeout === undefined ? Infinity : Date.now() + timeout);
+    const timeout = timeoutMs(stream.headers['grpc-timeout']);
+    this.#call = new UnaryCall(stream.socket, stream.headers, method.path, timeout === undefined ? Infinity : Date.now() + timeout);
   }
 
   start(): void {
     const stream = this.#stream;
     const method = this.#method;
-    stream.on('close', () => this.#onClose());
+    stream.onClose = () => this.#onClose();
     if (!method.unary || method.handler === undefined) {
       this.#finish(Status.UNIMPLEMENTED, `The server does not implement the method ${method.path}`);
       return;
@@ -246,8 +251,8 @@ class CallRun {
       return;
     }
     this.#reader = new RequestReader(this.#options.maxReceiveBytes);
-    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
-    stream.on('end', () => this.#onEnd());
+    stream.onData = (chunk) => this.#onData(chunk);
+    stream.onEnd = () => this.#onEnd();
   }
 
   #onData(chunk: Buffer): void {
@@ -310,25 +315,17 @@ class CallRun {
     }
     this.#done = true;
     const stream = this.#stream;
-    if (stream.destroyed || stream.closed) {
-      // the client went away while the handler ran, and 'close' has not been emitted yet
+    if (stream.closed) {
+      // the client went away while the handler ran (its stream closed before the handler answered)
       this.#call.cancelled = true;
       this.#options.hooks?.finished?.(this.#method, Status.CANCELLED, this.#started);
       return;
     }
-    const call = this.#call;
     try {
-      stream.respond(responseHeaders(call.responseMetadata), { waitForTrailers: true });
-      stream.once('wantTrailers', () => {
-        try {
-          const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': '0' };
-          if (trailer) Object.assign(trailers, trailer.toHttp2Headers());
-          stream.sendTrailers(trailers);
-        } catch {
-          // the stream went away between the message and its trailers: the client sees a reset
-        }
-      });
-      stream.end(frame);
+      const meta = this.#call.responseMetadata;
+      const headers = meta ? encodeHeaderBlock([...OK_HEADER_FIELDS, ...metadataFields(meta)]) : OK_HEADERS;
+      const trailers = trailer ? encodeHeaderBlock([['grpc-status', '0'], ...metadataFields(trailer)]) : OK_TRAILERS;
+      stream.respond(headers, frame, trailers);
     } catch (e) {
       this.#options.onError?.(e, this.#method.path);
     }
@@ -351,43 +348,39 @@ class CallRun {
   }
 }
 
-function ignoreStreamError(): void {
-  // A stream error (reset, protocol error, closed connection) ends the stream;
-  // its 'close' handler sees to the call. Without a listener it would throw.
+const OK_HEADER_FIELDS: readonly HeaderField[] = [
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+];
+const OK_HEADERS = encodeHeaderBlock(OK_HEADER_FIELDS);
+const OK_TRAILERS = encodeHeaderBlock([['grpc-status', '0']]);
+
+/** metadataFields lists Metadata as header fields (binary values base64, as grpc-js sends them). */
+function metadataFields(metadata: grpc.Metadata): HeaderField[] {
+  const out: HeaderField[] = [];
+  for (const [name, value] of Object.entries(metadata.toHttp2Headers())) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) out.push([name, String(v)]);
+    else out.push([name, String(value)]);
+  }
+  return out;
 }
 
 /** refuseHttp answers a request that is not gRPC with a plain HTTP status, as the gRPC spec asks. */
-function refuseHttp(stream: http2.ServerHttp2Stream, status: number): void {
-  try {
-    if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
-    if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
-  } catch {
-    // the peer went away first
-  }
+function refuseHttp(stream: H2Stream, status: number): void {
+  stream.respond(encodeHeaderBlock([[':status', String(status)]]));
 }
 
 /**
  * sendStatus sends a trailers-only response (headers carrying grpc-status and
- * grpc-message, END_STREAM), then stops the request side with RST_STREAM
- * NO_ERROR if the client is still sending, so nothing more is read.
+ * grpc-message, END_STREAM); the connection stops the request side with
+ * RST_STREAM NO_ERROR if the client is still sending, so nothing more is read.
  */
-function sendStatus(stream: http2.ServerHttp2Stream, code: grpc.status, details: string, metadata?: grpc.Metadata, responseMetadata?: grpc.Metadata): void {
-  try {
-    if (stream.destroyed || stream.closed || stream.headersSent) return;
-    const headers = responseHeaders(responseMetadata);
-    if (metadata) Object.assign(headers, metadata.toHttp2Headers());
-    headers['grpc-status'] = String(code);
-    headers['grpc-message'] = percentEncode(details);
-    stream.respond(headers, { endStream: true });
-    if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
-  } catch {
-    // the peer went away first
-  }
-}
-
-/** responseHeaders are a gRPC response's headers: status 200, the content type, and the metadata the handler sent. */
-function responseHeaders(responseMetadata: grpc.Metadata | undefined): http2.OutgoingHttpHeaders {
-  const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc' };
-  if (responseMetadata) Object.assign(headers, responseMetadata.toHttp2Headers());
-  return headers;
+function sendStatus(stream: H2Stream, code: grpc.status, details: string, metadata?: grpc.Metadata, responseMetadata?: grpc.Metadata): void {
+  if (stream.closed || stream.responded) return;
+  const fields: HeaderField[] = [...OK_HEADER_FIELDS];
+  if (responseMetadata) fields.push(...metadataFields(responseMetadata));
+  if (metadata) fields.push(...metadataFields(metadata));
+  fields.push(['grpc-status', String(code)], ['grpc-message', percentEncode(details)]);
+  stream.respond(encodeHeaderBlock(fields));
 }

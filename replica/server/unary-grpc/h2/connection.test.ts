@@ -1,0 +1,224 @@
+// Our HTTP/2 connection code against a raw-frame client: flow control on the
+// answer (DATA never beyond the peer's stream window, resumed by
+// WINDOW_UPDATE and by a SETTINGS change), PING, padding and CONTINUATION,
+// the client's RST_STREAM, graceful close (GOAWAY, new streams refused, the
+// socket closed once the open stream is answered), and the connection errors
+// a broken peer gets (GOAWAY with the code, then the socket closed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { H2Connection, H2Error, type H2Stream } from './connection.ts';
+import { encodeHeaderBlock } from './hpack.ts';
+
+interface Frame {
+  type: number;
+  flags: number;
+  id: number;
+  payload: Buffer;
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+function frame(type: number, flags: number, id: number, payload: Buffer | number[] = []): Buffer {
+  const p = Buffer.from(payload);
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(p.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(id, 5);
+  return Buffer.concat([h, p]);
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+function settings(pairs: [number, number][]): Buffer {
+  return frame(4, 0, 0, Buffer.concat(pairs.map(([k, v]) => Buffer.concat([Buffer.from([k >> 8, k & 0xff]), u32(v)]))));
+}
+
+const REQUEST = encodeHeaderBlock([
+  [':method', 'POST'],
+  [':path', '/x'],
+  [':scheme', 'http'],
+  [':authority', 'test'],
+]);
+
+interface Harness {
+  streams: H2Stream[];
+  conns: H2Connection[];
+  /** the body each stream is answered with once the client ended it */
+  body: Buffer;
+  client: RawClient;
+}
+
+class RawClient {
+  readonly frames: Frame[] = [];
+  closed = false;
+  readonly socket: net.Socket;
+  #buf = Buffer.alloc(0);
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.#buf = Buffer.concat([this.#buf, d]);
+      while (this.#buf.length >= 9) {
+        const len = this.#buf.readUIntBE(0, 3);
+        if (this.#buf.length < 9 + len) break;
+        this.frames.push({ type: this.#buf[3], flags: this.#buf[4], id: this.#buf.readUInt32BE(5) & 0x7fffffff, payload: this.#buf.subarray(9, 9 + len) });
+        this.#buf = this.#buf.subarray(9 + len);
+      }
+    });
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => undefined);
+  }
+
+  send(...bufs: Buffer[]): void {
+    this.socket.write(Buffer.concat(bufs));
+  }
+
+  /** waitFor resolves the first frame (from `from` on) that matches. */
+  async waitFor(what: string, match: (f: Frame) => boolean, from = 0): Promise<Frame> {
+    await until(what, () => this.frames.slice(from).some(match));
+    return this.frames.slice(from).find(match)!;
+  }
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function harness(t: { after(fn: () => void): void }, clientSettings: [number, number][] = [], body = Buffer.from('hello')): Promise<Harness> {
+  const h = { streams: [] as H2Stream[], conns: [] as H2Connection[], body } as Harness;
+  const server = net.createServer((socket) => {
+    const conn = new H2Connection(socket, {
+      onStream: (stream) => {
+        h.streams.push(stream);
+        const data: Buffer[] = [];
+        stream.onData = (d) => data.push(d);
+        stream.onEnd = () => {
+          if (Buffer.concat(data).toString() === 'hold') return;
+          stream.respond(encodeHeaderBlock([[':status', '200']]), h.body, encodeHeaderBlock([['grpc-status', '0']]));
+        };
+      },
+    });
+    h.conns.push(conn);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  t.after(() => {
+    socket.destroy();
+    server.close();
+    for (const c of h.conns) c.destroy();
+  });
+  h.client = new RawClient(socket);
+  h.client.send(PREFACE, settings(clientSettings));
+  await h.client.waitFor('the server SETTINGS', (f) => f.type === 4 && f.flags === 0);
+  return h;
+}
+
+const DATA = 0;
+const HEADERS = 1;
+const RST = 3;
+const PING = 6;
+const GOAWAY = 7;
+const WINDOW_UPDATE = 8;
+const CONTINUATION = 9;
+
+test('an answer never exceeds the stream window: it waits for WINDOW_UPDATE, then for a larger INITIAL_WINDOW_SIZE', async (t) => {
+  const body = Buffer.alloc(100, 0x61);
+  const h = await harness(t, [[4, 10]], body);
+  const c = h.client;
+  c.send(frame(HEADERS, 0x4 | 0x1, 1, REQUEST));
+  await c.waitFor('the first DATA', (f) => f.type === DATA && f.id === 1);
+  // a PING's answer comes after everything the server wrote before reading it
+  c.send(frame(PING, 0, 0, Buffer.from('barrier!')));
+  await c.waitFor('PING ACK', (f) => f.type === PING && f.flags === 1);
+  const sent = () => c.frames.filter((f) => f.type === DATA && f.id === 1).reduce((n, f) => n + f.payload.length, 0);
+  assert.equal(sent(), 10, 'only the window');
+  c.send(frame(WINDOW_UPDATE, 0, 1, u32(50)));
+  await until('60 bytes', () => sent() === 60);
+  // raising INITIAL_WINDOW_SIZE to 100 adds 90 to the stream's window: the rest goes, then the trailers end it
+  c.send(settings([[4, 100]]));
+  const end = await c.waitFor('the trailers', (f) => f.type === HEADERS && f.id === 1 && (f.flags & 0x1) !== 0);
+  assert.equal(sent(), 100);
+  assert.ok(end);
+  assert.deepEqual(
+    Buffer.concat(c.frames.filter((f) => f.type === DATA && f.id === 1).map((f) => f.payload)),
+    body,
+  );
+  assert.ok(c.frames.some((f) => f.type === 4 && f.flags === 1), 'our SETTINGS were acknowledged');
+});
+
+test('PING is answered with its payload; padded HEADERS with CONTINUATION and padded DATA make one request', async (t) => {
+  const h = await harness(t);
+  const c = h.client;
+  c.send(frame(PING, 0, 0, Buffer.from('12345678')));
+  const pong = await c.waitFor('PING ACK', (f) => f.type === PING);
+  assert.equal(pong.flags, 1);
+  assert.equal(pong.payload.toString(), '12345678');
+  // HEADERS: PADDED (3 bytes of padding), no END_HEADERS; then the rest in CONTINUATION
+  const cut = 5;
+  c.send(
+    frame(HEADERS, 0x8, 3, Buffer.concat([Buffer.from([3]), REQUEST.subarray(0, cut), Buffer.alloc(3)])),
+    frame(CONTINUATION, 0x4, 3, REQUEST.subarray(cut)),
+    frame(DATA, 0x8 | 0x1, 3, Buffer.concat([Buffer.from([2]), Buffer.from('body'), Buffer.alloc(2)])),
+  );
+  await c.waitFor('the answer', (f) => f.type === HEADERS && f.id === 3 && (f.flags & 0x1) !== 0);
+  assert.equal(h.streams.length, 1);
+  assert.equal(h.streams[0].headers[':path'], '/x');
+});
+
+test("the client's RST_STREAM closes the stream; graceful close refuses new streams and closes once the open one is answered", async (t) => {
+  const h = await harness(t);
+  const c = h.client;
+  let closed = 0;
+  c.send(frame(HEADERS, 0x4, 1, REQUEST), frame(DATA, 0x1, 1, Buffer.from('hold')));
+  await until('stream 1', () => h.streams.length === 1);
+  h.streams[0].onClose = () => closed++;
+  c.send(frame(RST, 0, 1, u32(H2Error.CANCEL)));
+  await until('the reset', () => h.streams[0].closed);
+  assert.equal(closed, 1);
+
+  c.send(frame(HEADERS, 0x4, 5, REQUEST), frame(DATA, 0x1, 5, Buffer.from('hold')));
+  await until('stream 5', () => h.streams.length === 2);
+  const done = h.conns[0].close();
+  const away = await c.waitFor('GOAWAY', (f) => f.type === GOAWAY);
+  assert.equal(away.payload.readUInt32BE(0), 5, 'last stream id');
+  assert.equal(away.payload.readUInt32BE(4), H2Error.NO_ERROR);
+  c.send(frame(HEADERS, 0x5, 7, REQUEST));
+  const refused = await c.waitFor('stream 7 refused', (f) => f.type === RST && f.id === 7);
+  assert.equal(refused.payload.readUInt32BE(0), H2Error.REFUSED_STREAM);
+  assert.equal(c.closed, false, 'stream 5 is still open');
+  h.streams[1].respond(encodeHeaderBlock([[':status', '200']]), Buffer.from('late'), encodeHeaderBlock([['grpc-status', '0']]));
+  await done;
+  await until('the socket to close', () => c.closed);
+  assert.ok(c.frames.some((f) => f.type === DATA && f.id === 5 && f.payload.toString() === 'late'));
+});
+
+const connectionErrors: [string, (c: RawClient) => void, number][] = [
+  ['a frame between HEADERS and its CONTINUATION', (c) => c.send(frame(HEADERS, 0, 1, REQUEST.subarray(0, 3)), frame(PING, 0, 0, Buffer.alloc(8))), H2Error.PROTOCOL_ERROR],
+  ['a frame over 16 KiB', (c) => c.send(frame(DATA, 0, 1, Buffer.alloc(16_385))), H2Error.FRAME_SIZE_ERROR],
+  ['HEADERS on an even stream', (c) => c.send(frame(HEADERS, 0x5, 2, REQUEST)), H2Error.PROTOCOL_ERROR],
+  ['DATA on an idle stream', (c) => c.send(frame(DATA, 0, 9, Buffer.from('x'))), H2Error.PROTOCOL_ERROR],
+  ['a header block that does not decode', (c) => c.send(frame(HEADERS, 0x5, 1, Buffer.from([0x80]))), H2Error.COMPRESSION_ERROR],
+  ['a WINDOW_UPDATE overflowing the connection window', (c) => c.send(frame(WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1))), H2Error.FLOW_CONTROL_ERROR],
+  ['PUSH_PROMISE from a client', (c) => c.send(frame(5, 0x4, 1, Buffer.alloc(4))), H2Error.PROTOCOL_ERROR],
+];
+
+for (const [what, send, code] of connectionErrors) {
+  test(`a connection error, ${what}: GOAWAY with the code, then the socket closes`, async (t) => {
+    const h = await harness(t);
+    send(h.client);
+    const away = await h.client.waitFor('GOAWAY', (f) => f.type === GOAWAY);
+    assert.equal(away.payload.readUInt32BE(4), code);
+    await until('the socket to close', () => h.client.closed);
+  });
+}

@@ -1,0 +1,705 @@
+// The server side of one HTTP/2 connection (RFC 9113) on a socket, as much
+// of the protocol as unary gRPC calls need and every rule a client may rely
+// on: the preface and SETTINGS exchange, HEADERS + CONTINUATION decoded with
+// HPACK, DATA with flow control both ways, PING, RST_STREAM, WINDOW_UPDATE,
+// GOAWAY, PRIORITY and unknown frames ignored. A stream is handed to its owner
+// once its headers are in; the owner reads its DATA and answers once, with
+// headers, an optional body and optional trailers (respond). Everything this
+// connection writes in one turn of the event loop leaves in one socket write.
+// It replaces node:http2 on the client port because per call node's Http2Stream
+// (a Duplex with its own state, header objects, nghttp2 callbacks) cost more
+// than the rest of a put on the leader (docs/benchmarks.md, item 21).
+// It must never send more DATA than the peer's windows allow, never let a
+// peer's bytes throw out of a socket callback, never buffer a header block
+// or a decoded header list past its bound, and never answer a stream twice.
+import type { Socket } from 'node:net';
+import { encodeHeaderBlock, HeaderListTooLarge, HpackDecoder, HpackError, type HeaderField } from './hpack.ts';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+// frame types (RFC 9113, 6)
+const DATA = 0x0;
+const HEADERS = 0x1;
+const PRIORITY = 0x2;
+const RST_STREAM = 0x3;
+const SETTINGS = 0x4;
+const PUSH_PROMISE = 0x5;
+const PING = 0x6;
+const GOAWAY = 0x7;
+const WINDOW_UPDATE = 0x8;
+const CONTINUATION = 0x9;
+
+// flags
+const END_STREAM = 0x1;
+const ACK = 0x1;
+const END_HEADERS = 0x4;
+const PADDED = 0x8;
+const PRIORITY_FLAG = 0x20;
+
+/** error codes (RFC 9113, 7) */
+export const H2Error = {
+  NO_ERROR: 0x0,
+  PROTOCOL_ERROR: 0x1,
+  INTERNAL_ERROR: 0x2,
+  FLOW_CONTROL_ERROR: 0x3,
+  STREAM_CLOSED: 0x5,
+  FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7,
+  CANCEL: 0x8,
+  COMPRESSION_ERROR: 0x9,
+  ENHANCE_YOUR_CALM: 0xb,
+} as const;
+
+// settings identifiers
+const SETTINGS_HEADER_TABLE_SIZE = 0x1;
+const SETTINGS_ENABLE_PUSH = 0x2;
+const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
+const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+const SETTINGS_MAX_FRAME_SIZE = 0x5;
+const SETTINGS_MAX_HEADER_LIST_SIZE = 0x6;
+
+const DEFAULT_WINDOW = 65_535;
+const MAX_WINDOW = 2 ** 31 - 1;
+/** the frame size we accept: the protocol's default, which we never raise */
+const MAX_FRAME = 16_384;
+/** the receive window we give each stream (SETTINGS_INITIAL_WINDOW_SIZE) */
+const STREAM_RECV_WINDOW = 1 << 20;
+/** the receive window of the whole connection */
+const CONN_RECV_WINDOW = 16 << 20;
+/** how many streams may be open at once (SETTINGS_MAX_CONCURRENT_STREAMS) */
+const MAX_CONCURRENT = 65_536;
+/** bounds on one request's headers: the decoded list (SETTINGS_MAX_HEADER_LIST_SIZE), its fields, and its encoded block */
+const MAX_HEADER_LIST = 64 << 10;
+const MAX_HEADER_FIELDS = 256;
+const MAX_HEADER_BLOCK = 64 << 10;
+
+/** RequestHeaders are a request's fields by name (pseudo-headers included); a repeated name gives an array. */
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
+/** H2Stream is one request stream: its headers, callbacks for its body, and the one answer. */
+export class H2Stream {
+  readonly id: number;
+  readonly headers: RequestHeaders;
+  /** onData hears each DATA payload (padding removed); set it in onStream */
+  onData: ((chunk: Buffer) => void) | undefined;
+  /** onEnd hears that the client ended its side (END_STREAM) */
+  onEnd: (() => void) | undefined;
+  /** onClose hears once that the stream is closed: answered and done, reset by the client, or its connection gone */
+  onClose: (() => void) | undefined;
+  /** remoteEnded: the client sent END_STREAM */
+  remoteEnded = false;
+  /** responded: respond() was called (the answer is sent or waiting for window) */
+  responded = false;
+  /** closed: nothing more is sent or heard on this stream */
+  closed = false;
+  /** what the peer lets us send on this stream */
+  sendWindow: number;
+  /** what we let the peer send, and what it sent that we have not yet given back */
+  recvWindow = STREAM_RECV_WINDOW;
+  recvUnacked = 0;
+  /** an answer waiting for flow-control window: the rest of its body, then its trailers block */
+  pendingBody: Buffer | undefined;
+  pendingTrailers: Buffer | undefined;
+  readonly #conn: H2Connection;
+
+  constructor(conn: H2Connection, id: number, headers: RequestHeaders, sendWindow: number) {
+    this.#conn = conn;
+    this.id = id;
+    this.headers = headers;
+    this.sendWindow = sendWindow;
+  }
+
+  /** socket is the connection's socket (for the peer's address and TLS state). */
+  get socket(): Socket {
+    return this.#conn.socket;
+  }
+
+  /**
+   * respond sends the answer: headers, then `body` as DATA and `trailers`
+   * with END_STREAM; or, with neither, the headers alone with END_STREAM (a
+   * trailers-only response). Nothing happens on a closed or answered stream.
+   */
+  respond(headers: Buffer, body?: Buffer, trailers?: Buffer): void {
+    this.#conn.respond(this, headers, body, trailers);
+  }
+
+  /** reset closes the stream with RST_STREAM. */
+  reset(code: number): void {
+    this.#conn.resetStream(this, code);
+  }
+}
+
+export interface H2ConnectionOptions {
+  /** onStream gets each new stream once its headers are in; it sets the stream's callbacks */
+  onStream(stream: H2Stream): void;
+  /** onError hears routine connection trouble (protocol errors, socket errors) for logging */
+  onError?(err: Error): void;
+}
+
+/** headerBlock encodes response fields once, for respond(). */
+export function headerBlock(fields: Iterable<HeaderField>): Buffer {
+  return encodeHeaderBlock(fields);
+}
+
+/** H2Connection serves HTTP/2 on one connected socket (plaintext h2c or TLS after ALPN "h2"). */
+export class H2Connection {
+  readonly socket: Socket;
+  readonly #options: H2ConnectionOptions;
+  readonly #decoder = new HpackDecoder();
+  readonly #streams = new Map<number, H2Stream>();
+  /** streams with an answer waiting for window, in the order they blocked */
+  readonly #blocked = new Set<H2Stream>();
+  #prefaceSeen = false;
+  #settingsSeen = false;
+  #leftover: Buffer | undefined;
+  /** the header block being collected from HEADERS + CONTINUATION */
+  #headerStream = 0;
+  #headerFlags = 0;
+  #headerParts: Buffer[] = [];
+  #headerBytes = 0;
+  #lastStreamId = 0;
+  // peer's settings and our send windows
+  #peerInitialWindow = DEFAULT_WINDOW;
+  #peerMaxFrame = 16_384;
+  #sendWindow = DEFAULT_WINDOW;
+  // our receive window for the connection
+  #recvWindow = DEFAULT_WINDOW;
+  #recvUnacked = 0;
+  // output: everything queued in one turn leaves in one write
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #flushQueued = false;
+  /** dead: a connection error was sent or the socket closed; nothing more is read or written */
+  #dead = false;
+  /** goingAway: GOAWAY sent (or received): no new streams; the socket closes once the open ones are done */
+  #goingAway = false;
+  readonly #closed: Promise<void>;
+
+  constructor(socket: Socket, options: H2ConnectionOptions) {
+    this.socket = socket;
+    this.#options = options;
+    this.#closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#onBytes(chunk);
+      } catch (err) {
+        // a bug of ours, not the peer's: the connection cannot be trusted to be in step any more
+        this.#connectionError(H2Error.INTERNAL_ERROR, err as Error);
+      }
+    });
+    socket.on('error', (err) => this.#options.onError?.(err));
+    socket.on('close', () => this.#onSocketClosed());
+    // our SETTINGS, then the connection window raised to CONN_RECV_WINDOW
+    const settings = Buffer.alloc(9 + 4 * 6);
+    writeFrameHeader(settings, 0, 4 * 6, SETTINGS, 0, 0);
+    let o = 9;
+    for (const [id, value] of [
+      [SETTINGS_ENABLE_PUSH, 0],
+      [SETTINGS_MAX_CONCURRENT_STREAMS, MAX_CONCURRENT],
+      [SETTINGS_INITIAL_WINDOW_SIZE, STREAM_RECV_WINDOW],
+      [SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
+    ]) {
+      settings.writeUInt16BE(id, o);
+      settings.writeUInt32BE(value, o + 2);
+      o += 6;
+    }
+    this.#queue(settings);
+    this.#sendWindowUpdate(0, CONN_RECV_WINDOW - DEFAULT_WINDOW);
+    this.#recvWindow = CONN_RECV_WINDOW;
+  }
+
+  /** openStreams is how many streams are open. */
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** close sends GOAWAY, lets the open streams finish, then closes the socket; it resolves when the socket closed. */
+  close(): Promise<void> {
+    if (!this.#dead && !this.#goingAway) {
+      this.#goingAway = true;
+      this.#queueGoaway(H2Error.NO_ERROR);
+      this.#closeIfIdle();
+    }
+    return this.#closed;
+  }
+
+  /** destroy closes the socket now; open streams are closed (their owners hear onClose). */
+  destroy(): void {
+    this.#dead = true;
+    this.socket.destroy();
+  }
+
+  respond(stream: H2Stream, headers: Buffer, body: Buffer | undefined, trailers: Buffer | undefined): void {
+    if (stream.closed || stream.responded || this.#dead) return;
+    stream.responded = true;
+    const endNow = body === undefined && trailers === undefined;
+    this.#queueHeaders(stream.id, headers, endNow);
+    if (endNow) {
+      this.#localEnd(stream);
+      return;
+    }
+    stream.pendingBody = body !== undefined && body.length > 0 ? body : undefined;
+    stream.pendingTrailers = trailers ?? EMPTY;
+    this.#sendPending(stream);
+  }
+
+  resetStream(stream: H2Stream, code: number): void {
+    if (stream.closed) return;
+    this.#queueRst(stream.id, code);
+    this.#closeStream(stream);
+  }
+
+  // ---- reading ----
+
+  #onBytes(chunk: Buffer): void {
+    if (this.#dead) return;
+    let buf = this.#leftover ? Buffer.concat([this.#leftover, chunk]) : chunk;
+    this.#leftover = undefined;
+    let p = 0;
+    if (!this.#prefaceSeen) {
+      const n = Math.min(buf.length, PREFACE.length);
+      if (buf.compare(PREFACE, 0, n, 0, n) !== 0) {
+        // not HTTP/2 with prior knowledge (an HTTP/1 request, garbage): nothing sensible to answer
+        this.#options.onError?.(new Error('HTTP/2: the client did not send the connection preface'));
+        this.destroy();
+        return;
+      }
+      if (buf.length < PREFACE.length) {
+        this.#leftover = buf;
+        return;
+      }
+      this.#prefaceSeen = true;
+      p = PREFACE.length;
+    }
+    while (buf.length - p >= 9) {
+      const length = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
+      if (length > MAX_FRAME) {
+        this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error(`HTTP/2: a frame of ${length} bytes, over the ${MAX_FRAME} allowed`));
+        return;
+      }
+      if (buf.length - p - 9 < length) break;
+      const type = buf[p + 3];
+      const flags = buf[p + 4];
+      const id = buf.readUInt32BE(p + 5) & 0x7fffffff;
+      const payload = buf.subarray(p + 9, p + 9 + length);
+      p += 9 + length;
+      this.#onFrame(type, flags, id, payload);
+      if (this.#dead) return;
+    }
+    if (p < buf.length) this.#leftover = p === 0 ? buf : buf.subarray(p);
+    buf = EMPTY;
+  }
+
+  #onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (!this.#settingsSeen) {
+      if (type !== SETTINGS || (flags & ACK) !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: the first frame was not SETTINGS'));
+      this.#settingsSeen = true;
+    }
+    if (this.#headerStream !== 0 && (type !== CONTINUATION || id !== this.#headerStream)) {
+      return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: a header block interrupted before END_HEADERS'));
+    }
+    switch (type) {
+      case DATA:
+        return this.#onData(flags, id, payload);
+      case HEADERS:
+        return this.#onHeaders(flags, id, payload);
+      case CONTINUATION:
+        if (this.#headerStream === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: CONTINUATION without HEADERS'));
+        return this.#addHeaderPart(payload, flags);
+      case PRIORITY:
+        if (id === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: PRIORITY on stream 0'));
+        if (payload.length !== 5) return this.#streamError(id, H2Error.FRAME_SIZE_ERROR);
+        return;
+      case RST_STREAM: {
+        if (id === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: RST_STREAM on stream 0'));
+        if (payload.length !== 4) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: RST_STREAM of the wrong size'));
+        if (id > this.#lastStreamId) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: RST_STREAM on an idle stream'));
+        const stream = this.#streams.get(id);
+        if (stream) this.#closeStream(stream);
+        return;
+      }
+      case SETTINGS:
+        return this.#onSettings(flags, id, payload);
+      case PUSH_PROMISE:
+        return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: PUSH_PROMISE from a client'));
+      case PING:
+        if (id !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: PING on a stream'));
+        if (payload.length !== 8) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: PING of the wrong size'));
+        if ((flags & ACK) === 0) {
+          const pong = Buffer.allocUnsafe(9 + 8);
+          writeFrameHeader(pong, 0, 8, PING, ACK, 0);
+          payload.copy(pong, 9);
+          this.#queue(pong);
+        }
+        return;
+      case GOAWAY:
+        if (id !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: GOAWAY on a stream'));
+        // the client opens no more streams; finish the open ones, then close
+        this.#goingAway = true;
+        this.#closeIfIdle();
+        return;
+      case WINDOW_UPDATE:
+        return this.#onWindowUpdate(id, payload);
+      default:
+        // unknown frame types are ignored (RFC 9113, 4.1)
+        return;
+    }
+  }
+
+  #onData(flags: number, id: number, payload: Buffer): void {
+    if (id === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: DATA on stream 0'));
+    // flow control counts the whole payload, padding included
+    this.#recvWindow -= payload.length;
+    if (this.#recvWindow < 0) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: DATA beyond the connection window'));
+    this.#recvUnacked += payload.length;
+    if (this.#recvUnacked >= CONN_RECV_WINDOW / 2) {
+      this.#sendWindowUpdate(0, this.#recvUnacked);
+      this.#recvWindow += this.#recvUnacked;
+      this.#recvUnacked = 0;
+    }
+    const data = unpad(payload, flags);
+    if (data === undefined) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: DATA padding longer than the frame'));
+    const stream = this.#streams.get(id);
+    if (stream === undefined) {
+      if (id > this.#lastStreamId) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: DATA on an idle stream'));
+      return; // a stream we closed (answered early or reset): its late DATA is dropped
+    }
+    if (stream.remoteEnded) return this.#streamError(id, H2Error.STREAM_CLOSED);
+    stream.recvWindow -= payload.length;
+    if (stream.recvWindow < 0) return this.#streamError(id, H2Error.FLOW_CONTROL_ERROR);
+    if (data.length > 0) stream.onData?.(data);
+    if (stream.closed) return;
+    if ((flags & END_STREAM) !== 0) {
+      this.#remoteEnd(stream);
+      return;
+    }
+    stream.recvUnacked += payload.length;
+    if (stream.recvUnacked >= STREAM_RECV_WINDOW / 2) {
+      this.#sendWindowUpdate(id, stream.recvUnacked);
+      stream.recvWindow += stream.recvUnacked;
+      stream.recvUnacked = 0;
+    }
+  }
+
+  #onHeaders(flags: number, id: number, payload: Buffer): void {
+    if (id === 0 || id % 2 === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error(`HTTP/2: HEADERS on stream ${id}`));
+    let block = unpad(payload, flags);
+    if (block === undefined) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: HEADERS padding longer than the frame'));
+    if ((flags & PRIORITY_FLAG) !== 0) {
+      if (block.length < 5) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: HEADERS too short for its priority'));
+      block = block.subarray(5);
+    }
+    this.#headerStream = id;
+    this.#headerFlags = flags;
+    this.#headerParts = [];
+    this.#headerBytes = 0;
+    this.#addHeaderPart(block, flags);
+  }
+
+  #addHeaderPart(part: Buffer, flags: number): void {
+    this.#headerBytes += part.length;
+    if (this.#headerBytes > MAX_HEADER_BLOCK) {
+      return this.#connectionError(H2Error.ENHANCE_YOUR_CALM, new Error(`HTTP/2: a header block over ${MAX_HEADER_BLOCK} bytes`));
+    }
+    this.#headerParts.push(part);
+    if ((flags & END_HEADERS) === 0) return;
+    const id = this.#headerStream;
+    const block = this.#headerParts.length === 1 ? this.#headerParts[0] : Buffer.concat(this.#headerParts);
+    const endStream = (this.#headerFlags & END_STREAM) !== 0;
+    this.#headerStream = 0;
+    this.#headerParts = [];
+    let fields: HeaderField[];
+    try {
+      fields = this.#decoder.decode(block, MAX_HEADER_LIST, MAX_HEADER_FIELDS);
+    } catch (err) {
+      if (err instanceof HeaderListTooLarge) return this.#connectionError(H2Error.ENHANCE_YOUR_CALM, err);
+      if (err instanceof HpackError) return this.#connectionError(H2Error.COMPRESSION_ERROR, err);
+      throw err;
+    }
+    const existing = this.#streams.get(id);
+    if (existing !== undefined) {
+      // trailers: they must end the stream
+      if (!endStream || existing.remoteEnded) return this.#streamError(id, H2Error.PROTOCOL_ERROR);
+      this.#remoteEnd(existing);
+      return;
+    }
+    // a stream we closed already (answered early, or reset): its late trailers are decoded (above) and dropped
+    if (id <= this.#lastStreamId) return;
+    this.#lastStreamId = id;
+    if (this.#goingAway || this.#streams.size >= MAX_CONCURRENT) {
+      this.#queueRst(id, H2Error.REFUSED_STREAM);
+      return;
+    }
+    const headers: RequestHeaders = Object.create(null);
+    for (const [name, value] of fields) {
+      const prior = headers[name];
+      if (prior === undefined) headers[name] = value;
+      else if (Array.isArray(prior)) prior.push(value);
+      else headers[name] = [prior, value];
+    }
+    const stream = new H2Stream(this, id, headers, this.#peerInitialWindow);
+    this.#streams.set(id, stream);
+    this.#options.onStream(stream);
+    if (endStream && !stream.closed) this.#remoteEnd(stream);
+  }
+
+  #onSettings(flags: number, id: number, payload: Buffer): void {
+    if (id !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: SETTINGS on a stream'));
+    if ((flags & ACK) !== 0) {
+      if (payload.length !== 0) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: a SETTINGS ACK with a payload'));
+      return;
+    }
+    if (payload.length % 6 !== 0) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: SETTINGS of the wrong size'));
+    for (let o = 0; o < payload.length; o += 6) {
+      const key = payload.readUInt16BE(o);
+      const value = payload.readUInt32BE(o + 2);
+      switch (key) {
+        case SETTINGS_ENABLE_PUSH:
+          if (value > 1) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: ENABLE_PUSH neither 0 nor 1'));
+          break;
+        case SETTINGS_INITIAL_WINDOW_SIZE: {
+          if (value > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: INITIAL_WINDOW_SIZE over 2^31-1'));
+          const delta = value - this.#peerInitialWindow;
+          this.#peerInitialWindow = value;
+          for (const s of this.#streams.values()) {
+            s.sendWindow += delta;
+            if (s.sendWindow > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: a stream window over 2^31-1'));
+          }
+          break;
+        }
+        case SETTINGS_MAX_FRAME_SIZE:
+          if (value < 16_384 || value > 16_777_215) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: MAX_FRAME_SIZE out of range'));
+          this.#peerMaxFrame = value;
+          break;
+        case SETTINGS_HEADER_TABLE_SIZE:
+          // our encoder never indexes, so the size of the peer's decoding table does not matter
+          break;
+        default:
+          // MAX_CONCURRENT_STREAMS (we never open streams), MAX_HEADER_LIST_SIZE (advisory), unknown ones
+          break;
+      }
+    }
+    const ack = Buffer.alloc(9);
+    writeFrameHeader(ack, 0, 0, SETTINGS, ACK, 0);
+    this.#queue(ack);
+    this.#drainBlocked();
+  }
+
+  #onWindowUpdate(id: number, payload: Buffer): void {
+    if (payload.length !== 4) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: WINDOW_UPDATE of the wrong size'));
+    const increment = payload.readUInt32BE(0) & 0x7fffffff;
+    if (id === 0) {
+      if (increment === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: a WINDOW_UPDATE of 0'));
+      this.#sendWindow += increment;
+      if (this.#sendWindow > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: the connection window over 2^31-1'));
+      this.#drainBlocked();
+      return;
+    }
+    const stream = this.#streams.get(id);
+    if (stream === undefined) {
+      if (id > this.#lastStreamId) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: WINDOW_UPDATE on an idle stream'));
+      return;
+    }
+    if (increment === 0) return this.#streamError(id, H2Error.PROTOCOL_ERROR);
+    stream.sendWindow += increment;
+    if (stream.sendWindow > MAX_WINDOW) return this.#streamError(id, H2Error.FLOW_CONTROL_ERROR);
+    if (this.#blocked.has(stream)) this.#sendPending(stream);
+  }
+
+  // ---- stream life ----
+
+  #remoteEnd(stream: H2Stream): void {
+    stream.remoteEnded = true;
+    stream.onEnd?.();
+    // answered before the client ended: now both sides are done
+    if (!stream.closed && stream.responded && !this.#blocked.has(stream) && stream.pendingTrailers === undefined) this.#closeStream(stream);
+  }
+
+  /** localEnd: our END_STREAM is queued; a stream the client is still sending on is stopped with RST_STREAM NO_ERROR. */
+  #localEnd(stream: H2Stream): void {
+    if (!stream.remoteEnded) this.#queueRst(stream.id, H2Error.NO_ERROR);
+    this.#closeStream(stream);
+  }
+
+  #closeStream(stream: H2Stream): void {
+    if (stream.closed) return;
+    stream.closed = true;
+    stream.pendingBody = undefined;
+    stream.pendingTrailers = undefined;
+    this.#blocked.delete(stream);
+    this.#streams.delete(stream.id);
+    stream.onClose?.();
+    this.#closeIfIdle();
+  }
+
+  #streamError(id: number, code: number): void {
+    const stream = this.#streams.get(id);
+    if (stream) this.resetStream(stream, code);
+    else this.#queueRst(id, code);
+  }
+
+  #connectionError(code: number, err: Error): void {
+    if (this.#dead) return;
+    this.#options.onError?.(err);
+    this.#queueGoaway(code);
+    this.#flush();
+    this.#dead = true;
+    this.socket.destroySoon();
+    this.#closeAllStreams();
+  }
+
+  #onSocketClosed(): void {
+    this.#dead = true;
+    this.#out = [];
+    this.#closeAllStreams();
+  }
+
+  #closeAllStreams(): void {
+    for (const s of [...this.#streams.values()]) this.#closeStream(s);
+  }
+
+  #closeIfIdle(): void {
+    if (this.#goingAway && !this.#dead && this.#streams.size === 0) {
+      this.#flush();
+      this.#dead = true;
+      this.socket.destroySoon();
+    }
+  }
+
+  // ---- writing ----
+
+  /** sendPending sends as much of a stream's answer as the windows allow, then its trailers. */
+  #sendPending(stream: H2Stream): void {
+    let body = stream.pendingBody;
+    while (body !== undefined) {
+      const n = Math.min(body.length, stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);
+      if (n <= 0) {
+        stream.pendingBody = body;
+        this.#blocked.add(stream);
+        return;
+      }
+      const frame = Buffer.allocUnsafe(9 + n);
+      writeFrameHeader(frame, 0, n, DATA, 0, stream.id);
+      body.copy(frame, 9, 0, n);
+      this.#queue(frame);
+      stream.sendWindow -= n;
+      this.#sendWindow -= n;
+      body = n === body.length ? undefined : body.subarray(n);
+    }
+    stream.pendingBody = undefined;
+    this.#blocked.delete(stream);
+    const trailers = stream.pendingTrailers;
+    stream.pendingTrailers = undefined;
+    if (trailers !== undefined && trailers.length > 0) {
+      this.#queueHeaders(stream.id, trailers, true);
+    } else {
+      // no trailers: END_STREAM on an empty DATA frame
+      const end = Buffer.alloc(9);
+      writeFrameHeader(end, 0, 0, DATA, END_STREAM, stream.id);
+      this.#queue(end);
+    }
+    this.#localEnd(stream);
+  }
+
+  #drainBlocked(): void {
+    for (const s of [...this.#blocked]) {
+      if (this.#sendWindow <= 0) return;
+      this.#sendPending(s);
+    }
+  }
+
+  /** queueHeaders writes a header block as HEADERS (+ CONTINUATION when it is over the peer's frame size). */
+  #queueHeaders(id: number, block: Buffer, endStream: boolean): void {
+    const max = this.#peerMaxFrame;
+    if (block.length <= max) {
+      const frame = Buffer.allocUnsafe(9 + block.length);
+      writeFrameHeader(frame, 0, block.length, HEADERS, END_HEADERS | (endStream ? END_STREAM : 0), id);
+      block.copy(frame, 9);
+      this.#queue(frame);
+      return;
+    }
+    for (let o = 0; o < block.length; o += max) {
+      const part = block.subarray(o, o + max);
+      const last = o + max >= block.length;
+      const type = o === 0 ? HEADERS : CONTINUATION;
+      const flags = (last ? END_HEADERS : 0) | (o === 0 && endStream ? END_STREAM : 0);
+      const frame = Buffer.allocUnsafe(9 + part.length);
+      writeFrameHeader(frame, 0, part.length, type, flags, id);
+      part.copy(frame, 9);
+      this.#queue(frame);
+    }
+  }
+
+  #queueRst(id: number, code: number): void {
+    this.#queueWord(RST_STREAM, id, code);
+  }
+
+  #queueGoaway(code: number): void {
+    const frame = Buffer.allocUnsafe(9 + 8);
+    writeFrameHeader(frame, 0, 8, GOAWAY, 0, 0);
+    frame.writeUInt32BE(this.#lastStreamId, 9);
+    frame.writeUInt32BE(code, 13);
+    this.#queue(frame);
+  }
+
+  #sendWindowUpdate(id: number, increment: number): void {
+    this.#queueWord(WINDOW_UPDATE, id, increment);
+  }
+
+  /** queueWord queues a frame whose payload is one 32-bit word (RST_STREAM, WINDOW_UPDATE). */
+  #queueWord(type: number, id: number, word: number): void {
+    const frame = Buffer.allocUnsafe(9 + 4);
+    writeFrameHeader(frame, 0, 4, type, 0, id);
+    frame.writeUInt32BE(word, 9);
+    this.#queue(frame);
+  }
+
+  #queue(frame: Buffer): void {
+    if (this.#dead) return;
+    this.#out.push(frame);
+    this.#outBytes += frame.length;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      process.nextTick(flushConnection, this);
+    }
+  }
+
+  /** flush writes what was queued (called once per turn, and before the socket is ended). */
+  flushNow(): void {
+    this.#flush();
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#out.length === 0) return;
+    const out = this.#out.length === 1 ? this.#out[0] : Buffer.concat(this.#out, this.#outBytes);
+    this.#out = [];
+    this.#outBytes = 0;
+    if (this.#dead || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(out);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function flushConnection(conn: H2Connection): void {
+  conn.flushNow();
+}
+
+function writeFrameHeader(buf: Buffer, at: number, length: number, type: number, flags: number, id: number): void {
+  buf[at] = length >>> 16;
+  buf[at + 1] = (length >>> 8) & 0xff;
+  buf[at + 2] = length & 0xff;
+  buf[at + 3] = type;
+  buf[at + 4] = flags;
+  buf.writeUInt32BE(id, at + 5);
+}
+
+/** unpad strips a PADDED frame's pad length byte and padding; undefined if the padding does not fit. */
+function unpad(payload: Buffer, flags: number): Buffer | undefined {
+  if ((flags & PADDED) === 0) return payload;
+  if (payload.length < 1) return undefined;
+  const pad = payload[0];
+  if (pad >= payload.length) return undefined;
+  return payload.subarray(1, payload.length - pad);
+}
