@@ -94,10 +94,11 @@ async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promi
   }
 }
 
-async function harness(t: { after(fn: () => void): void }, clientSettings: [number, number][] = [], body = Buffer.from('hello')): Promise<Harness> {
+async function harness(t: { after(fn: () => void): void }, clientSettings: [number, number][] = [], body = Buffer.from('hello'), maxWriteBacklog?: number): Promise<Harness> {
   const h = { streams: [] as H2Stream[], conns: [] as H2Connection[], body } as Harness;
   const server = net.createServer((socket) => {
     const conn = new H2Connection(socket, {
+      maxWriteBacklog,
       onStream: (stream) => {
         h.streams.push(stream);
         const data: Buffer[] = [];
@@ -222,3 +223,17 @@ for (const [what, send, code] of connectionErrors) {
     await until('the socket to close', () => h.client.closed);
   });
 }
+
+test('a client that sends PINGs and never reads the answers is cut off once the unread backlog passes its bound', async (t) => {
+  const h = await harness(t, [], undefined, 1 << 20);
+  const c = h.client;
+  c.socket.pause();
+  const ping = frame(PING, 0, 0, Buffer.alloc(8));
+  const burst = Buffer.concat(Array.from({ length: 10_000 }, () => ping));
+  // 10 000 pings a burst (170 kB); the kernel's socket buffers take a few MB of answers before node's backlog grows
+  for (let i = 0; i < 400 && !c.closed && !c.socket.destroyed; i++) {
+    if (!c.socket.write(burst)) await new Promise((r) => c.socket.once('drain', r).once('close', r));
+  }
+  c.socket.resume();
+  await until('the server to close the connection', () => c.closed);
+});

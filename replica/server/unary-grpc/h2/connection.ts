@@ -72,6 +72,8 @@ const MAX_CONCURRENT = 65_536;
 const MAX_HEADER_LIST = 64 << 10;
 const MAX_HEADER_FIELDS = 256;
 const MAX_HEADER_BLOCK = 64 << 10;
+/** what may wait unread in the socket's write buffer before the connection is closed */
+const MAX_WRITE_BACKLOG = 64 << 20;
 
 /** RequestHeaders are a request's fields by name (pseudo-headers included); a repeated name gives an array. */
 export type RequestHeaders = Record<string, string | string[] | undefined>;
@@ -134,6 +136,8 @@ export interface H2ConnectionOptions {
   onStream(stream: H2Stream): void;
   /** onError hears routine connection trouble (protocol errors, socket errors) for logging */
   onError?(err: Error): void;
+  /** maxWriteBacklog: bytes left unread by the client before the connection is closed (default 64 MiB) */
+  maxWriteBacklog?: number;
 }
 
 /** headerBlock encodes response fields once, for respond(). */
@@ -676,6 +680,14 @@ export class H2Connection {
     this.#out = [];
     this.#outBytes = 0;
     if (this.#dead || this.socket.destroyed || !this.socket.writable) return;
+    const bound = this.#options.maxWriteBacklog ?? MAX_WRITE_BACKLOG;
+    if (this.socket.writableLength > bound) {
+      // a client that does not read what it asks for (PING or reset floods, a stalled reader): flow
+      // control bounds DATA, not control frames, so the backlog itself is the bound
+      this.#options.onError?.(new Error(`HTTP/2: the client left over ${bound} bytes unread; connection closed`));
+      this.destroy();
+      return;
+    }
     this.socket.write(out);
   }
 }
