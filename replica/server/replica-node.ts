@@ -186,6 +186,8 @@ export class ReplicaNode {
       maxUncommittedEntriesSize: 64 * 1024 * 1024,
       rand: seededRand((Math.random() * 2 ** 32) >>> 0),
     });
+    // Every member starts as a follower (onSoftState follows later changes).
+    o.disk.setBlockingWrites(this.raw.raft.state !== 'leader');
   }
 
   /** start begins ticking and processing; `peers` carries messages out. */
@@ -499,6 +501,8 @@ export class ReplicaNode {
     if (state !== 'leader') this.becameLeaderAt = 0;
     m.isLeader.set(state === 'leader' ? 1 : 0);
     m.hasLeader.set(leader !== 0 ? 1 : 0);
+    // A follower's loop has nothing to do during its fsync but wait: it writes without thread-pool trips.
+    this.o.disk.setBlockingWrites(state !== 'leader');
   }
 
   private applyEntry(e: Entry): void {

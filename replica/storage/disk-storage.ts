@@ -205,6 +205,16 @@ export class DiskStorage {
    * with StorageMisuseError (nothing written) if the call breaks raft's rules, and
    * with StorageFailedError (for this and every later call) if I/O failed.
    */
+  /**
+   * setBlockingWrites makes later saves write and fdatasync synchronously on
+   * the caller's thread (done when save returns; its promise still settles
+   * as usual) or, off, through the thread pool. The replica turns it on while
+   * the member follows and off while it leads (WalWriter.blocking).
+   */
+  setBlockingWrites(on: boolean): void {
+    this.writer.blocking = on;
+  }
+
   save(hardState: HardState | undefined, entries: readonly Entry[], sync: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new StorageMisuseError('save after close'));
     if (this.writer.failed) return Promise.reject(this.writer.failed);

@@ -13,17 +13,40 @@ export async function writeAll(fh: FileHandle, buffers: readonly Uint8Array[], p
   let bufs: Uint8Array[] = buffers.filter((b) => b.length > 0);
   while (bufs.length > 0) {
     const { bytesWritten } = bufs.length === 1 ? await fh.write(bufs[0], 0, bufs[0].length, position) : await fh.writev(bufs, position);
-    if (bytesWritten <= 0) throw new Error(`write made no progress at position ${position}`);
+    bufs = dropWritten(bufs, bytesWritten, position);
     position += bytesWritten;
     total += bytesWritten;
-    let skip = bytesWritten;
-    while (bufs.length > 0 && skip >= bufs[0].length) {
-      skip -= bufs[0].length;
-      bufs.shift();
-    }
-    if (skip > 0) bufs[0] = bufs[0].subarray(skip);
   }
   return total;
+}
+
+/**
+ * writeAllSync is writeAll with synchronous calls on the caller's thread: no
+ * trip through libuv's thread pool, at the price of blocking until the kernel
+ * took the bytes.
+ */
+export function writeAllSync(fd: number, buffers: readonly Uint8Array[], position: number): number {
+  let total = 0;
+  let bufs: Uint8Array[] = buffers.filter((b) => b.length > 0);
+  while (bufs.length > 0) {
+    const bytesWritten = bufs.length === 1 ? fs.writeSync(fd, bufs[0], 0, bufs[0].length, position) : fs.writevSync(fd, bufs, position);
+    bufs = dropWritten(bufs, bytesWritten, position);
+    position += bytesWritten;
+    total += bytesWritten;
+  }
+  return total;
+}
+
+/** dropWritten returns what is left of `bufs` after a write of n bytes at position (which must have progressed). */
+function dropWritten(bufs: Uint8Array[], n: number, position: number): Uint8Array[] {
+  if (n <= 0) throw new Error(`write made no progress at position ${position}`);
+  let skip = n;
+  while (bufs.length > 0 && skip >= bufs[0].length) {
+    skip -= bufs[0].length;
+    bufs.shift();
+  }
+  if (skip > 0) bufs[0] = bufs[0].subarray(skip);
+  return bufs;
 }
 
 /** fsyncDir makes the directory's entries (creates, renames, unlinks) durable. */

@@ -3,7 +3,8 @@
 // unsynced precedes it, with write + fdatasync otherwise (O_DSYNC covers only
 // the bytes of its own call); unsynced saves waiting for the next
 // synced round, or LAZY_WRITE_MS, or close; failures of the one-call path
-// as fatal as a failed fsync. White-box: the tests count calls on the open
+// as fatal as a failed fsync; blocking writes (a follower's) done with
+// synchronous calls before save returns, failures as fatal. White-box: the tests count calls on the open
 // segment's two file handles.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -44,6 +45,18 @@ function spy(storage: DiskStorage): Calls {
   return calls;
 }
 
+/** countCalls counts the writes and fdatasyncs made through a file handle (each one a trip through libuv's thread pool). */
+function countCalls(fh: Handle): { writes: number; datasyncs: number } {
+  const calls = { writes: 0, datasyncs: 0 };
+  const write = fh.write.bind(fh);
+  const writev = fh.writev.bind(fh);
+  const datasync = fh.datasync.bind(fh);
+  fh.write = (...a) => (calls.writes++, write(...a));
+  fh.writev = (...a) => (calls.writes++, writev(...a));
+  fh.datasync = () => (calls.datasyncs++, datasync());
+  return calls;
+}
+
 /** reopened is what a restart recovers from `dir`: the entries' indexes and the commit index. */
 async function reopened(dir: string): Promise<{ indexes: number[]; commit: number }> {
   const r = await openStorage(dir, ids);
@@ -56,13 +69,7 @@ test('by default a synced save is one write and one fdatasync, the write submitt
   const { storage } = await openStorage(dir, ids, { preallocate: true });
   const current = (storage as unknown as { writer: { current: { fh: Handle; dsync: Handle | undefined } } }).writer.current;
   assert.equal(current.dsync, undefined, 'no O_DSYNC descriptor unless asked for');
-  const calls = { writes: 0, datasyncs: 0 };
-  const write = current.fh.write.bind(current.fh);
-  const writev = current.fh.writev.bind(current.fh);
-  const datasync = current.fh.datasync.bind(current.fh);
-  current.fh.write = (...a) => (calls.writes++, write(...a));
-  current.fh.writev = (...a) => (calls.writes++, writev(...a));
-  current.fh.datasync = () => (calls.datasyncs++, datasync());
+  const calls = countCalls(current.fh);
   const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   assert.deepEqual(calls, { writes: 1, datasyncs: 0 }, 'the write left before save returned');
   await saved;
@@ -162,4 +169,45 @@ test('after a restart the first synced save uses fdatasync: bytes an earlier pro
   await storage.save(undefined, entries(5, 5, 1), true);
   assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 1, datasyncs: 1 });
   await storage.close();
+});
+
+test('with blocking writes a synced save is written and fdatasynced before save returns, without a thread-pool call; off again, saves go back to the pool', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  const current = (storage as unknown as { writer: { current: { fh: Handle } } }).writer.current;
+  const calls = countCalls(current.fh);
+  storage.setBlockingWrites(true);
+  const fsyncs = storage.stats().fsyncs;
+  const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  assert.equal(storage.stats().fsyncs, fsyncs + 1, 'durable when save returned');
+  await saved;
+  const lazy = storage.save({ term: 1, vote: 1, commit: 3 }, [], false);
+  storage.save(undefined, entries(4, 4, 1), true);
+  assert.equal(storage.stats().fsyncs, fsyncs + 2, 'the unsynced save rode along with the next synced one');
+  await lazy;
+  assert.deepEqual(calls, { writes: 0, datasyncs: 0 }, 'no call went through the thread pool');
+  storage.setBlockingWrites(false);
+  const pooled = storage.save(undefined, entries(5, 5, 1), true);
+  assert.equal(storage.stats().fsyncs, fsyncs + 2, 'not durable yet: the fdatasync runs in the pool');
+  await pooled;
+  assert.deepEqual(calls, { writes: 1, datasyncs: 1 });
+  await storage.close();
+  assert.deepEqual(await reopened(dir), { indexes: [1, 2, 3, 4, 5], commit: 3 });
+});
+
+test('a failed blocking write stops the storage like a failed fsync: this and every later save reject, what was acknowledged survives', async (t) => {
+  const dir = tempDataDir(t);
+  const { storage } = await openStorage(dir, ids, { preallocate: true });
+  storage.setBlockingWrites(true);
+  await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
+  const current = (storage as unknown as { writer: { current: { fh: { fd: number } } } }).writer.current;
+  const realFd = current.fh.fd;
+  Object.defineProperty(current.fh, 'fd', { value: -1, configurable: true }); // every synchronous call on it now throws
+  await assert.rejects(storage.save(undefined, entries(4, 4, 1), true), StorageFailedError);
+  await assert.rejects(storage.save(undefined, entries(5, 5, 1), true), StorageFailedError);
+  Object.defineProperty(current.fh, 'fd', { value: realFd, configurable: true });
+  await storage.close();
+  const r = await openStorage(dir, ids);
+  await r.storage.close();
+  assert.deepEqual(r.state.entries.map((e) => e.index), [1, 2, 3]);
 });

@@ -14,6 +14,8 @@
 // then the next segment is created as a temp file (zero-filled in the background,
 // once the current one is half full, when preallocating), its header written and fsynced, renamed in
 // place, and the directory fsynced. Any I/O error makes the writer unusable.
+// In blocking mode (a follower's) a round's write and fdatasync are
+// synchronous calls, done before enqueue returns.
 // Must never resolve a sync request before its bytes are on disk (an O_DSYNC
 // write covers only its own bytes: it is used only when everything before it
 // is already durable), never reorder buffers, and never touch a segment other
@@ -24,7 +26,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { HardState } from '../raft/types.ts';
 import { StorageFailedError } from './errors.ts';
-import { fsyncDir, writeAll } from './fs-util.ts';
+import { fsyncDir, writeAll, writeAllSync } from './fs-util.ts';
 import { segmentFileName } from './layout.ts';
 import type { SnapshotMarker } from './records.ts';
 import { WAL_FORMAT_VERSION, encodeSegmentHeader } from './records.ts';
@@ -166,6 +168,14 @@ export class WalWriter {
   private prepared: Promise<PreparedFile> | undefined;
   private failure: StorageFailedError | undefined;
   private closed = false;
+  /**
+   * blocking: rounds write and fdatasync with synchronous calls on the event
+   * loop's thread instead of through libuv's thread pool (two trips a synced
+   * round, each a thread wake-up and a loop wake-up). It suits a member whose
+   * loop has nothing to do but wait for the fsync (a follower); a leader keeps
+   * the loop free to apply and answer what its followers committed meanwhile.
+   */
+  blocking = false;
   readonly stats: WalStats;
 
   private constructor(cfg: WalWriterConfig, segments: SegmentInfo[], current: OpenSegment, offset: number) {
@@ -299,7 +309,9 @@ export class WalWriter {
     const dsync = sync && !this.unsynced && bytes > 0 ? this.current.dsync : undefined;
     if (bytes > 0) {
       const t0 = process.hrtime.bigint();
-      await writeAll(dsync ?? this.current.fh, bufs, this.offset);
+      const target = dsync ?? this.current.fh;
+      if (this.blocking) writeAllSync(target.fd, bufs, this.offset);
+      else await writeAll(target, bufs, this.offset);
       this.offset += bytes;
       if (this.offset > this.current.size) this.current.size = this.offset;
       this.stats.writes++;
@@ -313,7 +325,8 @@ export class WalWriter {
     }
     if (sync && this.unsynced) {
       const t0 = process.hrtime.bigint();
-      await this.current.fh.datasync();
+      if (this.blocking) fs.fdatasyncSync(this.current.fh.fd);
+      else await this.current.fh.datasync();
       this.unsynced = false;
       this.stats.fsyncs++;
       this.cfg.onFsync?.(Number(process.hrtime.bigint() - t0) / 1e9);
