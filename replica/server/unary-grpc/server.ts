@@ -299,7 +299,11 @@ class CallRun {
 
   /** answer is the handler's callback: the response or the error, once. */
   #answer(...[err, value, trailer]: Parameters<grpc.sendUnaryData<unknown>>): void {
-    if (this.#done) return;
+    if (this.#done) {
+      // answered already, or the client went away: a stream it reset stops counting as a call in progress
+      this.#stream.release();
+      return;
+    }
     if (err) {
       const code = typeof err.code === 'number' ? err.code : Status.UNKNOWN;
       const details = err.details ?? (err as Error).message ?? 'Unknown Error';
@@ -317,6 +321,7 @@ class CallRun {
     const stream = this.#stream;
     if (stream.closed) {
       // the client went away while the handler ran (its stream closed before the handler answered)
+      stream.release();
       this.#call.cancelled = true;
       this.#options.hooks?.finished?.(this.#method, Status.CANCELLED, this.#started);
       return;
@@ -343,6 +348,8 @@ class CallRun {
   #onClose(): void {
     if (this.#done) return;
     this.#done = true;
+    // a handler still running answers later (and #answer releases the stream then)
+    if (!this.#running) this.#stream.release();
     this.#call.cancelled = true;
     this.#options.hooks?.finished?.(this.#method, Status.CANCELLED, this.#started);
   }
@@ -377,7 +384,10 @@ function refuseHttp(stream: H2Stream, status: number): void {
  * RST_STREAM NO_ERROR if the client is still sending, so nothing more is read.
  */
 function sendStatus(stream: H2Stream, code: grpc.status, details: string, metadata?: grpc.Metadata, responseMetadata?: grpc.Metadata): void {
-  if (stream.closed || stream.responded) return;
+  if (stream.closed || stream.responded) {
+    stream.release();
+    return;
+  }
   const fields: HeaderField[] = [...OK_HEADER_FIELDS];
   if (responseMetadata) fields.push(...metadataFields(responseMetadata));
   if (metadata) fields.push(...metadataFields(metadata));

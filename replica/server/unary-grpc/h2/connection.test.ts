@@ -94,11 +94,18 @@ async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promi
   }
 }
 
-async function harness(t: { after(fn: () => void): void }, clientSettings: [number, number][] = [], body = Buffer.from('hello'), maxWriteBacklog?: number): Promise<Harness> {
+async function harness(
+  t: { after(fn: () => void): void },
+  clientSettings: [number, number][] = [],
+  body = Buffer.from('hello'),
+  maxWriteBacklog?: number,
+  maxConcurrentStreams?: number,
+): Promise<Harness> {
   const h = { streams: [] as H2Stream[], conns: [] as H2Connection[], body } as Harness;
   const server = net.createServer((socket) => {
     const conn = new H2Connection(socket, {
       maxWriteBacklog,
+      maxConcurrentStreams,
       onStream: (stream) => {
         h.streams.push(stream);
         const data: Buffer[] = [];
@@ -212,6 +219,12 @@ const connectionErrors: [string, (c: RawClient) => void, number][] = [
   ['a header block that does not decode', (c) => c.send(frame(HEADERS, 0x5, 1, Buffer.from([0x80]))), H2Error.COMPRESSION_ERROR],
   ['a WINDOW_UPDATE overflowing the connection window', (c) => c.send(frame(WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1))), H2Error.FLOW_CONTROL_ERROR],
   ['PUSH_PROMISE from a client', (c) => c.send(frame(5, 0x4, 1, Buffer.alloc(4))), H2Error.PROTOCOL_ERROR],
+  [
+    'a flood of empty CONTINUATION frames',
+    (c) => c.send(frame(HEADERS, 0, 1, REQUEST.subarray(0, 3)), ...Array.from({ length: 100 }, () => frame(CONTINUATION, 0, 1))),
+    H2Error.ENHANCE_YOUR_CALM,
+  ],
+  ['SETTINGS with 33 entries', (c) => c.send(settings(Array.from({ length: 33 }, (_, i): [number, number] => [4, i % 2 === 0 ? 0 : 65_535]))), H2Error.ENHANCE_YOUR_CALM],
 ];
 
 for (const [what, send, code] of connectionErrors) {
@@ -236,4 +249,43 @@ test('a client that sends PINGs and never reads the answers is cut off once the 
   }
   c.socket.resume();
   await until('the server to close the connection', () => c.closed);
+});
+
+test('an answer blocked on the connection window moves when it grows; one blocked on its own stream window waits for that window', async (t) => {
+  const body = Buffer.alloc(70_000, 0x62);
+  const h = await harness(t, [[4, 40_000]], body);
+  const c = h.client;
+  const sent = (id: number) => c.frames.filter((f) => f.type === DATA && f.id === id).reduce((n, f) => n + f.payload.length, 0);
+  const barrier = async (tag: string) => {
+    c.send(frame(PING, 0, 0, Buffer.from(tag.padEnd(8, '.'))));
+    await c.waitFor(`PING ACK ${tag}`, (f) => f.type === PING && f.flags === 1 && f.payload.toString().startsWith(tag));
+  };
+  c.send(frame(HEADERS, 0x5, 1, REQUEST));
+  await barrier('one');
+  c.send(frame(HEADERS, 0x5, 3, REQUEST));
+  await barrier('two');
+  // stream 1 took its whole window (40 000), stream 3 the rest of the connection's 65 535
+  assert.deepEqual([sent(1), sent(3)], [40_000, 25_535]);
+  c.send(frame(WINDOW_UPDATE, 0, 0, u32(100_000)));
+  await barrier('three');
+  assert.deepEqual([sent(1), sent(3)], [40_000, 40_000], 'the connection window moved only the stream waiting for it');
+  c.send(frame(WINDOW_UPDATE, 0, 1, u32(30_000)), frame(WINDOW_UPDATE, 0, 3, u32(30_000)));
+  await c.waitFor('both trailers', () => c.frames.filter((f) => f.type === HEADERS && (f.flags & 0x1) !== 0).length === 2);
+  assert.deepEqual([sent(1), sent(3)], [70_000, 70_000]);
+});
+
+test('streams the client resets while their handler still runs count against the call limit until released', async (t) => {
+  const h = await harness(t, [], undefined, undefined, 2);
+  const c = h.client;
+  const hold = (id: number) => [frame(HEADERS, 0x4, id, REQUEST), frame(DATA, 0x1, id, Buffer.from('hold'))];
+  c.send(...hold(1), frame(RST, 0, 1, u32(H2Error.CANCEL)), ...hold(3), frame(RST, 0, 3, u32(H2Error.CANCEL)));
+  await until('two streams reset', () => h.streams.length === 2 && h.streams.every((s) => s.closed));
+  c.send(...hold(5));
+  const refused = await c.waitFor('stream 5 refused', (f) => f.type === RST && f.id === 5);
+  assert.equal(refused.payload.readUInt32BE(0), H2Error.REFUSED_STREAM);
+  assert.equal(h.streams.length, 2, 'no handler started for stream 5');
+  h.streams[0].release();
+  c.send(...hold(7));
+  await until('stream 7 accepted', () => h.streams.length === 3);
+  assert.equal(h.streams[2].id, 7);
 });

@@ -66,8 +66,16 @@ const MAX_FRAME = 16_384;
 const STREAM_RECV_WINDOW = 1 << 20;
 /** the receive window of the whole connection */
 const CONN_RECV_WINDOW = 16 << 20;
-/** how many streams may be open at once (SETTINGS_MAX_CONCURRENT_STREAMS) */
-const MAX_CONCURRENT = 65_536;
+/**
+ * how many calls a connection may have at once (SETTINGS_MAX_CONCURRENT_STREAMS):
+ * open streams, plus streams the client reset while their owner still works on
+ * them (so resetting does not let a client run more handlers than this)
+ */
+const MAX_CONCURRENT = 4096;
+/** SETTINGS entries accepted in one frame (node's default bound is 32 too) */
+const MAX_SETTINGS_ENTRIES = 32;
+/** CONTINUATION frames accepted after one HEADERS frame (empty ones cost nothing against the block bound) */
+const MAX_CONTINUATIONS = 64;
 /** bounds on one request's headers: the decoded list (SETTINGS_MAX_HEADER_LIST_SIZE), its fields, and its encoded block */
 const MAX_HEADER_LIST = 64 << 10;
 const MAX_HEADER_FIELDS = 256;
@@ -102,6 +110,8 @@ export class H2Stream {
   /** an answer waiting for flow-control window: the rest of its body, then its trailers block */
   pendingBody: Buffer | undefined;
   pendingTrailers: Buffer | undefined;
+  /** closed before it was answered: it counts against the call limit until its owner releases it */
+  busyAfterClose = false;
   readonly #conn: H2Connection;
 
   constructor(conn: H2Connection, id: number, headers: RequestHeaders, sendWindow: number) {
@@ -129,6 +139,15 @@ export class H2Stream {
   reset(code: number): void {
     this.#conn.resetStream(this, code);
   }
+
+  /**
+   * release tells the connection that the owner will never answer this stream
+   * (it closed first and the owner dropped its work). Until respond() or
+   * release(), a stream the client reset still counts as a call in progress.
+   */
+  release(): void {
+    this.#conn.release(this);
+  }
 }
 
 export interface H2ConnectionOptions {
@@ -136,6 +155,8 @@ export interface H2ConnectionOptions {
   onStream(stream: H2Stream): void;
   /** onError hears routine connection trouble (protocol errors, socket errors) for logging */
   onError?(err: Error): void;
+  /** maxConcurrentStreams: calls at once (default 4096; see MAX_CONCURRENT) */
+  maxConcurrentStreams?: number;
   /** maxWriteBacklog: bytes left unread by the client before the connection is closed (default 64 MiB) */
   maxWriteBacklog?: number;
 }
@@ -151,8 +172,12 @@ export class H2Connection {
   readonly #options: H2ConnectionOptions;
   readonly #decoder = new HpackDecoder();
   readonly #streams = new Map<number, H2Stream>();
-  /** streams with an answer waiting for window, in the order they blocked */
-  readonly #blocked = new Set<H2Stream>();
+  /** streams with an answer waiting for window: for the connection's (only these are walked when it grows) or their own */
+  readonly #connBlocked = new Set<H2Stream>();
+  readonly #streamBlocked = new Set<H2Stream>();
+  /** streams closed before they were answered whose owner has not released them */
+  #busyAfterClose = 0;
+  readonly #maxConcurrent: number;
   #prefaceSeen = false;
   #settingsSeen = false;
   #leftover: Buffer | undefined;
@@ -161,6 +186,7 @@ export class H2Connection {
   #headerFlags = 0;
   #headerParts: Buffer[] = [];
   #headerBytes = 0;
+  #headerFrames = 0;
   #lastStreamId = 0;
   // peer's settings and our send windows
   #peerInitialWindow = DEFAULT_WINDOW;
@@ -182,6 +208,7 @@ export class H2Connection {
   constructor(socket: Socket, options: H2ConnectionOptions) {
     this.socket = socket;
     this.#options = options;
+    this.#maxConcurrent = options.maxConcurrentStreams ?? MAX_CONCURRENT;
     this.#closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -199,7 +226,7 @@ export class H2Connection {
     let o = 9;
     for (const [id, value] of [
       [SETTINGS_ENABLE_PUSH, 0],
-      [SETTINGS_MAX_CONCURRENT_STREAMS, MAX_CONCURRENT],
+      [SETTINGS_MAX_CONCURRENT_STREAMS, this.#maxConcurrent],
       [SETTINGS_INITIAL_WINDOW_SIZE, STREAM_RECV_WINDOW],
       [SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
     ]) {
@@ -234,7 +261,10 @@ export class H2Connection {
   }
 
   respond(stream: H2Stream, headers: Buffer, body: Buffer | undefined, trailers: Buffer | undefined): void {
-    if (stream.closed || stream.responded || this.#dead) return;
+    if (stream.closed || stream.responded || this.#dead) {
+      this.release(stream);
+      return;
+    }
     stream.responded = true;
     const endNow = body === undefined && trailers === undefined;
     this.#queueHeaders(stream.id, headers, endNow);
@@ -245,6 +275,14 @@ export class H2Connection {
     stream.pendingBody = body !== undefined && body.length > 0 ? body : undefined;
     stream.pendingTrailers = trailers ?? EMPTY;
     this.#sendPending(stream);
+  }
+
+  release(stream: H2Stream): void {
+    stream.responded = true;
+    if (stream.busyAfterClose) {
+      stream.busyAfterClose = false;
+      this.#busyAfterClose--;
+    }
   }
 
   resetStream(stream: H2Stream, code: number): void {
@@ -312,7 +350,8 @@ export class H2Connection {
         return this.#addHeaderPart(payload, flags);
       case PRIORITY:
         if (id === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: PRIORITY on stream 0'));
-        if (payload.length !== 5) return this.#streamError(id, H2Error.FRAME_SIZE_ERROR);
+        // a stream error, but RST_STREAM may not be sent on an idle or closed stream: only an open one is reset
+        if (payload.length !== 5 && this.#streams.has(id)) return this.#streamError(id, H2Error.FRAME_SIZE_ERROR);
         return;
       case RST_STREAM: {
         if (id === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: RST_STREAM on stream 0'));
@@ -397,16 +436,21 @@ export class H2Connection {
     this.#headerFlags = flags;
     this.#headerParts = [];
     this.#headerBytes = 0;
+    this.#headerFrames = 0;
     this.#addHeaderPart(block, flags);
   }
 
   #addHeaderPart(part: Buffer, flags: number): void {
     this.#headerBytes += part.length;
-    if (this.#headerBytes > MAX_HEADER_BLOCK) {
-      return this.#connectionError(H2Error.ENHANCE_YOUR_CALM, new Error(`HTTP/2: a header block over ${MAX_HEADER_BLOCK} bytes`));
+    if (this.#headerBytes > MAX_HEADER_BLOCK || this.#headerFrames++ > MAX_CONTINUATIONS) {
+      return this.#connectionError(H2Error.ENHANCE_YOUR_CALM, new Error(`HTTP/2: a header block over ${MAX_HEADER_BLOCK} bytes or ${MAX_CONTINUATIONS} CONTINUATION frames`));
+    }
+    if ((flags & END_HEADERS) === 0) {
+      // a copy: a view would keep the whole socket chunk alive while the block is collected
+      this.#headerParts.push(Buffer.from(part));
+      return;
     }
     this.#headerParts.push(part);
-    if ((flags & END_HEADERS) === 0) return;
     const id = this.#headerStream;
     const block = this.#headerParts.length === 1 ? this.#headerParts[0] : Buffer.concat(this.#headerParts);
     const endStream = (this.#headerFlags & END_STREAM) !== 0;
@@ -430,7 +474,7 @@ export class H2Connection {
     // a stream we closed already (answered early, or reset): its late trailers are decoded (above) and dropped
     if (id <= this.#lastStreamId) return;
     this.#lastStreamId = id;
-    if (this.#goingAway || this.#streams.size >= MAX_CONCURRENT) {
+    if (this.#goingAway || this.#streams.size + this.#busyAfterClose >= this.#maxConcurrent) {
       this.#queueRst(id, H2Error.REFUSED_STREAM);
       return;
     }
@@ -454,6 +498,10 @@ export class H2Connection {
       return;
     }
     if (payload.length % 6 !== 0) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: SETTINGS of the wrong size'));
+    if (payload.length / 6 > MAX_SETTINGS_ENTRIES) {
+      return this.#connectionError(H2Error.ENHANCE_YOUR_CALM, new Error(`HTTP/2: SETTINGS with over ${MAX_SETTINGS_ENTRIES} entries`));
+    }
+    let initialWindow: number | undefined;
     for (let o = 0; o < payload.length; o += 6) {
       const key = payload.readUInt16BE(o);
       const value = payload.readUInt32BE(o + 2);
@@ -461,16 +509,10 @@ export class H2Connection {
         case SETTINGS_ENABLE_PUSH:
           if (value > 1) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: ENABLE_PUSH neither 0 nor 1'));
           break;
-        case SETTINGS_INITIAL_WINDOW_SIZE: {
+        case SETTINGS_INITIAL_WINDOW_SIZE:
           if (value > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: INITIAL_WINDOW_SIZE over 2^31-1'));
-          const delta = value - this.#peerInitialWindow;
-          this.#peerInitialWindow = value;
-          for (const s of this.#streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: a stream window over 2^31-1'));
-          }
+          initialWindow = value; // the last one in the frame is what holds
           break;
-        }
         case SETTINGS_MAX_FRAME_SIZE:
           if (value < 16_384 || value > 16_777_215) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: MAX_FRAME_SIZE out of range'));
           this.#peerMaxFrame = value;
@@ -486,7 +528,16 @@ export class H2Connection {
     const ack = Buffer.alloc(9);
     writeFrameHeader(ack, 0, 0, SETTINGS, ACK, 0);
     this.#queue(ack);
-    this.#drainBlocked();
+    if (initialWindow !== undefined && initialWindow !== this.#peerInitialWindow) {
+      const delta = initialWindow - this.#peerInitialWindow;
+      this.#peerInitialWindow = initialWindow;
+      for (const st of this.#streams.values()) {
+        st.sendWindow += delta;
+        if (st.sendWindow > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: a stream window over 2^31-1'));
+      }
+      // a larger window may let answers waiting for their own stream's window go on
+      if (delta > 0) for (const st of [...this.#streamBlocked]) if (st.sendWindow > 0) this.#sendPending(st);
+    }
   }
 
   #onWindowUpdate(id: number, payload: Buffer): void {
@@ -496,7 +547,10 @@ export class H2Connection {
       if (increment === 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: a WINDOW_UPDATE of 0'));
       this.#sendWindow += increment;
       if (this.#sendWindow > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: the connection window over 2^31-1'));
-      this.#drainBlocked();
+      for (const st of [...this.#connBlocked]) {
+        if (this.#sendWindow <= 0) break;
+        this.#sendPending(st);
+      }
       return;
     }
     const stream = this.#streams.get(id);
@@ -507,7 +561,7 @@ export class H2Connection {
     if (increment === 0) return this.#streamError(id, H2Error.PROTOCOL_ERROR);
     stream.sendWindow += increment;
     if (stream.sendWindow > MAX_WINDOW) return this.#streamError(id, H2Error.FLOW_CONTROL_ERROR);
-    if (this.#blocked.has(stream)) this.#sendPending(stream);
+    if (this.#streamBlocked.has(stream)) this.#sendPending(stream);
   }
 
   // ---- stream life ----
@@ -516,7 +570,7 @@ export class H2Connection {
     stream.remoteEnded = true;
     stream.onEnd?.();
     // answered before the client ended: now both sides are done
-    if (!stream.closed && stream.responded && !this.#blocked.has(stream) && stream.pendingTrailers === undefined) this.#closeStream(stream);
+    if (!stream.closed && stream.responded && stream.pendingTrailers === undefined) this.#closeStream(stream);
   }
 
   /** localEnd: our END_STREAM is queued; a stream the client is still sending on is stopped with RST_STREAM NO_ERROR. */
@@ -530,7 +584,12 @@ export class H2Connection {
     stream.closed = true;
     stream.pendingBody = undefined;
     stream.pendingTrailers = undefined;
-    this.#blocked.delete(stream);
+    this.#connBlocked.delete(stream);
+    this.#streamBlocked.delete(stream);
+    if (!stream.responded) {
+      stream.busyAfterClose = true;
+      this.#busyAfterClose++;
+    }
     this.#streams.delete(stream.id);
     stream.onClose?.();
     this.#closeIfIdle();
@@ -572,14 +631,20 @@ export class H2Connection {
 
   // ---- writing ----
 
-  /** sendPending sends as much of a stream's answer as the windows allow, then its trailers. */
+  /** sendPending sends as much of a stream's answer as the windows allow, then its trailers; a blocked answer waits in the set of the window it waits for. */
   #sendPending(stream: H2Stream): void {
     let body = stream.pendingBody;
     while (body !== undefined) {
       const n = Math.min(body.length, stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);
       if (n <= 0) {
         stream.pendingBody = body;
-        this.#blocked.add(stream);
+        if (stream.sendWindow <= 0) {
+          this.#connBlocked.delete(stream);
+          this.#streamBlocked.add(stream);
+        } else {
+          this.#streamBlocked.delete(stream);
+          this.#connBlocked.add(stream);
+        }
         return;
       }
       const frame = Buffer.allocUnsafe(9 + n);
@@ -591,7 +656,8 @@ export class H2Connection {
       body = n === body.length ? undefined : body.subarray(n);
     }
     stream.pendingBody = undefined;
-    this.#blocked.delete(stream);
+    this.#connBlocked.delete(stream);
+    this.#streamBlocked.delete(stream);
     const trailers = stream.pendingTrailers;
     stream.pendingTrailers = undefined;
     if (trailers !== undefined && trailers.length > 0) {
@@ -603,13 +669,6 @@ export class H2Connection {
       this.#queue(end);
     }
     this.#localEnd(stream);
-  }
-
-  #drainBlocked(): void {
-    for (const s of [...this.#blocked]) {
-      if (this.#sendWindow <= 0) return;
-      this.#sendPending(s);
-    }
   }
 
   /** queueHeaders writes a header block as HEADERS (+ CONTINUATION when it is over the peer's frame size). */
