@@ -11,7 +11,10 @@
 // than the rest of a put on the leader (docs/benchmarks.md, item 21).
 // It must never send more DATA than the peer's windows allow, never let a
 // peer's bytes throw out of a socket callback, never buffer a header block
-// or a decoded header list past its bound, and never answer a stream twice.
+// or a decoded header list past its bound, never let a client run more calls
+// than the limit (resetting a stream does not end its handler's work), never
+// do work per frame that grows with the streams open except where a frame
+// asks for it, and never answer a stream twice.
 import type { Socket } from 'node:net';
 import { encodeHeaderBlock, HeaderListTooLarge, HpackDecoder, HpackError, type HeaderField } from './hpack.ts';
 
