@@ -2,8 +2,9 @@
 // answer (DATA never beyond the peer's stream window, resumed by
 // WINDOW_UPDATE and by a SETTINGS change), PING, padding and CONTINUATION,
 // the client's RST_STREAM, graceful close (GOAWAY, new streams refused, the
-// socket closed once the open stream is answered), and the connection errors
-// a broken peer gets (GOAWAY with the code, then the socket closed).
+// socket closed once the open stream is answered), late trailers on a stream
+// already answered dropped, and the connection errors a broken peer gets
+// (GOAWAY with the code, then the socket closed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -224,6 +225,7 @@ const connectionErrors: [string, (c: RawClient) => void, number][] = [
     (c) => c.send(frame(HEADERS, 0, 1, REQUEST.subarray(0, 3)), ...Array.from({ length: 100 }, () => frame(CONTINUATION, 0, 1))),
     H2Error.ENHANCE_YOUR_CALM,
   ],
+  ['a request on a stream id already used', (c) => c.send(frame(HEADERS, 0x5, 3, REQUEST), frame(HEADERS, 0x5, 1, REQUEST)), H2Error.PROTOCOL_ERROR],
   ['SETTINGS with 33 entries', (c) => c.send(settings(Array.from({ length: 33 }, (_, i): [number, number] => [4, i % 2 === 0 ? 0 : 65_535]))), H2Error.ENHANCE_YOUR_CALM],
 ];
 
@@ -288,4 +290,16 @@ test('streams the client resets while their handler still runs count against the
   c.send(...hold(7));
   await until('stream 7 accepted', () => h.streams.length === 3);
   assert.equal(h.streams[2].id, 7);
+});
+
+test('trailers that arrive after the stream was answered and reset are dropped; the connection goes on', async (t) => {
+  const h = await harness(t);
+  const c = h.client;
+  // stream 1 is answered and closed; a header block without pseudo-headers on it afterwards (late trailers) is decoded and dropped
+  c.send(frame(HEADERS, 0x4, 1, REQUEST), frame(DATA, 0x1, 1, Buffer.from('x')));
+  await c.waitFor('the answer', (f) => f.type === HEADERS && f.id === 1 && (f.flags & 0x1) !== 0);
+  c.send(frame(HEADERS, 0x5, 1, encodeHeaderBlock([['grpc-status', '0']])));
+  c.send(frame(HEADERS, 0x5, 3, REQUEST));
+  await c.waitFor('the answer on stream 3', (f) => f.type === HEADERS && f.id === 3 && (f.flags & 0x1) !== 0);
+  assert.equal(c.frames.some((f) => f.type === GOAWAY), false);
 });

@@ -474,8 +474,14 @@ export class H2Connection {
       this.#remoteEnd(existing);
       return;
     }
-    // a stream we closed already (answered early, or reset): its late trailers are decoded (above) and dropped
-    if (id <= this.#lastStreamId) return;
+    if (id <= this.#lastStreamId) {
+      // a stream we closed already (answered early, or reset): its late trailers are decoded (above) and
+      // dropped; a new request on an id already used is a protocol error (RFC 9113, 5.1.1), never left unanswered
+      if (fields.some(([name]) => name.startsWith(':'))) {
+        return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error(`HTTP/2: a request on stream ${id}, not above the last stream ${this.#lastStreamId}`));
+      }
+      return;
+    }
     this.#lastStreamId = id;
     if (this.#goingAway || this.#streams.size + this.#busyAfterClose >= this.#maxConcurrent) {
       this.#queueRst(id, H2Error.REFUSED_STREAM);
