@@ -196,16 +196,6 @@ export class DiskStorage {
   }
 
   /**
-   * save appends entries, then the hard state (either may be empty), in one write.
-   * Calls are written in call order; rapid or concurrent calls share a write and
-   * an fdatasync (group commit). With sync, resolves only once everything queued
-   * up to this call is on disk, and its write is submitted before save returns;
-   * without, once it is written to the OS, which waits for the next synced save
-   * (up to LAZY_WRITE_MS, or close): callers need not wait for it. Rejects
-   * with StorageMisuseError (nothing written) if the call breaks raft's rules, and
-   * with StorageFailedError (for this and every later call) if I/O failed.
-   */
-  /**
    * setBlockingWrites makes later saves write and fdatasync synchronously on
    * the caller's thread (done when save returns; its promise still settles
    * as usual) or, off, through the thread pool. The replica turns it on while
@@ -215,6 +205,16 @@ export class DiskStorage {
     this.writer.blocking = on;
   }
 
+  /**
+   * save appends entries, then the hard state (either may be empty), in one write.
+   * Calls are written in call order; rapid or concurrent calls share a write and
+   * an fdatasync (group commit). With sync, resolves only once everything queued
+   * up to this call is on disk, and its write is submitted before save returns;
+   * without, once it is written to the OS, which waits for the next synced save
+   * (up to LAZY_WRITE_MS, or close): callers need not wait for it. Rejects
+   * with StorageMisuseError (nothing written) if the call breaks raft's rules, and
+   * with StorageFailedError (for this and every later call) if I/O failed.
+   */
   save(hardState: HardState | undefined, entries: readonly Entry[], sync: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new StorageMisuseError('save after close'));
     if (this.writer.failed) return Promise.reject(this.writer.failed);

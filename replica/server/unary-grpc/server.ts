@@ -142,7 +142,7 @@ export class UnaryGrpcServer {
       });
       listener = secure;
     } else {
-      listener = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+      listener = net.createServer((socket) => this.#onConnection(socket));
     }
     const host = o.host.startsWith('[') ? o.host.slice(1, -1) : o.host;
     await new Promise<void>((resolve, reject) => {
@@ -384,10 +384,7 @@ function refuseHttp(stream: H2Stream, status: number): void {
  * RST_STREAM NO_ERROR if the client is still sending, so nothing more is read.
  */
 function sendStatus(stream: H2Stream, code: grpc.status, details: string, metadata?: grpc.Metadata, responseMetadata?: grpc.Metadata): void {
-  if (stream.closed || stream.responded) {
-    stream.release();
-    return;
-  }
+  // respond() does nothing on a stream already closed or answered (it only releases it)
   const fields: HeaderField[] = [...OK_HEADER_FIELDS];
   if (responseMetadata) fields.push(...metadataFields(responseMetadata));
   if (metadata) fields.push(...metadataFields(metadata));

@@ -16,7 +16,7 @@
 // do work per frame that grows with the streams open except where a frame
 // asks for it, and never answer a stream twice.
 import type { Socket } from 'node:net';
-import { encodeHeaderBlock, HeaderListTooLarge, HpackDecoder, HpackError, type HeaderField } from './hpack.ts';
+import { HeaderListTooLarge, HpackDecoder, HpackError, type HeaderField } from './hpack.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -138,11 +138,6 @@ export class H2Stream {
     this.#conn.respond(this, headers, body, trailers);
   }
 
-  /** reset closes the stream with RST_STREAM. */
-  reset(code: number): void {
-    this.#conn.resetStream(this, code);
-  }
-
   /**
    * release tells the connection that the owner will never answer this stream
    * (it closed first and the owner dropped its work). Until respond() or
@@ -162,11 +157,6 @@ export interface H2ConnectionOptions {
   maxConcurrentStreams?: number;
   /** maxWriteBacklog: bytes left unread by the client before the connection is closed (default 64 MiB) */
   maxWriteBacklog?: number;
-}
-
-/** headerBlock encodes response fields once, for respond(). */
-export function headerBlock(fields: Iterable<HeaderField>): Buffer {
-  return encodeHeaderBlock(fields);
 }
 
 /** H2Connection serves HTTP/2 on one connected socket (plaintext h2c or TLS after ALPN "h2"). */
@@ -225,7 +215,7 @@ export class H2Connection {
     socket.on('close', () => this.#onSocketClosed());
     // our SETTINGS, then the connection window raised to CONN_RECV_WINDOW
     const settings = Buffer.alloc(9 + 4 * 6);
-    writeFrameHeader(settings, 0, 4 * 6, SETTINGS, 0, 0);
+    writeFrameHeader(settings, 4 * 6, SETTINGS, 0, 0);
     let o = 9;
     for (const [id, value] of [
       [SETTINGS_ENABLE_PUSH, 0],
@@ -240,11 +230,6 @@ export class H2Connection {
     this.#queue(settings);
     this.#sendWindowUpdate(0, CONN_RECV_WINDOW - DEFAULT_WINDOW);
     this.#recvWindow = CONN_RECV_WINDOW;
-  }
-
-  /** openStreams is how many streams are open. */
-  get openStreams(): number {
-    return this.#streams.size;
   }
 
   /** close sends GOAWAY, lets the open streams finish, then closes the socket; it resolves when the socket closed. */
@@ -288,7 +273,7 @@ export class H2Connection {
     }
   }
 
-  resetStream(stream: H2Stream, code: number): void {
+  #resetStream(stream: H2Stream, code: number): void {
     if (stream.closed) return;
     this.#queueRst(stream.id, code);
     this.#closeStream(stream);
@@ -298,7 +283,7 @@ export class H2Connection {
 
   #onBytes(chunk: Buffer): void {
     if (this.#dead) return;
-    let buf = this.#leftover ? Buffer.concat([this.#leftover, chunk]) : chunk;
+    const buf = this.#leftover ? Buffer.concat([this.#leftover, chunk]) : chunk;
     this.#leftover = undefined;
     let p = 0;
     if (!this.#prefaceSeen) {
@@ -332,7 +317,6 @@ export class H2Connection {
       if (this.#dead) return;
     }
     if (p < buf.length) this.#leftover = p === 0 ? buf : buf.subarray(p);
-    buf = EMPTY;
   }
 
   #onFrame(type: number, flags: number, id: number, payload: Buffer): void {
@@ -373,7 +357,7 @@ export class H2Connection {
         if (payload.length !== 8) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: PING of the wrong size'));
         if ((flags & ACK) === 0) {
           const pong = Buffer.allocUnsafe(9 + 8);
-          writeFrameHeader(pong, 0, 8, PING, ACK, 0);
+          writeFrameHeader(pong, 8, PING, ACK, 0);
           payload.copy(pong, 9);
           this.#queue(pong);
         }
@@ -535,7 +519,7 @@ export class H2Connection {
       }
     }
     const ack = Buffer.alloc(9);
-    writeFrameHeader(ack, 0, 0, SETTINGS, ACK, 0);
+    writeFrameHeader(ack, 0, SETTINGS, ACK, 0);
     this.#queue(ack);
     if (initialWindow !== undefined && initialWindow !== this.#peerInitialWindow) {
       const delta = initialWindow - this.#peerInitialWindow;
@@ -578,8 +562,6 @@ export class H2Connection {
   #remoteEnd(stream: H2Stream): void {
     stream.remoteEnded = true;
     stream.onEnd?.();
-    // answered before the client ended: now both sides are done
-    if (!stream.closed && stream.responded && stream.pendingTrailers === undefined) this.#closeStream(stream);
   }
 
   /** localEnd: our END_STREAM is queued; a stream the client is still sending on is stopped with RST_STREAM NO_ERROR. */
@@ -606,7 +588,7 @@ export class H2Connection {
 
   #streamError(id: number, code: number): void {
     const stream = this.#streams.get(id);
-    if (stream) this.resetStream(stream, code);
+    if (stream) this.#resetStream(stream, code);
     else this.#queueRst(id, code);
   }
 
@@ -614,9 +596,7 @@ export class H2Connection {
     if (this.#dead) return;
     this.#options.onError?.(err);
     this.#queueGoaway(code);
-    this.#flush();
-    this.#dead = true;
-    this.socket.destroySoon();
+    this.#endSocket();
     this.#closeAllStreams();
   }
 
@@ -631,11 +611,14 @@ export class H2Connection {
   }
 
   #closeIfIdle(): void {
-    if (this.#goingAway && !this.#dead && this.#streams.size === 0) {
-      this.#flush();
-      this.#dead = true;
-      this.socket.destroySoon();
-    }
+    if (this.#goingAway && !this.#dead && this.#streams.size === 0) this.#endSocket();
+  }
+
+  /** endSocket writes what is queued, then ends the socket (destroyed once written); nothing more is read or written. */
+  #endSocket(): void {
+    this.#flush();
+    this.#dead = true;
+    this.socket.destroySoon();
   }
 
   // ---- writing ----
@@ -657,7 +640,7 @@ export class H2Connection {
         return;
       }
       const frame = Buffer.allocUnsafe(9 + n);
-      writeFrameHeader(frame, 0, n, DATA, 0, stream.id);
+      writeFrameHeader(frame, n, DATA, 0, stream.id);
       body.copy(frame, 9, 0, n);
       this.#queue(frame);
       stream.sendWindow -= n;
@@ -674,7 +657,7 @@ export class H2Connection {
     } else {
       // no trailers: END_STREAM on an empty DATA frame
       const end = Buffer.alloc(9);
-      writeFrameHeader(end, 0, 0, DATA, END_STREAM, stream.id);
+      writeFrameHeader(end, 0, DATA, END_STREAM, stream.id);
       this.#queue(end);
     }
     this.#localEnd(stream);
@@ -683,23 +666,18 @@ export class H2Connection {
   /** queueHeaders writes a header block as HEADERS (+ CONTINUATION when it is over the peer's frame size). */
   #queueHeaders(id: number, block: Buffer, endStream: boolean): void {
     const max = this.#peerMaxFrame;
-    if (block.length <= max) {
-      const frame = Buffer.allocUnsafe(9 + block.length);
-      writeFrameHeader(frame, 0, block.length, HEADERS, END_HEADERS | (endStream ? END_STREAM : 0), id);
-      block.copy(frame, 9);
-      this.#queue(frame);
-      return;
-    }
-    for (let o = 0; o < block.length; o += max) {
+    let o = 0;
+    do {
       const part = block.subarray(o, o + max);
       const last = o + max >= block.length;
       const type = o === 0 ? HEADERS : CONTINUATION;
       const flags = (last ? END_HEADERS : 0) | (o === 0 && endStream ? END_STREAM : 0);
       const frame = Buffer.allocUnsafe(9 + part.length);
-      writeFrameHeader(frame, 0, part.length, type, flags, id);
+      writeFrameHeader(frame, part.length, type, flags, id);
       part.copy(frame, 9);
       this.#queue(frame);
-    }
+      o += max;
+    } while (o < block.length);
   }
 
   #queueRst(id: number, code: number): void {
@@ -708,7 +686,7 @@ export class H2Connection {
 
   #queueGoaway(code: number): void {
     const frame = Buffer.allocUnsafe(9 + 8);
-    writeFrameHeader(frame, 0, 8, GOAWAY, 0, 0);
+    writeFrameHeader(frame, 8, GOAWAY, 0, 0);
     frame.writeUInt32BE(this.#lastStreamId, 9);
     frame.writeUInt32BE(code, 13);
     this.#queue(frame);
@@ -721,7 +699,7 @@ export class H2Connection {
   /** queueWord queues a frame whose payload is one 32-bit word (RST_STREAM, WINDOW_UPDATE). */
   #queueWord(type: number, id: number, word: number): void {
     const frame = Buffer.allocUnsafe(9 + 4);
-    writeFrameHeader(frame, 0, 4, type, 0, id);
+    writeFrameHeader(frame, 4, type, 0, id);
     frame.writeUInt32BE(word, 9);
     this.#queue(frame);
   }
@@ -766,13 +744,14 @@ function flushConnection(conn: H2Connection): void {
   conn.flushNow();
 }
 
-function writeFrameHeader(buf: Buffer, at: number, length: number, type: number, flags: number, id: number): void {
-  buf[at] = length >>> 16;
-  buf[at + 1] = (length >>> 8) & 0xff;
-  buf[at + 2] = length & 0xff;
-  buf[at + 3] = type;
-  buf[at + 4] = flags;
-  buf.writeUInt32BE(id, at + 5);
+/** writeFrameHeader fills the 9-byte frame header at the start of `buf`. */
+function writeFrameHeader(buf: Buffer, length: number, type: number, flags: number, id: number): void {
+  buf[0] = length >>> 16;
+  buf[1] = (length >>> 8) & 0xff;
+  buf[2] = length & 0xff;
+  buf[3] = type;
+  buf[4] = flags;
+  buf.writeUInt32BE(id, 5);
 }
 
 /** unpad strips a PADDED frame's pad length byte and padding; undefined if the padding does not fit. */
