@@ -16,10 +16,16 @@ flags:
   --version  print the version
 `;
 
+/**
+ * EXT is this file's own extension: .ts when run from the sources, .js in the
+ * image, which runs the tree scripts/build-js.ts compiles.
+ */
+const EXT = import.meta.url.endsWith('.js') ? '.js' : '.ts';
+
 /** SUBCOMMANDS maps each command to its main module, relative to this file. */
 const SUBCOMMANDS: Record<string, string> = {
-  replica: '../replica/main.ts',
-  operator: '../operator/main.ts',
+  replica: `../replica/main${EXT}`,
+  operator: `../operator/main${EXT}`,
 };
 
 /** EXIT_USAGE is the status for a command line we cannot run (as flag errors use). */

@@ -25,7 +25,8 @@ export interface MemberCommand {
   env?: Readonly<Record<string, string>>;
 }
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** REPO is this checkout's root. */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const REPLICA_MAIN = path.join(REPO, 'replica/main.ts');
 
 export interface BenchMember {

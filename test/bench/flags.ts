@@ -74,7 +74,8 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
                       DIR [--logs <kept data dir>] prints the p99 per half second
                       beside the members' snapshots
   --heartbeat-interval MS / --election-timeout MS   raft timings for both (default 100 / 1000)
-  --replica-main FILE run this replica entry point instead of replica/main.ts
+  --replica-main FILE run this replica entry point instead of replica/main.ts compiled
+                      to JavaScript as the image runs it (scripts/build-js.ts)
                       (to measure another build, e.g. an experiment's copy)
   --node-flags="F..." extra flags for node when starting replicant members, after
                       the image's own (replica/node-flags.ts), so they win; write it

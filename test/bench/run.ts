@@ -7,8 +7,10 @@
 // or the load generator running after cleanup, and never print the report
 // itself (main.ts does).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { EtcdCluster, ReplicantCluster, type Cluster, type TargetKind } from './clusters.ts';
+import { buildJs } from '../../scripts/build-js.ts';
+import { EtcdCluster, REPO, ReplicantCluster, type Cluster, type TargetKind } from './clusters.ts';
 import { ensureEtcd } from './etcd-binary.ts';
 import { measureFailover, type FailoverEvent, type FailoverSample } from './failover.ts';
 import type { BenchOptions } from './flags.ts';
@@ -55,6 +57,17 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
 
   if (o.profileDir) fs.mkdirSync(o.profileDir, { recursive: true });
   if (o.timelineDir) fs.mkdirSync(o.timelineDir, { recursive: true });
+  // Members run what the image runs: the sources compiled to JavaScript
+  // (scripts/build-js.ts), unless --replica-main names an entry point.
+  let replicaMain = o.replicaMain;
+  if (replicaMain === undefined && o.targets.includes('replicant')) {
+    const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-bench-js-'));
+    cleanup.after(() => fs.rmSync(tree, { recursive: true, force: true }));
+    const built = buildJs(REPO, tree);
+    fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(tree, 'node_modules'));
+    replicaMain = path.join(tree, 'replica/main.js');
+    log(`replicant: ${built.modules} modules compiled to JavaScript in ${tree} (as the image runs them)`);
+  }
   const clusters = new Map<TargetKind, Cluster>();
   for (const t of o.targets) {
     const common = { heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, keep: o.keep };
@@ -63,7 +76,7 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         ? new EtcdCluster({ ...common, etcdBin })
         : new ReplicantCluster({
             ...common,
-            replicaMain: o.replicaMain,
+            replicaMain,
             replicaFlags: o.replicaFlags,
             nodeFlags: [...o.nodeFlags, ...(o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.profileDir), '--cpu-prof-name', '{name}.cpuprofile'] : [])],
           });
@@ -216,7 +229,7 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
       timeoutMs: o.timeoutMs,
       heartbeatMs: o.heartbeatMs,
       electionMs: o.electionMs,
-      replicaMain: o.replicaMain ?? 'replica/main.ts',
+      replicaMain: o.replicaMain ?? 'replica/main.ts compiled by scripts/build-js.ts (as in the image)',
       nodeFlags: o.nodeFlags,
       replicaFlags: o.replicaFlags,
       killReps: o.killReps,

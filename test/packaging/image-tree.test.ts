@@ -2,7 +2,8 @@
 // 24 slim base, production-only dependencies, numeric non-root user, OCI
 // labels, no HEALTHCHECK), then the same file tree the Dockerfile builds
 // (its COPY set through .dockerignore, `npm ci --omit=dev` into a temp dir,
-// preferring the local npm cache) and both entrypoints run from that tree,
+// preferring the local npm cache, the sources compiled to JavaScript by
+// scripts/build-js.ts) and both entrypoints run from that tree,
 // so a file missing from the image or a dev-only import fails here. A
 // one-member replica is started from the tree too: the replica loads its
 // .proto files only when it serves, which --help alone would not show.
@@ -79,7 +80,7 @@ test('Dockerfile: multi-stage on Node 24 slim, production deps, non-root, labell
   }
   assert.equal(final.labels['org.opencontainers.image.licenses'], 'Apache-2.0');
   // node gets the replica's V8 flags (replica/node-flags.ts) before the entry point.
-  assert.deepEqual(final.entrypoint, ['node', ...REPLICA_NODE_FLAGS, 'bin/replicant.ts']);
+  assert.deepEqual(final.entrypoint, ['node', ...REPLICA_NODE_FLAGS, 'bin/replicant.js']);
   assert.equal(final.env.NODE_ENV, 'production');
   // ... and the environment it needs (REPLICA_NODE_ENV).
   for (const [k, v] of Object.entries(REPLICA_NODE_ENV)) assert.equal(final.env[k], v, `ENV ${k}`);
@@ -97,6 +98,12 @@ test('image tree: runtime sources only, runtime dependencies only', () => {
     assert.doesNotMatch(f, /\.test\.ts$|(^|\/)(testdata|testing|node_modules|\.git)(\/|$)|^test\//, `${f} must not be in the image`);
   }
   if (OPERATOR_BUILT) assert.ok(files.has('operator/main.ts'), 'operator/main.ts is in the build context');
+  // The image runs JavaScript (scripts/build-js.ts in the build stage): no TypeScript
+  // source is left for node to strip at start.
+  const shipped = fs.readdirSync(tree.hostWorkdir, { recursive: true, encoding: 'utf8' }).filter((f) => !f.startsWith('node_modules'));
+  assert.deepEqual(shipped.filter((f) => f.endsWith('.ts')), [], 'no .ts file outside node_modules');
+  for (const f of ['bin/replicant.js', 'replica/main.js', 'proto/peer.proto', 'package.json']) assert.ok(shipped.includes(f), `${f} is in the image`);
+  if (OPERATOR_BUILT) assert.ok(shipped.includes('operator/main.js'), 'operator/main.js is in the image');
   const modules = path.join(tree.hostWorkdir, 'node_modules');
   for (const dep of Object.keys(PACKAGE.dependencies)) {
     assert.ok(fs.existsSync(path.join(modules, dep, 'package.json')), `runtime dependency ${dep} installed`);

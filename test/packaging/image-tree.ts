@@ -111,7 +111,8 @@ export function buildImageTree(contextDir: string, outDir: string, runEnv: Recor
         const cwd = inImage(root, workdir);
         const r = spawnSync('/bin/sh', ['-c', step.command], {
           cwd,
-          env: { ...process.env, ...stage.env, ...runEnv },
+          // the host's Node 24 (this process's) stands in for the base image's node
+          env: { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, ...stage.env, ...runEnv },
           encoding: 'utf8',
           maxBuffer: 64 * 1024 * 1024,
         });
