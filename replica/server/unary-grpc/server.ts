@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { serverContextOptions, type ClientCertMode, type TlsFiles } from '../tls/index.ts';
 import { UnaryCall } from './call.ts';
 import { RequestReader, frameMessage, percentEncode, timeoutMs, type ReadProblem } from './framing.ts';
-import { H2Connection, type H2Stream } from './h2/connection.ts';
+import { H2Connection, PREFACE_TIMEOUT_MS, type H2Stream } from './h2/connection.ts';
 import { encodeHeaderBlock, type HeaderField } from './h2/hpack.ts';
 
 const Status = grpc.status;
@@ -118,6 +118,8 @@ export class UnaryGrpcServer {
         rejectUnauthorized: mode === 'require',
         minVersion: 'TLSv1.2',
         ALPNProtocols: ['h2'],
+        // a handshake gets as long as the HTTP/2 preface after it (node's default is 120 s)
+        handshakeTimeout: PREFACE_TIMEOUT_MS,
       });
       // Certificates follow the files: new connections get the new ones; established ones stay up.
       this.#unsubscribe.push(

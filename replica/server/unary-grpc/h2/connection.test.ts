@@ -3,8 +3,9 @@
 // WINDOW_UPDATE and by a SETTINGS change), PING, padding and CONTINUATION,
 // the client's RST_STREAM, graceful close (GOAWAY, new streams refused, the
 // socket closed once the open stream is answered), late trailers on a stream
-// already answered dropped, and the connection errors a broken peer gets
-// (GOAWAY with the code, then the socket closed).
+// already answered dropped, the connection errors a broken peer gets
+// (GOAWAY with the code, then the socket closed), and the deadline for the
+// client preface and SETTINGS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -302,4 +303,36 @@ test('trailers that arrive after the stream was answered and reset are dropped; 
   c.send(frame(HEADERS, 0x5, 3, REQUEST));
   await c.waitFor('the answer on stream 3', (f) => f.type === HEADERS && f.id === 3 && (f.flags & 0x1) !== 0);
   assert.equal(c.frames.some((f) => f.type === GOAWAY), false);
+});
+
+test('a connection that sends no preface and SETTINGS in time is closed; one that did stays open past that time', async (t) => {
+  const errors: string[] = [];
+  const conns: H2Connection[] = [];
+  const server = net.createServer((socket) => {
+    conns.push(new H2Connection(socket, { prefaceTimeoutMs: 100, onStream: () => undefined, onError: (e) => errors.push(e.message) }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  t.after(() => {
+    server.close();
+    for (const c of conns) c.destroy();
+  });
+  const connect = async () => {
+    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    t.after(() => socket.destroy());
+    return new RawClient(socket);
+  };
+  const silent = await connect();
+  const trickling = await connect();
+  trickling.send(PREFACE.subarray(0, 10)); // half a preface, then nothing
+  const polite = await connect();
+  polite.send(PREFACE, settings([]));
+  const started = performance.now();
+  await until('the silent and the trickling connection closed', () => silent.closed && trickling.closed);
+  assert.equal(errors.filter((m) => /no connection preface and SETTINGS within 100 ms/.test(m)).length, 2, errors.join('; '));
+  // the polite one outlives three timeouts and still answers
+  await until('three timeouts passed', () => performance.now() - started > 300);
+  assert.equal(polite.closed, false);
+  polite.send(frame(PING, 0, 0, Buffer.alloc(8, 7)));
+  await polite.waitFor('the PING acknowledged', (f) => f.type === PING && f.flags === 1);
 });

@@ -1,6 +1,6 @@
 // The server side of one HTTP/2 connection (RFC 9113) on a socket, as much
 // of the protocol as unary gRPC calls need and every rule a client may rely
-// on: the preface and SETTINGS exchange, HEADERS + CONTINUATION decoded with
+// on: the preface and SETTINGS exchange (in bounded time), HEADERS + CONTINUATION decoded with
 // HPACK, DATA with flow control both ways, PING, RST_STREAM, WINDOW_UPDATE,
 // GOAWAY, PRIORITY and unknown frames ignored. A stream is handed to its owner
 // once its headers are in; the owner reads its DATA and answers once, with
@@ -157,7 +157,18 @@ export interface H2ConnectionOptions {
   maxConcurrentStreams?: number;
   /** maxWriteBacklog: bytes left unread by the client before the connection is closed (default 64 MiB) */
   maxWriteBacklog?: number;
+  /** prefaceTimeoutMs: how long a new connection may take to send its preface and SETTINGS (default 20 s; see PREFACE_TIMEOUT_MS) */
+  prefaceTimeoutMs?: number;
 }
+
+/**
+ * PREFACE_TIMEOUT_MS: a connection that has not sent the client preface and
+ * its first SETTINGS frame this long after it was accepted (or, with TLS,
+ * after its handshake) is closed, so silent or trickling connections cannot
+ * hold the server's sockets. A real client sends both at once; grpc-go
+ * allows 120 s for the TLS and HTTP/2 handshakes together.
+ */
+export const PREFACE_TIMEOUT_MS = 20_000;
 
 /** H2Connection serves HTTP/2 on one connected socket (plaintext h2c or TLS after ALPN "h2"). */
 export class H2Connection {
@@ -173,6 +184,8 @@ export class H2Connection {
   readonly #maxConcurrent: number;
   #prefaceSeen = false;
   #settingsSeen = false;
+  /** closes the connection if the preface and first SETTINGS have not arrived in time */
+  #prefaceTimer: NodeJS.Timeout | undefined;
   #leftover: Buffer | undefined;
   /** the header block being collected from HEADERS + CONTINUATION */
   #headerStream = 0;
@@ -213,6 +226,12 @@ export class H2Connection {
     });
     socket.on('error', (err) => this.#options.onError?.(err));
     socket.on('close', () => this.#onSocketClosed());
+    const prefaceMs = options.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS;
+    this.#prefaceTimer = setTimeout(() => {
+      this.#options.onError?.(new Error(`HTTP/2: the client sent no connection preface and SETTINGS within ${prefaceMs} ms; connection closed`));
+      this.destroy();
+    }, prefaceMs);
+    this.#prefaceTimer.unref();
     // our SETTINGS, then the connection window raised to CONN_RECV_WINDOW
     const settings = Buffer.alloc(9 + 4 * 6);
     writeFrameHeader(settings, 4 * 6, SETTINGS, 0, 0);
@@ -323,6 +342,7 @@ export class H2Connection {
     if (!this.#settingsSeen) {
       if (type !== SETTINGS || (flags & ACK) !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: the first frame was not SETTINGS'));
       this.#settingsSeen = true;
+      clearTimeout(this.#prefaceTimer);
     }
     if (this.#headerStream !== 0 && (type !== CONTINUATION || id !== this.#headerStream)) {
       return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: a header block interrupted before END_HEADERS'));
@@ -601,6 +621,7 @@ export class H2Connection {
   }
 
   #onSocketClosed(): void {
+    clearTimeout(this.#prefaceTimer);
     this.#dead = true;
     this.#out = [];
     this.#closeAllStreams();
