@@ -52,6 +52,10 @@ export interface ReplicaConfig {
   adminAllowedIdentities: string[];
   /** how often TLS files are re-checked besides change notifications, in milliseconds */
   tlsReloadIntervalMs: number;
+  /** client port: a connection silent this long gets a PING (etcd's --grpc-keepalive-interval); 0: never */
+  grpcKeepaliveIntervalMs: number;
+  /** client port: a connection that answers no keepalive PING this long is closed (etcd's --grpc-keepalive-timeout) */
+  grpcKeepaliveTimeoutMs: number;
 }
 
 export interface ClientTlsConfig {
@@ -99,6 +103,8 @@ export const USAGE = `usage: replicant replica [flags]
   --admin-allowed-identities IDS       certificate identities (CN, URI or DNS SAN) allowed to call the admin API
                                        and change membership over TLS (default "replicant-operator")
   --tls-reload-interval MS             re-check the TLS files this often besides change notifications (default 5000)
+  --grpc-keepalive-interval DURATION   ping a client connection silent this long, e.g. 2h, 30m, 90s; 0 never (default 2h, as etcd)
+  --grpc-keepalive-timeout DURATION    close a client connection that answers no keepalive ping this long (default 20s, as etcd)
   --log-level LEVEL                    debug, info, warn or error (default info)
   --help                               print this help
 `;
@@ -126,6 +132,37 @@ function positive(flag: string, value: string | undefined, def: number, min = 1)
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new FlagError(`--${flag}: ${JSON.stringify(value)} must be an integer >= ${min}`);
   return n;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3600_000 };
+
+/**
+ * duration parses a Go duration as etcd's flags take them ("2h", "1m30s",
+ * "500ms", "0") into milliseconds; throws FlagError naming the flag.
+ */
+export function duration(flag: string, value: string): number {
+  if (value === '0') return 0;
+  const part = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+  let ms = 0;
+  let at = 0;
+  while (at < value.length) {
+    part.lastIndex = at;
+    const m = part.exec(value);
+    if (!m) break;
+    ms += Number(m[1]) * DURATION_UNITS_MS[m[2]];
+    at = part.lastIndex;
+  }
+  if (value === '' || at !== value.length) throw new FlagError(`--${flag}: ${JSON.stringify(value)} is not a duration (expected e.g. 2h, 1m30s, 20s, 500ms)`);
+  return ms;
+}
+
+/** keepaliveDuration is a keepalive flag's value: at least 1 s, or 0 (off) where `zeroIsOff`. */
+function keepaliveDuration(flag: string, value: string | undefined, def: number, zeroIsOff: boolean): number {
+  if (value === undefined) return def;
+  const ms = duration(flag, value);
+  if (ms === 0 && zeroIsOff) return 0;
+  if (ms < 1000) throw new FlagError(`--${flag}: ${value} is under 1s${zeroIsOff ? ' (0 turns keepalive pings off)' : ''}`);
+  return ms;
 }
 
 function plain(u: URL): string {
@@ -274,6 +311,8 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
         'peer-client-cert-auth': { type: 'boolean' },
         'admin-allowed-identities': opt,
         'tls-reload-interval': opt,
+        'grpc-keepalive-interval': opt,
+        'grpc-keepalive-timeout': opt,
         help: { type: 'boolean' },
       },
       strict: true,
@@ -351,5 +390,7 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
     ...tls,
     adminAllowedIdentities: identities(s('admin-allowed-identities') ?? 'replicant-operator'),
     tlsReloadIntervalMs: positive('tls-reload-interval', s('tls-reload-interval'), 5000, 100),
+    grpcKeepaliveIntervalMs: keepaliveDuration('grpc-keepalive-interval', s('grpc-keepalive-interval'), 2 * 3600_000, true),
+    grpcKeepaliveTimeoutMs: keepaliveDuration('grpc-keepalive-timeout', s('grpc-keepalive-timeout'), 20_000, false),
   };
 }

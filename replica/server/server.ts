@@ -342,6 +342,7 @@ async function serve(
   const accessPolicy = { tls: !!clientTls, clientCertAuth: !!clientTls?.clientCertAuth, adminIdentities: config.adminAllowedIdentities };
   const clientServer = new UnaryGrpcServer({
     maxReceiveBytes: maxReceiveBytes(limits),
+    keepalive: config.grpcKeepaliveIntervalMs > 0 ? { intervalMs: config.grpcKeepaliveIntervalMs, timeoutMs: config.grpcKeepaliveTimeoutMs } : undefined,
     hooks: clientCallHooks(metrics, clientAccessCheck(accessPolicy, log)),
     // Peers' broken connections are routine (debug); a handler that threw or a certificate the listener refused to load is not.
     onError: (err, where) => {

@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { serverContextOptions, type ClientCertMode, type TlsFiles } from '../tls/index.ts';
 import { UnaryCall } from './call.ts';
 import { RequestReader, frameMessage, percentEncode, timeoutMs, type ReadProblem } from './framing.ts';
-import { H2Connection, PREFACE_TIMEOUT_MS, type H2Stream } from './h2/connection.ts';
+import { H2Connection, PREFACE_TIMEOUT_MS, type H2Stream, type KeepaliveOptions } from './h2/connection.ts';
 import { encodeHeaderBlock, type HeaderField } from './h2/hpack.ts';
 
 const Status = grpc.status;
@@ -51,6 +51,8 @@ export interface CallHooks {
 export interface UnaryGrpcServerOptions {
   /** maxReceiveBytes bounds one request message; larger ones get RESOURCE_EXHAUSTED unread. */
   maxReceiveBytes: number;
+  /** keepalive pings to silent connections (absent: none); see H2ConnectionOptions.keepalive */
+  keepalive?: KeepaliveOptions;
   hooks?: CallHooks;
   /**
    * onError hears, for logging (never thrown): handler exceptions (where
@@ -189,6 +191,7 @@ export class UnaryGrpcServer {
     }
     socket.setNoDelay(true);
     const conn = new H2Connection(socket, {
+      keepalive: this.#options.keepalive,
       onStream: (stream) => this.#onStream(stream),
       onError: (err) => this.#options.onError?.(err, 'http2 session'),
     });

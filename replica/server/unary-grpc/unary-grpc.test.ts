@@ -2,7 +2,7 @@
 // frames, headers, message, trailers), trailers-only errors with
 // percent-encoded messages, unknown / unserved / streaming methods, the size
 // bound decided on the prefix alone, cardinality and compression refusals,
-// non-gRPC requests, cancellation, hooks, shutdown, and hostile bytes that
+// non-gRPC requests, cancellation, hooks, shutdown, keepalive pings, and hostile bytes that
 // must not crash or wedge the server. Driven by raw node:http2 and net
 // clients and by a grpc-js client.
 import { test } from 'node:test';
@@ -40,11 +40,12 @@ interface Harness {
   finished: { name: string; code: number }[];
 }
 
-async function serve(t: { after(fn: () => void): void }, o: { limit?: number; admit?: CallHooks['admit'] } = {}): Promise<Harness> {
+async function serve(t: { after(fn: () => void): void }, o: { limit?: number; admit?: CallHooks['admit']; keepalive?: { intervalMs: number; timeoutMs: number } } = {}): Promise<Harness> {
   const held: Harness['held'] = [];
   const finished: Harness['finished'] = [];
   const server = new UnaryGrpcServer({
     maxReceiveBytes: o.limit ?? 1024,
+    keepalive: o.keepalive,
     hooks: { admit: o.admit, finished: (m, code) => finished.push({ name: m.name, code }) },
   });
   server.addService(serviceDefinition(), {
@@ -321,4 +322,30 @@ test('a handler that throws answers UNKNOWN and is reported as a handler error',
   t.after(() => server.forceShutdown());
   await assert.rejects(grpcClient(t, port)('Echo', 'x').done, (e: grpc.ServiceError) => e.code === grpc.status.UNKNOWN && /bug/.test(e.details));
   assert.deepEqual(errors, ['handler /test.Echo/Echo: bug']);
+});
+
+test('keepalive: a connection that answers no PING is closed; a grpc-js client (which answers them) keeps calling', async (t) => {
+  const h = await serve(t, { keepalive: { intervalMs: 100, timeoutMs: 100 } });
+  const mute = net.connect(h.port, '127.0.0.1');
+  t.after(() => mute.destroy());
+  mute.on('error', () => undefined);
+  mute.resume(); // read what the server sends (and so see its end), answer nothing
+  let closed = false;
+  mute.on('close', () => (closed = true));
+  // the preface and an empty SETTINGS frame, then silence (not even a SETTINGS ACK or a PING ACK)
+  mute.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+  const deadline = performance.now() + 5000;
+  while (!closed) {
+    if (performance.now() > deadline) assert.fail('the mute connection was not closed within 5 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const Client = grpc.makeGenericClientConstructor(serviceDefinition(), 'Echo');
+  const client = new Client(`127.0.0.1:${h.port}`, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+  const echo = () => new Promise<string>((resolve, reject) => client.echo('hi', (err: Error | null, v: string) => (err ? reject(err) : resolve(v))));
+  assert.match(await echo(), /^hi\|/);
+  // idle past several keepalive rounds, then call again on the same connection
+  const idleUntil = performance.now() + 500;
+  while (performance.now() < idleUntil) await new Promise((r) => setTimeout(r, 50));
+  assert.match(await echo(), /^hi\|/);
 });

@@ -336,3 +336,39 @@ test('a connection that sends no preface and SETTINGS in time is closed; one tha
   polite.send(frame(PING, 0, 0, Buffer.alloc(8, 7)));
   await polite.waitFor('the PING acknowledged', (f) => f.type === PING && f.flags === 1);
 });
+
+test('keepalive: a silent client gets a PING; one that answers stays connected, one that does not is closed', async (t) => {
+  const errors: string[] = [];
+  const conns: H2Connection[] = [];
+  const server = net.createServer((socket) => {
+    conns.push(new H2Connection(socket, { keepalive: { intervalMs: 100, timeoutMs: 100 }, onStream: () => undefined, onError: (e) => errors.push(e.message) }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  t.after(() => {
+    server.close();
+    for (const c of conns) c.destroy();
+  });
+  const connect = async () => {
+    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    t.after(() => socket.destroy());
+    const c = new RawClient(socket);
+    c.send(PREFACE, settings([]));
+    return c;
+  };
+  const answering = await connect();
+  const mute = await connect();
+  // the answering client acknowledges every server PING, as an HTTP/2 client must
+  answering.socket.on('data', () => {
+    for (const f of answering.frames.splice(0)) if (f.type === PING && f.flags === 0) answering.send(frame(PING, 1, 0, f.payload));
+  });
+  await until('the mute client closed', () => mute.closed, 5000);
+  assert.ok(errors.some((m) => /answered no keepalive PING within 100 ms/.test(m)), errors.join('; '));
+  const pingsToMute = mute.frames.filter((f) => f.type === PING && f.flags === 0).length;
+  assert.equal(pingsToMute, 1, 'one PING, then closed');
+  assert.equal(answering.closed, false, 'the client that answers stays connected');
+  let pings = 0;
+  answering.socket.on('data', () => pings++);
+  await until('two more PINGs answered', () => pings >= 2, 5000);
+  assert.equal(answering.closed, false);
+});

@@ -1,7 +1,8 @@
 // The server side of one HTTP/2 connection (RFC 9113) on a socket, as much
 // of the protocol as unary gRPC calls need and every rule a client may rely
 // on: the preface and SETTINGS exchange (in bounded time), HEADERS + CONTINUATION decoded with
-// HPACK, DATA with flow control both ways, PING, RST_STREAM, WINDOW_UPDATE,
+// HPACK, DATA with flow control both ways, PING (answered, and sent to a
+// silent client as a keepalive), RST_STREAM, WINDOW_UPDATE,
 // GOAWAY, PRIORITY and unknown frames ignored. A stream is handed to its owner
 // once its headers are in; the owner reads its DATA and answers once, with
 // headers, an optional body and optional trailers (respond). Everything this
@@ -159,6 +160,19 @@ export interface H2ConnectionOptions {
   maxWriteBacklog?: number;
   /** prefaceTimeoutMs: how long a new connection may take to send its preface and SETTINGS (default 20 s; see PREFACE_TIMEOUT_MS) */
   prefaceTimeoutMs?: number;
+  /**
+   * keepalive: after intervalMs without a byte from the client the server
+   * sends a PING, and closes the connection if nothing arrives within
+   * timeoutMs of it (grpc-go's server keepalive, etcd's
+   * --grpc-keepalive-interval and --grpc-keepalive-timeout). Absent: never.
+   */
+  keepalive?: KeepaliveOptions;
+}
+
+/** KeepaliveOptions: how long a connection may be silent before a PING, and how long the PING may go unanswered. */
+export interface KeepaliveOptions {
+  intervalMs: number;
+  timeoutMs: number;
 }
 
 /**
@@ -186,6 +200,10 @@ export class H2Connection {
   #settingsSeen = false;
   /** closes the connection if the preface and first SETTINGS have not arrived in time */
   #prefaceTimer: NodeJS.Timeout | undefined;
+  /** keepalive: when the client last sent a byte, the PING in flight (when it was sent), the timer */
+  #lastHeardAt = performance.now();
+  #keepalivePingAt: number | undefined;
+  #keepaliveTimer: NodeJS.Timeout | undefined;
   #leftover: Buffer | undefined;
   /** the header block being collected from HEADERS + CONTINUATION */
   #headerStream = 0;
@@ -217,6 +235,8 @@ export class H2Connection {
     this.#maxConcurrent = options.maxConcurrentStreams ?? MAX_CONCURRENT;
     this.#closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
+      this.#lastHeardAt = performance.now();
+      this.#keepalivePingAt = undefined;
       try {
         this.#onBytes(chunk);
       } catch (err) {
@@ -232,6 +252,7 @@ export class H2Connection {
       this.destroy();
     }, prefaceMs);
     this.#prefaceTimer.unref();
+    if (options.keepalive) this.#armKeepalive(options.keepalive.intervalMs);
     // our SETTINGS, then the connection window raised to CONN_RECV_WINDOW
     const settings = Buffer.alloc(9 + 4 * 6);
     writeFrameHeader(settings, 4 * 6, SETTINGS, 0, 0);
@@ -620,8 +641,38 @@ export class H2Connection {
     this.#closeAllStreams();
   }
 
+  /**
+   * #armKeepalive checks the connection in `ms`: silent for the interval, it
+   * gets a PING; silent for the timeout after that PING, it is closed.
+   */
+  #armKeepalive(ms: number): void {
+    const k = this.#options.keepalive!;
+    this.#keepaliveTimer = setTimeout(() => {
+      if (this.#dead) return;
+      const now = performance.now();
+      if (this.#keepalivePingAt !== undefined) {
+        const waited = now - this.#keepalivePingAt;
+        if (waited >= k.timeoutMs) {
+          this.#options.onError?.(new Error(`HTTP/2: the client answered no keepalive PING within ${k.timeoutMs} ms; connection closed`));
+          this.destroy();
+          return;
+        }
+        return this.#armKeepalive(k.timeoutMs - waited);
+      }
+      const silent = now - this.#lastHeardAt;
+      if (silent < k.intervalMs) return this.#armKeepalive(k.intervalMs - silent);
+      this.#keepalivePingAt = now;
+      const ping = Buffer.alloc(9 + 8);
+      writeFrameHeader(ping, 8, PING, 0, 0);
+      this.#queue(ping);
+      this.#armKeepalive(k.timeoutMs);
+    }, Math.max(1, ms));
+    this.#keepaliveTimer.unref();
+  }
+
   #onSocketClosed(): void {
     clearTimeout(this.#prefaceTimer);
+    clearTimeout(this.#keepaliveTimer);
     this.#dead = true;
     this.#out = [];
     this.#closeAllStreams();
