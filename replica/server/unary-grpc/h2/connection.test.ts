@@ -305,11 +305,15 @@ test('trailers that arrive after the stream was answered and reset are dropped; 
   assert.equal(c.frames.some((f) => f.type === GOAWAY), false);
 });
 
-test('a connection that sends no preface and SETTINGS in time is closed; one that did stays open past that time', async (t) => {
+/** timedServer serves bare connections with `options` (no streams) and connects raw clients to it; errors collects onError messages. */
+async function timedServer(
+  t: { after(fn: () => void): void },
+  options: { prefaceTimeoutMs?: number; keepalive?: { intervalMs: number; timeoutMs: number } },
+): Promise<{ errors: string[]; connect(): Promise<RawClient> }> {
   const errors: string[] = [];
   const conns: H2Connection[] = [];
   const server = net.createServer((socket) => {
-    conns.push(new H2Connection(socket, { prefaceTimeoutMs: 100, onStream: () => undefined, onError: (e) => errors.push(e.message) }));
+    conns.push(new H2Connection(socket, { ...options, onStream: () => undefined, onError: (e) => errors.push(e.message) }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   t.after(() => {
@@ -322,6 +326,11 @@ test('a connection that sends no preface and SETTINGS in time is closed; one tha
     t.after(() => socket.destroy());
     return new RawClient(socket);
   };
+  return { errors, connect };
+}
+
+test('a connection that sends no preface and SETTINGS in time is closed; one that did stays open past that time', async (t) => {
+  const { errors, connect } = await timedServer(t, { prefaceTimeoutMs: 100 });
   const silent = await connect();
   const trickling = await connect();
   trickling.send(PREFACE.subarray(0, 10)); // half a preface, then nothing
@@ -338,21 +347,9 @@ test('a connection that sends no preface and SETTINGS in time is closed; one tha
 });
 
 test('keepalive: a silent client gets a PING; one that answers stays connected, one that does not is closed', async (t) => {
-  const errors: string[] = [];
-  const conns: H2Connection[] = [];
-  const server = net.createServer((socket) => {
-    conns.push(new H2Connection(socket, { keepalive: { intervalMs: 100, timeoutMs: 100 }, onStream: () => undefined, onError: (e) => errors.push(e.message) }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  t.after(() => {
-    server.close();
-    for (const c of conns) c.destroy();
-  });
+  const { errors, connect: connectRaw } = await timedServer(t, { keepalive: { intervalMs: 100, timeoutMs: 100 } });
   const connect = async () => {
-    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    t.after(() => socket.destroy());
-    const c = new RawClient(socket);
+    const c = await connectRaw();
     c.send(PREFACE, settings([]));
     return c;
   };
