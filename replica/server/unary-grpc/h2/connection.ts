@@ -184,6 +184,9 @@ export interface KeepaliveOptions {
  */
 export const PREFACE_TIMEOUT_MS = 20_000;
 
+/** MAX_TIMER_MS is the longest delay setTimeout keeps (a longer one fires after 1 ms); a longer keepalive wait re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** H2Connection serves HTTP/2 on one connected socket (plaintext h2c or TLS after ALPN "h2"). */
 export class H2Connection {
   readonly socket: Socket;
@@ -666,7 +669,7 @@ export class H2Connection {
       writeFrameHeader(ping, 8, PING, 0, 0);
       this.#queue(ping);
       this.#armKeepalive(k.timeoutMs);
-    }, Math.max(1, ms));
+    }, Math.min(Math.max(1, ms), MAX_TIMER_MS));
     this.#keepaliveTimer.unref();
   }
 
