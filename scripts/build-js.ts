@@ -10,12 +10,18 @@
 // sources use erasable syntax only: tsconfig's erasableSyntaxOnly) and keeps
 // every line and column where it was, so stack traces still point into the
 // sources. A relative import of a module the tree lacks is an error, not a
-// broken tree.
+// broken tree. Imports are found as text (`from '...'`, `import '...'`,
+// `import('...')` with a literal relative .ts specifier), which is every form
+// the sources use; a template-literal import, `new URL('./x.ts', ...)` or
+// `import.meta.resolve` would not be rewritten (bin/replicant.ts picks its
+// extension at run time instead), and such text inside a comment or string
+// is rewritten and checked like an import.
 //
 // Usage: node scripts/build-js.ts --out DIR [--from DIR]
 import fs from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** SOURCE_DIRS are the folders the image runs from (the Dockerfile's context allowlist). */
@@ -107,4 +113,5 @@ function main(): void {
   process.stdout.write(`build-js: ${r.modules} modules compiled, ${r.copied} files copied into ${values.out}\n`);
 }
 
-if (import.meta.main) main();
+// (import.meta.main would need Node 24.2; the image's base may be any 24)
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -18,6 +18,9 @@ test('keepalive flags take Go durations; 0 turns the pings off', () => {
   assert.equal(parse('--grpc-keepalive-interval', '0').grpcKeepaliveIntervalMs, 0);
   assert.equal(duration('x', '1.5h'), 5_400_000);
   assert.equal(duration('x', '2500ms'), 2500);
+  assert.equal(duration('x', '.5s'), 500);
+  assert.equal(duration('x', '+1.s'), 1000);
+  for (const bad of ['', '+', '1h-5m', '1.5.5s', '1e3s', '-1s', '00']) assert.throws(() => duration('x', bad), /is not a duration/, bad);
 });
 
 test('bad keepalive values are refused naming the flag', () => {

@@ -142,9 +142,10 @@ const DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-
  */
 export function duration(flag: string, value: string): number {
   if (value === '0') return 0;
-  const part = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+  // Go's form: an optional +, then one or more decimal numbers each with a unit ("1.5h", ".5s", "1h30m")
+  const part = /(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)/y;
   let ms = 0;
-  let at = 0;
+  let at = value.startsWith('+') ? 1 : 0;
   while (at < value.length) {
     part.lastIndex = at;
     const m = part.exec(value);
@@ -152,7 +153,7 @@ export function duration(flag: string, value: string): number {
     ms += Number(m[1]) * DURATION_UNITS_MS[m[2]];
     at = part.lastIndex;
   }
-  if (value === '' || at !== value.length) throw new FlagError(`--${flag}: ${JSON.stringify(value)} is not a duration (expected e.g. 2h, 1m30s, 20s, 500ms)`);
+  if (at === 0 || at !== value.length || (at === 1 && value.startsWith('+'))) throw new FlagError(`--${flag}: ${JSON.stringify(value)} is not a duration (expected e.g. 2h, 1m30s, 20s, 500ms)`);
   return ms;
 }
 

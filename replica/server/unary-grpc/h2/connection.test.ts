@@ -369,3 +369,27 @@ test('keepalive: a silent client gets a PING; one that answers stays connected, 
   await until('two more PINGs answered', () => pings >= 2, 5000);
   assert.equal(answering.closed, false);
 });
+
+test('keepalive: an answer that arrived while the loop was stalled past the timeout is read before the connection is judged', async (t) => {
+  const { errors, connect } = await timedServer(t, { keepalive: { intervalMs: 100, timeoutMs: 100 } });
+  const c = await connect();
+  c.send(PREFACE, settings([]));
+  let stalled = false;
+  c.socket.on('data', () => {
+    for (const f of c.frames.splice(0)) {
+      if (f.type !== PING || f.flags !== 0) continue;
+      c.send(frame(PING, 1, 0, f.payload));
+      if (stalled) continue;
+      stalled = true;
+      // the answer is in the server's socket buffer; the loop stalls past the timeout before reading it
+      const until = performance.now() + 250;
+      while (performance.now() < until);
+    }
+  });
+  await until('a keepalive PING answered, then the stall', () => stalled, 5000);
+  // a few more keepalive rounds
+  const after = performance.now() + 400;
+  while (performance.now() < after) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(c.closed, false, errors.join('; '));
+  assert.deepEqual(errors, []);
+});

@@ -251,8 +251,12 @@ export class H2Connection {
     socket.on('close', () => this.#onSocketClosed());
     const prefaceMs = options.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS;
     this.#prefaceTimer = setTimeout(() => {
-      this.#options.onError?.(new Error(`HTTP/2: the client sent no connection preface and SETTINGS within ${prefaceMs} ms; connection closed`));
-      this.destroy();
+      // timers run before a turn's socket reads: bytes that arrived during a stalled loop are read first
+      setImmediate(() => {
+        if (this.#dead || this.#settingsSeen) return;
+        this.#options.onError?.(new Error(`HTTP/2: the client sent no connection preface and SETTINGS within ${prefaceMs} ms; connection closed`));
+        this.destroy();
+      });
     }, prefaceMs);
     this.#prefaceTimer.unref();
     if (options.keepalive) this.#armKeepalive(options.keepalive.intervalMs);
@@ -649,28 +653,38 @@ export class H2Connection {
    * gets a PING; silent for the timeout after that PING, it is closed.
    */
   #armKeepalive(ms: number): void {
-    const k = this.#options.keepalive!;
-    this.#keepaliveTimer = setTimeout(() => {
-      if (this.#dead) return;
-      const now = performance.now();
-      if (this.#keepalivePingAt !== undefined) {
-        const waited = now - this.#keepalivePingAt;
-        if (waited >= k.timeoutMs) {
-          this.#options.onError?.(new Error(`HTTP/2: the client answered no keepalive PING within ${k.timeoutMs} ms; connection closed`));
-          this.destroy();
-          return;
-        }
-        return this.#armKeepalive(k.timeoutMs - waited);
-      }
-      const silent = now - this.#lastHeardAt;
-      if (silent < k.intervalMs) return this.#armKeepalive(k.intervalMs - silent);
-      this.#keepalivePingAt = now;
-      const ping = Buffer.alloc(9 + 8);
-      writeFrameHeader(ping, 8, PING, 0, 0);
-      this.#queue(ping);
-      this.#armKeepalive(k.timeoutMs);
-    }, Math.min(Math.max(1, ms), MAX_TIMER_MS));
+    this.#keepaliveTimer = setTimeout(() => this.#checkKeepalive(false), Math.min(Math.max(1, ms), MAX_TIMER_MS));
     this.#keepaliveTimer.unref();
+  }
+
+  /**
+   * #checkKeepalive runs when the keepalive timer fires. A PING unanswered
+   * for the timeout is judged once more after this turn's socket reads
+   * (`afterReads`): timers run before them, and after a stalled loop the
+   * answer may be waiting unread.
+   */
+  #checkKeepalive(afterReads: boolean): void {
+    const k = this.#options.keepalive!;
+    if (this.#dead) return;
+    const now = performance.now();
+    if (this.#keepalivePingAt !== undefined) {
+      const waited = now - this.#keepalivePingAt;
+      if (waited < k.timeoutMs) return this.#armKeepalive(k.timeoutMs - waited);
+      if (!afterReads) {
+        setImmediate(() => this.#checkKeepalive(true));
+        return;
+      }
+      this.#options.onError?.(new Error(`HTTP/2: the client answered no keepalive PING within ${k.timeoutMs} ms; connection closed`));
+      this.destroy();
+      return;
+    }
+    const silent = now - this.#lastHeardAt;
+    if (silent < k.intervalMs) return this.#armKeepalive(k.intervalMs - silent);
+    this.#keepalivePingAt = now;
+    const ping = Buffer.alloc(9 + 8);
+    writeFrameHeader(ping, 8, PING, 0, 0);
+    this.#queue(ping);
+    this.#armKeepalive(k.timeoutMs);
   }
 
   #onSocketClosed(): void {
