@@ -145,7 +145,8 @@ export function duration(flag: string, value: string): number {
   // Go's form: an optional +, then one or more decimal numbers each with a unit ("1.5h", ".5s", "1h30m")
   const part = /(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)/y;
   let ms = 0;
-  let at = value.startsWith('+') ? 1 : 0;
+  const start = value.startsWith('+') ? 1 : 0;
+  let at = start;
   while (at < value.length) {
     part.lastIndex = at;
     const m = part.exec(value);
@@ -153,7 +154,7 @@ export function duration(flag: string, value: string): number {
     ms += Number(m[1]) * DURATION_UNITS_MS[m[2]];
     at = part.lastIndex;
   }
-  if (at === 0 || at !== value.length || (at === 1 && value.startsWith('+'))) throw new FlagError(`--${flag}: ${JSON.stringify(value)} is not a duration (expected e.g. 2h, 1m30s, 20s, 500ms)`);
+  if (at === start || at !== value.length) throw new FlagError(`--${flag}: ${JSON.stringify(value)} is not a duration (expected e.g. 2h, 1m30s, 20s, 500ms)`);
   return ms;
 }
 

@@ -403,12 +403,7 @@ export class H2Connection {
       case PING:
         if (id !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: PING on a stream'));
         if (payload.length !== 8) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: PING of the wrong size'));
-        if ((flags & ACK) === 0) {
-          const pong = Buffer.allocUnsafe(9 + 8);
-          writeFrameHeader(pong, 8, PING, ACK, 0);
-          payload.copy(pong, 9);
-          this.#queue(pong);
-        }
+        if ((flags & ACK) === 0) this.#queue(encodeFrame(PING, ACK, 0, payload));
         return;
       case GOAWAY:
         if (id !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: GOAWAY on a stream'));
@@ -566,9 +561,7 @@ export class H2Connection {
           break;
       }
     }
-    const ack = Buffer.alloc(9);
-    writeFrameHeader(ack, 0, SETTINGS, ACK, 0);
-    this.#queue(ack);
+    this.#queue(encodeFrame(SETTINGS, ACK, 0));
     if (initialWindow !== undefined && initialWindow !== this.#peerInitialWindow) {
       const delta = initialWindow - this.#peerInitialWindow;
       this.#peerInitialWindow = initialWindow;
@@ -681,9 +674,7 @@ export class H2Connection {
     const silent = now - this.#lastHeardAt;
     if (silent < k.intervalMs) return this.#armKeepalive(k.intervalMs - silent);
     this.#keepalivePingAt = now;
-    const ping = Buffer.alloc(9 + 8);
-    writeFrameHeader(ping, 8, PING, 0, 0);
-    this.#queue(ping);
+    this.#queue(encodeFrame(PING, 0, 0, KEEPALIVE_PING));
     this.#armKeepalive(k.timeoutMs);
   }
 
@@ -728,10 +719,7 @@ export class H2Connection {
         }
         return;
       }
-      const frame = Buffer.allocUnsafe(9 + n);
-      writeFrameHeader(frame, n, DATA, 0, stream.id);
-      body.copy(frame, 9, 0, n);
-      this.#queue(frame);
+      this.#queue(encodeFrame(DATA, 0, stream.id, body.subarray(0, n)));
       stream.sendWindow -= n;
       this.#sendWindow -= n;
       body = n === body.length ? undefined : body.subarray(n);
@@ -745,9 +733,7 @@ export class H2Connection {
       this.#queueHeaders(stream.id, trailers, true);
     } else {
       // no trailers: END_STREAM on an empty DATA frame
-      const end = Buffer.alloc(9);
-      writeFrameHeader(end, 0, DATA, END_STREAM, stream.id);
-      this.#queue(end);
+      this.#queue(encodeFrame(DATA, END_STREAM, stream.id));
     }
     this.#localEnd(stream);
   }
@@ -761,10 +747,7 @@ export class H2Connection {
       const last = o + max >= block.length;
       const type = o === 0 ? HEADERS : CONTINUATION;
       const flags = (last ? END_HEADERS : 0) | (o === 0 && endStream ? END_STREAM : 0);
-      const frame = Buffer.allocUnsafe(9 + part.length);
-      writeFrameHeader(frame, part.length, type, flags, id);
-      part.copy(frame, 9);
-      this.#queue(frame);
+      this.#queue(encodeFrame(type, flags, id, part));
       o += max;
     } while (o < block.length);
   }
@@ -828,6 +811,8 @@ export class H2Connection {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** the opaque data of our keepalive PINGs (any 8 bytes do; the answer is not checked) */
+const KEEPALIVE_PING = Buffer.alloc(8);
 
 function flushConnection(conn: H2Connection): void {
   conn.flushNow();
@@ -841,6 +826,14 @@ function writeFrameHeader(buf: Buffer, length: number, type: number, flags: numb
   buf[3] = type;
   buf[4] = flags;
   buf.writeUInt32BE(id, 5);
+}
+
+/** encodeFrame is one frame: the 9-byte header, then a copy of `payload`. */
+function encodeFrame(type: number, flags: number, id: number, payload: Buffer = EMPTY): Buffer {
+  const frame = Buffer.allocUnsafe(9 + payload.length);
+  writeFrameHeader(frame, payload.length, type, flags, id);
+  payload.copy(frame, 9);
+  return frame;
 }
 
 /** unpad strips a PADDED frame's pad length byte and padding; undefined if the padding does not fit. */
