@@ -445,7 +445,7 @@ export class Raft {
     this.maybeSendAppend(to, true);
   }
 
-  private maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+  private maybeSendAppend(to: NodeId, sendIfEmpty: boolean, afterCommit = false): boolean {
     const pr = this.trk.progress.get(to);
     if (!pr || pr.isPaused()) return false;
     let prevTerm: number;
@@ -458,9 +458,19 @@ export class Raft {
       throw e;
     }
     if (ents.length === 0 && !sendIfEmpty) return false;
-    this.send(
-      message({ type: 'app', to, index: pr.next - 1, logTerm: prevTerm, entries: ents, commit: this.raftLog.committed }),
-    );
+    const m = message({ type: 'app', to, index: pr.next - 1, logTerm: prevTerm, entries: ents, commit: this.raftLog.committed });
+    // An empty append to a replicating follower only carries the commit index:
+    // the follower need not answer it (commitOnly) when the answer could tell
+    // nothing new — it holds everything sent to it (match), or, right after a
+    // commit, the appends it has yet to acknowledge were sent on the same
+    // ordered stream and are answered on their own, ahead of this one. (Had
+    // that answer been lost, the next heartbeat's answer makes us send an
+    // append that is answered.) Not during a leadership transfer, whose step
+    // waits on answers; a probe is always answered.
+    if (ents.length === 0 && pr.state === 'replicate' && (pr.match >= m.index || afterCommit) && this.leadTransferee === NONE) {
+      m.commitOnly = true;
+    }
+    this.send(m);
     if (ents.length > 0) {
       const last = ents[ents.length - 1].index;
       if (pr.state === 'replicate') {
@@ -497,9 +507,10 @@ export class Raft {
     this.send(message({ type: 'heartbeat', to, commit, context: ctx }));
   }
 
-  private bcastAppend(): void {
+  /** bcastAppend sends every follower what it lacks, or an empty append to carry the commit index (`afterCommit`: the commit index just moved). */
+  private bcastAppend(afterCommit = false): void {
     this.trk.visit((id) => {
-      if (id !== this.id) this.sendAppend(id);
+      if (id !== this.id) this.maybeSendAppend(id, true, afterCommit);
     });
   }
 
@@ -544,7 +555,7 @@ export class Raft {
     if (!pr || !pr.maybeUpdate(this.raftLog.durableLastIndex())) return;
     if (this.maybeCommit()) {
       this.releasePendingReadIndexMessages();
-      this.bcastAppend();
+      this.bcastAppend(true);
     }
   }
 
@@ -784,7 +795,7 @@ export class Raft {
             }
             if (this.maybeCommit()) {
               this.releasePendingReadIndexMessages();
-              this.bcastAppend();
+              this.bcastAppend(true);
             } else if (oldPaused) {
               this.sendAppend(m.from);
             }
@@ -989,7 +1000,8 @@ export class Raft {
     }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
-      this.send(message({ type: 'appResp', to: m.from, index: lastNew }));
+      // A commit-only append (maybeSendAppend) is taken without an answer.
+      if (!m.commitOnly || m.entries.length > 0) this.send(message({ type: 'appResp', to: m.from, index: lastNew }));
       return;
     }
     // Reject with a hint: the largest index at or below the probe whose term

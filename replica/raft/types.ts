@@ -119,6 +119,13 @@ export interface Message {
   rejectHint: number;
   /** ReadIndex request context, or the campaign kind for a vote. */
   context?: Uint8Array;
+  /**
+   * On an app without entries: sent only to carry the commit index to a
+   * follower whose match the leader already knows to be the append's index;
+   * the follower accepts it without answering (an answer would say nothing
+   * new). Set by the leader (Raft.maybeSendAppend), absent otherwise.
+   */
+  commitOnly?: boolean;
 }
 
 /** SoftState is volatile and need not be persisted. */

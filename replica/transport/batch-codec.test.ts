@@ -48,11 +48,13 @@ export const messageArb: fc.Arbitrary<Message> = fc
     rejectHint: num,
     snapshot: fc.option(snapshotArb, { nil: undefined }),
     context: fc.option(bytes, { nil: undefined }),
+    commitOnly: fc.boolean(),
   }, PLAIN)
   .map((m) => {
     const out: Message = { ...m };
     if (m.snapshot === undefined) delete out.snapshot;
     if (m.context === undefined) delete out.context;
+    if (!m.commitOnly) delete out.commitOnly;
     return out;
   });
 

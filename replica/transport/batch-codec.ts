@@ -88,6 +88,7 @@ export function encodedMessageSize(m: Message): number {
   if (m.reject) n += 2;
   n += uintField(m.rejectHint);
   if (m.context !== undefined) n += lenField(m.context.length);
+  if (m.commitOnly) n += 2;
   return n;
 }
 
@@ -214,6 +215,10 @@ function writeMessageBody(w: Writer, m: Message): void {
   }
   w.uintField(tag(11, VARINT), m.rejectHint);
   if (m.context !== undefined) w.bytesField(tag(12, LEN), m.context);
+  if (m.commitOnly) {
+    w.buf[w.pos++] = tag(13, VARINT);
+    w.buf[w.pos++] = 1;
+  }
 }
 
 /** encodeMessage encodes one Message (the body of a Message field). */
@@ -479,6 +484,7 @@ function readMessage(r: Reader): Message {
   let reject = false;
   let rejectHint = 0;
   let context: Uint8Array | undefined;
+  let commitOnly = false;
   while (r.pos < r.end) {
     const key = r.uint();
     const wt = key & 7;
@@ -531,6 +537,10 @@ function readMessage(r: Reader): Message {
         expect(wt, LEN, 'Message.context');
         context = r.bytes();
         break;
+      case 13:
+        expect(wt, VARINT, 'Message.commit_only');
+        commitOnly = r.bool();
+        break;
       default:
         r.skip(wt);
     }
@@ -538,6 +548,7 @@ function readMessage(r: Reader): Message {
   const m: Message = { type: messageTypeFromNumber(type), to, from, term, logTerm, index, entries, commit, reject, rejectHint };
   if (snapshot !== undefined) m.snapshot = snapshot;
   if (context !== undefined) m.context = context;
+  if (commitOnly) m.commitOnly = true;
   return m;
 }
 

@@ -51,6 +51,7 @@ export interface WireMessage {
   reject?: boolean;
   rejectHint?: number;
   context?: Uint8Array | null;
+  commitOnly?: boolean;
 }
 export interface WireSnapshotChunk {
   message?: WireMessage | null;
@@ -76,6 +77,7 @@ export function toWireMessage(m: Message): WireMessage {
   };
   if (m.snapshot !== undefined) w.snapshot = toWireSnapshot(m.snapshot);
   if (m.context !== undefined) w.context = m.context;
+  if (m.commitOnly) w.commitOnly = true;
   return w;
 }
 
@@ -113,6 +115,7 @@ export function fromWireMessage(w: WireMessage): Message {
   };
   if (w.snapshot != null) m.snapshot = fromWireSnapshot(w.snapshot);
   if (w.context != null) m.context = copyBytes(w.context);
+  if (w.commitOnly) m.commitOnly = true;
   return m;
 }
 
