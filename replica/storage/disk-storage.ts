@@ -196,10 +196,11 @@ export class DiskStorage {
   }
 
   /**
-   * setBlockingWrites makes later saves write and fdatasync synchronously on
-   * the caller's thread (done when save returns; its promise still settles
-   * as usual) or, off, through the thread pool. The replica turns it on while
-   * the member follows and off while it leads (WalWriter.blocking).
+   * setBlockingWrites makes later saves fdatasync synchronously on the
+   * caller's thread (done when save returns; its promise still settles as
+   * usual) or, off, through the thread pool; the write itself is synchronous
+   * either way. The replica turns it on while the member follows and off
+   * while it leads (WalWriter.blocking).
    */
   setBlockingWrites(on: boolean): void {
     this.writer.blocking = on;

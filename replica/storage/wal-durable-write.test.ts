@@ -1,13 +1,14 @@
-// How the WAL writer makes a synced save durable: by default write +
-// fdatasync; with durableWrites 'o_dsync', in one O_DSYNC write when nothing
+// How the WAL writer makes a synced save durable: by default a write on the
+// loop's thread + a pooled fdatasync; with durableWrites 'o_dsync', in one O_DSYNC write when nothing
 // unsynced precedes it, with write + fdatasync otherwise (O_DSYNC covers only
 // the bytes of its own call); unsynced saves waiting for the next
 // synced round, or LAZY_WRITE_MS, or close; failures of the one-call path
 // as fatal as a failed fsync; blocking writes (a follower's) done with
 // synchronous calls before save returns, failures as fatal. White-box: the tests count calls on the open
-// segment's two file handles.
+// segment's two file handles, and the synchronous writes on its descriptor.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import fs from 'node:fs';
+import { test, type TestContext } from 'node:test';
 import { StorageFailedError } from './errors.ts';
 import { openStorage, type DiskStorage } from './index.ts';
 import { entries, tempDataDir } from './testing/helpers.ts';
@@ -27,22 +28,29 @@ interface Calls {
   datasyncs: number;
 }
 
-/** spy counts the calls on the writer's open segment handles (plain and O_DSYNC). */
-function spy(storage: DiskStorage): Calls {
-  const current = (storage as unknown as { writer: { current: { fh: Handle; dsync: Handle | undefined } } }).writer.current;
+/** spy counts the calls on the writer's open segment handles (O_DSYNC, pooled), its plain descriptor's writes (on the loop's thread) and fdatasyncs. */
+function spy(t: TestContext, storage: DiskStorage): Calls {
+  const current = (storage as unknown as { writer: { current: { fh: Handle & { fd: number }; dsync: Handle | undefined } } }).writer.current;
   assert.ok(current.dsync, 'this file system opened the segment with O_DSYNC');
   const calls: Calls = { plainWrites: 0, dsyncWrites: 0, datasyncs: 0 };
-  const wrap = (h: Handle, count: 'plainWrites' | 'dsyncWrites') => {
-    const write = h.write.bind(h);
-    const writev = h.writev.bind(h);
-    h.write = (...a) => (calls[count]++, write(...a));
-    h.writev = (...a) => (calls[count]++, writev(...a));
-  };
-  wrap(current.fh, 'plainWrites');
-  wrap(current.dsync!, 'dsyncWrites');
+  const plain = syncWrites(t, current.fh.fd);
+  const dsync = current.dsync!;
+  const write = dsync.write.bind(dsync);
+  const writev = dsync.writev.bind(dsync);
+  dsync.write = (...a) => (calls.dsyncWrites++, write(...a));
+  dsync.writev = (...a) => (calls.dsyncWrites++, writev(...a));
   const datasync = current.fh.datasync.bind(current.fh);
   current.fh.datasync = () => (calls.datasyncs++, datasync());
+  Object.defineProperty(calls, 'plainWrites', { get: plain, enumerable: true });
   return calls;
+}
+
+/** syncWrites counts the synchronous writes made to descriptor `fd` from now on (the WAL's writes on the loop's thread). */
+function syncWrites(t: TestContext, fd: number): () => number {
+  const one = t.mock.method(fs, 'writeSync');
+  const vec = t.mock.method(fs, 'writevSync');
+  const start = [one.mock.callCount(), vec.mock.callCount()];
+  return () => [...one.mock.calls.slice(start[0]), ...vec.mock.calls.slice(start[1])].filter((c) => c.arguments[0] === fd).length;
 }
 
 /** countCalls counts the writes and fdatasyncs made through a file handle (each one a trip through libuv's thread pool). */
@@ -64,20 +72,25 @@ async function reopened(dir: string): Promise<{ indexes: number[]; commit: numbe
   return { indexes: r.state.entries.map((e) => e.index), commit: r.state.hardState.commit };
 }
 
-test('by default a synced save is one write and one fdatasync, the write submitted before save returns; an unsynced save rides along with it', async (t) => {
+test('by default a synced save is one write on the loop and one pooled fdatasync, both started before save returns; an unsynced save rides along with it', async (t) => {
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, { preallocate: true });
-  const current = (storage as unknown as { writer: { current: { fh: Handle; dsync: Handle | undefined } } }).writer.current;
+  const current = (storage as unknown as { writer: { current: { fh: Handle & { fd: number }; dsync: Handle | undefined } } }).writer.current;
   assert.equal(current.dsync, undefined, 'no O_DSYNC descriptor unless asked for');
   const calls = countCalls(current.fh);
+  const written = syncWrites(t, current.fh.fd);
+  const fsyncs = storage.stats().fsyncs;
   const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
-  assert.deepEqual(calls, { writes: 1, datasyncs: 0 }, 'the write left before save returned');
+  assert.equal(written(), 1, 'written before save returned');
+  assert.deepEqual(calls, { writes: 0, datasyncs: 1 }, 'the fdatasync was handed to the pool before save returned');
+  assert.equal(storage.stats().fsyncs, fsyncs, 'not durable yet');
   await saved;
-  assert.deepEqual(calls, { writes: 1, datasyncs: 1 });
+  assert.equal(storage.stats().fsyncs, fsyncs + 1);
   const lazy = storage.save({ term: 1, vote: 1, commit: 3 }, [], false);
   await storage.save(undefined, entries(4, 4, 1), true);
   await lazy;
-  assert.deepEqual(calls, { writes: 2, datasyncs: 2 }, 'the commit-only hard state went out in the next synced round');
+  assert.equal(written(), 2, 'the commit-only hard state went out in the next synced round');
+  assert.deepEqual(calls, { writes: 0, datasyncs: 2 });
   await storage.close();
   assert.deepEqual(await reopened(dir), { indexes: [1, 2, 3, 4], commit: 3 });
 });
@@ -85,7 +98,7 @@ test('by default a synced save is one write and one fdatasync, the write submitt
 test('a synced save with nothing unsynced before it is one O_DSYNC write, submitted before save returns, and no fdatasync', async (t) => {
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, ODSYNC);
-  const calls = spy(storage);
+  const calls = spy(t, storage);
   const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   assert.deepEqual(calls, { plainWrites: 0, dsyncWrites: 1, datasyncs: 0 }, 'the write left before save returned');
   await saved;
@@ -100,7 +113,7 @@ test('an unsynced save waits for the next synced save and goes out in its O_DSYN
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, ODSYNC);
   await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
-  const calls = spy(storage);
+  const calls = spy(t, storage);
   let lazyDone = false;
   const lazy = storage.save({ term: 1, vote: 1, commit: 2 }, [], false).then(() => (lazyDone = true));
   await Promise.resolve();
@@ -117,7 +130,7 @@ test('an unsynced save written alone (after LAZY_WRITE_MS) makes the next synced
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, ODSYNC);
   await storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
-  const calls = spy(storage);
+  const calls = spy(t, storage);
   await storage.save({ term: 1, vote: 1, commit: 2 }, [], false); // resolves once the timer wrote it
   assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 0, datasyncs: 0 }, 'written to the OS, not synced');
   await storage.save(undefined, entries(4, 4, 1), true);
@@ -163,7 +176,7 @@ test('after a restart the first synced save uses fdatasync: bytes an earlier pro
   await first.storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
   await first.storage.close();
   const { storage } = await openStorage(dir, ids, ODSYNC);
-  const calls = spy(storage);
+  const calls = spy(t, storage);
   await storage.save(undefined, entries(4, 4, 1), true);
   assert.deepEqual(calls, { plainWrites: 1, dsyncWrites: 0, datasyncs: 1 });
   await storage.save(undefined, entries(5, 5, 1), true);
@@ -171,11 +184,12 @@ test('after a restart the first synced save uses fdatasync: bytes an earlier pro
   await storage.close();
 });
 
-test('with blocking writes a synced save is written and fdatasynced before save returns, without a thread-pool call; off again, saves go back to the pool', async (t) => {
+test('with blocking writes a synced save is written and fdatasynced before save returns, without a thread-pool call; off again, the fdatasync goes back to the pool', async (t) => {
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, { preallocate: true });
-  const current = (storage as unknown as { writer: { current: { fh: Handle } } }).writer.current;
+  const current = (storage as unknown as { writer: { current: { fh: Handle & { fd: number } } } }).writer.current;
   const calls = countCalls(current.fh);
+  const written = syncWrites(t, current.fh.fd);
   storage.setBlockingWrites(true);
   const fsyncs = storage.stats().fsyncs;
   const saved = storage.save({ term: 1, vote: 1, commit: 0 }, entries(1, 3, 1), true);
@@ -190,7 +204,8 @@ test('with blocking writes a synced save is written and fdatasynced before save 
   const pooled = storage.save(undefined, entries(5, 5, 1), true);
   assert.equal(storage.stats().fsyncs, fsyncs + 2, 'not durable yet: the fdatasync runs in the pool');
   await pooled;
-  assert.deepEqual(calls, { writes: 1, datasyncs: 1 });
+  assert.deepEqual(calls, { writes: 0, datasyncs: 1 });
+  assert.equal(written(), 3, 'every write was made on the loop');
   await storage.close();
   assert.deepEqual(await reopened(dir), { indexes: [1, 2, 3, 4, 5], commit: 3 });
 });

@@ -14,8 +14,12 @@
 // then the next segment is created as a temp file (zero-filled in the background,
 // once the current one is half full, when preallocating), its header written and fsynced, renamed in
 // place, and the directory fsynced. Any I/O error makes the writer unusable.
-// In blocking mode (a follower's) a round's write and fdatasync are
-// synchronous calls, done before enqueue returns.
+// A round's write (into the page cache) is a synchronous call, done before
+// enqueue returns: a trip through libuv's thread pool costs a thread wake-up
+// and a loop wake-up, more than the copy itself. In blocking mode (a
+// follower's) the fdatasync is synchronous too; otherwise (a leader's) it goes
+// through the pool so the loop runs on while the disk works. The O_DSYNC path
+// is one pooled write that is durable on return.
 // Must never resolve a sync request before its bytes are on disk (an O_DSYNC
 // write covers only its own bytes: it is used only when everything before it
 // is already durable), never reorder buffers, and never touch a segment other
@@ -169,11 +173,11 @@ export class WalWriter {
   private failure: StorageFailedError | undefined;
   private closed = false;
   /**
-   * blocking: rounds write and fdatasync with synchronous calls on the event
-   * loop's thread instead of through libuv's thread pool (two trips a synced
-   * round, each a thread wake-up and a loop wake-up). It suits a member whose
-   * loop has nothing to do but wait for the fsync (a follower); a leader keeps
-   * the loop free to apply and answer what its followers committed meanwhile.
+   * blocking: rounds fdatasync with a synchronous call on the event loop's
+   * thread instead of through libuv's thread pool (a thread wake-up and a
+   * loop wake-up). It suits a member whose loop has nothing to do but wait for
+   * the fsync (a follower); a leader keeps the loop free to apply and answer
+   * what its followers committed meanwhile. Writes are synchronous either way.
    */
   blocking = false;
   readonly stats: WalStats;
@@ -310,8 +314,8 @@ export class WalWriter {
     if (bytes > 0) {
       const t0 = process.hrtime.bigint();
       const target = dsync ?? this.current.fh;
-      if (this.blocking) writeAllSync(target.fd, bufs, this.offset);
-      else await writeAll(target, bufs, this.offset);
+      if (dsync && !this.blocking) await writeAll(dsync, bufs, this.offset);
+      else writeAllSync(target.fd, bufs, this.offset);
       this.offset += bytes;
       if (this.offset > this.current.size) this.current.size = this.offset;
       this.stats.writes++;
