@@ -208,6 +208,36 @@ function writeTimeline(file: string, ends: Float64Array, latencies: Float64Array
 }
 
 /**
+ * measuredWindow calls `on('start')` after `warmupMs` and `on('end')`
+ * `durationMs` later, each exactly once and in that order. The clients stop
+ * by the clock, not by these timers, so they may all be done before the end
+ * timer has fired: close() then ends the window at once (and opens it first
+ * if it never opened), so the harness always hears both edges — without the
+ * end it reads no counters after the window (the members' fsyncs of that
+ * run were left out of the report).
+ */
+export function measuredWindow(warmupMs: number, durationMs: number, on: (phase: 'start' | 'end') => void): { close(): void } {
+  let opened = false;
+  let closed = false;
+  const open = () => {
+    if (opened) return;
+    opened = true;
+    on('start');
+  };
+  const close = () => {
+    if (closed) return;
+    clearTimeout(openTimer);
+    clearTimeout(closeTimer);
+    open();
+    closed = true;
+    on('end');
+  };
+  const openTimer = setTimeout(open, warmupMs);
+  const closeTimer = setTimeout(close, warmupMs + durationMs);
+  return { close };
+}
+
+/**
  * runLoad runs one measured job. `onWindow` is told when the measured window
  * opens and closes (for sampling the servers' CPU and memory).
  */
@@ -226,16 +256,17 @@ export async function runLoad(job: LoadJob, onWindow: (phase: 'start' | 'end', a
   let cpuEnd: NodeJS.CpuUsage | undefined;
   let absStart = 0;
   let absEnd = 0;
-  const openTimer = setTimeout(() => {
-    cpuStart = process.cpuUsage();
-    absStart = absNow();
-    onWindow('start', absStart);
-  }, job.warmupMs);
-  const closeTimer = setTimeout(() => {
-    cpuEnd = process.cpuUsage();
-    absEnd = absNow();
-    onWindow('end', absEnd);
-  }, job.warmupMs + job.durationMs);
+  const window = measuredWindow(job.warmupMs, job.durationMs, (phase) => {
+    if (phase === 'start') {
+      cpuStart = process.cpuUsage();
+      absStart = absNow();
+      onWindow('start', absStart);
+    } else {
+      cpuEnd = process.cpuUsage();
+      absEnd = absNow();
+      onWindow('end', absEnd);
+    }
+  });
   const timeline = job.timelineFile ? { ends: new SampleBuffer(1 << 16), latencies: new SampleBuffer(1 << 16) } : undefined;
   const client = async (i: number) => {
     const op = operationFor(job, i, conflicts);
@@ -269,12 +300,9 @@ export async function runLoad(job: LoadJob, onWindow: (phase: 'start' | 'end', a
     await Promise.all(Array.from({ length: job.workload.concurrency }, (_, i) => client(i)));
     if (timeline) writeTimeline(job.timelineFile!, timeline.ends.samples(), timeline.latencies.samples());
   } finally {
-    clearTimeout(openTimer);
-    clearTimeout(closeTimer);
+    window.close();
     channels.close();
   }
-  cpuStart ??= process.cpuUsage();
-  cpuEnd ??= process.cpuUsage();
   const elapsedMs = job.durationMs;
   return {
     workload: job.workload.name,
@@ -286,7 +314,7 @@ export async function runLoad(job: LoadJob, onWindow: (phase: 'start' | 'end', a
     elapsedMs,
     opsPerSec: (ops / elapsedMs) * 1000,
     samples: samples.samples(),
-    clientCpuMs: (cpuEnd.user - cpuStart.user + cpuEnd.system - cpuStart.system) / 1000,
+    clientCpuMs: (cpuEnd!.user - cpuStart!.user + cpuEnd!.system - cpuStart!.system) / 1000, // both set: window.close() ran
     windowStart: absStart,
     windowEnd: absEnd,
   };

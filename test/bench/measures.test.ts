@@ -1,10 +1,11 @@
 // The measuring arithmetic: nearest-rank percentiles and merging, the
 // failover gap around the signal, /proc parsing, the CPU-profile summary and
-// the members' fsync counters.
+// the members' fsync counters, and the measured window's edges.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SampleBuffer, median, percentile, summarize } from './latency.ts';
 import { unavailability } from './failover.ts';
+import { measuredWindow } from './loadgen.ts';
 import { parseStat, parseStatusKb, sampleProcess } from './proc-stats.ts';
 import { areaOf, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { FSYNC_METRIC, fsyncDelta, parseGauge, parseHeap, parseHistogramTotals } from './server-metrics.ts';
@@ -146,4 +147,32 @@ test('profile summary can be cut to the measured windows (monotonic ms)', () => 
   assert.equal(summarizeProfile(profile).busyMs, 5);
   assert.equal(summarizeProfile(profile, '', 5, [[1001.5, 1003]]).busyMs, 2);
   assert.equal(summarizeProfile(profile, '', 5, [[1001, 1001], [1005, 1010]]).busyMs, 2);
+});
+
+test('the measured window opens and closes exactly once, in order, even when the clients finish before its end timer', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const seen: string[] = [];
+  const normal = measuredWindow(100, 1000, (p) => seen.push(`a:${p}`));
+  t.mock.timers.tick(99);
+  assert.equal(seen.length, 0);
+  t.mock.timers.tick(1);
+  assert.deepEqual(seen, ['a:start']);
+  t.mock.timers.tick(1000);
+  assert.deepEqual(seen, ['a:start', 'a:end']);
+  normal.close();
+  assert.deepEqual(seen, ['a:start', 'a:end'], 'close after the end timer adds nothing');
+
+  // The clients stop by the clock and may all be done before the end timer fires.
+  const early = measuredWindow(100, 1000, (p) => seen.push(`b:${p}`));
+  t.mock.timers.tick(600);
+  early.close();
+  assert.deepEqual(seen.slice(2), ['b:start', 'b:end']);
+  t.mock.timers.tick(5000);
+  assert.deepEqual(seen.slice(2), ['b:start', 'b:end'], 'the cancelled timer does not fire later');
+
+  // Closed before it ever opened (a run that failed at once): both edges, start first.
+  const never = measuredWindow(100, 1000, (p) => seen.push(`c:${p}`));
+  never.close();
+  t.mock.timers.tick(5000);
+  assert.deepEqual(seen.slice(4), ['c:start', 'c:end']);
 });
