@@ -121,9 +121,10 @@ export interface Message {
   context?: Uint8Array;
   /**
    * On an app without entries: sent only to carry the commit index to a
-   * follower whose match the leader already knows to be the append's index;
-   * the follower accepts it without answering (an answer would say nothing
-   * new). Set by the leader (Raft.maybeSendAppend), absent otherwise.
+   * replicating follower that holds everything sent to it, or whose
+   * unanswered appends went ahead of this one on the same ordered stream; the
+   * follower accepts it without answering (an answer would say nothing new).
+   * Set by the leader (Raft.maybeSendAppend), absent otherwise.
    */
   commitOnly?: boolean;
 }
