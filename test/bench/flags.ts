@@ -16,6 +16,8 @@ export interface BenchOptions {
   /** measured seconds per run (after warmup) */
   durationS: number;
   warmupS: number;
+  /** unmeasured seconds of puts against each system once both are up, then as long idle, before the first run */
+  settleS: number;
   /** runs per workload and system, alternating which system goes first */
   rounds: number;
   workloads: Workload[];
@@ -54,6 +56,10 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
 
   --duration S        measured seconds per run (default 10; smoke 0.2)
   --warmup S          unmeasured seconds before each run (default 1; smoke 0.1)
+  --settle S          once both systems are up: S unmeasured seconds of 16-client
+                      puts against each, then S seconds idle, before the first
+                      run (default 5; smoke 0), so neither system's first round
+                      shares the machine with the other's start-up work
   --rounds N          runs per workload and system, alternating order (default 2; smoke 1)
   --workloads LIST    comma list of: all, put, get, mix, cas, ${WORKLOADS.map((w) => w.name).join(', ')} (default all)
   --only etcd|replicant   run against one system only
@@ -104,6 +110,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
       options: {
         duration: { type: 'string' },
         warmup: { type: 'string' },
+        settle: { type: 'string' },
         rounds: { type: 'string' },
         workloads: { type: 'string' },
         only: { type: 'string' },
@@ -153,6 +160,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
   return {
     durationS: num('duration', values.duration, smoke ? 0.2 : 10, 0.05),
     warmupS: num('warmup', values.warmup, smoke ? 0.1 : 1, 0),
+    settleS: num('settle', values.settle, smoke ? 0 : 5, 0),
     rounds: num('rounds', values.rounds, smoke ? 1 : 2, 1, true),
     workloads,
     targets,

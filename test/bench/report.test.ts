@@ -17,8 +17,11 @@ test('flags: defaults, smoke defaults, and clear errors', () => {
   assert.equal(d.killReps, 5);
   assert.equal(d.termReps, 3);
   assert.equal(d.installEtcd, true);
+  assert.equal(d.settleS, 5);
+  assert.equal(parseBenchFlags(['--settle', '0'])!.settleS, 0);
   const s = parseBenchFlags(['--smoke', '--only', 'replicant', '--workloads', 'put,get-lin-64'])!;
   assert.equal(s.durationS, 0.2);
+  assert.equal(s.settleS, 0, 'a smoke run does not settle');
   assert.equal(s.killReps, 1);
   assert.equal(s.termReps, 0);
   assert.deepEqual(s.targets, ['replicant']);

@@ -20,7 +20,7 @@ import { UsageWindow, loadAverage } from './proc-stats.ts';
 import { readProfile, summarizeProfile, type ProfileSummary } from './profile-summary.ts';
 import { aggregate, checkTargets, summarizeFailover, toJson, type BenchReport, type FailoverSummary, type RunRecord } from './report.ts';
 import { fsyncDelta, scrapeMember, type FsyncCounters, type HeapFigures, type MemberCounters } from './server-metrics.ts';
-import { needsReadKeys } from './workloads.ts';
+import { WORKLOADS, needsReadKeys } from './workloads.ts';
 
 export interface Cleanup {
   after(fn: () => void | Promise<void>): void;
@@ -99,6 +99,21 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
         await lg.preload([leader.endpoint], o.timeoutMs);
       }),
     );
+  }
+
+  // Both groups warmed up and settled before anything is measured: a member
+  // that has just started is still compiling and collecting (replicant's idle
+  // members used ~4 % of a core each in their first seconds), and without
+  // this the first system's first round shared the machine with the other
+  // system's start-up work (docs/benchmarks.md item 25).
+  if (o.settleS > 0) {
+    const warm = WORKLOADS.find((w) => w.name === 'put-16')!;
+    for (const t of o.targets) {
+      const leader = await clusters.get(t)!.waitStable(30_000, { sameIndex: false });
+      await lg.run({ workload: warm, endpoints: [leader.endpoint], warmupMs: 0, durationMs: o.settleS * 1000, timeoutMs: o.timeoutMs, connsPerEndpoint: o.connsPerEndpoint });
+    }
+    await new Promise((r) => setTimeout(r, o.settleS * 1000));
+    log(`warmed up: ${o.settleS} s of put-16 against ${o.targets.join(' and ')}, then ${o.settleS} s idle`);
   }
 
   const runs: RunRecord[] = [];
