@@ -28,21 +28,24 @@ interface Calls {
   datasyncs: number;
 }
 
-/** spy counts the calls on the writer's open segment handles (O_DSYNC, pooled), its plain descriptor's writes (on the loop's thread) and fdatasyncs. */
+/** spy counts the writes to the writer's open segment through each descriptor (plain: on the loop's thread or pooled; O_DSYNC: pooled) and its fdatasyncs. */
 function spy(t: TestContext, storage: DiskStorage): Calls {
   const current = (storage as unknown as { writer: { current: { fh: Handle & { fd: number }; dsync: Handle | undefined } } }).writer.current;
   assert.ok(current.dsync, 'this file system opened the segment with O_DSYNC');
-  const calls: Calls = { plainWrites: 0, dsyncWrites: 0, datasyncs: 0 };
-  const plain = syncWrites(t, current.fh.fd);
-  const dsync = current.dsync!;
-  const write = dsync.write.bind(dsync);
-  const writev = dsync.writev.bind(dsync);
-  dsync.write = (...a) => (calls.dsyncWrites++, write(...a));
-  dsync.writev = (...a) => (calls.dsyncWrites++, writev(...a));
-  const datasync = current.fh.datasync.bind(current.fh);
-  current.fh.datasync = () => (calls.datasyncs++, datasync());
-  Object.defineProperty(calls, 'plainWrites', { get: plain, enumerable: true });
-  return calls;
+  const onLoop = syncWrites(t, current.fh.fd);
+  const plain = countCalls(current.fh);
+  const dsync = countCalls(current.dsync!);
+  return {
+    get plainWrites() {
+      return onLoop() + plain.writes;
+    },
+    get dsyncWrites() {
+      return dsync.writes;
+    },
+    get datasyncs() {
+      return plain.datasyncs;
+    },
+  };
 }
 
 /** syncWrites counts the synchronous writes made to descriptor `fd` from now on (the WAL's writes on the loop's thread). */
