@@ -14,7 +14,7 @@ import { KvStore } from '../kv/index.ts';
 import { isInitialized, openStorage, type DiskStorage } from '../storage/index.ts';
 import { PeerTransport } from '../transport/index.ts';
 import { clusterRelayService, maxReceiveBytes, registerEtcdApi } from './etcdapi/index.ts';
-import { UnaryGrpcServer, type CallHooks } from './unary-grpc/index.ts';
+import { GrpcServer, type CallHooks } from '../grpc/index.ts';
 import { loadProtos, serviceDefinition } from '../../proto/grpc.ts';
 import type { ReplicaConfig } from './flags.ts';
 import { clusterIdFor, hexId, memberIdFor } from './ids.ts';
@@ -35,14 +35,13 @@ import { latencyTraceOn, traceMark } from './latency-trace.ts';
 import {
   EKU_CLIENT_AUTH,
   EKU_SERVER_AUTH,
-  ReloadingServerCredentials,
   TlsFiles,
   allowsUsage,
   clientAccessCheck,
   describe,
   identifiesPeerUrls,
   identityOfX509,
-  peerAccessInterceptor,
+  peerAccessCheck,
   type ClientCertMode,
   type MemberDirectory,
 } from './tls/index.ts';
@@ -281,7 +280,6 @@ async function serve(
 
   // ---- raft transport on the peer port ---------------------------------------------
   peerRoot ??= loadProtos('peer.proto');
-  const peerServerCredentials = tlsFiles.peer ? new ReloadingServerCredentials(tlsFiles.peer, 'require') : undefined;
   const transport = new PeerTransport({
     memberId,
     clusterId: String(clusterId),
@@ -292,10 +290,10 @@ async function serve(
     onPeerRefused: (peer) => node.reportPeerRefused(peer),
     onSnapshotStatus: (peer, ok) => node.reportSnapshot(peer, ok),
     security: {
-      serverCredentials: peerServerCredentials,
+      serverTls: tlsFiles.peer,
       dial: (peer, address) => dialer.credentials({ memberId: peer }, address.host),
       explain: (peer, address) => dialer.explain({ memberId: peer }, address.target),
-      interceptors: [peerAccessInterceptor(() => node.members, !!tlsFiles.peer, log)],
+      admit: peerAccessCheck(() => node.members, !!tlsFiles.peer, log),
     },
     services: [
       // Members relay admin and membership calls to the leader here (only current members may: tls/peer-access.ts).
@@ -340,7 +338,7 @@ async function serve(
   const clientTls = config.clientTls;
   const clientCertMode: ClientCertMode = !clientTls?.trustedCaFile ? 'none' : clientTls.clientCertAuth ? 'require' : 'request';
   const accessPolicy = { tls: !!clientTls, clientCertAuth: !!clientTls?.clientCertAuth, adminIdentities: config.adminAllowedIdentities };
-  const clientServer = new UnaryGrpcServer({
+  const clientServer = new GrpcServer({
     maxReceiveBytes: maxReceiveBytes(limits),
     keepalive: config.grpcKeepaliveIntervalMs > 0 ? { intervalMs: config.grpcKeepaliveIntervalMs, timeoutMs: config.grpcKeepaliveTimeoutMs } : undefined,
     hooks: clientCallHooks(metrics, clientAccessCheck(accessPolicy, log)),
@@ -433,7 +431,6 @@ async function serve(
         }
       }
       clientServer.forceShutdown();
-      peerServerCredentials?.close();
       stopTls();
       divergence.stop();
       backend.close();

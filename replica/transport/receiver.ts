@@ -4,9 +4,10 @@
 // It must never send raft messages back on a caller's stream (only the single
 // acknowledgement), never deliver a message addressed to another member, a
 // local-only message, or one whose sender is not the calling member, and never
-// let a host exception escape into grpc-js.
+// let a host exception escape into the server.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { StreamCall, StreamingHandler } from '../grpc/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { PeerError } from './errors.ts';
 import { LOCAL_MESSAGE_TYPES } from './message-types.ts';
@@ -24,14 +25,11 @@ export interface ReceiverOptions {
   deliver(msgs: Message[]): void;
 }
 
-type InboundStream = grpc.ServerDuplexStream<Message[], { memberId: number }>;
-type InboundUpload = grpc.ServerReadableStream<Chunk, { receivedBytes: number }>;
-
 /** Receiver implements the Raft service handlers and tracks the calls it serves. */
 export class Receiver {
   readonly #o: ReceiverOptions;
   readonly #log: Logger;
-  readonly #streams = new Set<InboundStream>();
+  readonly #streams = new Set<StreamCall>();
   /** The upload in progress from each member; a newer one from the same member supersedes it. */
   readonly #uploads = new Map<NodeId, (err: PeerError) => void>();
 
@@ -40,11 +38,11 @@ export class Receiver {
     this.#log = o.logger;
   }
 
-  /** handlers is the grpc-js implementation object for the Raft service. */
-  handlers(): grpc.UntypedServiceImplementation {
+  /** handlers are the lean streaming handlers of the Raft service's two methods. */
+  handlers(): Record<string, StreamingHandler> {
     return {
-      Stream: (call: InboundStream) => this.#stream(call),
-      SendSnapshot: (call: InboundUpload, cb: grpc.sendUnaryData<{ receivedBytes: number }>) => this.#upload(call, cb),
+      Stream: (call) => this.#stream(call),
+      SendSnapshot: (call) => this.#upload(call),
     };
   }
 
@@ -67,13 +65,13 @@ export class Receiver {
     return from;
   }
 
-  #stream(call: InboundStream): void {
+  #stream(call: StreamCall): void {
     let from: NodeId;
     try {
       from = this.#caller(call.metadata);
     } catch (err) {
-      call.on('error', () => {});
-      call.emit('error', this.#refuse(err, 'stream', call.getPeer()).toServiceError());
+      const e = this.#refuse(err, 'stream', call.getPeer());
+      call.finish(e.code, e.message);
       return;
     }
     this.#o.receive.streamsAccepted++;
@@ -86,7 +84,8 @@ export class Receiver {
       log.warn({ type: m.type, to: m.to, from: m.from }, `dropping peer messages: ${kind} (reported once per stream)`);
     };
     const forget = () => this.#streams.delete(call);
-    call.on('data', (msgs: Message[]) => {
+    call.onMessage = (value) => {
+      const msgs = value as Message[];
       this.#o.receive.frames++;
       const accepted: Message[] = [];
       for (const m of msgs) {
@@ -105,33 +104,32 @@ export class Receiver {
       }
       this.#o.receive.messages += accepted.length;
       if (accepted.length > 0) this.#deliver(accepted, log);
-    });
-    call.on('end', () => {
+    };
+    call.onEnd = () => {
       forget();
-      call.end();
-    });
-    call.on('error', forget);
-    call.on('close', forget);
-    call.write({ memberId: this.#o.self });
+      call.finish(grpc.status.OK);
+    };
+    call.onCancel = forget;
+    call.send({ memberId: this.#o.self });
   }
 
-  #upload(call: InboundUpload, cb: grpc.sendUnaryData<{ receivedBytes: number }>): void {
+  #upload(call: StreamCall): void {
     let settled = false;
     const settle = (err: PeerError | null, receivedBytes = 0) => {
       if (settled) return;
       settled = true;
       if (err) {
         this.#o.snapshots.receiveFailed++;
-        cb(err.toServiceError() as grpc.ServiceError);
+        call.finish(err.code, err.message);
       } else {
-        cb(null, { receivedBytes });
+        call.send({ receivedBytes });
+        call.finish(grpc.status.OK);
       }
     };
     let from: NodeId;
     try {
       from = this.#caller(call.metadata);
     } catch (err) {
-      call.on('error', () => {});
       settle(this.#refuse(err, 'snapshot upload', call.getPeer()));
       return;
     }
@@ -147,7 +145,8 @@ export class Receiver {
       if (this.#uploads.get(from) === abort) this.#uploads.delete(from);
     };
     const assembler = new SnapshotAssembler(this.#o.maxSnapshotBytes);
-    call.on('data', (chunk: Chunk) => {
+    call.onMessage = (value) => {
+      const chunk = value as Chunk;
       if (settled) return;
       this.#o.snapshots.chunksReceived++;
       try {
@@ -163,8 +162,8 @@ export class Receiver {
         abort(err instanceof PeerError ? err : new PeerError(grpc.status.INVALID_ARGUMENT, String(err)));
         done();
       }
-    });
-    call.on('end', () => {
+    };
+    call.onEnd = () => {
       done();
       if (settled) return;
       let m: Message;
@@ -178,11 +177,11 @@ export class Receiver {
       log.info({ bytes: assembler.received, index: m.snapshot!.metadata.index }, 'snapshot received; handing it to raft');
       if (this.#deliver([m], log)) settle(null, assembler.received);
       else settle(new PeerError(grpc.status.INTERNAL, 'the receiving member failed to take the snapshot'));
-    });
-    call.on('error', () => {
+    };
+    call.onCancel = () => {
       done();
       settled = true;
-    });
+    };
   }
 
   #deliver(msgs: Message[], log: Logger): boolean {
@@ -197,7 +196,7 @@ export class Receiver {
 
   /** endAll cancels every inbound stream (used on close). */
   endAll(): void {
-    for (const s of this.#streams) s.end();
+    for (const s of this.#streams) s.finish(grpc.status.OK);
     this.#streams.clear();
     for (const abort of this.#uploads.values()) abort(new PeerError(grpc.status.UNAVAILABLE, 'member is shutting down'));
     this.#uploads.clear();

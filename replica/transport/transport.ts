@@ -8,13 +8,15 @@
 // after close() or about a peer after removePeer().
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { GrpcServer, type CallHooks } from '../grpc/index.ts';
+import type { TlsFiles } from '../server/tls/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { encodedMessageSize } from './batch-codec.ts';
 import { LOCAL_MESSAGE_TYPES } from './message-types.ts';
 import { PeerLink } from './peer-link.ts';
 import { parsePeerUrl, type PeerAddress } from './peer-url.ts';
 import { Receiver } from './receiver.ts';
-import { channelOptions, raftServiceDefinition, serverOptions } from './service.ts';
+import { channelOptions, maxMessageBytes, raftServiceDefinition } from './service.ts';
 import { sendSnapshot, type SnapshotSend } from './snapshot-sender.ts';
 import { newReceiveStats, type SnapshotStats, type TransportStats } from './stats.ts';
 import { RAFT_SERVICE } from './wire.ts';
@@ -71,12 +73,12 @@ export interface PeerDial {
  * host (the transport knows nothing of certificates or member tables).
  */
 export interface PeerSecurity {
-  /** server credentials; required for an https:// listen URL */
-  serverCredentials?: grpc.ServerCredentials;
+  /** the peer port's certificate files (followed as they change); required for an https:// listen URL; callers must present a certificate it trusts */
+  serverTls?: TlsFiles;
   /** credentials for each outgoing connection to `peer` (default: plaintext, refused for https:// URLs) */
   dial?: (peer: NodeId, address: PeerAddress) => PeerDial;
-  /** run on every incoming call, before the Raft and extra services (e.g. who may call) */
-  interceptors?: grpc.ServerInterceptor[];
+  /** admit runs on every incoming call, and on each message of a stream, before the Raft and extra services (e.g. who may call) */
+  admit?: CallHooks['admit'];
   /** explain tells why a connection to `peer` failed when gRPC cannot (e.g. a refused TLS handshake); logged at most every 30 s per link */
   explain?: (peer: NodeId, address: PeerAddress) => Promise<string | undefined>;
 }
@@ -122,7 +124,7 @@ export class PeerTransport {
   readonly #snapshotStats: SnapshotStats = { sent: 0, sendFailed: 0, received: 0, receiveFailed: 0, chunksReceived: 0 };
   readonly #receive = newReceiveStats();
   readonly #receiver: Receiver;
-  #server: grpc.Server | undefined;
+  #server: GrpcServer | undefined;
   #boundUrl: string | undefined;
   #closed = false;
   #droppedUnknownPeer = 0;
@@ -146,8 +148,8 @@ export class PeerTransport {
     this.#o = o;
     this.#log = o.logger.child({ component: 'transport' });
     this.#listen = parsePeerUrl(o.listenUrl, 'listen peer URL', true);
-    if (this.#listen.secure && !o.security?.serverCredentials) throw new Error(`listen peer URL ${o.listenUrl} is https:// but no TLS server credentials were given`);
-    if (!this.#listen.secure && o.security?.serverCredentials) throw new Error(`TLS server credentials were given but listen peer URL ${o.listenUrl} is http://`);
+    if (this.#listen.secure && !o.security?.serverTls) throw new Error(`listen peer URL ${o.listenUrl} is https:// but no TLS server credentials were given`);
+    if (!this.#listen.secure && o.security?.serverTls) throw new Error(`TLS server credentials were given but listen peer URL ${o.listenUrl} is http://`);
     this.#client = grpc.makeGenericClientConstructor(raftServiceDefinition(), RAFT_SERVICE);
     this.#channelOptions = channelOptions(t, { initialMs: t.backoffInitialMs, maxMs: t.backoffMaxMs });
     this.#receiver = new Receiver({
@@ -172,15 +174,26 @@ export class PeerTransport {
   async start(): Promise<void> {
     if (this.#closed) throw new Error('transport is closed');
     if (this.#server) return;
-    const server = new grpc.Server({ ...serverOptions(this.tuning), interceptors: this.#o.security?.interceptors ?? [] });
-    server.addService(raftServiceDefinition(), this.#receiver.handlers());
+    const t = this.tuning;
+    const server = new GrpcServer({
+      maxReceiveBytes: maxMessageBytes(t),
+      keepalive: { intervalMs: t.keepaliveTimeMs, timeoutMs: t.keepaliveTimeoutMs },
+      hooks: { admit: this.#o.security?.admit },
+      // a peer's broken connections are routine; a handler that threw is not
+      onError: (err, where) => {
+        if (where.startsWith('handler') || where === 'tls reload') this.#log.error({ err, where }, 'peer server error');
+        else this.#log.debug({ err: (err as Error)?.message, where }, 'peer connection trouble');
+      },
+    });
+    server.addService(raftServiceDefinition(), {}, this.#receiver.handlers());
     for (const svc of this.#o.services ?? []) server.addService(svc.definition, svc.implementation);
-    const credentials = this.#o.security?.serverCredentials ?? grpc.ServerCredentials.createInsecure();
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(this.#listen.target, credentials, (err, p) =>
-        err ? reject(new Error(`cannot listen for peers on ${this.#listen.url}: ${err.message}`)) : resolve(p),
-      ),
-    );
+    const tlsFiles = this.#o.security?.serverTls;
+    const port = await server
+      .listen({ host: this.#listen.host, port: this.#listen.port, tls: tlsFiles ? { files: tlsFiles, clientCertMode: 'require' } : undefined })
+      .catch((err: Error) => {
+        server.forceShutdown();
+        throw new Error(`cannot listen for peers on ${this.#listen.url}: ${err.message}`);
+      });
     this.#server = server;
     const host = this.#listen.host.includes(':') && !this.#listen.host.startsWith('[') ? `[${this.#listen.host}]` : this.#listen.host;
     this.#boundUrl = `${this.#listen.secure ? 'https' : 'http'}://${host}:${port}`;
@@ -377,16 +390,17 @@ export class PeerTransport {
     const server = this.#server;
     this.#server = undefined;
     if (server) {
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 500);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      let force: NodeJS.Timeout | undefined;
+      await Promise.race([
+        server.tryShutdown(),
+        new Promise<void>((resolve) => {
+          force = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 500);
+        }),
+      ]);
+      clearTimeout(force);
     }
     this.#log.info('peer transport closed');
   }

@@ -2,7 +2,7 @@
 // docs/benchmarks.md: server CPU per etcd Put on the client API's transport,
 // with the same KV work behind it (decode, command codec, apply to a KvStore,
 // encode the answer) and no raft. Variant "lean" is the replica's real client
-// API stack (registerEtcdApi on the lean UnaryGrpcServer, over the test-only
+// API stack (registerEtcdApi on the lean GrpcServer, over the test-only
 // SingleNodeBackend); "grpc-js" is the same handlers on a grpc-js server (the
 // stack before it); "http2" does the same KV work behind a minimal unary
 // handler on node:http2 (the floor for a node:http2 server). Each server runs in its own child process
@@ -21,7 +21,7 @@ import { KvStore, RequestIdGenerator, encodeCommand, type KvCommand, type PutReq
 import { ETCD_PROTO_ROOT } from '../../replica/server/etcdapi/wire.ts';
 import { SingleNodeBackend } from '../../replica/server/etcdapi/single-node-backend.ts';
 import { maxReceiveBytes, registerEtcdApi } from '../../replica/server/etcdapi/index.ts';
-import { UnaryGrpcServer } from '../../replica/server/unary-grpc/index.ts';
+import { GrpcServer } from '../../replica/grpc/index.ts';
 import { LeanChannel } from './lean-grpc.ts';
 import { RPC, encodePut } from './etcd-wire.ts';
 import { sampleProcess } from './proc-stats.ts';
@@ -38,9 +38,9 @@ async function serveGrpcJs(): Promise<number> {
   );
 }
 
-/** serveLean runs the replica's etcd API on the client port's UnaryGrpcServer over an in-memory store. */
+/** serveLean runs the replica's etcd API on the client port's GrpcServer over an in-memory store. */
 async function serveLean(): Promise<number> {
-  const server = new UnaryGrpcServer({ maxReceiveBytes: maxReceiveBytes({}) });
+  const server = new GrpcServer({ maxReceiveBytes: maxReceiveBytes({}) });
   registerEtcdApi(server, new SingleNodeBackend());
   return server.listen({ host: '127.0.0.1', port: 0 });
 }

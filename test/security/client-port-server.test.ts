@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { createCertificateAuthority, issueCertificate, type CertificateBundle } from '../../operator/pki/index.ts';
 import { TlsFiles, type ClientCertMode } from '../../replica/server/tls/index.ts';
-import { UnaryGrpcServer } from '../../replica/server/unary-grpc/index.ts';
+import { GrpcServer } from '../../replica/grpc/index.ts';
 import { writeAtomic, writeTlsSet } from '../e2e/cluster-tls.ts';
 import { waitFor } from '../e2e/replica-cluster.ts';
 
@@ -59,7 +59,7 @@ function pki(t: { after(fn: () => void): void }): Pki {
 }
 
 async function serve(t: { after(fn: () => void): void }, p: Pki, mode: ClientCertMode): Promise<number> {
-  const server = new UnaryGrpcServer({ maxReceiveBytes: 1024 });
+  const server = new GrpcServer({ maxReceiveBytes: 1024 });
   server.addService(definition, {
     Who: (call: grpc.ServerUnaryCall<string, string>, cb: grpc.sendUnaryData<string>) => {
       const cert = call.getAuthContext().sslPeerCertificate;

@@ -1,6 +1,5 @@
 // The peer transport over mutual TLS, in one process with the replica's own
-// pieces (TlsFiles, ReloadingServerCredentials, PeerDialer, the peer access
-// interceptor) and certificates from operator/pki: members on their own
+// pieces (TlsFiles, PeerDialer, the peer access check) and certificates from operator/pki: members on their own
 // loopback addresses talk; a certificate from another CA gets nowhere in
 // either direction; a member's certificate cannot speak for another member;
 // and removing a member cuts its open stream at the next message.
@@ -13,7 +12,7 @@ import pino from 'pino';
 import * as grpc from '@grpc/grpc-js';
 import { createCertificateAuthority, issueCertificate, type CertificateBundle } from '../../operator/pki/index.ts';
 import { PeerTransport } from '../../replica/transport/index.ts';
-import { ReloadingServerCredentials, TlsFiles, peerAccessInterceptor, type MemberDirectory } from '../../replica/server/tls/index.ts';
+import { TlsFiles, peerAccessCheck, type MemberDirectory } from '../../replica/server/tls/index.ts';
 import { PeerDialer } from '../../replica/server/peer-dial.ts';
 import { message, type Message } from '../../replica/raft/index.ts';
 import { pickSubnet, waitFor } from '../e2e/replica-cluster.ts';
@@ -66,7 +65,6 @@ async function startMember(t: { after(fn: () => unknown): void }, dir: string, i
   const refused: string[] = [];
   const received: Message[] = [];
   const interceptLog = { warn: (o: { reason: string }) => refused.push(o.reason) } as unknown as typeof log;
-  const creds = new ReloadingServerCredentials(files, 'require');
   const transport = new PeerTransport({
     memberId: id,
     clusterId: 'tls-test',
@@ -77,15 +75,15 @@ async function startMember(t: { after(fn: () => unknown): void }, dir: string, i
     onSnapshotStatus: () => undefined,
     tuning: { backoffInitialMs: 20, backoffMaxMs: 200, connectTimeoutMs: 2000 },
     security: {
-      serverCredentials: creds,
+      serverTls: files,
       dial: (peer, address) => dialer.credentials({ memberId: peer }, address.host),
-      interceptors: [peerAccessInterceptor(() => members, true, interceptLog)],
+      admit: peerAccessCheck(() => members, true, interceptLog),
     },
   });
   await transport.start();
   t.after(async () => {
     await transport.close();
-    creds.close();
+    files.stop();
   });
   return { id, url: transport.listenUrl, transport, received, refused };
 }

@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { createCertificateAuthority, issueCertificate } from '../../operator/pki/index.ts';
-import { ReloadingServerCredentials, TlsConfigError, TlsFiles } from '../../replica/server/tls/index.ts';
+import { TlsConfigError, TlsFiles } from '../../replica/server/tls/index.ts';
+import { GrpcServer } from '../../replica/grpc/index.ts';
 import { writeAtomic, writeTlsSet } from '../e2e/cluster-tls.ts';
 import { waitFor } from '../e2e/replica-cluster.ts';
 
@@ -66,13 +66,9 @@ test('a reload swaps in a complete new set only, keeps the old one meanwhile, an
   t.after(() => files.stop());
 
   // A gRPC server on these files, and a probe that reports the certificate a new connection is served.
-  const server = new grpc.Server();
-  const creds = new ReloadingServerCredentials(files, 'request');
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? rej(e) : res(p))));
-  t.after(() => {
-    server.forceShutdown();
-    creds.close();
-  });
+  const server = new GrpcServer({ maxReceiveBytes: 1024 });
+  const port = await server.listen({ host: '127.0.0.1', port: 0, tls: { files, clientCertMode: 'request' } });
+  t.after(() => server.forceShutdown());
   const served = () =>
     new Promise<{ cn: string; socket: tls.TLSSocket }>((resolve, reject) => {
       const s = tls.connect({ host: '127.0.0.1', port, ca: ca.certificatePem, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined }, () =>

@@ -1,5 +1,5 @@
 // registerEtcdApi puts the etcd v3 client API on a gRPC server (the client
-// port's UnaryGrpcServer, or a grpc-js Server): KV, Maintenance and Cluster
+// port's GrpcServer, or a grpc-js Server): KV, Maintenance and Cluster
 // are served over a ClientBackend; Watch, Lease and Auth are declared so their
 // methods answer UNIMPLEMENTED (the servers' answer for a declared method
 // without a handler), as do unserved methods of the three services. It must

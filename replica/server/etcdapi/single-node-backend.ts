@@ -3,7 +3,7 @@
 // as a committed log entry would be) and keeps the membership in memory. It
 // proves the client API against real etcd clients before the raft server
 // exists. It must never be used to serve real traffic: it replicates nothing.
-// startEtcdApiServer serves it on the client port's UnaryGrpcServer on 127.0.0.1.
+// startEtcdApiServer serves it on the client port's GrpcServer on 127.0.0.1.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -12,7 +12,7 @@ import type { HashKVResult, KvCommand, KvResult, KvStoreOptions, RangeRequest, R
 import type { ClientBackend, ClusterHeader, Member, MemberStatus } from './backend.ts';
 import { EtcdError } from './errors.ts';
 import { maxReceiveBytes } from './limits.ts';
-import { UnaryGrpcServer } from '../unary-grpc/index.ts';
+import { GrpcServer } from '../../grpc/index.ts';
 import type { EtcdApiLimits } from './limits.ts';
 import { registerEtcdApi } from './register.ts';
 
@@ -145,7 +145,7 @@ export interface EtcdApiTestServer {
   port: number;
   endpoint: string;
   backend: SingleNodeBackend;
-  server: UnaryGrpcServer;
+  server: GrpcServer;
   /** unexpected collects errors the handlers reported as not client errors; tests expect it empty. */
   unexpected: unknown[];
   stop(): void;
@@ -154,7 +154,7 @@ export interface EtcdApiTestServer {
 /** startEtcdApiServer serves the client API over a SingleNodeBackend on 127.0.0.1:<ephemeral port>. */
 export async function startEtcdApiServer(options: SingleNodeOptions & { limits?: Partial<EtcdApiLimits> } = {}): Promise<EtcdApiTestServer> {
   const backend = new SingleNodeBackend(options);
-  const server = new UnaryGrpcServer({ maxReceiveBytes: maxReceiveBytes(options.limits) });
+  const server = new GrpcServer({ maxReceiveBytes: maxReceiveBytes(options.limits) });
   const unexpected: unknown[] = [];
   registerEtcdApi(server, backend, { limits: options.limits, onError: (_method, err) => unexpected.push(err) });
   const port = await server.listen({ host: '127.0.0.1', port: 0 });

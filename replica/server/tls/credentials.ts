@@ -1,9 +1,9 @@
-// grpc-js credentials over TlsFiles (and the secure-context options the
-// client port's TLS listener reloads from the same TlsFiles): server credentials whose certificates
-// follow the files (new connections get the new ones; established ones stay
-// up), with client certificates not asked for, requested, or required; and
-// channel credentials for dialing peers that present this member's peer
-// certificate and check the server's certificate names the member we meant.
+// TLS settings over TlsFiles: the secure-context options the client and peer
+// ports' TLS listeners reload from the files (new connections get the new
+// certificates; established ones stay up), with client certificates not asked
+// for, requested, or required; and grpc-js channel credentials for dialing
+// peers that present this member's peer certificate and check the server's
+// certificate names the member we meant.
 // It must never fall back to plaintext or skip chain verification.
 import net from 'node:net';
 import type { PeerCertificate } from 'node:tls';
@@ -21,29 +21,6 @@ export type ClientCertMode = 'none' | 'request' | 'require';
 /** serverContextOptions are the secure-context options a server serving `m` in `mode` needs (the CA only when it asks for client certificates). */
 export function serverContextOptions(m: TlsMaterial, mode: ClientCertMode): { cert: Buffer; key: Buffer; ca?: Buffer } {
   return { cert: m.cert, key: m.key, ...(mode !== 'none' && m.ca ? { ca: m.ca } : {}) };
-}
-
-/** ReloadingServerCredentials serves the current TlsFiles material on every new connection. */
-export class ReloadingServerCredentials extends grpc.ServerCredentials {
-  readonly #unsubscribe: () => void;
-
-  constructor(files: TlsFiles, mode: ClientCertMode) {
-    if (mode !== 'none' && !files.material.ca) throw new Error('client certificates need a trusted CA file');
-    super(
-      { requestCert: mode !== 'none', rejectUnauthorized: mode === 'require', minVersion: 'TLSv1.2' },
-      serverContextOptions(files.material, mode),
-    );
-    this.#unsubscribe = files.onChange((m) => this.updateSecureContextOptions(serverContextOptions(m, mode)));
-  }
-
-  /** close stops following the files. */
-  close(): void {
-    this.#unsubscribe();
-  }
-
-  override _equals(other: grpc.ServerCredentials): boolean {
-    return other === this;
-  }
 }
 
 /**

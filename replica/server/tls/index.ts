@@ -4,7 +4,7 @@
 // here opens a port or reads the member table except through its arguments.
 export { TlsFiles, TlsConfigError, readMaterial } from './tls-files.ts';
 export type { TlsFilePaths, TlsMaterial, TlsFilesOptions } from './tls-files.ts';
-export { ReloadingServerCredentials, channelCredentials, serverContextOptions, tlsChannelOptions } from './credentials.ts';
+export { channelCredentials, serverContextOptions, tlsChannelOptions } from './credentials.ts';
 export type { ClientCertMode, ServerCheck } from './credentials.ts';
 export {
   identityOf,
@@ -22,5 +22,5 @@ export {
 export type { CertIdentity, CertLike } from './cert-identity.ts';
 export { clientAccessCheck, decideClientCall, isAdminPath, verifiedIdentity, MEMBERSHIP_CHANGE_PATHS } from './client-access.ts';
 export type { ClientAccessPolicy, Refusal } from './client-access.ts';
-export { peerAccessInterceptor, decidePeerCall, certificateOwner, claimedMember } from './peer-access.ts';
+export { peerAccessCheck, decidePeerCall, certificateOwner, claimedMember } from './peer-access.ts';
 export type { MemberDirectory } from './peer-access.ts';

@@ -18,6 +18,7 @@
 // stream is open is cut off. Without peer TLS only the claims are checked.
 // It must never accept a certificate that names a removed member.
 import * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeId } from '../../raft/index.ts';
 import { EKU_CLIENT_AUTH, EKU_SERVER_AUTH, allowsUsage, describe, identifiesPeerUrls, type CertIdentity } from './cert-identity.ts';
@@ -96,47 +97,37 @@ export function claimedMember(md: grpc.Metadata): NodeId | undefined {
   return /^[1-9][0-9]*$/.test(String(v)) && Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** PeerCall is what the check reads of a call: its metadata and its verified client certificate. */
+export interface PeerCall {
+  readonly metadata: grpc.Metadata;
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate };
+}
+
 /**
- * peerAccessInterceptor enforces decidePeerCall when a call starts and again
- * on each message it carries.
+ * peerAccessCheck enforces decidePeerCall when a call starts and again on
+ * each message a stream carries (the peer port server's admit hook); what a
+ * call claims and its certificate are read once per call. Refusals are logged
+ * at most every 5 s per method, claim and reason.
  */
-export function peerAccessInterceptor(members: () => MemberDirectory, tls: boolean, log: Logger): grpc.ServerInterceptor {
+export function peerAccessCheck(members: () => MemberDirectory, tls: boolean, log: Logger): (call: PeerCall, method: { path: string }) => Refusal | undefined {
   const lastLog = new Map<string, number>();
-  const report = (refusal: Refusal, path: string, claimed: NodeId | undefined) => {
-    const now = performance.now();
-    const key = `${path}|${claimed}|${refusal.details}`;
-    if (now - (lastLog.get(key) ?? -Infinity) < 5000) return;
-    if (lastLog.size > 1000) lastLog.clear();
-    lastLog.set(key, now);
-    log.warn({ method: path, claimed: claimed === undefined ? undefined : hex(claimed), code: grpc.status[refusal.code], reason: refusal.details }, 'refused a peer call');
-  };
-  return (method, call) => {
-    let claimed: NodeId | undefined;
-    let cert: CertIdentity | undefined;
-    let refused = false;
-    const refuse = (r: Refusal) => {
-      refused = true;
-      report(r, method.path, claimed);
-      call.sendStatus({ ...r, metadata: new grpc.Metadata() });
-    };
-    return new grpc.ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMetadata(metadata, nextMetadata) {
-            claimed = claimedMember(metadata);
-            cert = verifiedIdentity(call);
-            const r = decidePeerCall(members(), tls, method.path, claimed, cert);
-            if (r) return refuse(r);
-            nextMetadata(metadata);
-          },
-          onReceiveMessage(message, nextMessage) {
-            if (refused) return;
-            const r = decidePeerCall(members(), tls, method.path, claimed, cert);
-            if (r) return refuse(r);
-            nextMessage(message);
-          },
-        });
-      },
-    });
+  const seen = new WeakMap<PeerCall, { claimed: NodeId | undefined; cert: CertIdentity | undefined }>();
+  return (call, method) => {
+    let who = seen.get(call);
+    if (who === undefined) {
+      who = { claimed: claimedMember(call.metadata), cert: tls ? verifiedIdentity(call) : undefined };
+      seen.set(call, who);
+    }
+    const refusal = decidePeerCall(members(), tls, method.path, who.claimed, who.cert);
+    if (refusal) {
+      const now = performance.now();
+      const key = `${method.path}|${who.claimed}|${refusal.details}`;
+      if (now - (lastLog.get(key) ?? -Infinity) >= 5000) {
+        if (lastLog.size > 1000) lastLog.clear();
+        lastLog.set(key, now);
+        log.warn({ method: method.path, claimed: who.claimed === undefined ? undefined : hex(who.claimed), code: grpc.status[refusal.code], reason: refusal.details }, 'refused a peer call');
+      }
+    }
+    return refusal;
   };
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { UnaryGrpcServer, type CallHooks, type UnaryCall } from './index.ts';
+import { GrpcServer, type CallHooks, type UnaryCall } from './index.ts';
 import { RequestReader, frameMessage, percentEncode, timeoutMs } from './framing.ts';
 
 const text = (s: string) => Buffer.from(s);
@@ -35,7 +35,7 @@ function serviceDefinition(): grpc.ServiceDefinition {
 
 interface Harness {
   port: number;
-  server: UnaryGrpcServer;
+  server: GrpcServer;
   held: { call: UnaryCall; cb: grpc.sendUnaryData<string> }[];
   finished: { name: string; code: number }[];
 }
@@ -43,7 +43,7 @@ interface Harness {
 async function serve(t: { after(fn: () => void): void }, o: { limit?: number; admit?: CallHooks['admit']; keepalive?: { intervalMs: number; timeoutMs: number } } = {}): Promise<Harness> {
   const held: Harness['held'] = [];
   const finished: Harness['finished'] = [];
-  const server = new UnaryGrpcServer({
+  const server = new GrpcServer({
     maxReceiveBytes: o.limit ?? 1024,
     keepalive: o.keepalive,
     hooks: { admit: o.admit, finished: (m, code) => finished.push({ name: m.name, code }) },
@@ -303,16 +303,16 @@ test('tryShutdown lets the call in flight finish; forceShutdown cancels', async 
 });
 
 test('addService refuses a path registered twice and a handler that is not a function', () => {
-  const server = new UnaryGrpcServer({ maxReceiveBytes: 10 });
+  const server = new GrpcServer({ maxReceiveBytes: 10 });
   server.addService(serviceDefinition(), {});
   assert.throws(() => server.addService(serviceDefinition(), {}), /already registered/);
-  assert.throws(() => new UnaryGrpcServer({ maxReceiveBytes: 10 }).addService(serviceDefinition(), { Echo: 5 as never }), /not a function/);
-  assert.throws(() => new UnaryGrpcServer({ maxReceiveBytes: -1 }), /non-negative integer/);
+  assert.throws(() => new GrpcServer({ maxReceiveBytes: 10 }).addService(serviceDefinition(), { Echo: 5 as never }), /not a function/);
+  assert.throws(() => new GrpcServer({ maxReceiveBytes: -1 }), /non-negative integer/);
 });
 
 test('a handler that throws answers UNKNOWN and is reported as a handler error', async (t) => {
   const errors: string[] = [];
-  const server = new UnaryGrpcServer({ maxReceiveBytes: 64, onError: (err, where) => errors.push(`${where}: ${(err as Error).message}`) });
+  const server = new GrpcServer({ maxReceiveBytes: 64, onError: (err, where) => errors.push(`${where}: ${(err as Error).message}`) });
   server.addService(serviceDefinition(), {
     Echo: () => {
       throw new Error('bug');

@@ -3,8 +3,8 @@
 // bad prefixes refused before their body is buffered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeFrameProblem, MessageSplitter } from './grpc-frames.ts';
-import { frameMessage as grpcFrame } from '../server/unary-grpc/framing.ts';
+import { describeFrameProblem, MessageSplitter } from './message-splitter.ts';
+import { frameMessage as grpcFrame } from './framing.ts';
 
 test('messages come back whole and in order, however the bytes are chunked', () => {
   const messages = [Buffer.from('first'), Buffer.alloc(0), Buffer.alloc(70_000, 9), Buffer.from('last')];

@@ -1,21 +1,25 @@
-// The server side of one HTTP/2 connection (RFC 9113) on a socket, as much
-// of the protocol as unary gRPC calls need and every rule a client may rely
-// on: the preface and SETTINGS exchange (in bounded time), HEADERS + CONTINUATION decoded with
+// One HTTP/2 connection (RFC 9113) on a socket, either end: as much of the
+// protocol as gRPC calls need and every rule the other end may rely on: the
+// preface and SETTINGS exchange (in bounded time), HEADERS + CONTINUATION decoded with
 // HPACK, DATA with flow control both ways, PING (answered, and sent to a
-// silent client as a keepalive), RST_STREAM, WINDOW_UPDATE,
-// GOAWAY, PRIORITY and unknown frames ignored. A stream is handed to its owner
-// once its headers are in; the owner reads its DATA and answers once, with
-// headers, an optional body and optional trailers (respond). Everything this
+// silent peer as a keepalive), RST_STREAM, WINDOW_UPDATE,
+// GOAWAY, PRIORITY and unknown frames ignored. As a server, a stream is handed
+// to its owner once its headers are in; the owner reads its DATA and answers
+// with headers, DATA and trailers (respond, or startResponse/write/end for a
+// streamed answer). As a client, request() opens a stream whose owner writes
+// DATA and hears the response headers, DATA and trailers. Everything this
 // connection writes in one turn of the event loop leaves in one socket write.
 // It replaces node:http2 on the client port because per call node's Http2Stream
 // (a Duplex with its own state, header objects, nghttp2 callbacks) cost more
-// than the rest of a put on the leader (docs/benchmarks.md, item 21).
+// than the rest of a put on the leader (docs/benchmarks.md, item 21), and
+// grpc-js on the peer port for the same reason per raft message (item 26).
 // It must never send more DATA than the peer's windows allow, never let a
 // peer's bytes throw out of a socket callback, never buffer a header block
 // or a decoded header list past its bound, never let a client run more calls
 // than the limit (resetting a stream does not end its handler's work), never
 // do work per frame that grows with the streams open except where a frame
-// asks for it, and never answer a stream twice.
+// asks for it, and never answer a stream twice or write on a stream after
+// its END_STREAM.
 import type { Socket } from 'node:net';
 import { HeaderListTooLarge, HpackDecoder, HpackError, type HeaderField } from './hpack.ts';
 
@@ -87,23 +91,32 @@ const MAX_HEADER_BLOCK = 64 << 10;
 /** what may wait unread in the socket's write buffer before the connection is closed */
 const MAX_WRITE_BACKLOG = 64 << 20;
 
-/** RequestHeaders are a request's fields by name (pseudo-headers included); a repeated name gives an array. */
+/** RequestHeaders are a request's (or, on a client, a response's) fields by name (pseudo-headers included); a repeated name gives an array. */
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
-/** H2Stream is one request stream: its headers, callbacks for its body, and the one answer. */
+/** H2Stream is one stream: its headers, callbacks for what the other end sends, and what this end sends. */
 export class H2Stream {
   readonly id: number;
-  readonly headers: RequestHeaders;
+  /** the request's headers (server), or the response's once they arrived (client; empty before) */
+  headers: RequestHeaders;
+  /** trailers: on a client, the response's trailers once they arrived */
+  trailers: RequestHeaders | undefined;
+  /** onHeaders (client) hears that the response's headers arrived (stream.headers) */
+  onHeaders: (() => void) | undefined;
   /** onData hears each DATA payload (padding removed); set it in onStream */
   onData: ((chunk: Buffer) => void) | undefined;
-  /** onEnd hears that the client ended its side (END_STREAM) */
+  /** onEnd hears that the other end ended its side (END_STREAM); a client finds the trailers in stream.trailers */
   onEnd: (() => void) | undefined;
-  /** onClose hears once that the stream is closed: answered and done, reset by the client, or its connection gone */
+  /** onClose hears once that the stream is closed: both sides done, reset, or its connection gone */
   onClose: (() => void) | undefined;
-  /** remoteEnded: the client sent END_STREAM */
+  /** onDrain hears that everything written has left for the socket (after write() had to wait for window) */
+  onDrain: (() => void) | undefined;
+  /** remoteEnded: the other end sent END_STREAM */
   remoteEnded = false;
-  /** responded: respond() was called (the answer is sent or waiting for window) */
+  /** responded: on a server, the answer was started (respond or startResponse) */
   responded = false;
+  /** localEnded: end() was called; our END_STREAM is sent or follows what waits for window */
+  localEnded = false;
   /** closed: nothing more is sent or heard on this stream */
   closed = false;
   /** what the peer lets us send on this stream */
@@ -111,11 +124,13 @@ export class H2Stream {
   /** what we let the peer send, and what it sent that we have not yet given back */
   recvWindow = STREAM_RECV_WINDOW;
   recvUnacked = 0;
-  /** an answer waiting for flow-control window: the rest of its body, then its trailers block */
+  /** DATA waiting for flow-control window, then the trailers block (set by end()) */
   pendingBody: Buffer | undefined;
   pendingTrailers: Buffer | undefined;
   /** closed before it was answered: it counts against the call limit until its owner releases it */
   busyAfterClose = false;
+  /** gotHeaders (client): the response's headers arrived; the next header block is the trailers */
+  gotHeaders = false;
   readonly #conn: H2Connection;
 
   constructor(conn: H2Connection, id: number, headers: RequestHeaders, sendWindow: number) {
@@ -130,6 +145,11 @@ export class H2Stream {
     return this.#conn.socket;
   }
 
+  /** pendingBytes is what write() accepted that still waits for flow-control window. */
+  get pendingBytes(): number {
+    return this.pendingBody?.length ?? 0;
+  }
+
   /**
    * respond sends the answer: headers, then `body` as DATA and `trailers`
    * with END_STREAM; or, with neither, the headers alone with END_STREAM (a
@@ -137,6 +157,26 @@ export class H2Stream {
    */
   respond(headers: Buffer, body?: Buffer, trailers?: Buffer): void {
     this.#conn.respond(this, headers, body, trailers);
+  }
+
+  /** startResponse (server) sends the answer's headers and keeps the stream open for write() and end(); false if it cannot. */
+  startResponse(headers: Buffer): boolean {
+    return this.#conn.startResponse(this, headers);
+  }
+
+  /** write sends `data` as DATA as the windows allow (what must wait is kept, in order). */
+  write(data: Buffer): void {
+    this.#conn.write(this, data);
+  }
+
+  /** end sends END_STREAM after what was written: on `trailers` (a header block) or an empty DATA frame. */
+  end(trailers?: Buffer): void {
+    this.#conn.end(this, trailers);
+  }
+
+  /** reset closes the stream at once with RST_STREAM `code` (default CANCEL). */
+  reset(code: number = H2Error.CANCEL): void {
+    this.#conn.resetStream(this, code);
   }
 
   /**
@@ -150,8 +190,10 @@ export class H2Stream {
 }
 
 export interface H2ConnectionOptions {
-  /** onStream gets each new stream once its headers are in; it sets the stream's callbacks */
-  onStream(stream: H2Stream): void;
+  /** role: which end of the connection this is (default server) */
+  role?: 'server' | 'client';
+  /** onStream (server) gets each new stream once its headers are in; it sets the stream's callbacks */
+  onStream?(stream: H2Stream): void;
   /** onError hears routine connection trouble (protocol errors, socket errors) for logging */
   onError?(err: Error): void;
   /** maxConcurrentStreams: calls at once (default 4096; see MAX_CONCURRENT) */
@@ -187,10 +229,15 @@ export const PREFACE_TIMEOUT_MS = 20_000;
 /** MAX_TIMER_MS is the longest delay setTimeout keeps (a longer one fires after 1 ms); a longer keepalive wait re-arms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** H2Connection serves HTTP/2 on one connected socket (plaintext h2c or TLS after ALPN "h2"). */
+/** H2Connection speaks HTTP/2 on one connected socket (plaintext h2c or TLS after ALPN "h2"), as server or client. */
 export class H2Connection {
   readonly socket: Socket;
   readonly #options: H2ConnectionOptions;
+  /** client: this end opens the streams (odd ids); the other end is a server */
+  readonly #client: boolean;
+  /** what the other end is, for messages */
+  readonly #other: string;
+  #nextStreamId = 1;
   readonly #decoder = new HpackDecoder();
   readonly #streams = new Map<number, H2Stream>();
   /** streams with an answer waiting for window: for the connection's (only these are walked when it grows) or their own */
@@ -235,6 +282,10 @@ export class H2Connection {
   constructor(socket: Socket, options: H2ConnectionOptions) {
     this.socket = socket;
     this.#options = options;
+    this.#client = options.role === 'client';
+    this.#other = this.#client ? 'server' : 'client';
+    // a client sends the preface; it never receives one
+    this.#prefaceSeen = this.#client;
     this.#maxConcurrent = options.maxConcurrentStreams ?? MAX_CONCURRENT;
     this.#closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
@@ -254,13 +305,14 @@ export class H2Connection {
       // timers run before a turn's socket reads: bytes that arrived during a stalled loop are read first
       setImmediate(() => {
         if (this.#dead || this.#settingsSeen) return;
-        this.#options.onError?.(new Error(`HTTP/2: the client sent no connection preface and SETTINGS within ${prefaceMs} ms; connection closed`));
+        this.#options.onError?.(new Error(`HTTP/2: the ${this.#other} sent no ${this.#client ? '' : 'connection preface and '}SETTINGS within ${prefaceMs} ms; connection closed`));
         this.destroy();
       });
     }, prefaceMs);
     this.#prefaceTimer.unref();
     if (options.keepalive) this.#armKeepalive(options.keepalive.intervalMs);
-    // our SETTINGS, then the connection window raised to CONN_RECV_WINDOW
+    // (a client's preface,) our SETTINGS, then the connection window raised to CONN_RECV_WINDOW
+    if (this.#client) this.#queue(PREFACE);
     const settings = Buffer.alloc(9 + 4 * 6);
     writeFrameHeader(settings, 4 * 6, SETTINGS, 0, 0);
     let o = 9;
@@ -295,21 +347,72 @@ export class H2Connection {
     this.socket.destroy();
   }
 
+  /** request (client) opens a stream with the request's header block; undefined once the connection is closing or closed. */
+  request(headers: Buffer): H2Stream | undefined {
+    if (!this.#client) throw new Error('HTTP/2: request() on a server connection');
+    if (this.#dead || this.#goingAway || this.#nextStreamId > MAX_WINDOW) return undefined;
+    const id = this.#nextStreamId;
+    this.#nextStreamId += 2;
+    this.#lastStreamId = id;
+    const stream = new H2Stream(this, id, Object.create(null) as RequestHeaders, this.#peerInitialWindow);
+    this.#streams.set(id, stream);
+    this.#queueHeaders(id, headers, false);
+    return stream;
+  }
+
+  /** writableLength is what this connection has queued or the socket still holds unwritten. */
+  get writableLength(): number {
+    return this.#outBytes + this.socket.writableLength;
+  }
+
   respond(stream: H2Stream, headers: Buffer, body: Buffer | undefined, trailers: Buffer | undefined): void {
-    if (stream.closed || stream.responded || this.#dead) {
-      this.release(stream);
-      return;
-    }
-    stream.responded = true;
-    const endNow = body === undefined && trailers === undefined;
-    this.#queueHeaders(stream.id, headers, endNow);
-    if (endNow) {
+    if (body === undefined && trailers === undefined) {
+      if (stream.closed || stream.responded || this.#dead) {
+        this.release(stream);
+        return;
+      }
+      // a trailers-only response
+      stream.responded = true;
+      stream.localEnded = true;
+      this.#queueHeaders(stream.id, headers, true);
       this.#localEnd(stream);
       return;
     }
-    stream.pendingBody = body !== undefined && body.length > 0 ? body : undefined;
+    if (!this.startResponse(stream, headers)) return;
+    if (body !== undefined) this.write(stream, body);
+    this.end(stream, trailers);
+  }
+
+  startResponse(stream: H2Stream, headers: Buffer): boolean {
+    if (stream.closed || stream.responded || this.#dead) {
+      this.release(stream);
+      return false;
+    }
+    stream.responded = true;
+    this.#queueHeaders(stream.id, headers, false);
+    return true;
+  }
+
+  write(stream: H2Stream, data: Buffer): void {
+    if (stream.closed || stream.localEnded || this.#dead || data.length === 0) return;
+    if (stream.pendingBody !== undefined) {
+      // behind DATA that waits for window: keep the order
+      stream.pendingBody = Buffer.concat([stream.pendingBody, data]);
+      return;
+    }
+    stream.pendingBody = data;
+    this.#sendPending(stream);
+  }
+
+  end(stream: H2Stream, trailers: Buffer | undefined): void {
+    if (stream.closed || stream.localEnded || this.#dead) return;
+    stream.localEnded = true;
     stream.pendingTrailers = trailers ?? EMPTY;
     this.#sendPending(stream);
+  }
+
+  resetStream(stream: H2Stream, code: number): void {
+    this.#resetStream(stream, code);
   }
 
   release(stream: H2Stream): void {
@@ -399,7 +502,8 @@ export class H2Connection {
       case SETTINGS:
         return this.#onSettings(flags, id, payload);
       case PUSH_PROMISE:
-        return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: PUSH_PROMISE from a client'));
+        // a client never may; a server may not either, as our SETTINGS disable push
+        return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error(`HTTP/2: PUSH_PROMISE from a ${this.#other}`));
       case PING:
         if (id !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: PING on a stream'));
         if (payload.length !== 8) return this.#connectionError(H2Error.FRAME_SIZE_ERROR, new Error('HTTP/2: PING of the wrong size'));
@@ -496,9 +600,24 @@ export class H2Connection {
     }
     const existing = this.#streams.get(id);
     if (existing !== undefined) {
+      if (this.#client && !existing.gotHeaders) {
+        // the response's headers (with END_STREAM: a trailers-only response, the headers are the trailers)
+        existing.gotHeaders = true;
+        existing.headers = headerMap(fields);
+        if (endStream) existing.trailers = existing.headers;
+        existing.onHeaders?.();
+        if (endStream && !existing.closed) this.#remoteEnd(existing);
+        return;
+      }
       // trailers: they must end the stream
       if (!endStream || existing.remoteEnded) return this.#streamError(id, H2Error.PROTOCOL_ERROR);
+      if (this.#client) existing.trailers = headerMap(fields);
       this.#remoteEnd(existing);
+      return;
+    }
+    if (this.#client) {
+      // a server opens no streams: only late headers of a stream we closed are dropped
+      if (id > this.#lastStreamId) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error(`HTTP/2: HEADERS from the server on idle stream ${id}`));
       return;
     }
     if (id <= this.#lastStreamId) {
@@ -514,16 +633,9 @@ export class H2Connection {
       this.#queueRst(id, H2Error.REFUSED_STREAM);
       return;
     }
-    const headers: RequestHeaders = Object.create(null);
-    for (const [name, value] of fields) {
-      const prior = headers[name];
-      if (prior === undefined) headers[name] = value;
-      else if (Array.isArray(prior)) prior.push(value);
-      else headers[name] = [prior, value];
-    }
-    const stream = new H2Stream(this, id, headers, this.#peerInitialWindow);
+    const stream = new H2Stream(this, id, headerMap(fields), this.#peerInitialWindow);
     this.#streams.set(id, stream);
-    this.#options.onStream(stream);
+    this.#options.onStream?.(stream);
     if (endStream && !stream.closed) this.#remoteEnd(stream);
   }
 
@@ -603,10 +715,25 @@ export class H2Connection {
   #remoteEnd(stream: H2Stream): void {
     stream.remoteEnded = true;
     stream.onEnd?.();
+    if (!this.#client || stream.closed) return;
+    // a client's stream ends with the response: what we had left to send is of no use any more
+    if (!stream.localEnded) {
+      stream.localEnded = true;
+      this.#queue(encodeFrame(DATA, END_STREAM, stream.id));
+    }
+    this.#closeStream(stream);
   }
 
-  /** localEnd: our END_STREAM is queued; a stream the client is still sending on is stopped with RST_STREAM NO_ERROR. */
+  /**
+   * localEnd: our END_STREAM is queued. A server's stream is then closed (one
+   * the client is still sending on is stopped with RST_STREAM NO_ERROR); a
+   * client's waits for the response's end.
+   */
   #localEnd(stream: H2Stream): void {
+    if (this.#client) {
+      if (stream.remoteEnded) this.#closeStream(stream);
+      return;
+    }
     if (!stream.remoteEnded) this.#queueRst(stream.id, H2Error.NO_ERROR);
     this.#closeStream(stream);
   }
@@ -618,7 +745,7 @@ export class H2Connection {
     stream.pendingTrailers = undefined;
     this.#connBlocked.delete(stream);
     this.#streamBlocked.delete(stream);
-    if (!stream.responded) {
+    if (!stream.responded && !this.#client) {
       stream.busyAfterClose = true;
       this.#busyAfterClose++;
     }
@@ -667,7 +794,7 @@ export class H2Connection {
         setImmediate(() => this.#checkKeepalive(true));
         return;
       }
-      this.#options.onError?.(new Error(`HTTP/2: the client answered no keepalive PING within ${k.timeoutMs} ms; connection closed`));
+      this.#options.onError?.(new Error(`HTTP/2: the ${this.#other} answered no keepalive PING within ${k.timeoutMs} ms; connection closed`));
       this.destroy();
       return;
     }
@@ -703,8 +830,13 @@ export class H2Connection {
 
   // ---- writing ----
 
-  /** sendPending sends as much of a stream's answer as the windows allow, then its trailers; a blocked answer waits in the set of the window it waits for. */
+  /**
+   * sendPending sends as much of a stream's DATA as the windows allow, then,
+   * once end() was called, its trailers (END_STREAM); blocked DATA waits in the
+   * set of the window it waits for.
+   */
   #sendPending(stream: H2Stream): void {
+    const wasBlocked = this.#connBlocked.has(stream) || this.#streamBlocked.has(stream);
     let body = stream.pendingBody;
     while (body !== undefined) {
       const n = Math.min(body.length, stream.sendWindow, this.#sendWindow, this.#peerMaxFrame);
@@ -727,6 +859,10 @@ export class H2Connection {
     stream.pendingBody = undefined;
     this.#connBlocked.delete(stream);
     this.#streamBlocked.delete(stream);
+    if (!stream.localEnded) {
+      if (wasBlocked) stream.onDrain?.();
+      return;
+    }
     const trailers = stream.pendingTrailers;
     stream.pendingTrailers = undefined;
     if (trailers !== undefined && trailers.length > 0) {
@@ -802,7 +938,7 @@ export class H2Connection {
     if (this.socket.writableLength > bound) {
       // a client that does not read what it asks for (PING or reset floods, a stalled reader): flow
       // control bounds DATA, not control frames, so the backlog itself is the bound
-      this.#options.onError?.(new Error(`HTTP/2: the client left over ${bound} bytes unread; connection closed`));
+      this.#options.onError?.(new Error(`HTTP/2: the ${this.#other} left over ${bound} bytes unread; connection closed`));
       this.destroy();
       return;
     }
@@ -834,6 +970,18 @@ function encodeFrame(type: number, flags: number, id: number, payload: Buffer = 
   writeFrameHeader(frame, payload.length, type, flags, id);
   payload.copy(frame, 9);
   return frame;
+}
+
+/** headerMap turns decoded fields into headers by name; a repeated name gives an array. */
+function headerMap(fields: HeaderField[]): RequestHeaders {
+  const headers: RequestHeaders = Object.create(null);
+  for (const [name, value] of fields) {
+    const prior = headers[name];
+    if (prior === undefined) headers[name] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else headers[name] = [prior, value];
+  }
+  return headers;
 }
 
 /** unpad strips a PADDED frame's pad length byte and padding; undefined if the padding does not fit. */

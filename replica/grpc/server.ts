@@ -1,23 +1,26 @@
-// A lean gRPC server for unary methods on our own HTTP/2 connection code
-// (h2/), serving the same grpc-js ServiceDefinitions and handler objects as a
-// grpc-js Server: POST with content-type application/grpc*, one
-// length-prefixed request message bounded before it is buffered, the answer
-// as headers + message + trailers (errors as trailers-only responses), on
-// plaintext (h2c prior knowledge) or TLS (ALPN h2) listeners whose
-// certificates follow TlsFiles. Streaming methods, unknown methods and
-// compressed messages answer UNIMPLEMENTED. Per-call hooks admit a call before
-// its message is read and hear how each call ended.
+// A lean gRPC server on our own HTTP/2 connection code (h2/), serving the
+// same grpc-js ServiceDefinitions and unary handler objects as a grpc-js
+// Server: POST with content-type application/grpc*, one length-prefixed
+// request message bounded before it is buffered, the answer as headers +
+// message + trailers (errors as trailers-only responses), on plaintext (h2c
+// prior knowledge) or TLS (ALPN h2) listeners whose certificates follow
+// TlsFiles. Client-streaming and bidirectional methods are served by lean
+// streaming handlers (stream-call.ts) where the caller registers them;
+// other streaming methods, unknown methods and compressed messages answer
+// UNIMPLEMENTED. Per-call hooks admit a call before its message is read (a
+// streaming call again before each message) and hear how each call ended.
 // It must never answer a call before its handler's callback, never let a
 // peer's bytes, resets or disconnects throw out of an event handler, and never
 // serve a TLS listener without TLS.
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { serverContextOptions, type ClientCertMode, type TlsFiles } from '../tls/index.ts';
+import { serverContextOptions, type ClientCertMode, type TlsFiles } from '../server/tls/index.ts';
 import { UnaryCall } from './call.ts';
-import { RequestReader, frameMessage, percentEncode, timeoutMs, type ReadProblem } from './framing.ts';
+import { RequestReader, frameMessage, timeoutMs, type ReadProblem } from './framing.ts';
 import { H2Connection, PREFACE_TIMEOUT_MS, type H2Stream, type KeepaliveOptions } from './h2/connection.ts';
-import { encodeHeaderBlock, type HeaderField } from './h2/hpack.ts';
+import { OK_TRAILERS, refuseHttp, responseHeaders, sendStatus, statusTrailers } from './responses.ts';
+import { StreamCall, type StreamingHandler } from './stream-call.ts';
 
 const Status = grpc.status;
 
@@ -30,6 +33,8 @@ export interface MethodInfo {
 interface Method extends MethodInfo {
   readonly handler: grpc.handleUnaryCall<unknown, unknown> | undefined;
   readonly unary: boolean;
+  /** streaming: the lean handler of a client-streaming or bidirectional method */
+  readonly streaming: StreamingHandler | undefined;
   readonly deserialize: (bytes: Buffer) => unknown;
   readonly serialize: (value: unknown) => Buffer;
 }
@@ -42,13 +47,13 @@ export interface CallRefusal {
 
 /** CallHooks replace grpc-js interceptors: an admission check and an end-of-call report. */
 export interface CallHooks {
-  /** admit runs on a registered method's headers, before the message is read; a refusal ends the call with that status. */
+  /** admit runs on a registered method's headers, before the message is read (a streaming call's: again before each message); a refusal ends the call with that status. */
   admit?(call: UnaryCall, method: MethodInfo): CallRefusal | undefined;
   /** finished hears once how each call of a registered method ended (CANCELLED when the client went away first). */
   finished?(method: MethodInfo, code: grpc.status, startedMs: number): void;
 }
 
-export interface UnaryGrpcServerOptions {
+export interface GrpcServerOptions {
   /** maxReceiveBytes bounds one request message; larger ones get RESOURCE_EXHAUSTED unread. */
   maxReceiveBytes: number;
   /** keepalive pings to silent connections (absent: none); see H2ConnectionOptions.keepalive */
@@ -69,38 +74,43 @@ export interface ListenOptions {
   tls?: { files: TlsFiles; clientCertMode: ClientCertMode };
 }
 
-/** UnaryGrpcServer serves grpc-js service definitions' unary methods on one or more listeners. */
-export class UnaryGrpcServer {
+/** GrpcServer serves grpc-js service definitions' unary methods on one or more listeners. */
+export class GrpcServer {
   readonly #methods = new Map<string, Method>();
-  readonly #options: UnaryGrpcServerOptions;
+  readonly #options: GrpcServerOptions;
   readonly #listeners: net.Server[] = [];
   readonly #connections = new Set<H2Connection>();
   readonly #unsubscribe: (() => void)[] = [];
   #shutdown = false;
 
-  constructor(options: UnaryGrpcServerOptions) {
+  constructor(options: GrpcServerOptions) {
     if (!Number.isSafeInteger(options.maxReceiveBytes) || options.maxReceiveBytes < 0) {
-      throw new Error(`unary gRPC server: maxReceiveBytes must be a non-negative integer, got ${options.maxReceiveBytes}`);
+      throw new Error(`gRPC server: maxReceiveBytes must be a non-negative integer, got ${options.maxReceiveBytes}`);
     }
     this.#options = options;
   }
 
   /**
-   * addService registers a grpc-js service definition with its handlers (looked
-   * up by method name, then by originalName, as grpc-js does). A declared
-   * method without a handler, or a streaming one, answers UNIMPLEMENTED.
+   * addService registers a grpc-js service definition with its unary handlers
+   * (looked up by method name, then by originalName, as grpc-js does) and the
+   * lean handlers of its client-streaming and bidirectional methods (by
+   * method name). A declared method without a handler, or a server-streaming
+   * one, answers UNIMPLEMENTED.
    */
-  addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+  addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation, streaming: Record<string, StreamingHandler> = {}): void {
     for (const [name, def] of Object.entries(service)) {
-      if (this.#methods.has(def.path)) throw new Error(`unary gRPC server: ${def.path} is already registered`);
+      if (this.#methods.has(def.path)) throw new Error(`gRPC server: ${def.path} is already registered`);
       const impl = (implementation[name] ?? (def.originalName ? implementation[def.originalName] : undefined)) as grpc.handleUnaryCall<unknown, unknown> | undefined;
       const unary = !def.requestStream && !def.responseStream;
-      if (impl !== undefined && typeof impl !== 'function') throw new Error(`unary gRPC server: the handler of ${def.path} is not a function`);
+      if (impl !== undefined && typeof impl !== 'function') throw new Error(`gRPC server: the handler of ${def.path} is not a function`);
+      const lean = Object.hasOwn(streaming, name) ? streaming[name] : undefined;
+      if (lean !== undefined && (typeof lean !== 'function' || !def.requestStream)) throw new Error(`gRPC server: ${def.path} is not a client-streaming or bidirectional method with a handler function`);
       this.#methods.set(def.path, {
         path: def.path,
         name: def.path.slice(def.path.lastIndexOf('.') + 1).replace('/', '.'),
         handler: impl,
         unary,
+        streaming: lean,
         deserialize: def.requestDeserialize as (bytes: Buffer) => unknown,
         serialize: def.responseSerialize as (value: unknown) => Buffer,
       });
@@ -109,7 +119,7 @@ export class UnaryGrpcServer {
 
   /** listen opens one listener and resolves its bound port. */
   async listen(o: ListenOptions): Promise<number> {
-    if (this.#shutdown) throw new Error('unary gRPC server: listen after shutdown');
+    if (this.#shutdown) throw new Error('gRPC server: listen after shutdown');
     let listener: net.Server;
     if (o.tls) {
       const { files, clientCertMode: mode } = o.tls;
@@ -217,13 +227,19 @@ export class UnaryGrpcServer {
       sendStatus(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${String(path ?? '')}`);
       return;
     }
+    if (method.streaming) {
+      const hooks = this.#options.hooks;
+      const onError = this.#options.onError;
+      new StreamCall(stream, method, { admit: hooks?.admit, finished: hooks?.finished, onError }, this.#options.maxReceiveBytes).start(method.streaming);
+      return;
+    }
     new CallRun(this.#options, method, stream).start();
   }
 }
 
 /** CallRun drives one call of a registered method from its headers to its status. */
 class CallRun {
-  readonly #options: UnaryGrpcServerOptions;
+  readonly #options: GrpcServerOptions;
   readonly #method: Method;
   readonly #stream: H2Stream;
   readonly #call: UnaryCall;
@@ -234,7 +250,7 @@ class CallRun {
   /** running: the handler has the call. */
   #running = false;
 
-  constructor(options: UnaryGrpcServerOptions, method: Method, stream: H2Stream) {
+  constructor(options: GrpcServerOptions, method: Method, stream: H2Stream) {
     this.#options = options;
     this.#method = method;
     this.#stream = stream;
@@ -332,10 +348,7 @@ class CallRun {
       return;
     }
     try {
-      const meta = this.#call.responseMetadata;
-      const headers = meta ? encodeHeaderBlock([...OK_HEADER_FIELDS, ...metadataFields(meta)]) : OK_HEADERS;
-      const trailers = trailer ? encodeHeaderBlock([['grpc-status', '0'], ...metadataFields(trailer)]) : OK_TRAILERS;
-      stream.respond(headers, frame, trailers);
+      stream.respond(responseHeaders(this.#call.responseMetadata), frame, trailer ? statusTrailers(Status.OK, '', trailer) : OK_TRAILERS);
     } catch (e) {
       this.#options.onError?.(e, this.#method.path);
     }
@@ -358,41 +371,4 @@ class CallRun {
     this.#call.cancelled = true;
     this.#options.hooks?.finished?.(this.#method, Status.CANCELLED, this.#started);
   }
-}
-
-const OK_HEADER_FIELDS: readonly HeaderField[] = [
-  [':status', '200'],
-  ['content-type', 'application/grpc'],
-];
-const OK_HEADERS = encodeHeaderBlock(OK_HEADER_FIELDS);
-const OK_TRAILERS = encodeHeaderBlock([['grpc-status', '0']]);
-
-/** metadataFields lists Metadata as header fields (binary values base64, as grpc-js sends them). */
-function metadataFields(metadata: grpc.Metadata): HeaderField[] {
-  const out: HeaderField[] = [];
-  for (const [name, value] of Object.entries(metadata.toHttp2Headers())) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push([name, String(v)]);
-    else out.push([name, String(value)]);
-  }
-  return out;
-}
-
-/** refuseHttp answers a request that is not gRPC with a plain HTTP status, as the gRPC spec asks. */
-function refuseHttp(stream: H2Stream, status: number): void {
-  stream.respond(encodeHeaderBlock([[':status', String(status)]]));
-}
-
-/**
- * sendStatus sends a trailers-only response (headers carrying grpc-status and
- * grpc-message, END_STREAM); the connection stops the request side with
- * RST_STREAM NO_ERROR if the client is still sending, so nothing more is read.
- */
-function sendStatus(stream: H2Stream, code: grpc.status, details: string, metadata?: grpc.Metadata, responseMetadata?: grpc.Metadata): void {
-  // respond() does nothing on a stream already closed or answered (it only releases it)
-  const fields: HeaderField[] = [...OK_HEADER_FIELDS];
-  if (responseMetadata) fields.push(...metadataFields(responseMetadata));
-  if (metadata) fields.push(...metadataFields(metadata));
-  fields.push(['grpc-status', String(code)], ['grpc-message', percentEncode(details)]);
-  stream.respond(encodeHeaderBlock(fields));
 }
