@@ -53,6 +53,31 @@ export class PeerDialer {
     return { credentials: channelCredentials(files, (cert) => this.#check(expect, cert)), options: host ? tlsChannelOptions(host) : {} };
   }
 
+  /**
+   * tlsOptions are the TLS settings of a connection to `host` that must reach
+   * `expect` (for our own peer links and uploads): this member's current peer
+   * certificate, the trusted CA, and the identity check; undefined without
+   * peer TLS.
+   */
+  tlsOptions(expect: Expect, host: string): tls.ConnectionOptions | undefined {
+    const files = this.#o.tls;
+    if (!files) return undefined;
+    const m = files.material;
+    const h = host.replace(/^\[|\]$/g, '');
+    return {
+      ca: m.ca,
+      cert: m.cert,
+      key: m.key,
+      minVersion: 'TLSv1.2',
+      // an IP literal is not a valid TLS server name (RFC 6066); identity is checked by #check, not by the name
+      ...(net.isIP(h) ? {} : { servername: h }),
+      checkServerIdentity: (_h, cert) => {
+        const reason = this.#check(expect, cert);
+        return reason === undefined ? undefined : new Error(reason);
+      },
+    };
+  }
+
   /** #check accepts a server certificate that names `expect`; returns the reason otherwise. */
   #check(expect: Expect, cert: Parameters<typeof identityOf>[0]): string | undefined {
     const id = identityOf(cert);
@@ -85,7 +110,6 @@ export class PeerDialer {
     const colon = target.lastIndexOf(':');
     const host = target.slice(0, colon).replace(/^\[|\]$/g, '');
     const port = Number(target.slice(colon + 1));
-    const m = files.material;
     return new Promise((resolve) => {
       let done = false;
       const finish = (why: string | undefined) => {
@@ -95,19 +119,7 @@ export class PeerDialer {
         socket.destroy();
         resolve(why);
       };
-      const socket = tls.connect({
-        host,
-        port,
-        ca: m.ca,
-        cert: m.cert,
-        key: m.key,
-        ALPNProtocols: ['h2'],
-        ...(net.isIP(host) ? {} : { servername: host }),
-        checkServerIdentity: (_h, cert) => {
-          const reason = this.#check(expect, cert);
-          return reason === undefined ? undefined : new Error(reason);
-        },
-      });
+      const socket = tls.connect({ ...this.tlsOptions(expect, host), host, port, ALPNProtocols: ['h2'] });
       const prefix = `TLS handshake with peer ${target}`;
       let connected = false;
       socket.on('connect', () => (connected = true));

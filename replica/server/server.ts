@@ -291,7 +291,7 @@ async function serve(
     onSnapshotStatus: (peer, ok) => node.reportSnapshot(peer, ok),
     security: {
       serverTls: tlsFiles.peer,
-      dial: (peer, address) => dialer.credentials({ memberId: peer }, address.host),
+      dial: (peer, address) => ({ tls: dialer.tlsOptions({ memberId: peer }, address.host) }),
       explain: (peer, address) => dialer.explain({ memberId: peer }, address.target),
       admit: peerAccessCheck(() => node.members, !!tlsFiles.peer, log),
     },

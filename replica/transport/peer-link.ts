@@ -7,18 +7,24 @@
 // listens) after an established stream broke is reported apart, as evidence
 // that the peer's process is gone; a reset, a timeout or an unresolvable name
 // never is.
+// Frames go out on our own gRPC client (replica/grpc/client.ts): what is
+// queued during one run of the event loop's current callback leaves as one
+// frame (or several, cut at the target size) right after it; once the
+// connection holds a frame's worth unsent, the link waits for it to drain and
+// what is queued meanwhile goes into the next frame.
 // It must never send on a stream the peer opened (direction rule), never write
-// while grpc-js asks us to wait for 'drain', never queue past its bounds, and
-// never call back after close().
+// while the call asks us to wait for its drain, never queue past its bounds,
+// and never call back after close().
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { GrpcChannel, type ClientCall } from '../grpc/client.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { batchEntrySize, type Frame } from './batch-codec.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { OutboundQueue, type QueueLimits } from './outbound-queue.ts';
 import { fitToFrame } from './oversize.ts';
 import type { PeerAddress } from './peer-url.ts';
-import { callMetadata } from './service.ts';
+import { callHeaders, raftCodecs, type PeerDial, type StreamAck } from './service.ts';
 import { newLinkCounters, type LinkCounters, type LinkState, type LinkStats } from './stats.ts';
 
 export interface PeerLinkOptions {
@@ -30,15 +36,17 @@ export interface PeerLinkOptions {
   backoff: BackoffOptions;
   /** How long a new stream may wait for the peer's acknowledgement. */
   connectTimeoutMs: number;
-  channelOptions: grpc.ChannelOptions;
-  /** credentials (and extra options) for each new connection */
-  dial(): { credentials: grpc.ChannelCredentials; options?: grpc.ChannelOptions };
+  /** HTTP/2 keepalive of the link's connection */
+  keepalive: { intervalMs: number; timeoutMs: number };
+  /** largest message accepted from the peer */
+  maxReceiveBytes: number;
+  /** TLS settings for each new connection (asked at every dial) */
+  dial(): PeerDial;
   /**
-   * explain finds out why a connection could not be made when gRPC only says
-   * "failed to connect" (a TLS handshake refusal loses its reason there).
+   * explain finds out more about why a connection could not be made (a
+   * server that refused our certificate often just hangs up).
    */
   explain?: () => Promise<string | undefined>;
-  client: grpc.ServiceClientConstructor;
   logger: Logger;
   onUnreachable(): void;
   /**
@@ -51,17 +59,13 @@ export interface PeerLinkOptions {
 
 /**
  * isConnectionRefused tells whether a failed call's gRPC status says the TCP
- * connection itself was refused. grpc-js reports a dial that could not connect
- * as UNAVAILABLE with the socket error in the details ("No connection
- * established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2380");
- * refused.test.ts pins that wording against the installed grpc-js.
+ * connection itself was refused. A dial that could not connect ends its call
+ * UNAVAILABLE with the socket error in the details ("connect ECONNREFUSED
+ * 127.0.0.1:2380"; grpc-js words it "No connection established. Last error:
+ * Error: connect ECONNREFUSED ..."); refused.test.ts pins it.
  */
 export function isConnectionRefused(code: grpc.status | undefined, details: string): boolean {
   return code === grpc.status.UNAVAILABLE && /\bECONNREFUSED\b/.test(details);
-}
-
-interface StreamAck {
-  memberId?: number;
 }
 
 export class PeerLink {
@@ -73,11 +77,11 @@ export class PeerLink {
   readonly #backoff: Backoff;
   readonly #log: Logger;
   #state: LinkState = 'connecting';
-  #client: grpc.Client | undefined;
-  #call: grpc.ClientDuplexStream<Frame, StreamAck> | undefined;
+  #channel: GrpcChannel | undefined;
+  #call: ClientCall<Frame, StreamAck> | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #writing = false;
   #needDrain = false;
+  #flushQueued = false;
   #lastOverflowReport = -Infinity;
   #lastOversizeLog = -Infinity;
   #lastRefusal = { reason: '', at: -Infinity };
@@ -139,24 +143,31 @@ export class PeerLink {
     }
   }
 
-  /** flush writes the next frame if the stream is up and idle. */
+  /** flush writes what is queued once the current callback is done (so that every send() of it shares the frame). */
   flush(): void {
-    if (this.#state !== 'connected' || this.#writing || this.#needDrain) return;
+    if (this.#flushQueued || this.#state !== 'connected' || this.#needDrain) return;
+    this.#flushQueued = true;
+    process.nextTick(() => {
+      this.#flushQueued = false;
+      this.#flushNow();
+    });
+  }
+
+  /** flushNow writes what is queued, frame by frame, while the stream is up and its connection keeps up. */
+  #flushNow(): void {
+    if (this.#state !== 'connected') return;
     const call = this.#call!;
-    const frame = this.#queue.takeFrame();
-    if (frame === undefined) return;
-    let bytes = 0;
-    for (const s of frame.sizes) bytes += batchEntrySize(s);
-    this.#writing = true;
-    const ok = call.write(frame, () => {
-      if (call !== this.#call) return;
-      this.#writing = false;
+    while (!this.#needDrain) {
+      const frame = this.#queue.takeFrame();
+      if (frame === undefined) return;
+      let bytes = 0;
+      for (const s of frame.sizes) bytes += batchEntrySize(s);
+      if (!call.write(frame)) this.#needDrain = true;
+      if (call.done) return;
       this.counters.framesSent++;
       this.counters.messagesSent += frame.messages.length;
       this.counters.bytesSent += bytes;
-      this.flush();
-    });
-    if (!ok) this.#needDrain = true;
+    }
   }
 
   /** close tears the link down; no callback fires afterwards. */
@@ -169,29 +180,50 @@ export class PeerLink {
   }
 
   #dial(): void {
-    const { address, channelOptions, client: Client, connectTimeoutMs } = this.#o;
+    const { address, connectTimeoutMs } = this.#o;
     this.#state = 'connecting';
-    this.#writing = false;
     this.#needDrain = false;
-    const dial = this.#o.dial();
-    const client = new Client(address.target, dial.credentials, { ...channelOptions, ...dial.options });
-    const call = (client as unknown as { Stream(md: grpc.Metadata): grpc.ClientDuplexStream<Frame, StreamAck> }).Stream(
-      callMetadata(this.#o.self, this.#o.clusterId),
-    );
-    this.#client = client;
+    let channel: GrpcChannel;
+    try {
+      channel = new GrpcChannel({
+        host: address.host,
+        port: address.port,
+        tls: this.#o.dial().tls,
+        keepalive: this.#o.keepalive,
+        maxReceiveBytes: this.#o.maxReceiveBytes,
+        highWaterBytes: this.#queue.limits.targetFrameBytes,
+      });
+    } catch (err) {
+      // bad TLS material (a reload in progress): fail this attempt, retry after the backoff
+      this.#channel = undefined;
+      this.#call = undefined;
+      this.#state = 'connecting';
+      queueMicrotask(() => this.#failAttempt(`cannot dial: ${(err as Error).message}`));
+      return;
+    }
+    const call = channel.call(raftCodecs().stream, callHeaders(this.#o.self, this.#o.clusterId));
+    this.#channel = channel;
     this.#call = call;
     this.#timer = setTimeout(() => this.#fail(call, `no acknowledgement within ${connectTimeoutMs} ms`), connectTimeoutMs);
-    call.on('data', (ack: StreamAck) => this.#onAck(call, ack));
-    call.on('drain', () => {
+    call.onMessage = (ack) => this.#onAck(call, ack);
+    call.onDrain = () => {
       if (call !== this.#call) return;
       this.#needDrain = false;
-      this.flush();
-    });
-    call.on('error', (err: grpc.ServiceError) => this.#fail(call, err.details || err.message, err.code));
-    call.on('end', () => this.#fail(call, 'stream closed by the peer'));
+      this.#flushNow();
+    };
+    call.onStatus = (code, details) => {
+      if (code === grpc.status.OK) this.#fail(call, 'stream closed by the peer');
+      else this.#fail(call, details, code);
+    };
   }
 
-  #onAck(call: grpc.ClientDuplexStream<Frame, StreamAck>, ack: StreamAck): void {
+  /** failAttempt fails a dial that got no call at all. */
+  #failAttempt(reason: string): void {
+    if (this.#state !== 'connecting' || this.#call !== undefined) return;
+    this.#fail(undefined, reason, grpc.status.UNAVAILABLE);
+  }
+
+  #onAck(call: ClientCall<Frame, StreamAck>, ack: StreamAck): void {
     if (call !== this.#call || this.#state !== 'connecting') return;
     if ((ack.memberId ?? 0) !== this.peer) {
       this.#fail(call, `${this.address.url} is served by member ${ack.memberId}, not by member ${this.peer}`);
@@ -207,7 +239,7 @@ export class PeerLink {
     this.flush();
   }
 
-  #fail(call: grpc.ClientDuplexStream<Frame, StreamAck>, reason: string, code?: grpc.status): void {
+  #fail(call: ClientCall<Frame, StreamAck> | undefined, reason: string, code?: grpc.status): void {
     if (call !== this.#call || this.#state === 'closed') return;
     clearTimeout(this.#timer);
     const wasConnected = this.#state === 'connected';
@@ -251,21 +283,17 @@ export class PeerLink {
 
   #teardown(): void {
     const call = this.#call;
-    const client = this.#client;
+    const channel = this.#channel;
     this.#call = undefined;
-    this.#client = undefined;
-    this.#writing = false;
+    this.#channel = undefined;
     this.#needDrain = false;
     if (call) {
-      call.removeAllListeners('data');
-      call.removeAllListeners('drain');
-      call.removeAllListeners('end');
-      // Keep an 'error' listener: cancelling emits CANCELLED, which must not become an uncaught error.
-      call.removeAllListeners('error');
-      call.on('error', () => {});
+      call.onMessage = undefined;
+      call.onDrain = undefined;
+      call.onStatus = undefined;
       call.cancel();
     }
-    client?.close();
+    channel?.close();
   }
 
   #reportOverflow(): void {

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { isConnectionRefused } from './peer-link.ts';
-import { raftServiceDefinition, channelOptions, callMetadata } from './service.ts';
+import { GrpcChannel } from '../grpc/client.ts';
+import { raftServiceDefinition, channelOptions, callMetadata, callHeaders, raftCodecs } from './service.ts';
 import { RAFT_SERVICE } from './wire.ts';
 import { DEFAULT_TUNING } from './transport.ts';
 import { app, LinkProxy, startMember, waitFor } from './testkit.ts';
@@ -21,8 +22,20 @@ async function deadUrl(): Promise<string> {
   return url;
 }
 
-test('grpc-js reports a refused dial as UNAVAILABLE with ECONNREFUSED in its details (the wording isConnectionRefused relies on)', async () => {
+test('our gRPC client and grpc-js both report a refused dial as UNAVAILABLE with ECONNREFUSED in its details (the wording isConnectionRefused relies on)', async () => {
   const url = new URL(await deadUrl());
+  const channel = new GrpcChannel({ host: url.hostname, port: Number(url.port), maxReceiveBytes: 1024 });
+  try {
+    const [code, details] = await new Promise<[grpc.status, string]>((resolve) => {
+      const call = channel.call(raftCodecs().stream, callHeaders(1, 'c'));
+      call.onStatus = (c, d) => resolve([c, d]);
+    });
+    assert.equal(code, grpc.status.UNAVAILABLE);
+    assert.ok(isConnectionRefused(code, details), `details: ${details}`);
+  } finally {
+    channel.close();
+  }
+  // grpc-js (the other tools and older members dial with it) words it differently; the same check holds
   const Client = grpc.makeGenericClientConstructor(raftServiceDefinition(), RAFT_SERVICE);
   const client = new Client(`${url.hostname}:${url.port}`, grpc.credentials.createInsecure(), channelOptions(DEFAULT_TUNING, { initialMs: 20, maxMs: 200 }));
   try {

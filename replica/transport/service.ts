@@ -3,8 +3,11 @@
 // metadata every call carries, and the channel and server options (keepalive,
 // message size limits) both ends must agree on.
 // It must never hold connection state or behaviour; it only describes the wire.
+import type tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../../proto/grpc.ts';
+import type { MethodCodec } from '../grpc/client.ts';
+import type { HeaderField } from '../grpc/h2/hpack.ts';
 import type { NodeId } from '../raft/types.ts';
 import { decodeBatch, encodeFrame, type Frame } from './batch-codec.ts';
 import type { Chunk } from './snapshot-assembler.ts';
@@ -44,6 +47,37 @@ export function raftServiceDefinition(): grpc.ServiceDefinition {
     },
   };
   return def;
+}
+
+/** StreamAck is the receiver's one answer on a Stream call: who it is. */
+export interface StreamAck {
+  memberId?: number;
+}
+
+/** SnapshotResult is the answer to a snapshot upload. */
+export interface SnapshotResult {
+  receivedBytes?: number;
+}
+
+/** PeerDial is how to reach one peer: TLS settings for the connection (absent: plaintext). */
+export interface PeerDial {
+  tls?: tls.ConnectionOptions;
+}
+
+let codecs: { stream: MethodCodec<Frame, StreamAck>; snapshot: MethodCodec<Chunk, SnapshotResult> } | undefined;
+
+/** raftCodecs are the Raft service's two methods as our client writes and reads them (the definition's own codecs). */
+export function raftCodecs(): { stream: MethodCodec<Frame, StreamAck>; snapshot: MethodCodec<Chunk, SnapshotResult> } {
+  if (codecs === undefined) {
+    const def = raftServiceDefinition();
+    const codec = <Req, Res>(m: grpc.MethodDefinition<unknown, unknown>): MethodCodec<Req, Res> => ({
+      path: m.path,
+      serialize: m.requestSerialize as (value: Req) => Buffer,
+      deserialize: m.responseDeserialize as (bytes: Buffer) => Res,
+    });
+    codecs = { stream: codec(def.Stream), snapshot: codec(def.SendSnapshot) };
+  }
+  return codecs;
 }
 
 /** WireTuning is what both ends of a peer link configure identically. */
@@ -87,7 +121,15 @@ export function serverOptions(t: WireTuning): grpc.ServerOptions {
   };
 }
 
-/** callMetadata is the metadata a member attaches to each call it opens. */
+/** callHeaders are the metadata a member attaches to each call it opens, as header fields for our client. */
+export function callHeaders(self: NodeId, clusterId: string): HeaderField[] {
+  return [
+    [MEMBER_ID_KEY, String(self)],
+    [CLUSTER_ID_KEY, clusterId],
+  ];
+}
+
+/** callMetadata is the metadata a member attaches to each call it opens (for grpc-js clients: tests and tools). */
 export function callMetadata(self: NodeId, clusterId: string): grpc.Metadata {
   const md = new grpc.Metadata();
   md.set(MEMBER_ID_KEY, String(self));

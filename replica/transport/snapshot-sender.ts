@@ -6,9 +6,10 @@
 // never resolve before the receiver confirmed it handed the snapshot to raft.
 import * as grpc from '@grpc/grpc-js';
 import { crc32 } from 'node:zlib';
+import { GrpcChannel } from '../grpc/client.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import type { PeerAddress } from './peer-url.ts';
-import { callMetadata } from './service.ts';
+import { callHeaders, raftCodecs, type PeerDial } from './service.ts';
 import type { Chunk } from './snapshot-assembler.ts';
 
 export interface SnapshotUpload {
@@ -19,10 +20,10 @@ export interface SnapshotUpload {
   chunkBytes: number;
   /** A chunk that is not written within this time fails the upload. */
   chunkTimeoutMs: number;
-  channelOptions: grpc.ChannelOptions;
-  /** credentials (and extra options) for the upload's connection */
-  dial(): { credentials: grpc.ChannelCredentials; options?: grpc.ChannelOptions };
-  client: grpc.ServiceClientConstructor;
+  /** HTTP/2 keepalive of the upload's connection */
+  keepalive: { intervalMs: number; timeoutMs: number };
+  /** TLS settings for the upload's connection */
+  dial(): PeerDial;
 }
 
 /** SnapshotSend is a running upload: `done` settles with the byte count or the failure. */
@@ -31,25 +32,36 @@ export interface SnapshotSend {
   cancel(reason: string): void;
 }
 
-type UploadCall = grpc.ClientWritableStream<Chunk>;
+/** RESULT_BYTES bounds the receiver's answer (a byte count). */
+const RESULT_BYTES = 64 * 1024;
 
 /** sendSnapshot starts uploading `u.message` (type 'snap', with a snapshot) and returns at once. */
 export function sendSnapshot(u: SnapshotUpload): SnapshotSend {
   const snap = u.message.snapshot;
   if (u.message.type !== 'snap' || snap === undefined) throw new Error(`sendSnapshot needs a snap message with a snapshot, got ${u.message.type}`);
   const data = snap.data;
-  const dial = u.dial();
-  const client = new u.client(u.address.target, dial.credentials, { ...u.channelOptions, ...dial.options });
   let cancelled: string | undefined;
-  let call: UploadCall | undefined;
-
-  const result = new Promise<number>((resolve, reject) => {
-    call = (client as unknown as {
-      SendSnapshot(md: grpc.Metadata, cb: (err: grpc.ServiceError | null, r?: { receivedBytes?: number }) => void): UploadCall;
-    }).SendSnapshot(callMetadata(u.self, u.clusterId), (err, r) => (err ? reject(new Error(err.details || err.message)) : resolve(r?.receivedBytes ?? 0)));
+  const channel = new GrpcChannel({
+    host: u.address.host,
+    port: u.address.port,
+    tls: u.dial().tls,
+    keepalive: u.keepalive,
+    maxReceiveBytes: RESULT_BYTES,
+    // one chunk in flight: the next is loaded only once this one has left for the socket
+    highWaterBytes: Math.max(1, u.chunkBytes),
   });
-  // The error, if any, is reported through `result`; the stream's own 'error' event must not go uncaught.
-  call!.on('error', () => {});
+  const call = channel.call(raftCodecs().snapshot, callHeaders(u.self, u.clusterId));
+  const result = new Promise<number>((resolve, reject) => {
+    let received: number | undefined;
+    call.onMessage = (r) => {
+      received = r.receivedBytes ?? 0;
+    };
+    call.onStatus = (code, details) => {
+      if (code !== grpc.status.OK) reject(new Error(cancelled ?? details));
+      else if (received === undefined) reject(new Error('the receiver ended the upload without a result'));
+      else resolve(received);
+    };
+  });
 
   // One watchdog per upload: re-armed after every chunk, cleared when the upload settles.
   let watchdog: NodeJS.Timeout | undefined;
@@ -60,11 +72,16 @@ export function sendSnapshot(u: SnapshotUpload): SnapshotSend {
     clearTimeout(watchdog);
     watchdog = setTimeout(() => stalled(new Error(`snapshot chunk at offset ${offset} not written within ${u.chunkTimeoutMs} ms`)), u.chunkTimeoutMs);
   };
+  // an answer (or a failure) before the last chunk ends the upload
   const early = result.then(() => {
     throw new Error('receiver answered before the upload was complete');
   });
   early.catch(() => {});
-  const writeChunk = (c: Chunk) => new Promise<void>((resolve) => call!.write(c, () => resolve()));
+  const writeChunk = (c: Chunk) =>
+    new Promise<void>((resolve) => {
+      if (call.write(c)) resolve();
+      else call.onDrain = () => resolve();
+    });
 
   const upload = async (): Promise<number> => {
     const total = data.length;
@@ -81,20 +98,20 @@ export function sendSnapshot(u: SnapshotUpload): SnapshotSend {
       offset += piece.length;
     } while (offset < total);
     arm(total);
-    call!.end();
+    call.end();
     return await Promise.race([result, stall]);
   };
 
   const done = upload().finally(() => {
     clearTimeout(watchdog);
-    client.close();
+    channel.close();
   });
-  done.catch(() => call?.cancel());
+  done.catch(() => call.cancel());
   return {
     done,
     cancel(reason: string) {
       cancelled = reason;
-      call?.cancel();
+      call.cancel();
     },
   };
 }

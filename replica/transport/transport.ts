@@ -16,7 +16,7 @@ import { LOCAL_MESSAGE_TYPES } from './message-types.ts';
 import { PeerLink } from './peer-link.ts';
 import { parsePeerUrl, type PeerAddress } from './peer-url.ts';
 import { Receiver } from './receiver.ts';
-import { channelOptions, maxMessageBytes, raftServiceDefinition } from './service.ts';
+import { maxMessageBytes, raftServiceDefinition, type PeerDial } from './service.ts';
 import { sendSnapshot, type SnapshotSend } from './snapshot-sender.ts';
 import { newReceiveStats, type SnapshotStats, type TransportStats } from './stats.ts';
 import { RAFT_SERVICE } from './wire.ts';
@@ -62,12 +62,6 @@ export const DEFAULT_TUNING: TransportTuning = {
   random: Math.random,
 };
 
-/** PeerDial is how to reach one peer: channel credentials and any extra channel options. */
-export interface PeerDial {
-  credentials: grpc.ChannelCredentials;
-  options?: grpc.ChannelOptions;
-}
-
 /**
  * PeerSecurity is the peer port's TLS and access control, supplied by the
  * host (the transport knows nothing of certificates or member tables).
@@ -75,11 +69,11 @@ export interface PeerDial {
 export interface PeerSecurity {
   /** the peer port's certificate files (followed as they change); required for an https:// listen URL; callers must present a certificate it trusts */
   serverTls?: TlsFiles;
-  /** credentials for each outgoing connection to `peer` (default: plaintext, refused for https:// URLs) */
+  /** TLS settings for each outgoing connection to `peer` (default: plaintext, refused for https:// URLs) */
   dial?: (peer: NodeId, address: PeerAddress) => PeerDial;
   /** admit runs on every incoming call, and on each message of a stream, before the Raft and extra services (e.g. who may call) */
   admit?: CallHooks['admit'];
-  /** explain tells why a connection to `peer` failed when gRPC cannot (e.g. a refused TLS handshake); logged at most every 30 s per link */
+  /** explain tells more about why a connection to `peer` failed (e.g. a server that hung up on our certificate); logged at most every 30 s per link */
   explain?: (peer: NodeId, address: PeerAddress) => Promise<string | undefined>;
 }
 
@@ -117,8 +111,7 @@ export class PeerTransport {
   readonly #o: PeerTransportOptions;
   readonly #log: Logger;
   readonly #listen: PeerAddress;
-  readonly #client: grpc.ServiceClientConstructor;
-  readonly #channelOptions: grpc.ChannelOptions;
+  readonly #keepalive: { intervalMs: number; timeoutMs: number };
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #snapshots = new Map<NodeId, SnapshotSend>();
   readonly #snapshotStats: SnapshotStats = { sent: 0, sendFailed: 0, received: 0, receiveFailed: 0, chunksReceived: 0 };
@@ -150,8 +143,7 @@ export class PeerTransport {
     this.#listen = parsePeerUrl(o.listenUrl, 'listen peer URL', true);
     if (this.#listen.secure && !o.security?.serverTls) throw new Error(`listen peer URL ${o.listenUrl} is https:// but no TLS server credentials were given`);
     if (!this.#listen.secure && o.security?.serverTls) throw new Error(`TLS server credentials were given but listen peer URL ${o.listenUrl} is http://`);
-    this.#client = grpc.makeGenericClientConstructor(raftServiceDefinition(), RAFT_SERVICE);
-    this.#channelOptions = channelOptions(t, { initialMs: t.backoffInitialMs, maxMs: t.backoffMaxMs });
+    this.#keepalive = { intervalMs: t.keepaliveTimeMs, timeoutMs: t.keepaliveTimeoutMs };
     this.#receiver = new Receiver({
       self: this.memberId,
       clusterId: this.clusterId,
@@ -177,7 +169,7 @@ export class PeerTransport {
     const t = this.tuning;
     const server = new GrpcServer({
       maxReceiveBytes: maxMessageBytes(t),
-      keepalive: { intervalMs: t.keepaliveTimeMs, timeoutMs: t.keepaliveTimeoutMs },
+      keepalive: this.#keepalive,
       hooks: { admit: this.#o.security?.admit },
       // a peer's broken connections are routine; a handler that threw is not
       onError: (err, where) => {
@@ -223,10 +215,10 @@ export class PeerTransport {
         limits: { maxMessages: t.queueMaxMessages, maxBytes: t.queueMaxBytes, maxFrameBytes: t.maxFrameBytes, targetFrameBytes: t.targetFrameBytes },
         backoff: { initialMs: t.backoffInitialMs, maxMs: t.backoffMaxMs, random: t.random },
         connectTimeoutMs: t.connectTimeoutMs,
-        channelOptions: this.#channelOptions,
+        keepalive: this.#keepalive,
+        maxReceiveBytes: maxMessageBytes(t),
         dial: () => this.#dial(id, address),
         explain: this.#o.security?.explain ? () => this.#o.security!.explain!(id, address) : undefined,
-        client: this.#client,
         logger: this.#log,
         onUnreachable: () => {
           if (!this.#closed && this.#links.has(id)) this.#o.onUnreachable(id);
@@ -335,9 +327,8 @@ export class PeerTransport {
       message: m,
       chunkBytes: t.snapshotChunkBytes,
       chunkTimeoutMs: t.snapshotChunkTimeoutMs,
-      channelOptions: this.#channelOptions,
+      keepalive: this.#keepalive,
       dial: () => this.#dial(peer, link.address),
-      client: this.#client,
     });
     this.#snapshots.set(peer, send);
     send.done.then(
@@ -360,7 +351,7 @@ export class PeerTransport {
 
   /** #dial gives the credentials of a new connection to `peer` (asked again at every redial, so reloaded certificates apply). */
   #dial(peer: NodeId, address: PeerAddress): PeerDial {
-    return this.#o.security?.dial?.(peer, address) ?? { credentials: grpc.credentials.createInsecure() };
+    return this.#o.security?.dial?.(peer, address) ?? {};
   }
 
   #reportSnapshot(peer: NodeId, ok: boolean): void {

@@ -76,7 +76,7 @@ async function startMember(t: { after(fn: () => unknown): void }, dir: string, i
     tuning: { backoffInitialMs: 20, backoffMaxMs: 200, connectTimeoutMs: 2000 },
     security: {
       serverTls: files,
-      dial: (peer, address) => dialer.credentials({ memberId: peer }, address.host),
+      dial: (peer, address) => ({ tls: dialer.tlsOptions({ memberId: peer }, address.host) }),
       admit: peerAccessCheck(() => members, true, interceptLog),
     },
   });

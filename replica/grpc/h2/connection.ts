@@ -196,6 +196,8 @@ export interface H2ConnectionOptions {
   onStream?(stream: H2Stream): void;
   /** onError hears routine connection trouble (protocol errors, socket errors) for logging */
   onError?(err: Error): void;
+  /** onWritable hears that what was queued went to the socket and the socket asks no wait (right after a write, or on its 'drain') */
+  onWritable?(): void;
   /** maxConcurrentStreams: calls at once (default 4096; see MAX_CONCURRENT) */
   maxConcurrentStreams?: number;
   /** maxWriteBacklog: bytes left unread by the client before the connection is closed (default 64 MiB) */
@@ -299,6 +301,7 @@ export class H2Connection {
       }
     });
     socket.on('error', (err) => this.#options.onError?.(err));
+    if (options.onWritable) socket.on('drain', () => this.#options.onWritable?.());
     socket.on('close', () => this.#onSocketClosed());
     const prefaceMs = options.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS;
     this.#prefaceTimer = setTimeout(() => {
@@ -942,7 +945,7 @@ export class H2Connection {
       this.destroy();
       return;
     }
-    this.socket.write(out);
+    if (this.socket.write(out)) this.#options.onWritable?.();
   }
 }
 
