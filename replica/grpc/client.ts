@@ -214,8 +214,9 @@ export class ClientCall<Req, Res> {
   /** cancel resets the call; onStatus hears CANCELLED unless the status came first. */
   cancel(): void {
     if (this.#done) return;
-    this.#stream?.reset();
+    // the status first: the reset closes the stream, and its onClose must not report UNAVAILABLE
     this.ended(Status.CANCELLED, 'cancelled by the client');
+    this.#stream?.reset();
   }
 
   drained(): void {
@@ -246,8 +247,8 @@ export class ClientCall<Req, Res> {
 
   #abort(code: grpc.status, details: string): void {
     if (this.#done) return;
-    this.#stream?.reset();
     this.ended(code, details);
+    this.#stream?.reset();
   }
 }
 

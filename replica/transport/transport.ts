@@ -320,16 +320,25 @@ export class PeerTransport {
     const t = this.tuning;
     const started = performance.now();
     this.#log.info({ to: peer, bytes: m.snapshot.data.length, index: m.snapshot.metadata.index }, 'sending snapshot');
-    const send = sendSnapshot({
-      self: this.memberId,
-      clusterId: this.clusterId,
-      address: link.address,
-      message: m,
-      chunkBytes: t.snapshotChunkBytes,
-      chunkTimeoutMs: t.snapshotChunkTimeoutMs,
-      keepalive: this.#keepalive,
-      dial: () => this.#dial(peer, link.address),
-    });
+    let send: SnapshotSend;
+    try {
+      send = sendSnapshot({
+        self: this.memberId,
+        clusterId: this.clusterId,
+        address: link.address,
+        message: m,
+        chunkBytes: t.snapshotChunkBytes,
+        chunkTimeoutMs: t.snapshotChunkTimeoutMs,
+        keepalive: this.#keepalive,
+        dial: () => this.#dial(peer, link.address),
+      });
+    } catch (err) {
+      // bad TLS material in the middle of a reload, or an unusable message: the upload fails, raft retries later
+      this.#snapshotStats.sendFailed++;
+      this.#log.warn({ to: peer, reason: (err as Error).message }, 'snapshot send failed to start');
+      this.#reportSnapshot(peer, false);
+      return;
+    }
     this.#snapshots.set(peer, send);
     send.done.then(
       (bytes) => {
