@@ -50,7 +50,6 @@ export class GrpcChannel {
   readonly #calls = new Set<ClientCall<unknown, unknown>>();
   /** why the connection failed, for the status of the calls it takes down */
   #error: string | undefined;
-  #closed = false;
 
   constructor(o: ChannelOptions) {
     this.#o = o;
@@ -59,24 +58,19 @@ export class GrpcChannel {
     this.#scheme = o.tls ? 'https' : 'http';
     this.#socket = o.tls ? tls.connect({ ...o.tls, host, port: o.port, ALPNProtocols: ['h2'] }) : net.connect({ host, port: o.port });
     this.#socket.setNoDelay(true);
-    this.#socket.on('error', (err) => {
-      this.#error ??= err.message;
-    });
     if (o.tls) {
       (this.#socket as tls.TLSSocket).once('secureConnect', () => {
         const alpn = (this.#socket as tls.TLSSocket).alpnProtocol;
         if (alpn !== 'h2') this.#fail(`the server negotiated ${JSON.stringify(alpn)}, not h2`);
       });
     }
-    this.#socket.once('close', () => {
-      this.#closed = true;
-    });
     this.#conn = new H2Connection(this.#socket, {
       role: 'client',
       keepalive: o.keepalive,
       onWritable: () => {
         for (const c of this.#calls) c.drained();
       },
+      // socket errors ("connect ECONNREFUSED ...", TLS refusals) and protocol errors alike
       onError: (err) => {
         this.#error ??= err.message;
       },
@@ -104,7 +98,8 @@ export class GrpcChannel {
       ['te', 'trailers'],
       ...metadata,
     ]);
-    const stream = this.#closed ? undefined : this.#conn.request(block);
+    // undefined once the connection is closing or closed
+    const stream = this.#conn.request(block);
     const call = new ClientCall<Req, Res>(this, stream, codec, this.#o.maxReceiveBytes);
     if (stream === undefined) {
       // reported on the next turn, as every status is, after the caller set its callbacks
@@ -126,7 +121,6 @@ export class GrpcChannel {
 
   /** close drops the connection at once; open calls end UNAVAILABLE (or CANCELLED where cancelled). */
   close(): void {
-    this.#closed = true;
     this.#conn.destroy();
   }
 

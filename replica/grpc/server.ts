@@ -74,7 +74,7 @@ export interface ListenOptions {
   tls?: { files: TlsFiles; clientCertMode: ClientCertMode };
 }
 
-/** GrpcServer serves grpc-js service definitions' unary methods on one or more listeners. */
+/** GrpcServer serves grpc-js service definitions (unary methods, and streaming ones with lean handlers) on one or more listeners. */
 export class GrpcServer {
   readonly #methods = new Map<string, Method>();
   readonly #options: GrpcServerOptions;
@@ -228,9 +228,7 @@ export class GrpcServer {
       return;
     }
     if (method.streaming) {
-      const hooks = this.#options.hooks;
-      const onError = this.#options.onError;
-      new StreamCall(stream, method, { admit: hooks?.admit, finished: hooks?.finished, onError }, this.#options.maxReceiveBytes).start(method.streaming);
+      new StreamCall(this.#options, method, stream).start(method.streaming);
       return;
     }
     new CallRun(this.#options, method, stream).start();

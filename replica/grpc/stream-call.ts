@@ -13,22 +13,14 @@ import { frameMessage, timeoutMs } from './framing.ts';
 import type { H2Stream } from './h2/connection.ts';
 import { MessageSplitter, describeFrameProblem } from './message-splitter.ts';
 import { responseHeaders, sendStatus, statusTrailers } from './responses.ts';
+import type { GrpcServerOptions, MethodInfo } from './server.ts';
 
 const Status = grpc.status;
 
 /** StreamingMethod is what the server knows of a registered streaming method. */
-export interface StreamingMethod {
-  readonly path: string;
-  readonly name: string;
+export interface StreamingMethod extends MethodInfo {
   readonly deserialize: (bytes: Buffer) => unknown;
   readonly serialize: (value: unknown) => Buffer;
-}
-
-/** StreamHooks are the server's admission check, end-of-call report and error log. */
-export interface StreamHooks {
-  admit?(call: UnaryCall, method: StreamingMethod): { code: grpc.status; details: string } | undefined;
-  finished?(method: StreamingMethod, code: grpc.status, startedMs: number): void;
-  onError?(err: unknown, where: string): void;
 }
 
 /** StreamingHandler takes a call and sets its callbacks (before it returns: messages may follow at once). */
@@ -44,19 +36,19 @@ export class StreamCall extends UnaryCall {
   onCancel: (() => void) | undefined;
   readonly #stream: H2Stream;
   readonly #method: StreamingMethod;
-  readonly #hooks: StreamHooks;
+  readonly #options: GrpcServerOptions;
   readonly #splitter: MessageSplitter;
   readonly #started = performance.now();
   #headersSent = false;
   #done = false;
 
-  constructor(stream: H2Stream, method: StreamingMethod, hooks: StreamHooks, maxReceiveBytes: number) {
+  constructor(options: GrpcServerOptions, method: StreamingMethod, stream: H2Stream) {
     const timeout = timeoutMs(stream.headers['grpc-timeout']);
     super(stream.socket, stream.headers, method.path, timeout === undefined ? Infinity : Date.now() + timeout);
     this.#stream = stream;
     this.#method = method;
-    this.#hooks = hooks;
-    this.#splitter = new MessageSplitter(maxReceiveBytes);
+    this.#options = options;
+    this.#splitter = new MessageSplitter(options.maxReceiveBytes);
   }
 
   /** done: the status was sent or the call was cancelled; nothing more is sent or heard. */
@@ -68,12 +60,12 @@ export class StreamCall extends UnaryCall {
   start(handler: StreamingHandler): void {
     const stream = this.#stream;
     stream.onClose = () => this.#onClose();
-    const refusal = this.#hooks.admit?.(this, this.#method);
+    const refusal = this.#options.hooks?.admit?.(this, this.#method);
     if (refusal) return this.#refuse(refusal.code, refusal.details);
     try {
       handler(this);
     } catch (err) {
-      this.#hooks.onError?.(err, `handler ${this.#method.path}`);
+      this.#options.onError?.(err, `handler ${this.#method.path}`);
       return this.finish(Status.UNKNOWN, `Server method handler threw error ${(err as Error)?.message ?? String(err)}`);
     }
     stream.onData = (chunk) => {
@@ -115,12 +107,12 @@ export class StreamCall extends UnaryCall {
     this.#done = true;
     if (this.#headersSent) this.#stream.end(statusTrailers(code, details, metadata));
     else sendStatus(this.#stream, code, details, metadata, this.responseMetadata);
-    this.#hooks.finished?.(this.#method, code, this.#started);
+    this.#options.hooks?.finished?.(this.#method, code, this.#started);
   }
 
   #onMessageBytes(bytes: Buffer): void {
     if (this.#done) return;
-    const refusal = this.#hooks.admit?.(this, this.#method);
+    const refusal = this.#options.hooks?.admit?.(this, this.#method);
     if (refusal) return this.#refuse(refusal.code, refusal.details);
     let value: unknown;
     try {
@@ -143,7 +135,7 @@ export class StreamCall extends UnaryCall {
     try {
       fn();
     } catch (err) {
-      this.#hooks.onError?.(err, `handler ${this.#method.path}`);
+      this.#options.onError?.(err, `handler ${this.#method.path}`);
       this.finish(Status.UNKNOWN, `Server method handler threw error ${(err as Error)?.message ?? String(err)}`);
     }
   }
@@ -154,7 +146,7 @@ export class StreamCall extends UnaryCall {
     if (this.#done) return;
     this.#done = true;
     this.cancelled = true;
-    this.#hooks.finished?.(this.#method, Status.CANCELLED, this.#started);
+    this.#options.hooks?.finished?.(this.#method, Status.CANCELLED, this.#started);
     this.#run(() => this.onCancel?.());
   }
 }

@@ -10,9 +10,4 @@ export class PeerError extends Error {
     super(message);
     this.code = code;
   }
-
-  /** toServiceError is the shape grpc-js turns into a status on the wire. */
-  toServiceError(): Partial<grpc.ServiceError> {
-    return { code: this.code, details: this.message, message: this.message };
-  }
 }

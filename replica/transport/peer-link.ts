@@ -18,6 +18,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GrpcChannel, type ClientCall } from '../grpc/client.ts';
+import type { KeepaliveOptions } from '../grpc/h2/connection.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { batchEntrySize, type Frame } from './batch-codec.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -37,7 +38,7 @@ export interface PeerLinkOptions {
   /** How long a new stream may wait for the peer's acknowledgement. */
   connectTimeoutMs: number;
   /** HTTP/2 keepalive of the link's connection */
-  keepalive: { intervalMs: number; timeoutMs: number };
+  keepalive: KeepaliveOptions;
   /** largest message accepted from the peer */
   maxReceiveBytes: number;
   /** TLS settings for each new connection (asked at every dial) */
@@ -195,9 +196,6 @@ export class PeerLink {
       });
     } catch (err) {
       // bad TLS material (a reload in progress): fail this attempt, retry after the backoff
-      this.#channel = undefined;
-      this.#call = undefined;
-      this.#state = 'connecting';
       queueMicrotask(() => this.#failAttempt(`cannot dial: ${(err as Error).message}`));
       return;
     }

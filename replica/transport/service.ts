@@ -92,7 +92,7 @@ export function maxMessageBytes(t: WireTuning): number {
   return t.maxFrameBytes + FRAME_HEADROOM;
 }
 
-/** channelOptions are the options of every outgoing peer channel. */
+/** channelOptions are the options of a grpc-js channel to a peer (members dial with our own client; tests and tools still use grpc-js). */
 export function channelOptions(t: WireTuning, backoff: { initialMs: number; maxMs: number }): grpc.ChannelOptions {
   return {
     'grpc.keepalive_time_ms': t.keepaliveTimeMs,
@@ -110,7 +110,7 @@ export function channelOptions(t: WireTuning, backoff: { initialMs: number; maxM
   };
 }
 
-/** serverOptions are the options of the peer server. */
+/** serverOptions are the options of a grpc-js peer server (the peer port is our own server; tests and tools stand in for older members with grpc-js). */
 export function serverOptions(t: WireTuning): grpc.ServerOptions {
   return {
     'grpc.keepalive_time_ms': t.keepaliveTimeMs,

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { crc32 } from 'node:zlib';
 import { GrpcChannel } from '../grpc/client.ts';
+import type { KeepaliveOptions } from '../grpc/h2/connection.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import type { PeerAddress } from './peer-url.ts';
 import { callHeaders, raftCodecs, type PeerDial } from './service.ts';
@@ -21,7 +22,7 @@ export interface SnapshotUpload {
   /** A chunk that is not written within this time fails the upload. */
   chunkTimeoutMs: number;
   /** HTTP/2 keepalive of the upload's connection */
-  keepalive: { intervalMs: number; timeoutMs: number };
+  keepalive: KeepaliveOptions;
   /** TLS settings for the upload's connection */
   dial(): PeerDial;
 }

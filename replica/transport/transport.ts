@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GrpcServer, type CallHooks } from '../grpc/index.ts';
+import type { KeepaliveOptions } from '../grpc/h2/connection.ts';
 import type { TlsFiles } from '../server/tls/index.ts';
 import type { Message, NodeId } from '../raft/types.ts';
 import { encodedMessageSize } from './batch-codec.ts';
@@ -19,7 +20,6 @@ import { Receiver } from './receiver.ts';
 import { maxMessageBytes, raftServiceDefinition, type PeerDial } from './service.ts';
 import { sendSnapshot, type SnapshotSend } from './snapshot-sender.ts';
 import { newReceiveStats, type SnapshotStats, type TransportStats } from './stats.ts';
-import { RAFT_SERVICE } from './wire.ts';
 
 /** TransportTuning holds the knobs; every member of a group should use the same values. */
 export interface TransportTuning {
@@ -111,7 +111,7 @@ export class PeerTransport {
   readonly #o: PeerTransportOptions;
   readonly #log: Logger;
   readonly #listen: PeerAddress;
-  readonly #keepalive: { intervalMs: number; timeoutMs: number };
+  readonly #keepalive: KeepaliveOptions;
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #snapshots = new Map<NodeId, SnapshotSend>();
   readonly #snapshotStats: SnapshotStats = { sent: 0, sendFailed: 0, received: 0, receiveFailed: 0, chunksReceived: 0 };

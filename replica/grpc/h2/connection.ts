@@ -200,15 +200,16 @@ export interface H2ConnectionOptions {
   onWritable?(): void;
   /** maxConcurrentStreams: calls at once (default 4096; see MAX_CONCURRENT) */
   maxConcurrentStreams?: number;
-  /** maxWriteBacklog: bytes left unread by the client before the connection is closed (default 64 MiB) */
+  /** maxWriteBacklog: bytes left unread by the other end before the connection is closed (default 64 MiB) */
   maxWriteBacklog?: number;
   /** prefaceTimeoutMs: how long a new connection may take to send its preface and SETTINGS (default 20 s; see PREFACE_TIMEOUT_MS) */
   prefaceTimeoutMs?: number;
   /**
-   * keepalive: after intervalMs without a byte from the client the server
+   * keepalive: after intervalMs without a byte from the other end this end
    * sends a PING, and closes the connection if nothing arrives within
    * timeoutMs of it (grpc-go's server keepalive, etcd's
-   * --grpc-keepalive-interval and --grpc-keepalive-timeout). Absent: never.
+   * --grpc-keepalive-interval and --grpc-keepalive-timeout; a client's
+   * keepalive the same way). Absent: never.
    */
   keepalive?: KeepaliveOptions;
 }
@@ -252,7 +253,7 @@ export class H2Connection {
   #settingsSeen = false;
   /** closes the connection if the preface and first SETTINGS have not arrived in time */
   #prefaceTimer: NodeJS.Timeout | undefined;
-  /** keepalive: when the client last sent a byte, the PING in flight (when it was sent), the timer */
+  /** keepalive: when the other end last sent a byte, the PING in flight (when it was sent), the timer */
   #lastHeardAt = performance.now();
   #keepalivePingAt: number | undefined;
   #keepaliveTimer: NodeJS.Timeout | undefined;
@@ -514,7 +515,7 @@ export class H2Connection {
         return;
       case GOAWAY:
         if (id !== 0) return this.#connectionError(H2Error.PROTOCOL_ERROR, new Error('HTTP/2: GOAWAY on a stream'));
-        // the client opens no more streams; finish the open ones, then close
+        // the other end takes or opens no more streams; finish the open ones, then close
         this.#goingAway = true;
         this.#closeIfIdle();
         return;
@@ -672,7 +673,7 @@ export class H2Connection {
           // our encoder never indexes, so the size of the peer's decoding table does not matter
           break;
         default:
-          // MAX_CONCURRENT_STREAMS (we never open streams), MAX_HEADER_LIST_SIZE (advisory), unknown ones
+          // MAX_CONCURRENT_STREAMS (a server opens none; a channel of ours opens one), MAX_HEADER_LIST_SIZE (advisory), unknown ones
           break;
       }
     }
