@@ -117,7 +117,29 @@ test('rotating leaf certificates and then the CA under a client load: no failed 
   writeAtomic(tlsc.caFile, trust);
   for (const m of ms) tlsc.writeMember(m.name, m.ip, ca2);
   const oldApp = appCert;
-  appCert = tlsc.issue('client', 'app', {}, ca2);
+  // The load switches to a CA-2 client certificate only once every member trusts CA 2: a member
+  // takes the new CA file at its next reload (watch or --tls-reload-interval), and a client that
+  // presented a CA-2 certificate before that would be refused twice in a row (its retry is immediate).
+  const nextApp = tlsc.issue('client', 'app', {}, ca2);
+  for (const m of ms) {
+    await waitFor(`${m.name} to accept a CA-2 client certificate`, async () => {
+      const probe = new EtcdClient(
+        m.endpoint,
+        3000,
+        grpc.credentials.createSsl(Buffer.from(trust), Buffer.from(nextApp.privateKeyPem), Buffer.from(nextApp.certificatePem), { checkServerIdentity: () => undefined }),
+        { 'grpc.ssl_target_name_override': 'replicant.invalid' },
+      );
+      try {
+        await probe.put(`rot/probe/${m.name}`, 'ca2');
+        return true;
+      } catch {
+        return false;
+      } finally {
+        probe.close();
+      }
+    }, 20_000);
+  }
+  appCert = nextApp;
   tlsc.ca = ca2;
   tlsc.operator = tlsc.issue('client', 'replicant-operator');
   for (const m of ms) {
