@@ -4,6 +4,8 @@
 export { KvStore, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINTS_KEPT } from './store.ts';
 export type { KvStoreOptions, StoreStats } from './store.ts';
 export type { SnapshotEncoder } from './snapshot.ts';
+export { MAX_SPILLED_LENGTH, MAX_SPILL_POSITION, spillRef, spilledLength, spilledPosition } from './spill.ts';
+export type { ValueSpill } from './spill.ts';
 export { encodeCommand, decodeCommand, encodedSize } from './codec.ts';
 export { KvError, invalidArgument } from './errors.ts';
 export type { KvErrorReason } from './errors.ts';

@@ -11,6 +11,7 @@ import { KvError } from './errors.ts';
 import { CompareResult, CompareTarget } from './types.ts';
 import type { KvCommand, RangeRequest, RangeResponse } from './types.ts';
 import { b, s } from './testing.ts';
+import { MemorySpill } from './spill.ts';
 
 interface ModelRev { main: number; value: string | null; create: number; version: number }
 
@@ -143,10 +144,10 @@ function asComparable(r: RangeResponse) {
   };
 }
 
-test('Range on KvStore agrees with a naive MVCC model', () => {
+for (const spilled of [false, true]) test(`Range on KvStore agrees with a naive MVCC model${spilled ? ' (old values spilled)' : ''}`, () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 60 }), fc.array(rangeArb, { minLength: 1, maxLength: 12 }), (ops, ranges) => {
-      const store = new KvStore({ checkpointInterval: 5 });
+      const store = new KvStore({ checkpointInterval: 5, ...(spilled ? { spill: new MemorySpill() } : {}) });
       const model = new Model();
       let index = 0;
       for (const o of ops) {
@@ -177,7 +178,7 @@ test('Range on KvStore agrees with a naive MVCC model', () => {
         assert.equal(result.kind === 'error' ? result.error.reason : null, expectedError);
         assert.equal(store.revision, model.rev);
       }
-      const restored = new KvStore({ checkpointInterval: 5 });
+      const restored = new KvStore({ checkpointInterval: 5, ...(spilled ? { spill: new MemorySpill() } : {}) });
       restored.restore(store.snapshot());
       for (const q of ranges) {
         const revision = q.back < 0 ? q.back : Math.max(0, model.rev - q.back);
@@ -207,16 +208,17 @@ test('Range on KvStore agrees with a naive MVCC model', () => {
   );
 });
 
-test('a store restored from a snapshot mid-stream stays identical to the original (results, digests, checkpoints, bytes)', () => {
+test('a store restored from a snapshot mid-stream stays identical to the original (results, digests, checkpoints, bytes), spilled or not', () => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 50 }), fc.nat(), (ops, cutSeed) => {
+    fc.property(fc.array(opArb, { minLength: 1, maxLength: 50 }), fc.nat(), fc.boolean(), (ops, cutSeed, originalSpills) => {
       const cut = cutSeed % ops.length;
       const options = { checkpointInterval: 3, checkpointsKept: 4 };
-      const original = new KvStore(options);
+      // One of the two keeps old values in a spill, the other in memory: the answers must not tell them apart.
+      const original = new KvStore({ ...options, ...(originalSpills ? { spill: new MemorySpill() } : {}) });
       const stores = [original];
       ops.forEach((o, i) => {
         if (i === cut) {
-          const copy = new KvStore(options);
+          const copy = new KvStore({ ...options, ...(originalSpills ? {} : { spill: new MemorySpill() }) });
           copy.restore(original.snapshot());
           stores.push(copy);
         }

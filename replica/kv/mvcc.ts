@@ -3,42 +3,60 @@
 // It holds the MVCC rules (what a key looks like at a revision, what
 // compaction may drop) and nothing about requests or responses: txn.ts turns
 // etcd requests into calls on it. It must never read a clock, draw a random
-// number or do I/O: every member must reach the same state from the same calls.
+// number or do I/O (a value spilled out of the heap is read back through the
+// ValueSpill it was given, spill.ts): every member must reach the same state
+// from the same calls.
 import zlib from 'node:zlib';
 import { KeyIndex } from './key-index.ts';
 import { Digest64, keyHash } from './digest.ts';
 import type { KeyRange } from './keys.ts';
+import { KEEP_IN_MEMORY, spilledLength, type ValueSpill } from './spill.ts';
 
 /**
  * Revision is one version of one key. A tombstone (the key deleted at
  * `main`) has value null and zero create revision and version.
  * Invariant: a key's revisions are in strictly ascending (main, sub) order.
- * A revision never changes once it is in a history: a snapshot being
- * encoded may still be reading it. Its digest contribution is not stored on
- * it but computed again when needed (headHash): a stored 64-bit hash took a
- * boxed number per revision, one more heap object per revision for the
- * collector to mark (docs/benchmarks.md, Optimisations, item 20).
+ * A revision never changes what it says once it is in a history (a snapshot
+ * being encoded may still be reading it); only where its value is kept may
+ * change, once, when it stops being its key's head: the keyspace may move the
+ * value into its ValueSpill, leaving a reference (read values with
+ * Keyspace.readValue, never `stored` directly). A key's head always holds its
+ * value itself. The digest contribution is not stored on a revision but
+ * computed again when needed (headHash): a stored 64-bit hash took a boxed
+ * number per revision, one more heap object per revision for the collector
+ * to mark (docs/benchmarks.md, Optimisations, item 20).
  */
 export class Revision {
   readonly main: number;
   readonly sub: number;
   readonly createRevision: number;
   readonly version: number;
-  /** value is the latin1 value, or null for a tombstone. */
-  readonly value: string | null;
+  /** the latin1 value, null for a tombstone, or the ValueSpill reference of a spilled value */
+  stored: string | null | number;
 
   constructor(main: number, sub: number, createRevision: number, version: number, value: string | null) {
     this.main = main;
     this.sub = sub;
     this.createRevision = createRevision;
     this.version = version;
-    this.value = value;
+    this.stored = value;
+  }
+
+  /** tombstone tells whether this revision deleted its key. */
+  get tombstone(): boolean {
+    return this.stored === null;
+  }
+
+  /** valueLength is the value's length in latin1 chars (0 for a tombstone), spilled or not. */
+  get valueLength(): number {
+    const s = this.stored;
+    return typeof s === 'string' ? s.length : s === null ? 0 : spilledLength(s);
   }
 }
 
-/** headHash is the digest contribution of `rev` while it is `key`'s live head (never a tombstone). */
+/** headHash is the digest contribution of `rev` while it is `key`'s live head (never a tombstone, never spilled). */
 function headHash(key: string, rev: Revision): { hi: number; lo: number } {
-  return keyHash(key, rev.value!, rev.createRevision, rev.main, rev.version);
+  return keyHash(key, rev.stored as string, rev.createRevision, rev.main, rev.version);
 }
 
 /**
@@ -83,17 +101,19 @@ export function visibleAt(history: History, at: number): Revision | null {
   }
   if (lo === 0) return null;
   const rev = history[lo - 1];
-  return rev.value === null ? null : rev;
+  return rev.stored === null ? null : rev;
 }
 
 /** head returns a key's current revision if the key exists now. */
 export function head(history: History | undefined): Revision | null {
   if (!history || history.length === 0) return null;
   const rev = history[history.length - 1];
-  return rev.value === null ? null : rev;
+  return rev.stored === null ? null : rev;
 }
 
 export class Keyspace {
+  /** where values of revisions that are no longer their key's head go (KEEP_IN_MEMORY: nowhere) */
+  readonly spill: ValueSpill;
   readonly index = new KeyIndex<History>();
   /** currentRevision is the revision of the last completed write; an empty store is at 1, like etcd. */
   currentRevision = 1;
@@ -114,6 +134,18 @@ export class Keyspace {
   private revisionCount = 0;
   private bytesHeld = 0;
   private valueChars = 0;
+  /** counts the times a history array in the index was replaced (compaction, rewriteValue): see spillSettled */
+  private replacements = 0;
+
+  constructor(spill: ValueSpill = KEEP_IN_MEMORY) {
+    this.spill = spill;
+  }
+
+  /** readValue returns a revision's value (null for a tombstone), reading it back from the spill if it was moved there. */
+  readValue(rev: Revision): string | null {
+    const s = rev.stored;
+    return typeof s === 'number' ? this.spill.get(s) : s;
+  }
 
   /** revisions is the number of revisions held (all keys, all history). */
   get revisions(): number {
@@ -242,12 +274,16 @@ export class Keyspace {
         }
       }
       if (inForce < 0) continue;
-      const keepFrom = history[inForce].value === null ? inForce + 1 : inForce;
+      const keepFrom = history[inForce].tombstone ? inForce + 1 : inForce;
       if (keepFrom === 0) {
-        if (history.length === 1 && history[0].value !== null) this.compactable.delete(key);
+        if (history.length === 1 && !history[0].tombstone) this.compactable.delete(key);
         continue;
       }
-      for (let i = 0; i < keepFrom; i++) this.account(key, history[i], -1);
+      for (let i = 0; i < keepFrom; i++) {
+        const gone = history[i];
+        this.account(key, gone, -1);
+        if (typeof gone.stored === 'number') this.spill.drop(gone.stored);
+      }
       // A new array, never a splice: a snapshot being encoded may hold the old one (see History).
       const kept = history.slice(keepFrom);
       if (kept.length === 0) {
@@ -256,9 +292,10 @@ export class Keyspace {
         continue;
       }
       this.index.set(key, kept, head(kept) !== null);
-      if (kept.length === 1 && kept[0].value !== null) this.compactable.delete(key);
+      if (kept.length === 1 && !kept[0].tombstone) this.compactable.delete(key);
     }
     this.compactRevision = at;
+    this.replacements++;
   }
 
   /**
@@ -267,14 +304,17 @@ export class Keyspace {
    * revisions of those arrays at or before it are the keyspace's state now,
    * and stay so (histories are only appended to, see History). Only between
    * writes: a txn's pending revisions would be beyond the current revision.
+   * The capture holds the spill (every value it may read stays readable,
+   * even once compaction or a restore let go of it) until `release` is called;
+   * `replacements` is for spillSettled.
    */
-  capture(): { revision: number; keys: string[][]; histories: History[][]; totals: HistoryTotals } {
+  capture(): { revision: number; keys: string[][]; histories: History[][]; totals: HistoryTotals; replacements: number; release: () => void } {
     if (this.writtenRevision !== this.currentRevision) {
       throw new Error(`keyspace: capture while revision ${this.writtenRevision} is being written (current ${this.currentRevision})`);
     }
     const { keys, values } = this.index.capture();
     const totals = { keys: this.index.size, revisions: this.revisionCount, keyAndValueChars: this.bytesHeld - PER_REVISION_OVERHEAD * this.revisionCount, valueChars: this.valueChars };
-    return { revision: this.currentRevision, keys, histories: values, totals };
+    return { revision: this.currentRevision, keys, histories: values, totals, replacements: this.replacements, release: this.spill.hold() };
   }
 
   /**
@@ -296,7 +336,7 @@ export class Keyspace {
     this.index.scan('', null, (key, history) => {
       for (const rev of history) {
         if (rev.main > at) break;
-        const value = rev.value;
+        const value = this.readValue(rev);
         const part = value === null
           ? `${key.length},${rev.main},${rev.sub},t;${key}`
           : `${key.length},${rev.main},${rev.sub},${rev.createRevision},${rev.version},${value.length};${key}${value}`;
@@ -311,7 +351,9 @@ export class Keyspace {
 
   /**
    * load replaces the whole keyspace with `keys` (strictly ascending) and their
-   * histories, recomputing the digest and bookkeeping from the data itself.
+   * histories, recomputing the digest and bookkeeping from the data itself,
+   * and spills the values of every revision that is not its key's head. The
+   * revisions must be this keyspace's alone from now on (fresh from a decoder).
    */
   load(keys: string[], histories: History[], currentRevision: number, compactRevision: number): void {
     const live = histories.map((h) => head(h) !== null);
@@ -327,7 +369,11 @@ export class Keyspace {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const history = histories[i];
-      for (const rev of history) this.account(key, rev, 1);
+      for (let j = 0; j < history.length; j++) {
+        const rev = history[j];
+        this.account(key, rev, 1);
+        if (j < history.length - 1) this.spillOut(rev);
+      }
       const cur = head(history);
       if (cur) this.digest.add(headHash(key, cur));
       if (history.length > 1 || !cur) this.compactable.add(key);
@@ -343,13 +389,14 @@ export class Keyspace {
     const rev = head(history);
     if (!history || !rev) return false;
     this.digest.subtract(headHash(key, rev));
-    this.bytesHeld += value.length - rev.value!.length;
-    this.valueChars += value.length - rev.value!.length;
+    this.bytesHeld += value.length - rev.valueLength;
+    this.valueChars += value.length - rev.valueLength;
     const rewritten = new Revision(rev.main, rev.sub, rev.createRevision, rev.version, value);
     this.digest.add(headHash(key, rewritten));
     const copy = history.slice();
     copy[copy.length - 1] = rewritten;
     this.index.set(key, copy, true);
+    this.replacements++;
     return true;
   }
 
@@ -364,9 +411,38 @@ export class Keyspace {
   }
 
   private account(key: string, rev: Revision, sign: 1 | -1): void {
+    const length = rev.valueLength;
     this.revisionCount += sign;
-    this.bytesHeld += sign * (key.length + (rev.value?.length ?? 0) + PER_REVISION_OVERHEAD);
-    this.valueChars += sign * (rev.value?.length ?? 0);
+    this.bytesHeld += sign * (key.length + length + PER_REVISION_OVERHEAD);
+    this.valueChars += sign * length;
+  }
+
+  /**
+   * spillSettled moves the values of `key`'s revisions other than its head
+   * into the spill, if `history` (from a capture with `replacements`) is
+   * still the key's history in the index: a snapshot encoder calls it for
+   * each key it has written, so that what one encode spills lies in key
+   * order, and the next encode, walking the keys in the same order, reads it
+   * back sequentially. Values are not spilled when overwritten: they wait in
+   * the heap for the next encode. A history replaced since the capture
+   * (compaction, rewriteValue) is left alone: its revisions may no longer be
+   * the keyspace's, and a value spilled for them would never be dropped.
+   */
+  spillSettled(key: string, history: History, replacements: number): void {
+    if (history.length < 2) return;
+    if (replacements !== this.replacements && this.index.get(key) !== history) return;
+    // Spilled by an earlier encode (or refused), and so is everything older: start after it.
+    let from = history.length - 1;
+    while (from > 0 && typeof history[from - 1].stored !== 'number') from--;
+    for (let j = from; j < history.length - 1; j++) this.spillOut(history[j]);
+  }
+
+  /** spillOut moves the value of `rev`, no longer its key's head, into the spill if the spill takes it. */
+  private spillOut(rev: Revision): void {
+    const s = rev.stored;
+    if (typeof s !== 'string') return;
+    const ref = this.spill.put(s);
+    if (ref !== undefined) rev.stored = ref;
   }
 
   private assertAfter(history: History | undefined, rev: Revision): void {

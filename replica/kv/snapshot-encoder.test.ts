@@ -10,6 +10,13 @@ import { KvStore } from './store.ts';
 import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 import { Revision } from './mvcc.ts';
 import { b, Driver } from './testing.ts';
+import { MemorySpill } from './spill.ts';
+
+/** Each property runs with the whole history in memory and with old values spilled (a spill that refuses reads of what was let go). */
+const SPILLS = [
+  { name: '', spill: () => undefined },
+  { name: ' (old values spilled)', spill: () => new MemorySpill() },
+];
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 
@@ -67,7 +74,7 @@ function run(d: Driver, op: Op, encoder: SnapshotEncoder | undefined, other: Uin
   }
 }
 
-test('an image encoded in steps while the store changes is byte-identical to snapshot() at the capture point', () => {
+for (const { name, spill } of SPILLS) test(`an image encoded in steps while the store changes is byte-identical to snapshot() at the capture point${name}`, () => {
   fc.assert(
     fc.property(
       fc.array(writeArb, { maxLength: 60 }),
@@ -81,7 +88,7 @@ test('an image encoded in steps while the store changes is byte-identical to sna
         o.store.advanceTo(1000);
         const other = o.store.snapshot();
 
-        const d = new Driver({ checkpointInterval: 3, checkpointsKept: 2 });
+        const d = new Driver({ checkpointInterval: 3, checkpointsKept: 2, spill: spill() });
         for (const op of before) run(d, op, undefined, other);
         const expected = Buffer.from(d.store.snapshot(headroom)).subarray(headroom);
         // The store's one-pass encode (bounded by its totals) writes the bytes of the exact two-pass one.
@@ -93,7 +100,7 @@ test('an image encoded in steps while the store changes is byte-identical to sna
         const image = Buffer.from(encoder.result()).subarray(headroom);
         assert.ok(image.equals(expected), 'the stepped image differs from the synchronous one taken at the capture point');
         // And it is a valid snapshot of that state.
-        const copy = new KvStore({ checkpointInterval: 3, checkpointsKept: 2 });
+        const copy = new KvStore({ checkpointInterval: 3, checkpointsKept: 2, spill: spill() });
         copy.restore(image);
         assert.ok(Buffer.from(copy.snapshot()).equals(expected));
       },
@@ -113,7 +120,7 @@ function drainAll(encoder: SnapshotEncoder, budget: number): Buffer {
   }
 }
 
-test('a streamed image, taken chunk by chunk while the store changes, is the bytes of snapshot() at the capture point, within sizeRange', () => {
+for (const { name, spill } of SPILLS) test(`a streamed image, taken chunk by chunk while the store changes, is the bytes of snapshot() at the capture point, within sizeRange${name}`, () => {
   fc.assert(
     fc.property(
       fc.array(writeArb, { maxLength: 60 }),
@@ -121,7 +128,7 @@ test('a streamed image, taken chunk by chunk while the store changes, is the byt
       fc.integer({ min: 1, max: 300 }),
       fc.boolean(),
       (before, after, chunkBytes, exact) => {
-        const d = new Driver({ checkpointInterval: 3, checkpointsKept: 2 });
+        const d = new Driver({ checkpointInterval: 3, checkpointsKept: 2, spill: spill() });
         const other = new KvStore().snapshot();
         for (const op of before) run(d, op, undefined, other);
         const expected = Buffer.from(d.store.snapshot());
@@ -178,8 +185,8 @@ test('a streaming encoder: chunks of about the chunk size, a key larger than a c
   assert.throws(() => new KvStore().beginSnapshot().sizeExactly(), /only a streaming encoder/);
 });
 
-test('a compaction that drops every captured revision mid-encode leaves the image as captured', () => {
-  const d = new Driver();
+for (const { name, spill } of SPILLS) test(`a compaction that drops every captured revision mid-encode leaves the image as captured${name}`, () => {
+  const d = new Driver({ spill: spill() });
   for (let i = 0; i < 50; i++) d.put(`k${i % 10}`, `v${i}`);
   d.del('k0', 'k9');
   const expected = Buffer.from(d.store.snapshot());

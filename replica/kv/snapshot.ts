@@ -55,6 +55,19 @@ export interface SnapshotSource {
    * sizes first.
    */
   totals?: HistoryTotals;
+  /** reads a revision's value back where the keyspace spilled it (Keyspace.readValue); without it every value must be in memory */
+  readValue?: (rev: Revision) => string | null;
+  /** lets go of what the capture holds (its hold on the spill); the encoder calls it once, from close() */
+  release?: () => void;
+  /** told of each key once its history is written (not while sizing): the store spills its old values then (Keyspace.spillSettled) */
+  settled?: (key: string, history: History) => void;
+}
+
+/** storedValue reads a revision's value when no spill is involved. */
+function storedValue(rev: Revision): string | null {
+  const s = rev.stored;
+  if (typeof s === 'number') throw new Error('kv snapshot: a spilled value, but the source has no readValue to read it');
+  return s;
 }
 
 /**
@@ -361,6 +374,8 @@ export class SnapshotEncoder {
   private streamed = 0;
   /** streaming, after a sizing pass: the image's exact size */
   private exactSize: number | undefined;
+  private readonly readValue: (rev: Revision) => string | null;
+  private closed = false;
 
   constructor(source: SnapshotSource, headroom = 0, chunkBytes = 0) {
     if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
@@ -373,6 +388,7 @@ export class SnapshotEncoder {
       keyCount += source.keyChunks[c].length;
     }
     this.source = source;
+    this.readValue = source.readValue ?? storedValue;
     this.keyCount = keyCount;
     this.headroom = headroom;
     this.chunkBytes = chunkBytes;
@@ -444,6 +460,7 @@ export class SnapshotEncoder {
    * image is complete.
    */
   step(budget: number): boolean {
+    if (this.closed) throw new Error('kv snapshot: the encoder was closed');
     if (this.image || this.sealed) return true;
     if (this.ready) throw new Error('kv snapshot: take the ready chunk before the next step');
     const sink: Sink = this.sizer ?? this.writer!;
@@ -451,6 +468,7 @@ export class SnapshotEncoder {
     const src = this.source;
     const chunks = src.keyChunks;
     const at = src.currentRevision;
+    const settled = src.settled;
     if (this.chunk < 0) {
       writeHeader(sink, src, this.keyCount);
       this.chunk = 0;
@@ -463,11 +481,12 @@ export class SnapshotEncoder {
       let i = this.at;
       for (; i < keys.length && work < budget; i++) {
         const mark = chunked ? this.writer!.position : 0;
-        work += writeKey(sink, keys[i], histories[i], at);
+        work += writeKey(sink, keys[i], histories[i], at, this.readValue);
         if (chunked && this.writer!.overflowed) {
           if (!this.makeRoom(mark)) break;
-          writeKey(sink, keys[i], histories[i], at); // again, into the buffer grown to its size
+          writeKey(sink, keys[i], histories[i], at, this.readValue); // again, into the buffer grown to its size
         }
+        if (settled && sink === this.writer) settled(keys[i], histories[i]);
       }
       if (i < keys.length) {
         this.at = i;
@@ -558,8 +577,24 @@ export class SnapshotEncoder {
   /** encodeAll runs the remaining steps at once and returns the result (for callers that need not slice the work). */
   encodeAll(): Uint8Array {
     if (this.chunkBytes > 0) throw new Error('kv snapshot: a streaming encoder has no whole image; take its chunks');
-    while (!this.step(Infinity));
+    try {
+      while (!this.step(Infinity));
+    } finally {
+      this.close();
+    }
     return this.result();
+  }
+
+  /**
+   * close says no more steps will be taken (the image is complete, or the
+   * encode is abandoned): what the capture held, values the store has let go
+   * of meanwhile, may be freed. Idempotent; steps after it throw. A host that
+   * never closes an encoder loses no data, only the space those values take.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.source.release?.();
   }
 
   /** result is the complete buffer (headroom, then the image); throws before the encoder is done. */
@@ -590,7 +625,7 @@ function writeHeader(w: Sink, src: SnapshotSource, keyCount: number): void {
  * `at` (those appended later are not part of the image); returns the work
  * done (revisions + 1).
  */
-function writeKey(w: Sink, key: string, history: History, at: number): number {
+function writeKey(w: Sink, key: string, history: History, at: number, readValue: (rev: Revision) => string | null): number {
   let count = history.length;
   while (count > 0 && history[count - 1].main > at) count--;
   if (count === 0) throw new Error(`kv snapshot: a key has no revision at or before the snapshot's revision ${at}`);
@@ -600,13 +635,14 @@ function writeKey(w: Sink, key: string, history: History, at: number): number {
     const rev = history[j];
     w.uvarint(rev.main);
     w.uvarint(rev.sub);
-    if (rev.value === null) {
+    const value = readValue(rev);
+    if (value === null) {
       w.u8(0);
     } else {
       w.u8(1);
       w.uvarint(rev.createRevision);
       w.uvarint(rev.version);
-      w.latin1(rev.value);
+      w.latin1(value);
     }
   }
   return count + 1;

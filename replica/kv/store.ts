@@ -3,13 +3,15 @@
 // order. It tracks the applied log index, records a state digest every N
 // applied indices (the checkpoints members compare to spot a diverged member),
 // answers reads, and snapshots / restores itself.
-// It must never do I/O, read a clock or draw random numbers, and apply must
+// It must never do I/O (beyond the ValueSpill it is given, which may keep
+// values in a file), read a clock or draw random numbers, and apply must
 // never depend on anything but the store's state and the entry: two members
 // that applied the same entries hold byte-identical snapshots.
 import { decodeCommand } from './codec.ts';
 import { KvError, invalidArgument } from './errors.ts';
 import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
+import { KEEP_IN_MEMORY, type ValueSpill } from './spill.ts';
 import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
 import type { SnapshotSource } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
@@ -22,6 +24,12 @@ export interface KvStoreOptions {
   checkpointInterval?: number;
   /** checkpointsKept K: how many of the most recent checkpoints are kept. Default 8. */
   checkpointsKept?: number;
+  /**
+   * spill takes the values of revisions that are no longer their key's head
+   * out of the heap (spill.ts; the server gives a file-backed one). Default:
+   * everything stays in memory. Never changes what the store answers.
+   */
+  spill?: ValueSpill;
 }
 
 export const DEFAULT_CHECKPOINT_INTERVAL = 1000;
@@ -40,13 +48,16 @@ export interface StoreStats {
 }
 
 export class KvStore {
-  private ks = new Keyspace();
+  private readonly spill: ValueSpill;
+  private ks: Keyspace;
   private applied = 0;
   private recent: Checkpoint[] = [];
   readonly checkpointInterval: number;
   readonly checkpointsKept: number;
 
   constructor(options: KvStoreOptions = {}) {
+    this.spill = options.spill ?? KEEP_IN_MEMORY;
+    this.ks = new Keyspace(this.spill);
     this.checkpointInterval = options.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
     this.checkpointsKept = options.checkpointsKept ?? DEFAULT_CHECKPOINTS_KEPT;
     if (!Number.isSafeInteger(this.checkpointInterval) || this.checkpointInterval < 1) {
@@ -192,7 +203,8 @@ export class KvStore {
   }
 
   private captureSource(): SnapshotSource {
-    const { revision, keys, histories, totals } = this.ks.capture();
+    const ks = this.ks;
+    const { revision, keys, histories, totals, replacements, release } = ks.capture();
     return {
       appliedIndex: this.applied,
       currentRevision: revision,
@@ -201,6 +213,12 @@ export class KvStore {
       keyChunks: keys,
       historyChunks: histories,
       totals,
+      readValue: (rev) => ks.readValue(rev),
+      release,
+      // Only while this keyspace is the store's: after a restore its values are no longer referred to.
+      settled: (key, history) => {
+        if (this.ks === ks) ks.spillSettled(key, history, replacements);
+      },
     };
   }
 
@@ -210,7 +228,10 @@ export class KvStore {
    */
   restore(bytes: Uint8Array): void {
     const contents = decodeSnapshot(bytes);
-    const ks = new Keyspace();
+    // Nothing of the old keyspace is referred to from now on (an encoder that
+    // captured it holds what it reads until it is closed).
+    this.spill.retireAll();
+    const ks = new Keyspace(this.spill);
     ks.load(contents.keys, contents.histories, contents.currentRevision, contents.compactRevision);
     this.ks = ks;
     this.applied = contents.appliedIndex;
@@ -227,7 +248,7 @@ export class KvStore {
     const k = toLatin1(key);
     const rev = this.ks.current(k);
     if (!rev) return false;
-    return this.ks.rewriteValue(k, `${rev.value}\u0000corrupted`);
+    return this.ks.rewriteValue(k, `${this.ks.readValue(rev)}\u0000corrupted`);
   }
 
   /** verifyDigest recomputes the digest from the data (O(n)) and compares it with the running one. */

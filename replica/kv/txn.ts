@@ -39,13 +39,13 @@ class WriteScope {
 }
 
 /** toKeyValue renders one key at one revision for a response. */
-export function toKeyValue(key: string, rev: Revision, keysOnly = false): KeyValue {
+export function toKeyValue(ks: Keyspace, key: string, rev: Revision, keysOnly = false): KeyValue {
   return {
     key: fromLatin1(key),
     createRevision: rev.createRevision,
     modRevision: rev.main,
     version: rev.version,
-    value: keysOnly ? new Uint8Array(0) : fromLatin1(rev.value ?? ''),
+    value: keysOnly ? new Uint8Array(0) : fromLatin1(ks.readValue(rev) ?? ''),
     lease: 0,
   };
 }
@@ -65,7 +65,7 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function sortKey(target: number): (a: Found, b: Found) => number {
+function sortKey(ks: Keyspace, target: number): (a: Found, b: Found) => number {
   switch (target) {
     case SortTarget.KEY:
       return (a, b) => compareStrings(a.key, b.key);
@@ -76,7 +76,7 @@ function sortKey(target: number): (a: Found, b: Found) => number {
     case SortTarget.MOD:
       return (a, b) => compareNumbers(a.rev.main, b.rev.main);
     case SortTarget.VALUE:
-      return (a, b) => compareStrings(a.rev.value ?? '', b.rev.value ?? '');
+      return (a, b) => compareStrings(ks.readValue(a.rev) ?? '', ks.readValue(b.rev) ?? '');
     default:
       throw new Error(`unchecked sort target ${target}`);
   }
@@ -118,7 +118,7 @@ export function executeRange(ks: Keyspace, req: RangeRequest, scope: WriteScope 
       !(minCreate !== 0 && rev.createRevision < minCreate));
   }
   if (order !== SortOrder.NONE) {
-    const cmp = sortKey(sortTarget);
+    const cmp = sortKey(ks, sortTarget);
     kvs = order === SortOrder.DESCEND ? kvs.slice().sort((a, b) => cmp(b, a)) : kvs.slice().sort(cmp);
   }
   let more = false;
@@ -128,7 +128,7 @@ export function executeRange(ks: Keyspace, req: RangeRequest, scope: WriteScope 
   }
   return {
     header: { revision: current },
-    kvs: kvs.map(({ key, rev }) => toKeyValue(key, rev, !!req.keysOnly)),
+    kvs: kvs.map(({ key, rev }) => toKeyValue(ks, key, rev, !!req.keysOnly)),
     more,
     count,
   };
@@ -144,8 +144,8 @@ function executePut(ks: Keyspace, req: PutRequest, scope: WriteScope): PutRespon
   const history = ks.history(key);
   const before = head(history);
   if ((req.ignoreValue || req.ignoreLease) && !before) throw new KvError('keyNotFound');
-  const value = req.ignoreValue ? before!.value! : toLatin1(req.value);
-  const prevKv = req.prevKv && before ? toKeyValue(key, before) : null;
+  const value = req.ignoreValue ? ks.readValue(before!)! : toLatin1(req.value);
+  const prevKv = req.prevKv && before ? toKeyValue(ks, key, before) : null;
   ks.put(key, value, scope.main, scope.sub++, history);
   scope.changes++;
   const response: PutResponse = { header: { revision: scope.main } };
@@ -155,7 +155,7 @@ function executePut(ks: Keyspace, req: PutRequest, scope: WriteScope): PutRespon
 
 function executeDeleteRange(ks: Keyspace, req: DeleteRangeRequest, scope: WriteScope): DeleteRangeResponse {
   const doomed = ks.liveKeys(keyRange(req.key, req.rangeEnd), 0);
-  const prevKvs = req.prevKv ? doomed.map(({ key, rev }) => toKeyValue(key, rev)) : [];
+  const prevKvs = req.prevKv ? doomed.map(({ key, rev }) => toKeyValue(ks, key, rev)) : [];
   for (const { key } of doomed) ks.tombstone(key, scope.main, scope.sub++);
   scope.changes += doomed.length;
   return {
@@ -173,17 +173,17 @@ function compareOne(ks: Keyspace, c: Compare): boolean {
   if (found.length === 0) {
     // A missing key has no value to compare; its revisions and version are 0.
     if (target === CompareTarget.VALUE) return false;
-    return compareField(c, target, null);
+    return compareField(ks, c, target, null);
   }
-  for (const { rev } of found) if (!compareField(c, target, rev)) return false;
+  for (const { rev } of found) if (!compareField(ks, c, target, rev)) return false;
   return true;
 }
 
-function compareField(c: Compare, target: number, rev: Revision | null): boolean {
+function compareField(ks: Keyspace, c: Compare, target: number, rev: Revision | null): boolean {
   let result: number;
   switch (target) {
     case CompareTarget.VALUE:
-      result = compareStrings(rev?.value ?? '', toLatin1(asBytes(c.value)));
+      result = compareStrings((rev && ks.readValue(rev)) ?? '', toLatin1(asBytes(c.value)));
       break;
     case CompareTarget.CREATE:
       result = compareNumbers(rev?.createRevision ?? 0, c.createRevision ?? 0);

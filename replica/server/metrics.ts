@@ -10,6 +10,7 @@ export function createReplicaMetrics(labels: { member: string }) {
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry, prefix: 'replicant_' });
   const r = [registry];
+  const spill = { liveBytes: (): number => 0 };
   return {
     registry,
     term: new Gauge({ name: 'replicant_raft_term', help: 'Current raft term of this member.', registers: r }),
@@ -75,5 +76,15 @@ export function createReplicaMetrics(labels: { member: string }) {
     }),
     storeKeys: new Gauge({ name: 'replicant_store_keys', help: 'Live keys in the key-value store.', registers: r }),
     storeRevision: new Gauge({ name: 'replicant_store_revision', help: 'Current revision of the key-value store.', registers: r }),
+    storeSpilledBytes: new Gauge({
+      name: 'replicant_store_spilled_bytes',
+      help: 'Bytes of old revisions\' values the store keeps in its spill files (member/spill) instead of the heap.',
+      registers: r,
+      collect() {
+        this.set(spill.liveBytes());
+      },
+    }),
+    /** where storeSpilledBytes reads from when scraped: the server points it at its spill */
+    spill,
   };
 }

@@ -7,8 +7,9 @@
 // size, or the image fell outside it) the encoder sizes the image exactly
 // first. The result is a finished, fsynced file under its temporary name:
 // the member's loop commits it (DiskStorage.commitSnapshotFile) or aborts it.
-// It must never leave a temp file behind on failure or cancel, and never
-// commit anything itself.
+// It owns the encoder and closes it once the stream settled (finished, failed
+// or cancelled). It must never leave a temp file behind on failure or cancel,
+// and never commit anything itself.
 import type { SnapshotEncoder } from '../kv/index.ts';
 import type { SnapshotMetadata } from '../raft/types.ts';
 import { DataLengthMismatchError, lengthRangeUsable } from '../storage/index.ts';
@@ -49,7 +50,7 @@ export function streamOwnSnapshot(
   envelope: Uint8Array,
   encoder: SnapshotEncoder,
   onFinished: () => void,
-  chunkOptions: { sliceMs?: number; stepRevisions?: number } = {},
+  chunkOptions: { sliceMs?: number; stepRevisions?: number; restFactor?: () => number } = {},
 ): OwnSnapshotStream {
   const stats: OwnSnapshotStats = { slices: 0, busyMs: 0, longestSliceMs: 0, bytes: 0, sized: false };
   let slices: SlicedEncode | undefined;
@@ -86,7 +87,7 @@ export function streamOwnSnapshot(
       }
       await file.append(chunk);
     };
-    slices = encodeInSlices(encoder, write, chunkOptions.sliceMs, chunkOptions.stepRevisions, stats);
+    slices = encodeInSlices(encoder, write, chunkOptions.sliceMs, chunkOptions.stepRevisions, stats, chunkOptions.restFactor);
     await slices.done;
     if (slices.error !== undefined || !slices.complete) {
       await file?.abort();
@@ -117,6 +118,7 @@ export function streamOwnSnapshot(
     } catch (e) {
       job.error = e ?? new Error('own snapshot failed');
     }
+    encoder.close(); // whatever became of it, nothing reads the capture any more
     job.finished = true;
     if (!cancelled) onFinished();
   })();

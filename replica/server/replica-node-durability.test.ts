@@ -8,49 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import pino from 'pino';
-import { encodeCommand, type KvCommand } from '../kv/index.ts';
 import { StorageFailedError } from '../storage/index.ts';
-import { parseFlags } from './flags.ts';
-import { startReplica, type ReplicaHandle } from './server.ts';
+import type { ReplicaHandle } from './server.ts';
+import { proposePut as put, startOneMember, until } from './testing.ts';
 
 async function startOne(t: TestContext): Promise<{ handle: ReplicaHandle; fatal: Error[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-durability-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const config = parseFlags([
-    '--name', 'n1',
-    '--data-dir', dir,
-    '--listen-client-urls', 'http://127.0.0.1:0',
-    '--listen-peer-urls', 'http://127.0.0.1:0',
-    '--listen-metrics-urls', 'http://127.0.0.1:0',
-    '--initial-cluster', 'n1=http://127.0.0.1:1',
-    '--initial-advertise-peer-urls', 'http://127.0.0.1:1',
-    '--heartbeat-interval', '20',
-    '--election-timeout', '200',
-  ])!;
   const fatal: Error[] = [];
-  const handle = await startReplica(config, { logger: pino({ level: 'silent' }), onFatal: (e) => fatal.push(e) });
-  t.after(() => handle.stop({ transferLeadership: false }));
-  const deadline = Date.now() + 10_000;
-  while (handle.node.status().state !== 'leader') {
-    if (Date.now() > deadline) throw new Error('the one member did not become leader within 10 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const handle = await startOneMember(t, dir, (e) => fatal.push(e));
   return { handle, fatal };
-}
-
-let nextRequest = 1;
-function put(handle: ReplicaHandle, key: string): Promise<unknown> {
-  const cmd: KvCommand = { kind: 'put', requestId: nextRequest++, request: { key: Buffer.from(key), value: Buffer.from('v') } };
-  return handle.node.proposeKv(cmd, encodeCommand(cmd));
-}
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`not within 5 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** diskOf reaches the member's DiskStorage (white-box). */
@@ -67,7 +34,7 @@ test('a write whose WAL write fails is neither applied nor acknowledged, and the
   disk.save = (hs, entries, sync) =>
     (entries as unknown[]).length > 0 ? Promise.reject(new StorageFailedError('test.wal', new Error('EIO'))) : save(hs, entries, sync);
   await assert.rejects(put(handle, 'lost'));
-  await until('the member reported the failure', () => fatal.length > 0);
+  await until('the member reported the failure', () => fatal.length > 0, 5000);
   assert.ok(fatal[0] instanceof StorageFailedError);
   assert.equal(handle.node.kv.revision, revision, 'the write was not applied');
   assert.equal(handle.node.isStopped, true);
@@ -87,8 +54,8 @@ test('a commit-only hard state that fails to be written stops the member, after 
     return save(hs, entries, sync);
   };
   await put(handle, 'durable'); // its entry was fsynced before it committed
-  await until('the member reported the failure', () => fatal.length > 0);
+  await until('the member reported the failure', () => fatal.length > 0, 5000);
   assert.ok(failed >= 1);
   assert.ok(fatal[0] instanceof StorageFailedError);
-  await until('the loop stopped', () => handle.node.isStopped);
+  await until('the loop stopped', () => handle.node.isStopped, 5000);
 });

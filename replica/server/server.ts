@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { MemoryStorage, bootstrap, type NodeId } from '../raft/index.ts';
 import { KvStore } from '../kv/index.ts';
-import { isInitialized, openStorage, type DiskStorage } from '../storage/index.ts';
+import { isInitialized, openStorage, openValueSpill, type DiskStorage } from '../storage/index.ts';
 import { PeerTransport } from '../transport/index.ts';
 import { clusterRelayService, maxReceiveBytes, registerEtcdApi } from './etcdapi/index.ts';
 import { GrpcServer, type CallHooks } from '../grpc/index.ts';
@@ -177,10 +177,15 @@ async function serve(
   const { clusterId, memberId } = identity;
 
   // ---- storage -------------------------------------------------------------------
-  const kv = new KvStore({ checkpointInterval: config.checkpointInterval });
   const opened = await openStorage(config.dataDir, { clusterId, memberId }, { onFsync: (s) => metrics.walFsyncSeconds.observe(s) });
   const disk: DiskStorage = opened.storage;
   for (const w of opened.warnings) log.warn(w);
+  // Old values leave the heap for files in the data dir (under its lock, taken above).
+  const spill = openValueSpill(config.dataDir, {
+    onError: (err, what) => log.warn({ err, what }, 'value spill: a file operation failed (old values stay in memory from now on)'),
+  });
+  metrics.spill.liveBytes = () => spill.stats().liveBytes;
+  const kv = new KvStore({ checkpointInterval: config.checkpointInterval, spill });
   const mem = new MemoryStorage();
   let members: MemberTable;
   let applied = 0;
@@ -437,6 +442,7 @@ async function serve(
       await node.stop();
       await transport.close();
       await disk.close();
+      await spill.close();
       await health.close();
       log.info('replica stopped');
     },

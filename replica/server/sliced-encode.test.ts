@@ -79,25 +79,44 @@ test('a failing encoder or write ends the job with its error', async () => {
   assert.equal(failing.stats.slices, 1, 'no slice after the failed write');
 });
 
-test('after a slice that held the loop, the next one waits at least as long: the encode takes at most about half the loop', async () => {
+/** busyEncoder is an encoder of `count` steps that each hold the loop `holdMs`; `starts` records when each began. */
+function busyEncoder(holdMs: number, count: number): { encoder: ChunkedEncoder; starts: number[] } {
   const starts: number[] = [];
-  let steps = 0;
   const encoder: ChunkedEncoder = {
     step: () => {
       starts.push(performance.now());
-      const until = performance.now() + 5;
-      while (performance.now() < until); // a step that holds the loop 5 ms
-      return ++steps === 6;
+      const until = performance.now() + holdMs;
+      while (performance.now() < until);
+      return starts.length === count;
     },
     takeChunk: () => undefined,
   };
+  return { encoder, starts };
+}
+
+/** gaps are the times between one step's start and the next one's. */
+const gaps = (starts: number[]) => starts.slice(1).map((t, i) => t - starts[i]);
+
+test('after a slice that held the loop, the next one waits at least as long: the encode takes at most about half the loop', async () => {
+  const { encoder, starts } = busyEncoder(5, 6);
   const job = encodeInSlices(encoder, async () => {}, 4);
   await job.done;
   assert.equal(job.complete, true);
   assert.equal(starts.length, 6);
-  for (let i = 1; i < starts.length; i++) {
-    const gap = starts[i] - starts[i - 1];
+  for (const [i, gap] of gaps(starts).entries()) {
     // Timers count whole milliseconds from a truncated start, so "as long" holds to within a millisecond.
-    assert.ok(gap >= 8.5, `slice ${i} started ${gap.toFixed(1)} ms after the one before (5 ms held, then about 5 ms yielded)`);
+    assert.ok(gap >= 8.5, `slice ${i + 1} started ${gap.toFixed(1)} ms after the one before (5 ms held, then about 5 ms yielded)`);
   }
+});
+
+test('with a rest factor, the next slice waits that many times as long as the last one held the loop', async () => {
+  const rested = busyEncoder(4, 4);
+  await encodeInSlices(rested.encoder, async () => {}, 2, undefined, undefined, () => 3).done;
+  assert.equal(rested.starts.length, 4);
+  for (const [i, gap] of gaps(rested.starts).entries()) {
+    assert.ok(gap >= 4 + 3 * 4 - 1.5, `slice ${i + 1} started ${gap.toFixed(1)} ms after the one before (4 ms held, then about 12 ms yielded)`);
+  }
+  const floor = busyEncoder(4, 4);
+  await encodeInSlices(floor.encoder, async () => {}, 2, undefined, undefined, () => 0).done;
+  for (const gap of gaps(floor.starts)) assert.ok(gap >= 6.5, `a factor below 1 still rests once as long (${gap.toFixed(1)} ms)`);
 });

@@ -3,8 +3,9 @@
 // and peers: each slice does a few thousand revisions and stops after about
 // `sliceMs`, or as soon as the encoder has a chunk ready, which is handed to
 // `write` (the loop is free while it is written out); after a slice of a
-// millisecond or more the next one waits at least as long (a timer), so the
-// encode holds at most about half of the loop's time.
+// millisecond or more the next one waits at least as long (a timer), or
+// `restFactor()` times as long, so the encode holds at most about half of the
+// loop's time, or 1 / (1 + restFactor) of it.
 // It only drives the encoder and measures it; what the image holds was fixed
 // when the encoder was captured (KvStore.streamSnapshot).
 // It must never run a slice after cancel(), never step the encoder while a
@@ -54,6 +55,7 @@ export function encodeInSlices(
   sliceMs = SLICE_MS,
   stepRevisions = STEP_REVISIONS,
   stats: SlicedEncodeStats = { slices: 0, busyMs: 0, longestSliceMs: 0 },
+  restFactor: () => number = () => 1,
 ): SlicedEncode {
   let settle!: () => void;
   const done = new Promise<void>((resolve) => (settle = resolve));
@@ -105,10 +107,10 @@ export function encodeInSlices(
         job.complete = true;
         end();
       } else if (ms >= 1) {
-        // Yield as long as the slice held the loop (to the timer's millisecond):
-        // the encode takes at most about half of it, whatever else the member
-        // has to do meanwhile.
-        setTimeout(slice, ms);
+        // Yield restFactor times as long as the slice held the loop (to the
+        // timer's millisecond): the encode takes at most about 1 / (1 +
+        // restFactor) of it, whatever else the member has to do meanwhile.
+        setTimeout(slice, ms * Math.max(1, restFactor()));
       } else {
         setImmediate(slice);
       }

@@ -5,6 +5,8 @@ export { openStorage, isInitialized, snapshotDue, DiskStorage, DEFAULT_SEGMENT_B
 export type { OpenedStorage } from './disk-storage.ts';
 export { DataLengthMismatchError, lengthRangeUsable } from './snapshot-file.ts';
 export type { StreamedSnapshotFile } from './snapshot-file.ts';
+export { FileSpill, openValueSpill } from './value-spill.ts';
+export type { FileSpillOptions, FileSpillStats } from './value-spill.ts';
 export type { StorageIds, StorageOptions, RecoveredState, WalStats } from './types.ts';
 export {
   WalCorruptError,

@@ -2,6 +2,8 @@
 //   <data-dir>/member/lock                     lock file (pid of the holder)
 //   <data-dir>/member/wal/<seq>-<first>.wal   WAL segments, 16 hex digits each
 //   <data-dir>/member/snap/<index>-<term>.snap snapshot files, 16 hex digits each
+//   <data-dir>/member/spill/<slot>.spill      old KV values moved out of the heap
+//                                              (a cache, wiped at start: value-spill.ts)
 // Names sort in the order that matters (segment sequence, snapshot index).
 // Pure path arithmetic: must never touch the file system.
 import path from 'node:path';
@@ -11,6 +13,7 @@ export interface DataDirLayout {
   memberDir: string;
   walDir: string;
   snapDir: string;
+  spillDir: string;
   lockFile: string;
 }
 
@@ -21,6 +24,7 @@ export function layoutOf(dataDir: string): DataDirLayout {
     memberDir,
     walDir: path.join(memberDir, 'wal'),
     snapDir: path.join(memberDir, 'snap'),
+    spillDir: path.join(memberDir, 'spill'),
     lockFile: path.join(memberDir, 'lock'),
   };
 }
