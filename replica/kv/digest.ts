@@ -19,6 +19,7 @@
 //
 // This module must never look at anything but the key's own fields.
 import crypto from 'node:crypto';
+import { Buffer } from 'node:buffer';
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -34,9 +35,37 @@ export interface KeyHash {
  * separated, so no two different inputs share an encoding.
  */
 export function keyHash(key: string, value: string, createRevision: number, modRevision: number, version: number): KeyHash {
-  const encoded = `${key.length},${createRevision},${modRevision},${version},${key}${value}`;
-  const sum = crypto.hash('sha256', encoded, 'buffer') as unknown as Buffer;
-  return { hi: sum.readUInt32BE(0), lo: sum.readUInt32BE(4) };
+  const prefix = `${key.length},${createRevision},${modRevision},${version},`;
+  const length = prefix.length + key.length + value.length;
+  let sum: string;
+  if (length <= SCRATCH_BYTES) {
+    // The encoding written into one reused buffer and hashed through a view of
+    // its exact length: no flattened copy of key and value per hash (two per put).
+    let at = scratch.write(prefix, 0, 'latin1');
+    at += scratch.write(key, at, 'latin1');
+    scratch.write(value, at, 'latin1');
+    sum = crypto.hash('sha256', viewOf(length), 'binary');
+  } else {
+    sum = crypto.hash('sha256', Buffer.from(prefix + key + value, 'latin1'), 'binary');
+  }
+  // The digest as latin1: one char per byte, read without a Buffer.
+  const b = (i: number) => sum.charCodeAt(i);
+  return { hi: ((b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3)) >>> 0, lo: ((b(4) << 24) | (b(5) << 16) | (b(6) << 8) | b(7)) >>> 0 };
+}
+
+/** the buffer keyHash encodes into, and views of it by length (the lengths a store sees are few) */
+const SCRATCH_BYTES = 64 << 10;
+const scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+const views = new Map<number, Uint8Array>();
+
+function viewOf(length: number): Uint8Array {
+  let v = views.get(length);
+  if (v === undefined) {
+    if (views.size >= 1024) views.clear();
+    v = new Uint8Array(scratch.buffer, scratch.byteOffset, length);
+    views.set(length, v);
+  }
+  return v;
 }
 
 /** Digest64 is the running sum modulo 2^64 of key hashes. */

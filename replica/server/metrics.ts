@@ -1,6 +1,7 @@
 // The replica's Prometheus metrics (prefix replicant_), on a registry of its
 // own so several replicas can live in one test process. Must never compute
-// anything: callers observe values where they happen.
+// anything: callers observe values where they happen, or, for what changes on
+// every request, keep a count that a metric reads when scraped (`sources`).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type ReplicaMetrics = ReturnType<typeof createReplicaMetrics>;
@@ -11,6 +12,8 @@ export function createReplicaMetrics(labels: { member: string }) {
   collectDefaultMetrics({ register: registry, prefix: 'replicant_' });
   const r = [registry];
   const spill = { liveBytes: (): number => 0 };
+  // Counts kept where they change (a put must not pay for prom-client's label hashing) and read when scraped.
+  const sources = { proposalsPending: (): number => 0, proposalsCommitted: (): number => 0 };
   return {
     registry,
     term: new Gauge({ name: 'replicant_raft_term', help: 'Current raft term of this member.', registers: r }),
@@ -28,14 +31,29 @@ export function createReplicaMetrics(labels: { member: string }) {
       labelNames: ['peer'],
       registers: r,
     }),
-    proposalsCommitted: new Counter({ name: 'replicant_proposals_committed_total', help: 'Proposals of this member applied.', registers: r }),
+    proposalsCommitted: new Counter({
+      name: 'replicant_proposals_committed_total',
+      help: 'Proposals of this member applied.',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(sources.proposalsCommitted());
+      },
+    }),
     proposalsFailed: new Counter({
       name: 'replicant_proposals_failed_total',
       help: 'Proposals of this member that failed, by reason.',
       labelNames: ['reason'],
       registers: r,
     }),
-    proposalsPending: new Gauge({ name: 'replicant_proposals_pending', help: 'Proposals of this member waiting to be applied.', registers: r }),
+    proposalsPending: new Gauge({
+      name: 'replicant_proposals_pending',
+      help: 'Proposals of this member waiting to be applied.',
+      registers: r,
+      collect() {
+        this.set(sources.proposalsPending());
+      },
+    }),
     walFsyncSeconds: new Histogram({
       name: 'replicant_wal_fsync_duration_seconds',
       help: 'Latency of WAL fsync calls.',
@@ -86,5 +104,7 @@ export function createReplicaMetrics(labels: { member: string }) {
     }),
     /** where storeSpilledBytes reads from when scraped: the server points it at its spill */
     spill,
+    /** where the proposal metrics read from when scraped: the replica node points them at its counts */
+    sources,
   };
 }

@@ -79,6 +79,13 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
+/** ProposalWaiter is a client write waiting for its apply; the ticker fails it past its deadline (no timer of its own). */
+interface ProposalWaiter {
+  resolve(v: KvResult): void;
+  reject(e: Error): void;
+  deadline: number;
+}
+
 /** Proposal is a client write waiting to be proposed: its request id and encoded KV command. */
 interface Proposal {
   requestId: number;
@@ -112,7 +119,9 @@ export class ReplicaNode {
   private kicked = false;
   private ticker: Ticker | undefined;
   private loopDone: Promise<void> = Promise.resolve();
-  private readonly kvWaiters = new Map<number, Waiter<KvResult>>();
+  /** in proposal order, which is deadline order: every proposal waits requestTimeoutMs at most */
+  private readonly kvWaiters = new Map<number, ProposalWaiter>();
+  private proposalsCommitted = 0;
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
   /**
@@ -168,6 +177,8 @@ export class ReplicaNode {
     this.kv = o.kv;
     this.members = o.members;
     this.log = o.logger;
+    o.metrics.sources.proposalsPending = () => this.kvWaiters.size;
+    o.metrics.sources.proposalsCommitted = () => this.proposalsCommitted;
     const restored = o.mem.snapshot().metadata;
     this.lastSnapshotIndex = restored.index;
     // The snapshot restored at startup is on disk (recovery read it from there).
@@ -202,6 +213,7 @@ export class ReplicaNode {
       this.raw.tick();
       this.maybePublish();
       if (++ticks % 5 === 0) this.refreshGauges();
+      this.expireProposals(performance.now());
       this.kick();
     });
     this.loopDone = this.loop();
@@ -220,10 +232,7 @@ export class ReplicaNode {
     await this.dropSnapshotEncoding();
     while (this.snapshotInFlight) await this.snapshotInFlight;
     const stopped = new EtcdError('stopped');
-    for (const w of this.kvWaiters.values()) {
-      clearTimeout(w.timer);
-      w.reject(stopped);
-    }
+    for (const w of this.kvWaiters.values()) w.reject(stopped);
     this.kvWaiters.clear();
     this.proposalBatch = [];
     this.awaitingLeader = [];
@@ -349,6 +358,11 @@ export class ReplicaNode {
     this.running = false;
     this.ticker?.stop();
     this.snapshotEncoding?.stream.cancel();
+    // The ticker that expires proposals is stopped: fail the waiting ones now
+    // (whether each was applied elsewhere is unknown, as after a timeout).
+    const stopped = new EtcdError('stopped');
+    for (const w of this.kvWaiters.values()) w.reject(stopped);
+    this.kvWaiters.clear();
     if (this.fatalReported) return;
     this.fatalReported = true;
     this.log.error({ err: e }, msg);
@@ -530,9 +544,7 @@ export class ReplicaNode {
           const w = this.kvWaiters.get(cmd.requestId);
           if (w) {
             this.kvWaiters.delete(cmd.requestId);
-            clearTimeout(w.timer);
-            this.o.metrics.proposalsCommitted.inc();
-            this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+            this.proposalsCommitted++;
             if (latencyTraceOn) traceMark('applied', e.index);
             w.resolve(result);
           }
@@ -783,17 +795,24 @@ export class ReplicaNode {
   proposeKv(cmd: KvCommand, encoded: Uint8Array): Promise<KvResult> {
     if (!this.running) return Promise.reject(new EtcdError('stopped'));
     return new Promise<KvResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.kvWaiters.delete(cmd.requestId);
-        this.o.metrics.proposalsFailed.inc({ reason: 'timeout' });
-        this.o.metrics.proposalsPending.set(this.kvWaiters.size);
-        reject(new EtcdError(this.leader === 0 ? 'timeoutDueToLeaderFail' : 'timeout'));
-      }, this.o.requestTimeoutMs);
-      this.kvWaiters.set(cmd.requestId, { resolve, reject, timer });
-      this.o.metrics.proposalsPending.set(this.kvWaiters.size);
+      this.kvWaiters.set(cmd.requestId, { resolve, reject, deadline: performance.now() + this.o.requestTimeoutMs });
       this.proposalBatch.push({ requestId: cmd.requestId, command: encoded });
       this.kick();
     });
+  }
+
+  /**
+   * expireProposals fails the proposals whose deadline passed (on every tick:
+   * at most a tick late). The map is in deadline order, so it stops at the
+   * first one still in time.
+   */
+  private expireProposals(now: number): void {
+    for (const [id, w] of this.kvWaiters) {
+      if (w.deadline > now) return;
+      this.kvWaiters.delete(id);
+      this.o.metrics.proposalsFailed.inc({ reason: 'timeout' });
+      w.reject(new EtcdError(this.leader === 0 ? 'timeoutDueToLeaderFail' : 'timeout'));
+    }
   }
 
   /**
@@ -857,12 +876,10 @@ export class ReplicaNode {
     for (const p of batch) {
       const w = this.kvWaiters.get(p.requestId);
       if (!w) continue;
-      clearTimeout(w.timer);
       this.kvWaiters.delete(p.requestId);
       this.o.metrics.proposalsFailed.inc({ reason: 'dropped' });
       w.reject(err);
     }
-    this.o.metrics.proposalsPending.set(this.kvWaiters.size);
   }
 
   private proposalError(e: unknown): Error {
