@@ -12,6 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { frameMessage } from './framing.ts';
+import { bareHost } from './host.ts';
 import { H2Connection, type H2Stream, type KeepaliveOptions } from './h2/connection.ts';
 import { encodeHeaderBlock, type HeaderField } from './h2/hpack.ts';
 import { MessageSplitter, describeFrameProblem } from './message-splitter.ts';
@@ -53,7 +54,7 @@ export class GrpcChannel {
 
   constructor(o: ChannelOptions) {
     this.#o = o;
-    const host = o.host.startsWith('[') ? o.host.slice(1, -1) : o.host;
+    const host = bareHost(o.host);
     this.#authority = `${host.includes(':') ? `[${host}]` : host}:${o.port}`;
     this.#scheme = o.tls ? 'https' : 'http';
     this.#socket = o.tls ? tls.connect({ ...o.tls, host, port: o.port, ALPNProtocols: ['h2'] }) : net.connect({ host, port: o.port });

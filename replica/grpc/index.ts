@@ -4,6 +4,7 @@
 // the client carries a member's raft streams and snapshot uploads to its
 // peers. Nothing here knows a service.
 export { GrpcServer } from './server.ts';
+export { bareHost } from './host.ts';
 export type { CallHooks, CallRefusal, ListenOptions, MethodInfo, GrpcServerOptions } from './server.ts';
 export { UnaryCall } from './call.ts';
 export type { AuthContext } from './call.ts';

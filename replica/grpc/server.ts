@@ -17,6 +17,7 @@ import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { serverContextOptions, type ClientCertMode, type TlsFiles } from '../server/tls/index.ts';
 import { UnaryCall } from './call.ts';
+import { bareHost } from './host.ts';
 import { RequestReader, frameMessage, timeoutMs, type ReadProblem } from './framing.ts';
 import { H2Connection, PREFACE_TIMEOUT_MS, type H2Stream, type KeepaliveOptions } from './h2/connection.ts';
 import { OK_TRAILERS, refuseHttp, responseHeaders, sendStatus, statusTrailers } from './responses.ts';
@@ -158,7 +159,7 @@ export class GrpcServer {
     } else {
       listener = net.createServer((socket) => this.#onConnection(socket));
     }
-    const host = o.host.startsWith('[') ? o.host.slice(1, -1) : o.host;
+    const host = bareHost(o.host);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       listener.once('error', onError);

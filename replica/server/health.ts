@@ -3,6 +3,7 @@
 // applied everything it knew committed when asked). Must never block on raft.
 import http from 'node:http';
 import type { Registry } from 'prom-client';
+import { bareHost } from '../grpc/host.ts';
 
 export interface HealthSource {
   registry: Registry;
@@ -45,7 +46,7 @@ export async function startHealthServer(urls: URL[], src: HealthSource): Promise
     const s = http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen(Number(u.port), u.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+      s.listen(Number(u.port), bareHost(u.hostname), () => resolve());
     });
     servers.push(s);
     ports.push((s.address() as { port: number }).port);

@@ -10,6 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '../raft/index.ts';
+import { bareHost } from '../grpc/host.ts';
 import { EKU_SERVER_AUTH, allowsUsage, channelCredentials, describe, identifiesPeerUrls, identityOf, tlsChannelOptions, type MemberDirectory, type TlsFiles } from './tls/index.ts';
 
 export interface Dial {
@@ -63,7 +64,7 @@ export class PeerDialer {
     const files = this.#o.tls;
     if (!files) return undefined;
     const m = files.material;
-    const h = host.replace(/^\[|\]$/g, '');
+    const h = bareHost(host);
     return {
       ca: m.ca,
       cert: m.cert,
@@ -108,7 +109,7 @@ export class PeerDialer {
     const files = this.#o.tls;
     if (!files) return Promise.resolve(undefined);
     const colon = target.lastIndexOf(':');
-    const host = target.slice(0, colon).replace(/^\[|\]$/g, '');
+    const host = bareHost(target.slice(0, colon));
     const port = Number(target.slice(colon + 1));
     return new Promise((resolve) => {
       let done = false;

@@ -7,6 +7,7 @@
 // identifies exactly the names it lists.
 import type { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
+import { bareHost } from '../../grpc/host.ts';
 
 /** CertIdentity is the parsed identity of one certificate. */
 export interface CertIdentity {
@@ -57,11 +58,10 @@ export function splitAltNames(text: string): string[] {
 
 /** canonicalHost lower-cases a DNS name and writes IP literals one way (IPv6 compressed, no brackets). */
 export function canonicalHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  const h = bareHost(host.trim().toLowerCase());
   if (h.includes(':')) {
     try {
-      return new URL(`http://[${h}]/`).hostname.slice(1, -1);
+      return bareHost(new URL(`http://[${h}]/`).hostname);
     } catch {
       return h;
     }

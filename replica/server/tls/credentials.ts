@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { TlsFiles, TlsMaterial } from './tls-files.ts';
+import { bareHost } from '../../grpc/host.ts';
 
 /**
  * ClientCertMode: 'none' never asks for a client certificate; 'request' asks
@@ -49,6 +50,6 @@ export function channelCredentials(files: TlsFiles, check: ServerCheck): grpc.Ch
  * sent instead; identity is checked by ServerCheck, not by the name.
  */
 export function tlsChannelOptions(host: string): grpc.ChannelOptions {
-  const h = host.startsWith('[') ? host.slice(1, -1) : host;
+  const h = bareHost(host);
   return net.isIP(h) ? { 'grpc.ssl_target_name_override': 'replicant.invalid' } : {};
 }
