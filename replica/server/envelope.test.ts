@@ -47,3 +47,19 @@ test('encodeKvEntries: the bytes of encodeKvEntry per command, in one exact-size
   assert.deepEqual(Uint8Array.from(first.command), new Uint8Array(260).fill(1), 'the commands were copied');
   assert.deepEqual(encodeKvEntries(1, []), []);
 });
+
+test('a publish entry whose JSON is not the shape a member writes is refused with an Error, never a TypeError', () => {
+  const publish = (json: string) => Buffer.concat([Buffer.from([2]), Buffer.from(json)]);
+  const good = decodeEntry(publish('{"id":3,"name":"m3","clientURLs":["https://127.0.0.1:2379"]}'));
+  assert.deepEqual(good, { kind: 'publish', id: 3, name: 'm3', clientURLs: ['https://127.0.0.1:2379'] });
+  assert.deepEqual(decodeEntry(publish('{"id":3,"name":"m3"}')), { kind: 'publish', id: 3, name: 'm3', clientURLs: [] });
+  for (const [json, why] of [
+    ['{"id":3,"name":"m3","clientURLs":3}', /clientURLs is not a list of strings/],
+    ['{"id":3,"clientURLs":[1]}', /clientURLs is not a list of strings/],
+    ['{"id":"3","clientURLs":[]}', /id is not a number/],
+    ['null', /not a JSON object/],
+    ['[1]', /id is not a number/],
+  ] as const) {
+    assert.throws(() => decodeEntry(publish(json)), (e: unknown) => e instanceof Error && !(e instanceof TypeError) && why.test(e.message), json);
+  }
+});

@@ -64,8 +64,14 @@ export function decodeEntry(data: Uint8Array): EntryPayload {
       return { kind: 'kv', proposer, command: data.subarray(9) };
     }
     case KIND_PUBLISH: {
-      const v = JSON.parse(new TextDecoder().decode(data.subarray(1))) as { id: number; name: string; clientURLs: string[] };
-      return { kind: 'publish', id: v.id, name: String(v.name), clientURLs: (v.clientURLs ?? []).map(String) };
+      const v: unknown = JSON.parse(new TextDecoder().decode(data.subarray(1)));
+      if (typeof v !== 'object' || v === null) throw new Error('malformed publish entry: not a JSON object');
+      const { id, name, clientURLs } = v as Record<string, unknown>;
+      if (typeof id !== 'number' || !Number.isFinite(id)) throw new Error('malformed publish entry: id is not a number');
+      if (clientURLs !== undefined && (!Array.isArray(clientURLs) || !clientURLs.every((u) => typeof u === 'string'))) {
+        throw new Error('malformed publish entry: clientURLs is not a list of strings');
+      }
+      return { kind: 'publish', id, name: String(name), clientURLs: clientURLs ?? [] };
     }
     default:
       throw new Error(`unknown entry kind ${data[0]}`);
