@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { keyHash } from './digest.ts';
 
 function reference(key: string, value: string, create: number, mod: number, version: number): { hi: number; lo: number } {
-  const sum = crypto.createHash('sha256').update(Buffer.from(`${key.length},${create},${mod},${version},${key}${value}`, 'latin1')).digest();
+  // What every earlier version computed: SHA-256 of the JS string (hashed as UTF-8).
+  const sum = crypto.createHash('sha256').update(`${key.length},${create},${mod},${version},${key}${value}`).digest();
   return { hi: sum.readUInt32BE(0), lo: sum.readUInt32BE(4) };
 }
 
@@ -21,7 +22,8 @@ test('keyHash is the first 64 bits of SHA-256 over the encoding', () => {
     }),
     { numRuns: 500 },
   );
-  // Past the reused buffer.
+  // Chars at and above 0x80 (two UTF-8 bytes each), and past the reused buffer.
+  assert.deepEqual(keyHash('\u00e9', '\u0080\u00ff', 2, 2, 1), reference('\u00e9', '\u0080\u00ff', 2, 2, 1));
   const big = 'v'.repeat(70_000);
   assert.deepEqual(keyHash('k', big, 1, 2, 3), reference('k', big, 1, 2, 3));
   assert.deepEqual(keyHash('a', 'b', 2, 2, 1), reference('a', 'b', 2, 2, 1));

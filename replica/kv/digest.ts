@@ -36,17 +36,18 @@ export interface KeyHash {
  */
 export function keyHash(key: string, value: string, createRevision: number, modRevision: number, version: number): KeyHash {
   const prefix = `${key.length},${createRevision},${modRevision},${version},`;
-  const length = prefix.length + key.length + value.length;
   let sum: string;
-  if (length <= SCRATCH_BYTES) {
-    // The encoding written into one reused buffer and hashed through a view of
-    // its exact length: no flattened copy of key and value per hash (two per put).
-    let at = scratch.write(prefix, 0, 'latin1');
-    at += scratch.write(key, at, 'latin1');
-    scratch.write(value, at, 'latin1');
-    sum = crypto.hash('sha256', viewOf(length), 'binary');
+  // The encoding is hashed as UTF-8 (what hashing the JS string always did:
+  // digests must not change between versions), written into one reused
+  // buffer and hashed through a view of its exact length: no flattened copy
+  // of key and value per hash (two per put).
+  if (prefix.length + 2 * (key.length + value.length) <= SCRATCH_BYTES) {
+    let at = scratch.write(prefix, 0, 'utf8');
+    at += scratch.write(key, at, 'utf8');
+    at += scratch.write(value, at, 'utf8');
+    sum = crypto.hash('sha256', viewOf(at), 'binary');
   } else {
-    sum = crypto.hash('sha256', Buffer.from(prefix + key + value, 'latin1'), 'binary');
+    sum = crypto.hash('sha256', prefix + key + value, 'binary');
   }
   // The digest as latin1: one char per byte, read without a Buffer.
   const b = (i: number) => sum.charCodeAt(i);

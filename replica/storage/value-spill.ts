@@ -157,9 +157,10 @@ export class FileSpill implements ValueSpill {
     // Reads in order while a hold is open (a snapshot encode) take a block at a time.
     const inOrder = this.holds > 0 && offset >= seg.readEnd && offset - seg.readEnd < this.readAheadBytes && length < this.readAheadBytes;
     seg.readEnd = offset + length;
-    if (inOrder) {
+    // In order, and a block would reach past the value (no chunk still in memory before its end): read the block.
+    const want = inOrder ? Math.min(this.readAheadBytes, this.writtenEnd(seg) - offset) : 0;
+    if (want >= length) {
       // Never past a chunk still in memory: its bytes are not (all) in the file yet, and the block would keep them stale.
-      const want = Math.min(this.readAheadBytes, this.writtenEnd(seg) - offset);
       const buf = (seg.ahead ??= Buffer.allocUnsafeSlow(this.readAheadBytes));
       const n = fs.readSync(seg.fd, buf, 0, want, offset);
       if (n < length) throw new Error(`value spill: read ${n} of ${length} bytes at ${offset} of ${seg.file}`);
@@ -273,8 +274,9 @@ export class FileSpill implements ValueSpill {
     const seg = chunk.seg;
     seg.writing++;
     this.writesInFlight++;
-    fs.write(seg.fd, chunk.buf, 0, chunk.used, (chunk.no * this.chunkBytes) % this.segmentBytes, (err) => {
+    fs.write(seg.fd, chunk.buf, 0, chunk.used, (chunk.no * this.chunkBytes) % this.segmentBytes, (err, written) => {
       seg.writing--;
+      if (!err && written !== chunk.used) err = Object.assign(new Error(`short write: ${written} of ${chunk.used} bytes`), { code: 'ESHORTWRITE' });
       if (err) {
         // The chunk stays in memory for good: its references must keep reading.
         this.stop(err, `write ${seg.file}`);
