@@ -11,9 +11,8 @@ export function createReplicaMetrics(labels: { member: string }) {
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry, prefix: 'replicant_' });
   const r = [registry];
-  const spill = { liveBytes: (): number => 0 };
   // Counts kept where they change (a put must not pay for prom-client's label hashing) and read when scraped.
-  const sources = { proposalsPending: (): number => 0, proposalsCommitted: (): number => 0 };
+  const sources = { proposalsPending: (): number => 0, proposalsCommitted: (): number => 0, spilledBytes: (): number => 0 };
   return {
     registry,
     term: new Gauge({ name: 'replicant_raft_term', help: 'Current raft term of this member.', registers: r }),
@@ -99,12 +98,10 @@ export function createReplicaMetrics(labels: { member: string }) {
       help: 'Bytes of old revisions\' values the store keeps in its spill files (member/spill) instead of the heap.',
       registers: r,
       collect() {
-        this.set(spill.liveBytes());
+        this.set(sources.spilledBytes());
       },
     }),
-    /** where storeSpilledBytes reads from when scraped: the server points it at its spill */
-    spill,
-    /** where the proposal metrics read from when scraped: the replica node points them at its counts */
+    /** where the metrics above that collect read from when scraped: the replica node points the proposal counts at its own, the server the spilled bytes at its spill */
     sources,
   };
 }

@@ -232,8 +232,7 @@ export class ReplicaNode {
     await this.dropSnapshotEncoding();
     while (this.snapshotInFlight) await this.snapshotInFlight;
     const stopped = new EtcdError('stopped');
-    for (const w of this.kvWaiters.values()) w.reject(stopped);
-    this.kvWaiters.clear();
+    this.rejectWaitingProposals(stopped);
     this.proposalBatch = [];
     this.awaitingLeader = [];
     for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(stopped);
@@ -360,9 +359,7 @@ export class ReplicaNode {
     this.snapshotEncoding?.stream.cancel();
     // The ticker that expires proposals is stopped: fail the waiting ones now
     // (whether each was applied elsewhere is unknown, as after a timeout).
-    const stopped = new EtcdError('stopped');
-    for (const w of this.kvWaiters.values()) w.reject(stopped);
-    this.kvWaiters.clear();
+    this.rejectWaitingProposals(new EtcdError('stopped'));
     if (this.fatalReported) return;
     this.fatalReported = true;
     this.log.error({ err: e }, msg);
@@ -799,6 +796,12 @@ export class ReplicaNode {
       this.proposalBatch.push({ requestId: cmd.requestId, command: encoded });
       this.kick();
     });
+  }
+
+  /** rejectWaitingProposals fails every proposal still waiting for its apply with `err`. */
+  private rejectWaitingProposals(err: Error): void {
+    for (const w of this.kvWaiters.values()) w.reject(err);
+    this.kvWaiters.clear();
   }
 
   /**

@@ -184,7 +184,7 @@ async function serve(
   const spill = openValueSpill(config.dataDir, {
     onError: (err, what) => log.warn({ err, what }, 'value spill: a file operation failed (old values stay in memory from now on)'),
   });
-  metrics.spill.liveBytes = () => spill.stats().liveBytes;
+  metrics.sources.spilledBytes = () => spill.stats().liveBytes;
   const kv = new KvStore({ checkpointInterval: config.checkpointInterval, spill });
   const mem = new MemoryStorage();
   let members: MemberTable;
