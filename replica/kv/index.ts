@@ -7,6 +7,7 @@ export type { SnapshotEncoder } from './snapshot.ts';
 export { MAX_SPILLED_LENGTH, MAX_SPILL_POSITION, spillRef, spilledLength, spilledPosition } from './spill.ts';
 export type { ValueSpill } from './spill.ts';
 export { encodeCommand, decodeCommand, encodedSize } from './codec.ts';
+export { decodePutRequest, encodePutResponse } from './put-codec.ts';
 export { KvError, invalidArgument } from './errors.ts';
 export type { KvErrorReason } from './errors.ts';
 export { checkCommand, checkRange, checkPut, checkDeleteRange, checkTxn, checkCompaction, DEFAULT_MAX_TXN_OPS } from './validate.ts';

@@ -2,7 +2,9 @@
 // generator sends (Put, Range, a compare-and-swap Txn, Status) and decoding of
 // the fields it reads back. Field numbers are those of etcd's rpc.proto and
 // kv.proto. It exists so the client spends microseconds, not a general
-// codec's cost, per request; it must never be used by the server.
+// codec's cost, per request; it must never be used by the server (the
+// primitives it writes with are shared: proto/wire.ts).
+import { WireWriter, bytesFieldLength, varintLength } from '../../proto/wire.ts';
 
 /** RPC paths of the etcd v3 methods the benchmark calls. */
 export const RPC = {
@@ -12,57 +14,11 @@ export const RPC = {
   status: '/etcdserverpb.Maintenance/Status',
 } as const;
 
-// ---- writing -----------------------------------------------------------------
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-class Writer {
-  readonly buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  varint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-  tag(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
-  }
-  bytes(field: number, b: Uint8Array): void {
-    this.tag(field, 2);
-    this.varint(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  uint(field: number, n: number): void {
-    this.tag(field, 0);
-    this.varint(n);
-  }
-  done(): Buffer {
-    if (this.pos !== this.buf.length) throw new Error(`etcd-wire: sized ${this.buf.length} bytes, wrote ${this.pos}`);
-    return this.buf;
-  }
-}
-
-/** bytesFieldLength is the encoded size of a length-delimited field with a one-byte tag. */
-function bytesFieldLength(len: number): number {
-  return 1 + varintLength(len) + len;
-}
+// ---- writing ----------------------------------------------------------------
 
 /** encodePut encodes PutRequest{key, value}. */
 export function encodePut(key: Uint8Array, value: Uint8Array): Buffer {
-  const w = new Writer(bytesFieldLength(key.length) + bytesFieldLength(value.length));
+  const w = new WireWriter(bytesFieldLength(key.length) + bytesFieldLength(value.length));
   w.bytes(1, key);
   w.bytes(2, value);
   return w.done();
@@ -72,14 +28,14 @@ function rangeLength(key: Uint8Array, serializable: boolean): number {
   return bytesFieldLength(key.length) + (serializable ? 2 : 0);
 }
 
-function writeRange(w: Writer, key: Uint8Array, serializable: boolean): void {
+function writeRange(w: WireWriter, key: Uint8Array, serializable: boolean): void {
   w.bytes(1, key);
   if (serializable) w.uint(7, 1);
 }
 
 /** encodeRange encodes RangeRequest{key, serializable} (a single-key read). */
 export function encodeRange(key: Uint8Array, serializable: boolean): Buffer {
-  const w = new Writer(rangeLength(key, serializable));
+  const w = new WireWriter(rangeLength(key, serializable));
   writeRange(w, key, serializable);
   return w.done();
 }
@@ -96,7 +52,7 @@ export function encodeCasTxn(key: Uint8Array, modRevision: number, value: Uint8A
   const rangeLen = rangeLength(key, false);
   const failureLen = 1 + varintLength(rangeLen) + rangeLen; // RequestOp{request_range(1)}
   const total = 1 + varintLength(compareLen) + compareLen + 1 + varintLength(successLen) + successLen + 1 + varintLength(failureLen) + failureLen;
-  const w = new Writer(total);
+  const w = new WireWriter(total);
   w.tag(1, 2);
   w.varint(compareLen);
   w.uint(2, 2);

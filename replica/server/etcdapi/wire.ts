@@ -5,6 +5,7 @@
 // errors to gRPC statuses. It must never hold service behaviour.
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos, serviceDefinition } from '../../../proto/grpc.ts';
+import { decodePutRequest, encodePutResponse, type PutResponse } from '../../kv/index.ts';
 import { ApiError, toServiceError } from './errors.ts';
 
 /** ETCD_PROTO_ROOT is the parsed etcd client API. */
@@ -27,6 +28,15 @@ function isMalformed(value: unknown): value is Malformed {
 export function etcdService(name: string): grpc.ServiceDefinition {
   const fullName = `etcdserverpb.${name}`;
   const def = serviceDefinition(ETCD_PROTO_ROOT, fullName);
+  if (fullName === 'etcdserverpb.KV') {
+    // Every put comes through here: the hand-written codec first (the same
+    // fields and bytes as protobufjs), protobufjs for what it leaves.
+    const put = def.Put as { requestDeserialize: (bytes: Buffer) => unknown; responseSerialize: (value: unknown) => Buffer };
+    const decode = put.requestDeserialize;
+    const encode = put.responseSerialize;
+    put.requestDeserialize = (bytes) => decodePutRequest(bytes) ?? decode(bytes);
+    put.responseSerialize = (value) => encodePutResponse(value as PutResponse) ?? encode(value);
+  }
   const service = ETCD_PROTO_ROOT.lookupService(fullName);
   for (const [method, md] of Object.entries(def)) {
     const requestType = service.methods[method].resolvedRequestType!.fullName.replace(/^\./, '');
