@@ -167,6 +167,42 @@ test('an answer never exceeds the stream window: it waits for WINDOW_UPDATE, the
   assert.ok(c.frames.some((f) => f.type === 4 && f.flags === 1), 'our SETTINGS were acknowledged');
 });
 
+test('an answer that fits its windows goes out as HEADERS, DATA and trailing HEADERS; an empty body sends no DATA', async (t) => {
+  for (const body of [Buffer.from('hello'), Buffer.alloc(0)]) {
+    const h = await harness(t, [], body);
+    const c = h.client;
+    c.send(frame(HEADERS, 0x4 | 0x1, 1, REQUEST));
+    await c.waitFor('the trailers', (f) => f.type === HEADERS && f.id === 1 && (f.flags & 0x1) !== 0);
+    const onStream = c.frames.filter((f) => f.id === 1).map((f) => [f.type, f.flags, f.payload.toString('hex')]);
+    const expected = [[HEADERS, 0x4, encodeHeaderBlock([[':status', '200']]).toString('hex')]];
+    if (body.length > 0) expected.push([DATA, 0, body.toString('hex')]);
+    expected.push([HEADERS, 0x4 | 0x1, encodeHeaderBlock([['grpc-status', '0']]).toString('hex')]);
+    assert.deepEqual(onStream, expected);
+    // the stream is done with: a second request on the connection is answered too
+    c.send(frame(HEADERS, 0x4 | 0x1, 3, REQUEST));
+    await c.waitFor('the second answer', (f) => f.type === HEADERS && f.id === 3 && (f.flags & 0x1) !== 0);
+    assert.ok(h.streams.length === 2 && h.streams.every((s) => s.closed), "both streams closed once answered");
+  }
+});
+
+test('request headers are plain fields: nothing inherited, and "__proto__" or "constructor" are fields like any other', async (t) => {
+  const h = await harness(t);
+  const c = h.client;
+  const block = encodeHeaderBlock([
+    [':method', 'POST'], [':path', '/x'], [':scheme', 'http'], [':authority', 'test'],
+    ['__proto__', 'p'], ['constructor', 'c'], ['x-twice', '1'], ['x-twice', '2'],
+  ]);
+  c.send(frame(HEADERS, 0x4 | 0x1, 1, block));
+  await c.waitFor('the answer', (f) => f.type === HEADERS && f.id === 1 && (f.flags & 0x1) !== 0);
+  const headers = h.streams[0].headers;
+  assert.equal(headers['__proto__'], 'p');
+  assert.equal(headers['constructor'], 'c');
+  assert.deepEqual(headers['x-twice'], ['1', '2']);
+  assert.equal(headers['toString'], undefined);
+  assert.equal('hasOwnProperty' in headers, false);
+  assert.deepEqual(Object.keys(headers), [':method', ':path', ':scheme', ':authority', '__proto__', 'constructor', 'x-twice']);
+});
+
 test('PING is answered with its payload; padded HEADERS with CONTINUATION and padded DATA make one request', async (t) => {
   const h = await harness(t);
   const c = h.client;
