@@ -23,6 +23,8 @@ export function asBytes(value: Uint8Array | ArrayLike<number> | null | undefined
 export function toLatin1(value: Uint8Array | ArrayLike<number> | null | undefined): string {
   const bytes = asBytes(value);
   if (bytes.length === 0) return '';
+  // a Buffer (what the codecs decode from) is read as it is; a plain Uint8Array through a Buffer view of it
+  if (Buffer.isBuffer(bytes)) return bytes.toString('latin1');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 

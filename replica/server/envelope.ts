@@ -32,8 +32,9 @@ export function encodeKvEntry(proposer: number, command: Uint8Array): Uint8Array
 export function encodeKvEntries(proposer: number, commands: readonly Uint8Array[]): Uint8Array[] {
   let total = 0;
   for (const c of commands) total += 9 + c.length;
-  const buf = new Uint8Array(total);
-  const view = new DataView(buf.buffer);
+  // a Buffer (every byte is written below), so the entries and what is decoded from them are Buffers too
+  const buf = Buffer.allocUnsafeSlow(total);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: Uint8Array[] = new Array(commands.length);
   let at = 0;
   for (let i = 0; i < commands.length; i++) {
