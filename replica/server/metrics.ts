@@ -3,6 +3,7 @@
 // anything: callers observe values where they happen, or, for what changes on
 // every request, keep a count that a metric reads when scraped (`sources`).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CallHistogram } from './call-histogram.ts';
 
 export type ReplicaMetrics = ReturnType<typeof createReplicaMetrics>;
 
@@ -78,10 +79,9 @@ export function createReplicaMetrics(labels: { member: string }) {
       labelNames: ['peer'],
       registers: r,
     }),
-    grpcSeconds: new Histogram({
+    grpcSeconds: new CallHistogram({
       name: 'replicant_grpc_request_duration_seconds',
       help: 'Client and admin gRPC request latency by method and code.',
-      labelNames: ['method', 'code'],
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     }),

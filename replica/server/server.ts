@@ -464,7 +464,7 @@ function clientCallHooks(metrics: ReturnType<typeof createReplicaMetrics>, admit
       : admit,
     finished(method, code, startedMs) {
       if (latencyTraceOn) traceMark('answered', 0);
-      metrics.grpcSeconds.observe({ method: method.name, code: grpc.status[code] ?? String(code) }, (performance.now() - startedMs) / 1000);
+      metrics.grpcSeconds.observe(method.name, grpc.status[code] ?? String(code), (performance.now() - startedMs) / 1000);
     },
   };
 }
