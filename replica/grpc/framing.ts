@@ -19,7 +19,8 @@ export type ReadProblem =
 export class RequestReader {
   readonly #limit: number;
   #prefix: Buffer | undefined;
-  #chunks: Buffer[] = [];
+  /** the pieces of a message that came in several chunks (none while it came whole) */
+  #chunks: Buffer[] | undefined;
   #have = 0;
   #length = -1;
   #message: Buffer | undefined;
@@ -35,10 +36,13 @@ export class RequestReader {
       if (this.#message !== undefined) return { kind: 'secondMessage' };
       if (this.#length < 0) {
         // reading the prefix
+        let compressed: boolean;
+        let length: number;
         if (this.#have === 0 && chunk.length - off >= 5) {
-          this.#prefix = chunk.subarray(off, off + 5);
+          // the whole prefix in this chunk: read in place
+          compressed = chunk[off] !== 0;
+          length = chunk.readUInt32BE(off + 1);
           off += 5;
-          this.#have = 5;
         } else {
           this.#prefix ??= Buffer.alloc(5);
           const n = Math.min(5 - this.#have, chunk.length - off);
@@ -46,14 +50,13 @@ export class RequestReader {
           off += n;
           this.#have += n;
           if (this.#have < 5) return undefined;
+          compressed = this.#prefix[0] !== 0;
+          length = this.#prefix.readUInt32BE(1);
         }
-        const p = this.#prefix!;
-        if (p[0] !== 0) return { kind: 'compressed' };
-        const length = p.readUInt32BE(1);
+        if (compressed) return { kind: 'compressed' };
         if (length > this.#limit) return { kind: 'tooLarge', length };
         this.#length = length;
         this.#have = 0;
-        this.#chunks = [];
         if (length === 0) this.#message = Buffer.alloc(0);
         continue;
       }
@@ -64,11 +67,11 @@ export class RequestReader {
       if (take === this.#length) {
         this.#message = piece; // the whole message in one chunk: no copy
       } else {
-        this.#chunks.push(piece);
+        (this.#chunks ??= []).push(piece);
         this.#have += take;
         if (this.#have === this.#length) {
           this.#message = Buffer.concat(this.#chunks, this.#length);
-          this.#chunks = [];
+          this.#chunks = undefined;
         }
       }
     }
@@ -123,7 +126,15 @@ const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 10
  * undefined when absent or malformed (a malformed one is ignored, as grpc-js does).
  */
 export function timeoutMs(header: string | string[] | undefined): number | undefined {
-  if (typeof header !== 'string') return undefined;
-  const m = /^(\d{1,8})([HMSmun])$/.exec(header);
-  return m ? Number(m[1]) * TIMEOUT_UNIT_MS[m[2]] : undefined;
+  // read by hand: every call may carry one, and a regular expression's match allocates
+  if (typeof header !== 'string' || header.length < 2 || header.length > 9) return undefined;
+  const unit = TIMEOUT_UNIT_MS[header[header.length - 1]];
+  if (unit === undefined) return undefined;
+  let value = 0;
+  for (let i = 0; i < header.length - 1; i++) {
+    const digit = header.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return value * unit;
 }

@@ -141,6 +141,20 @@ test('framing: the request reader takes a message whole or in pieces, and refuse
   assert.equal(timeoutMs('123456789S'), undefined);
   assert.equal(timeoutMs('5x'), undefined);
   assert.equal(timeoutMs(undefined), undefined);
+  // the hand-written reader agrees with the grammar's regular expression ("1 to 8 digits, then H M S m u n")
+  const units: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+  const byGrammar = (h: string) => {
+    const m = /^(\d{1,8})([HMSmun])$/.exec(h);
+    return m ? Number(m[1]) * units[m[2]] : undefined;
+  };
+  const alphabet = ['0', '1', '9', '5', 'H', 'M', 'S', 'm', 'u', 'n', 'x', ' ', '-', '.', '\u0660'];
+  let seed = 7;
+  const pick = () => alphabet[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % alphabet.length];
+  for (let i = 0; i < 20_000; i++) {
+    const h = Array.from({ length: 1 + (i % 11) }, pick).join('');
+    assert.equal(timeoutMs(h), byGrammar(h), `grpc-timeout ${JSON.stringify(h)}`);
+  }
+  for (const h of ['0m', '99999999H', '00000001n', 'toString', '1toString', '1__proto__', '1constructor']) assert.equal(timeoutMs(h), byGrammar(h), h);
 });
 
 test('a unary call on the wire: headers, one length-prefixed message, then trailers; split DATA frames are reassembled', async (t) => {

@@ -85,10 +85,15 @@ function buildTree(): Int32Array {
   return tree;
 }
 
+/** scratch holds the symbols being decoded (decoding is synchronous: one buffer serves every call, grown when needed). */
+let scratch = Buffer.allocUnsafe(256);
+
 /** huffmanDecode decodes `bytes[start, end)` into a latin1 string. */
 export function huffmanDecode(bytes: Uint8Array, start: number, end: number): string {
   // The shortest code is 5 bits, so n bytes hold at most 8n/5 symbols.
-  const out = Buffer.allocUnsafe(Math.ceil(((end - start) * 8) / 5));
+  const most = Math.ceil(((end - start) * 8) / 5);
+  if (scratch.length < most) scratch = Buffer.allocUnsafe(Math.max(most, 2 * scratch.length));
+  const out = scratch;
   let n = 0;
   let node = 0;
   // bits read since the last complete symbol, and whether all of them were ones
