@@ -1,6 +1,7 @@
 // Our gRPC client against our server: a bidirectional call's messages both
 // ways and its status (with a percent-encoded message decoded back), a call
-// the client cancels, a server that goes away mid-call, and a write that has
+// the client cancels, a server that goes away mid-call (the channel then
+// says it is no longer open), and a write that has
 // to wait for flow control, then drains.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,9 +82,12 @@ test('the server going away ends the call UNAVAILABLE', async (t) => {
   const status = statusOf(call);
   call.write(Buffer.from('x'));
   await first;
+  assert.equal(channel.open, true);
   server.forceShutdown();
   const [code] = await status;
   assert.equal(code, grpc.status.UNAVAILABLE);
+  // the connection is gone: no new call can be made on it (a caller dials again)
+  assert.equal(channel.open, false);
 });
 
 test('a write past the flow-control window waits for onDrain, and everything arrives in order', async (t) => {

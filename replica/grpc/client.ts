@@ -111,6 +111,11 @@ export class GrpcChannel {
     return call;
   }
 
+  /** open: new calls can still be made on this connection (it is neither closing nor closed). */
+  get open(): boolean {
+    return this.#conn.canRequest;
+  }
+
   /** failure is why the connection failed, if it did. */
   get failure(): string | undefined {
     return this.#error;

@@ -1,11 +1,13 @@
-// A minimal unary gRPC client over node:http2 for the load generator: one
-// HTTP/2 session per endpoint, requests and responses as raw protobuf bytes,
+// A minimal unary gRPC client for the load generator, on the same HTTP/2 and
+// gRPC client code a replica uses to reach its peers (replica/grpc/client.ts):
+// one connection per endpoint, requests and responses as raw protobuf bytes,
 // deadlines checked by one coarse sweep instead of a timer per call. It keeps
 // the client's own cost per request small, so the servers and not the load
-// generator set the pace. It must never retry (the caller decides what a
+// generator set the pace (on node:http2 its collector's pauses were part of
+// every system's tail: docs/benchmarks.md, item 29). It must never retry (the caller decides what a
 // failure means) and never dial outside 127.0.0.0/8.
-import http2 from 'node:http2';
 import net from 'node:net';
+import { GrpcChannel, type ClientCall, type MethodCodec } from '../../replica/grpc/client.ts';
 
 /** GrpcCallError is a failed call: a gRPC status code (or -1 for transport trouble) and a message. */
 export class GrpcCallError extends Error {
@@ -46,28 +48,22 @@ export function assertLoopback(endpoint: string): void {
   throw new Error(`refusing endpoint ${JSON.stringify(endpoint)}: the benchmark only talks to IPv4 addresses in 127.0.0.0/8`);
 }
 
-/** percentDecode undoes grpc-message's percent-encoding, keeping the raw text if it is malformed. */
-function percentDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 interface PendingCall {
-  stream: http2.ClientHttp2Stream;
+  call: ClientCall<Uint8Array, Buffer>;
   deadline: number;
   fail(err: GrpcCallError): void;
 }
 
 const SWEEP_MS = 20;
+/** the largest response the load generator accepts (a range over many keys) */
+const MAX_RESPONSE_BYTES = 64 << 20;
 
-/** LeanChannel carries unary calls to one endpoint; it reconnects lazily after the session closes. */
+/** LeanChannel carries unary calls to one endpoint; it reconnects lazily after the connection closes. */
 export class LeanChannel {
   readonly endpoint: string;
-  private session: http2.ClientHttp2Session | undefined;
+  private channel: GrpcChannel | undefined;
   private readonly pending = new Set<PendingCall>();
+  private readonly codecs = new Map<string, MethodCodec<Uint8Array, Buffer>>();
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -76,38 +72,25 @@ export class LeanChannel {
     this.endpoint = endpoint;
   }
 
-  private connect(): http2.ClientHttp2Session {
-    const [host, port] = [this.endpoint.slice(0, this.endpoint.lastIndexOf(':')), Number(this.endpoint.slice(this.endpoint.lastIndexOf(':') + 1))];
-    const session = http2.connect(`http://${this.endpoint}`, {
-      createConnection: () => {
-        const socket = net.connect({ host, port });
-        socket.setNoDelay(true);
-        return socket;
-      },
-      settings: { initialWindowSize: 4 * 1024 * 1024 },
-    });
-    session.on('error', () => {
-      // each stream reports its own failure; a dead session is dropped on 'close'
-    });
-    session.on('close', () => {
-      if (this.session === session) this.session = undefined;
-    });
-    session.on('goaway', () => {
-      if (this.session === session) this.session = undefined;
-    });
-    session.on('connect', () => {
-      if (!session.destroyed) session.setLocalWindowSize(8 * 1024 * 1024);
-    });
-    this.session = session;
-    return session;
+  private connect(): GrpcChannel {
+    const at = this.endpoint.lastIndexOf(':');
+    const channel = new GrpcChannel({ host: this.endpoint.slice(0, at), port: Number(this.endpoint.slice(at + 1)), maxReceiveBytes: MAX_RESPONSE_BYTES });
+    this.channel = channel;
+    return channel;
+  }
+
+  private codec(path: string): MethodCodec<Uint8Array, Buffer> {
+    let c = this.codecs.get(path);
+    if (c === undefined) this.codecs.set(path, (c = { path, serialize: (bytes) => bytes, deserialize: (bytes) => bytes }));
+    return c;
   }
 
   private ensureSweeper(): void {
     if (this.sweeper) return;
     this.sweeper = setInterval(() => {
       const now = performance.now();
-      for (const call of this.pending) {
-        if (call.deadline <= now) call.fail(new GrpcCallError(4, 'deadline exceeded (client side)'));
+      for (const p of this.pending) {
+        if (p.deadline <= now) p.fail(new GrpcCallError(4, 'deadline exceeded (client side)'));
       }
       if (this.pending.size === 0) {
         clearInterval(this.sweeper);
@@ -121,101 +104,56 @@ export class LeanChannel {
   unary(path: string, message: Uint8Array, timeoutMs: number): Promise<Buffer> {
     if (this.closed) return Promise.reject(new GrpcCallError(1, 'channel closed'));
     return new Promise<Buffer>((resolve, reject) => {
-      let session = this.session;
-      if (!session || session.closed || session.destroyed) session = this.connect();
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = session.request(
-          {
-            ':method': 'POST',
-            ':path': path,
-            'content-type': 'application/grpc',
-            te: 'trailers',
-            'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
-          },
-          { endStream: false },
-        );
-      } catch (e) {
-        if (this.session === session) this.session = undefined;
-        reject(new GrpcCallError(-1, `cannot start a stream to ${this.endpoint}: ${(e as Error).message}`));
-        return;
-      }
+      let channel = this.channel;
+      if (channel === undefined || !channel.open) channel = this.connect();
+      const call = channel.call(this.codec(path), [['grpc-timeout', `${Math.max(1, Math.ceil(timeoutMs))}m`]]);
+      let response: Buffer | undefined;
       let done = false;
-      const chunks: Buffer[] = [];
-      let status: number | undefined;
-      let statusMessage = '';
-      const call: PendingCall = {
-        stream,
+      const pending: PendingCall = {
+        call,
         deadline: performance.now() + timeoutMs,
         fail: (err) => {
           if (done) return;
           done = true;
-          this.pending.delete(call);
-          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+          this.pending.delete(pending);
+          call.cancel();
           reject(err);
         },
       };
-      this.pending.add(call);
+      this.pending.add(pending);
       this.ensureSweeper();
-      const takeStatus = (h: http2.IncomingHttpHeaders) => {
-        const s = h['grpc-status'];
-        if (s !== undefined) {
-          status = Number(s);
-          const m = h['grpc-message'];
-          statusMessage = typeof m === 'string' ? percentDecode(m) : '';
+      call.onMessage = (bytes) => {
+        if (response === undefined) response = bytes;
+        else pending.fail(new GrpcCallError(13, `${this.endpoint}: more than one response message to a unary call`));
+      };
+      call.onStatus = (code, details) => {
+        if (done) return;
+        done = true;
+        this.pending.delete(pending);
+        if (code === 0) {
+          if (response === undefined) reject(new GrpcCallError(13, `${this.endpoint}: response without a message`));
+          else resolve(response);
+        } else if (code === 14 && channel.failure !== undefined) {
+          // the connection failed (refused, reset): a transport error, and the next call dials again
+          if (this.channel === channel) this.channel = undefined;
+          reject(new GrpcCallError(-1, `${this.endpoint}: ${details}`));
+        } else {
+          reject(new GrpcCallError(code, details || GRPC_STATUS[code] || `status ${code}`));
         }
       };
-      stream.on('response', (headers) => {
-        const httpStatus = headers[':status'];
-        if (httpStatus !== 200) {
-          call.fail(new GrpcCallError(-1, `HTTP status ${httpStatus} from ${this.endpoint}`));
-          return;
-        }
-        takeStatus(headers);
-      });
-      stream.on('trailers', takeStatus);
-      stream.on('data', (d: Buffer) => chunks.push(d));
-      stream.on('error', (e: Error) => call.fail(new GrpcCallError(-1, `${this.endpoint}: ${e.message}`)));
-      stream.on('close', () => {
-        if (done) return;
-        if (status === undefined) {
-          call.fail(new GrpcCallError(-1, `${this.endpoint}: stream closed without a gRPC status (rst code ${stream.rstCode})`));
-          return;
-        }
-        if (status !== 0) {
-          call.fail(new GrpcCallError(status, statusMessage || GRPC_STATUS[status] || `status ${status}`));
-          return;
-        }
-        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        if (body.length < 5) {
-          call.fail(new GrpcCallError(13, `${this.endpoint}: response without a message`));
-          return;
-        }
-        if (body[0] !== 0) {
-          call.fail(new GrpcCallError(13, `${this.endpoint}: compressed responses are not supported`));
-          return;
-        }
-        const len = body.readUInt32BE(1);
-        done = true;
-        this.pending.delete(call);
-        resolve(body.subarray(5, 5 + len));
-      });
-      const frame = Buffer.allocUnsafe(5 + message.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(message.length, 1);
-      frame.set(message, 5);
-      stream.end(frame);
+      call.write(message);
+      call.end();
     });
   }
 
-  /** close fails every pending call and closes the session. */
+  /** close fails every pending call and closes the connection. */
   close(): void {
     this.closed = true;
-    for (const call of [...this.pending]) call.fail(new GrpcCallError(1, 'channel closed'));
+    for (const p of [...this.pending]) p.fail(new GrpcCallError(1, 'channel closed'));
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
-    const s = this.session;
-    this.session = undefined;
-    if (s && !s.destroyed) s.destroy();
+    const c = this.channel;
+    this.channel = undefined;
+    c?.close();
   }
 }

@@ -351,10 +351,15 @@ export class H2Connection {
     this.socket.destroy();
   }
 
+  /** canRequest: request() would open a stream (a client connection neither closing, closed nor out of stream ids). */
+  get canRequest(): boolean {
+    return this.#client && !this.#dead && !this.#goingAway && this.#nextStreamId <= MAX_WINDOW;
+  }
+
   /** request (client) opens a stream with the request's header block; undefined once the connection is closing or closed. */
   request(headers: Buffer): H2Stream | undefined {
     if (!this.#client) throw new Error('HTTP/2: request() on a server connection');
-    if (this.#dead || this.#goingAway || this.#nextStreamId > MAX_WINDOW) return undefined;
+    if (!this.canRequest) return undefined;
     const id = this.#nextStreamId;
     this.#nextStreamId += 2;
     this.#lastStreamId = id;
