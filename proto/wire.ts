@@ -5,20 +5,14 @@
 // It must never guess: the reader answers -1 for a varint it does not handle
 // (truncated, longer than 8 bytes, above 2^53 - 1), so its callers can leave
 // such input to the general codec (protobufjs).
+import { putVarint, varintSize } from '../replica/storage/varint.ts';
 
 /** WIRE_VARINT and WIRE_BYTES are the wire types a tag carries in its low 3 bits. */
 export const WIRE_VARINT = 0;
 export const WIRE_BYTES = 2;
 
-/** varintLength is the encoded size of a non-negative safe integer. */
-export function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
+/** varintLength is the encoded size of a non-negative safe integer (protobuf's varint is the WAL's LEB128). */
+export const varintLength = varintSize;
 
 /** bytesFieldLength is the encoded size of a length-delimited field of `len` bytes with a one-byte tag. */
 export function bytesFieldLength(len: number): number {
@@ -35,11 +29,7 @@ export class WireWriter {
   }
 
   varint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
+    this.pos = putVarint(this.buf, this.pos, n);
   }
 
   tag(field: number, wire: number): void {
