@@ -139,7 +139,7 @@ function readPutRequest(r: WireReader): PutRequest | undefined {
       else if (tag === PUT_IGNORE_VALUE) req.ignoreValue = true;
       else req.ignoreLease = true;
     } else {
-      return undefined; // a known field number with another wire type: protobufjs keeps it as unknown
+      return undefined; // a known field number with another wire type: protobufjs skips it as an unknown field
     }
   }
   return req;
@@ -195,8 +195,8 @@ export function encodePutResponse(res: PutResponse): Buffer | undefined {
   w.varint(RESPONSE_HEADER);
   w.varint(headerSize);
   for (let i = 0; i < RESPONSE_HEADER_FIELDS.length; i++) {
-    const value = header[RESPONSE_HEADER_FIELDS[i]] as number;
-    if (countSize(header, RESPONSE_HEADER_FIELDS[i]) > 0) w.uint(i + 1, value);
+    const name = RESPONSE_HEADER_FIELDS[i];
+    if (countSize(header, name) > 0) w.uint(i + 1, header[name] as number);
   }
   return w.done();
 }
