@@ -45,6 +45,8 @@ export interface BenchOptions {
   nodeFlags: string[];
   /** replicant: extra replica flags, e.g. --snapshot-count 100000 */
   replicaFlags: string[];
+  /** extra flags for node when starting the load generator (diagnostics, e.g. --import=./test/bench/gc-log.ts) */
+  loadgenNodeFlags: string[];
   /** where to write each run's request timeline (end time, latency per request), if anywhere */
   timelineDir?: string;
 }
@@ -87,6 +89,8 @@ replicant group on 127.0.0.0/8, driven by the same load generator process.
                       the image's own (replica/node-flags.ts), so they win; write it
                       with "=", e.g. --node-flags=--max-semi-space-size=0 (V8's default)
   --replica-flags="F..." extra replica flags, e.g. --replica-flags="--snapshot-count 100000"
+  --loadgen-node-flags="F..." extra flags for node when starting the load generator,
+                      e.g. --loadgen-node-flags=--import=./test/bench/gc-log.ts
   --help              print this help
 `;
 
@@ -129,6 +133,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
         'election-timeout': { type: 'string' },
         'replica-main': { type: 'string' },
         'node-flags': { type: 'string' },
+        'loadgen-node-flags': { type: 'string' },
         'replica-flags': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -178,6 +183,7 @@ export function parseBenchFlags(argv: string[]): BenchOptions | undefined {
     electionMs,
     replicaMain: values['replica-main'],
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    loadgenNodeFlags: (values['loadgen-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     replicaFlags: (values['replica-flags'] ?? '').split(/\s+/).filter(Boolean),
     timelineDir: values.timeline,
   };

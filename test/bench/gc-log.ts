@@ -1,11 +1,13 @@
-// A preload for replicant members that records every pause of V8's
-// collectors (node's "gc" performance entries: scavenges, mark-compacts and
-// their incremental steps as the main thread saw them) with its Unix start
-// time, so slow requests of a --timeline run can be matched with the pauses
-// of the member that served them (test/bench/pauses.ts). Load it with
+// A preload for replicant members (or the load generator) that records every
+// pause of V8's collectors (node's "gc" performance entries: scavenges,
+// mark-compacts and their incremental steps as the main thread saw them)
+// with its Unix start time, so slow requests of a --timeline run can be
+// matched with the pauses of the process that served or sent them
+// (test/bench/pauses.ts). Load it with
 //   npm run bench -- ... --node-flags="--import=./test/bench/gc-log.ts"
-// (resolved from the member's working directory, the repository); each
-// member appends "<start Unix ms> <duration ms> <kind>" lines to
+//   npm run bench -- ... --loadgen-node-flags=--import=./test/bench/gc-log.ts
+// (resolved from the process's working directory, the repository); each
+// process appends "<start Unix ms> <duration ms> <kind>" lines to
 // $REPLICANT_GC_DIR (default /tmp)/gc-<pid>.txt, and its argv to the first line.
 // Diagnostics only: nothing else imports it, and it must never change what a
 // member does beyond the observer's own cost.

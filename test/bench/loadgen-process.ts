@@ -24,10 +24,11 @@ export class LoadGenerator {
   private nextId = 1;
   private exited = false;
 
-  constructor() {
+  /** nodeFlags: extra flags for node (diagnostics such as a preload); none by default */
+  constructor(nodeFlags: readonly string[] = []) {
     this.child = fork(WORKER, [], {
       execPath: process.execPath,
-      execArgv: [],
+      execArgv: [...nodeFlags],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -142,5 +142,7 @@ test('flags: --replica-main must exist, --node-flags split on spaces', () => {
   const o = parseBenchFlags(['--node-flags', ' --max-semi-space-size=64  --stack-size=2000 '])!;
   assert.deepEqual(o.nodeFlags, ['--max-semi-space-size=64', '--stack-size=2000']);
   assert.deepEqual(parseBenchFlags([])!.nodeFlags, []);
+  assert.deepEqual(parseBenchFlags(['--loadgen-node-flags=--import=./test/bench/gc-log.ts'])!.loadgenNodeFlags, ['--import=./test/bench/gc-log.ts']);
+  assert.deepEqual(parseBenchFlags([])!.loadgenNodeFlags, []);
   assert.deepEqual(parseBenchFlags(['--replica-flags=--snapshot-count 100000'])!.replicaFlags, ['--snapshot-count', '100000']);
 });

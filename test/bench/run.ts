@@ -52,7 +52,7 @@ export async function runBench(o: BenchOptions, cleanup: Cleanup, log: (line: st
   const machine = describeMachine(etcdVersion);
   log(`machine: ${machine.cpuModel}, ${machine.cores} cores, load average ${machine.loadAverage.join(' ')}`);
 
-  const lg = new LoadGenerator();
+  const lg = new LoadGenerator(o.loadgenNodeFlags);
   cleanup.after(() => lg.close());
 
   if (o.profileDir) fs.mkdirSync(o.profileDir, { recursive: true });
