@@ -3,7 +3,8 @@
 // Other folders import from here only; nothing here does I/O.
 export { KvStore, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINTS_KEPT } from './store.ts';
 export type { KvStoreOptions, StoreStats } from './store.ts';
-export type { SnapshotEncoder } from './snapshot.ts';
+export type { SnapshotEncoder, ImageLayout, ImageReader, SnapshotBase } from './snapshot.ts';
+export { SnapshotBaseError } from './snapshot.ts';
 export { MAX_SPILLED_LENGTH, MAX_SPILL_POSITION, spillRef, spilledLength, spilledPosition } from './spill.ts';
 export type { ValueSpill } from './spill.ts';
 export { encodeCommand, decodeCommand, encodedSize } from './codec.ts';

@@ -20,7 +20,7 @@ import { KEEP_IN_MEMORY, spilledLength, type ValueSpill } from './spill.ts';
  * being encoded may still be reading it); only where its value is kept may
  * change, once, when it stops being its key's head: the keyspace may move the
  * value into its ValueSpill, leaving a reference (read values with
- * Keyspace.readValue, never `stored` directly). A key's head always holds its
+ * Keyspace.readValue, never `stored` directly; the snapshot encoder alone copies a spilled one by its reference). A key's head always holds its
  * value itself. The digest contribution is not stored on a revision but
  * computed again when needed (headHash): a stored 64-bit hash took a boxed
  * number per revision, one more heap object per revision for the collector

@@ -1,13 +1,16 @@
 // The stepped snapshot encoder (KvStore.beginSnapshot): an image encoded in
 // slices while the store keeps applying puts, deletes, compactions, restores
 // and fault injections must be byte-identical to a synchronous snapshot()
-// taken at the capture point, however the work is sliced.
+// taken at the capture point, however the work is sliced, and whether or not
+// it copies revisions from the image before (a base).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { KvStore } from './store.ts';
-import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import zlib from 'node:zlib';
+import { SnapshotBaseError, SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot.ts';
+import type { ImageLayout, ImageReader } from './snapshot.ts';
 import { Revision } from './mvcc.ts';
 import { b, Driver } from './testing.ts';
 import { MemorySpill } from './spill.ts';
@@ -260,4 +263,112 @@ test('a capture in the middle of a write is refused', () => {
   const ks = (d.store as unknown as { ks: { put(k: string, v: string, main: number, sub: number): void } }).ks;
   ks.put('b', '2', d.store.revision + 1, 0); // a pending txn write: not yet the current revision
   assert.throws(() => d.store.beginSnapshot(), /capture while revision 3 is being written \(current 2\)/);
+});
+
+/**
+ * ImageBytes reads an earlier image from memory (as a member reads its last
+ * snapshot's file), counts the bytes it copied, checks the image's checksum
+ * in verify, and may be damaged.
+ */
+class ImageBytes implements ImageReader {
+  copied = 0;
+  closed = 0;
+  readonly image: Buffer;
+  constructor(image: Buffer) {
+    this.image = image;
+  }
+  rewind(): void {}
+  copy(offset: number, length: number, into: Uint8Array, at: number): void {
+    if (offset + length > this.image.length - 4) throw new Error('a copy past the image');
+    this.image.copy(into, at, offset, offset + length);
+    this.copied += length;
+  }
+  verify(): void {
+    const end = this.image.length - 4;
+    if ((zlib.crc32(this.image.subarray(0, end)) >>> 0) !== this.image.readUInt32BE(end)) throw new Error('checksum mismatch');
+  }
+  close(): void {
+    this.closed++;
+  }
+}
+
+/** streamWith streams an image while applying `during` (its steps step the encoder), then drains it; a SnapshotBaseError drops the base and goes on. */
+function streamWith(d: Driver, encoder: SnapshotEncoder, during: Op[], other: Uint8Array): { image: Buffer; dropped: boolean } {
+  let chunks: Buffer[] = [];
+  let dropped = false;
+  const step = (budget: number): boolean => {
+    try {
+      const complete = encoder.step(budget);
+      const chunk = encoder.takeChunk();
+      if (chunk) chunks.push(Buffer.from(chunk));
+      return complete && encoder.done;
+    } catch (e) {
+      if (!(e instanceof SnapshotBaseError)) throw e;
+      encoder.dropBase();
+      chunks = [];
+      dropped = true;
+      return false;
+    }
+  };
+  for (const op of during) {
+    if (op.kind === 'step') step(op.budget);
+    else run(d, op, undefined, other);
+  }
+  while (!step(7));
+  return { image: Buffer.concat(chunks), dropped };
+}
+
+for (const { name, spill } of SPILLS) test(`an image that copies revisions from the one before (its layout and bytes) is the bytes of snapshot(); a damaged base is dropped${name}`, () => {
+  const round = fc.record({
+    writes: fc.array(afterArb.filter((op) => op.kind !== 'step'), { maxLength: 30 }),
+    during: fc.array(afterArb, { maxLength: 30 }),
+    chunkBytes: fc.integer({ min: 1, max: 300 }),
+    damage: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(fc.array(writeArb, { maxLength: 40 }), fc.array(round, { minLength: 1, maxLength: 5 }), (first, rounds) => {
+      const d = new Driver({ checkpointInterval: 3, checkpointsKept: 2, spill: spill() });
+      const other = new KvStore().snapshot();
+      for (const op of first) run(d, op, undefined, other);
+      let base: { layout: ImageLayout; reader: ImageBytes } | undefined;
+      for (const r of rounds) {
+        for (const op of r.writes) run(d, op, undefined, other);
+        if (base && r.damage) base.reader.image[Math.floor(base.reader.image.length / 2)] ^= 0x20;
+        const expected = Buffer.from(d.store.snapshot());
+        const encoder = d.store.streamSnapshot(r.chunkBytes, base);
+        const used = encoder.usesBase;
+        const { image, dropped } = streamWith(d, encoder, r.during, other);
+        assert.ok(image.equals(expected), 'the image differs from snapshot() at the capture point');
+        if (used && r.damage) assert.ok(dropped, 'a damaged base is found out before the image is complete');
+        const layout = encoder.layout;
+        assert.ok(layout, 'a finished streamed encode has a layout');
+        encoder.close();
+        if (base) assert.equal(base.reader.closed, 1, 'the base reader is closed once, used or not');
+        base = { layout, reader: new ImageBytes(image) };
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('an image of a store that only grew copies what the one before held; after a compaction nothing is copied', () => {
+  const d = new Driver({ spill: new MemorySpill() });
+  for (let i = 0; i < 200; i++) d.put(`key-${i % 50}`, `value-${i}`.padEnd(100, '.'));
+  const first = d.store.streamSnapshot(1024);
+  const one = streamWith(d, first, [], new Uint8Array()).image;
+  const reader = new ImageBytes(one);
+  for (let i = 0; i < 20; i++) d.put(`key-${i}`, `later-${i}`);
+  d.put('key-new', 'new');
+  const second = d.store.streamSnapshot(1024, { layout: first.layout!, reader });
+  assert.equal(second.usesBase, true);
+  const two = streamWith(d, second, [], new Uint8Array()).image;
+  assert.ok(two.equals(Buffer.from(d.store.snapshot())));
+  assert.ok(reader.copied > one.length * 0.9, `copied ${reader.copied} of the ${one.length} bytes before`);
+
+  d.compact(d.store.revision - 5);
+  const reader2 = new ImageBytes(two);
+  const third = d.store.streamSnapshot(1024, { layout: second.layout!, reader: reader2 });
+  assert.equal(third.usesBase, false, 'compaction replaced histories: the layout no longer describes them');
+  assert.equal(reader2.closed, 1, 'a base not used is closed at once');
+  assert.ok(streamWith(d, third, [], new Uint8Array()).image.equals(Buffer.from(d.store.snapshot())));
 });

@@ -15,6 +15,7 @@
 import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import { Revision } from './mvcc.ts';
+import { spilledLength } from './spill.ts';
 import type { History, HistoryTotals } from './mvcc.ts';
 import type { Checkpoint } from './types.ts';
 
@@ -55,19 +56,81 @@ export interface SnapshotSource {
    * sizes first.
    */
   totals?: HistoryTotals;
-  /** reads a revision's value back where the keyspace spilled it (Keyspace.readValue); without it every value must be in memory */
-  readValue?: (rev: Revision) => string | null;
+  /**
+   * copies a spilled value's bytes (its ValueSpill reference) into the image
+   * at `at` (ValueSpill.copyInto, no string made); without it every value
+   * must be in memory
+   */
+  copySpilled?: (ref: number, into: Uint8Array, at: number) => void;
   /** lets go of what the capture holds (its hold on the spill); the encoder calls it once, from close() */
   release?: () => void;
   /** told of each key once its history is written (not while sizing): the store spills its old values then (Keyspace.spillSettled) */
   settled?: (key: string, history: History) => void;
+  /**
+   * an image an earlier encode of the same keyspace wrote (its layout) and a
+   * way to read it back: a key whose revisions there are still the first of
+   * its history has them copied as bytes instead of encoded again (see
+   * SnapshotBase). The image is the same byte for byte with or without it.
+   */
+  base?: SnapshotBase;
+  /** what the store says identifies this keyspace and its histories' arrays; kept in the layout (ImageLayout.tag) */
+  tag?: unknown;
 }
 
-/** storedValue reads a revision's value when no spill is involved. */
-function storedValue(rev: Revision): string | null {
-  const s = rev.stored;
-  if (typeof s === 'number') throw new Error('kv snapshot: a spilled value, but the source has no readValue to read it');
-  return s;
+/**
+ * ImageLayout says where an encoder put each key's revisions in the image it
+ * wrote, so that the next encode can copy them instead of encoding them again
+ * (a history only grows between two encodes, unless compaction or a restore
+ * replaced it). Indexed by the key's place in the image.
+ */
+export interface ImageLayout {
+  /** the source's tag: the store uses a layout only for the keyspace state it was made from */
+  readonly tag: unknown;
+  /** the image's keys in ascending order, in chunks as captured */
+  readonly keyChunks: string[][];
+  /** per key: where its first revision's bytes start in the image, and how many bytes its revisions take */
+  readonly offsets: Float64Array;
+  readonly lengths: Uint32Array;
+  /** per key: how many revisions (0: not to be copied), and the main revision of the last */
+  readonly counts: Uint32Array;
+  readonly lastMain: Float64Array;
+  /** the image's size, checksum included */
+  readonly imageBytes: number;
+}
+
+/** ImageReader reads an earlier image back (the host's I/O: its snapshot file). */
+export interface ImageReader {
+  /** rewind says the next copies start from the image's beginning again (an encode started over) */
+  rewind(): void;
+  /** copy writes `length` bytes of the image from `offset` into `into` at `at`; offsets mostly ascend */
+  copy(offset: number, length: number, into: Uint8Array, at: number): void;
+  /** verify checks, once every copy is made, that the image read is the one written (its checksum); throws if not */
+  verify(): void;
+  /** close lets go of the image (called once, when the encoder closes) */
+  close(): void;
+}
+
+/** SnapshotBase is an earlier image to copy revisions from: its layout and its reader. */
+export interface SnapshotBase {
+  layout: ImageLayout;
+  reader: ImageReader;
+}
+
+/**
+ * SnapshotBaseError: reading the base image failed or it proved not to be
+ * the image its layout describes (its file damaged). The encode must start
+ * over without a base (SnapshotEncoder.dropBase); the store is not at fault.
+ */
+export class SnapshotBaseError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`kv snapshot: the base image cannot be used: ${message}`, options);
+    this.name = 'SnapshotBaseError';
+  }
+}
+
+/** noSpill is copySpilled for a source that spills nothing. */
+function noSpill(): void {
+  throw new Error('kv snapshot: a spilled value, but the source has no copySpilled to read it');
 }
 
 /**
@@ -116,6 +179,12 @@ interface Sink {
   u8(value: number): void;
   u32(value: number): void;
   latin1(value: string): void;
+  /** spilled writes a spilled value as latin1 would its string, its bytes copied by `copy` */
+  spilled(ref: number, copy: (ref: number, into: Uint8Array, at: number) => void): void;
+  /** copied writes `length` bytes of the base image from `offset` */
+  copied(offset: number, length: number, reader: ImageReader): void;
+  /** written is how many bytes of the image are written so far (0 while sizing) */
+  readonly written: number;
 }
 
 function varintSize(value: number): number {
@@ -145,6 +214,19 @@ class Sizer implements Sink {
 
   latin1(value: string): void {
     this.size += varintSize(value.length) + value.length;
+  }
+
+  spilled(ref: number): void {
+    const length = spilledLength(ref);
+    this.size += varintSize(length) + length;
+  }
+
+  copied(_offset: number, length: number): void {
+    this.size += length;
+  }
+
+  get written(): number {
+    return 0;
   }
 }
 
@@ -199,6 +281,7 @@ class Writer implements Sink {
   drain(size: number): Uint8Array {
     this.checksum();
     const out = this.buf.subarray(this.start, this.pos);
+    this.drained += out.length;
     if (this.buf.length - this.start > size + 4) this.buf = Buffer.allocUnsafe(this.start + size + 4);
     this.pos = this.start;
     this.crcTo = this.start;
@@ -258,6 +341,31 @@ class Writer implements Sink {
     }
   }
 
+  spilled(ref: number, copy: (ref: number, into: Uint8Array, at: number) => void): void {
+    const length = spilledLength(ref);
+    this.uvarint(length);
+    // Past the end nothing is copied; pos moves on regardless, so an overflow shows.
+    if (this.pos + length <= this.buf.length) copy(ref, this.buf, this.pos);
+    this.pos += length;
+  }
+
+  copied(offset: number, length: number, reader: ImageReader): void {
+    if (this.pos + length <= this.buf.length) {
+      try {
+        reader.copy(offset, length, this.buf, this.pos);
+      } catch (e) {
+        throw e instanceof SnapshotBaseError ? e : new SnapshotBaseError(`reading ${length} bytes at ${offset}: ${(e as Error)?.message ?? e}`, { cause: e });
+      }
+    }
+    this.pos += length;
+  }
+
+  /** drained is how many bytes drain handed out before the buffer's current ones */
+  drained = 0;
+
+  get written(): number {
+    return this.drained + this.pos - this.start;
+  }
   /** finish appends the CRC-32 of everything written and returns the buffer (headroom, then the image). */
   finish(): Uint8Array {
     if (this.overflowed || (!this.bounded && this.pos !== this.buf.length - 4)) {
@@ -374,8 +482,20 @@ export class SnapshotEncoder {
   private streamed = 0;
   /** streaming, after a sizing pass: the image's exact size */
   private exactSize: number | undefined;
-  private readonly readValue: (rev: Revision) => string | null;
+  private readonly copySpilled: (ref: number, into: Uint8Array, at: number) => void;
   private closed = false;
+  /** the earlier image revisions are copied from, until dropBase */
+  private base: SnapshotBase | undefined;
+  /** the base layout's key the next key is compared with: chunk, position in it, place in the image */
+  private baseChunk = 0;
+  private baseAt = 0;
+  private basePlace = 0;
+  /** the place in the image of the next key written */
+  private place = 0;
+  /** bytes copied from the base in this pass */
+  private copiedBytes = 0;
+  /** streaming: where each key's revisions go in this image (the layout, once done) */
+  private readonly record: { offsets: Float64Array; lengths: Uint32Array; counts: Uint32Array; lastMain: Float64Array } | undefined;
 
   constructor(source: SnapshotSource, headroom = 0, chunkBytes = 0) {
     if (!Number.isSafeInteger(headroom) || headroom < 0) throw new Error(`kv snapshot: headroom must be a non-negative integer, got ${headroom}`);
@@ -388,7 +508,8 @@ export class SnapshotEncoder {
       keyCount += source.keyChunks[c].length;
     }
     this.source = source;
-    this.readValue = source.readValue ?? storedValue;
+    this.copySpilled = source.copySpilled ?? noSpill;
+    this.base = source.base;
     this.keyCount = keyCount;
     this.headroom = headroom;
     this.chunkBytes = chunkBytes;
@@ -396,6 +517,12 @@ export class SnapshotEncoder {
       // Streaming: no size needed to start writing.
       this.sizer = undefined;
       this.writer = this.chunkWriter();
+      this.record = {
+        offsets: new Float64Array(keyCount),
+        lengths: new Uint32Array(keyCount),
+        counts: new Uint32Array(keyCount),
+        lastMain: new Float64Array(keyCount),
+      };
     } else if (source.totals) {
       // One pass into a buffer of bounded size: no sizing walk over every revision.
       this.sizer = undefined;
@@ -446,6 +573,48 @@ export class SnapshotEncoder {
     if (this.chunk >= 0 || this.sealed) this.resized = true;
     this.sizer = new Sizer();
     this.writer = undefined;
+    this.startOver();
+  }
+
+  /**
+   * dropBase (streaming only) starts the encode over without the base image
+   * (its reader failed: SnapshotBaseError), every revision encoded from the
+   * store. Chunks handed out before are not part of the new encode; the image
+   * is the same, so a size range or exact size known before still holds.
+   */
+  dropBase(): void {
+    if (this.chunkBytes === 0) throw new Error('kv snapshot: only a streaming encoder drops its base');
+    const base = this.base;
+    if (!base) return;
+    this.base = undefined;
+    base.reader.close();
+    if (this.sizer) this.sizer = new Sizer();
+    else this.writer = this.chunkWriter();
+    this.startOver();
+  }
+
+  /** usesBase tells whether revisions are copied from a base image (until dropBase). */
+  get usesBase(): boolean {
+    return this.base !== undefined;
+  }
+
+  /** copied is how many bytes of the image so far were copied from the base (the whole image's, once done). */
+  get copied(): number {
+    return this.copiedBytes;
+  }
+
+  /**
+   * layout (streaming) says where this image put each key's revisions, once
+   * the encode is done: give it, with a reader of the image, to the next
+   * encode of the same keyspace (SnapshotSource.base).
+   */
+  get layout(): ImageLayout | undefined {
+    const r = this.record;
+    if (!r || !this.sealed || this.ready) return undefined;
+    return { tag: this.source.tag, keyChunks: this.source.keyChunks, ...r, imageBytes: this.streamed };
+  }
+
+  private startOver(): void {
     this.chunk = -1;
     this.at = 0;
     this.ready = false;
@@ -473,6 +642,12 @@ export class SnapshotEncoder {
       writeHeader(sink, src, this.keyCount);
       this.chunk = 0;
       this.at = 0;
+      this.place = 0;
+      this.baseChunk = 0;
+      this.baseAt = 0;
+      this.basePlace = 0;
+      this.copiedBytes = 0;
+      if (sink === this.writer) this.base?.reader.rewind();
     }
     let work = 0;
     while (this.chunk < chunks.length && work < budget && !this.ready) {
@@ -481,11 +656,12 @@ export class SnapshotEncoder {
       let i = this.at;
       for (; i < keys.length && work < budget; i++) {
         const mark = chunked ? this.writer!.position : 0;
-        work += writeKey(sink, keys[i], histories[i], at, this.readValue);
+        work += this.writeKey(sink, keys[i], histories[i], at);
         if (chunked && this.writer!.overflowed) {
           if (!this.makeRoom(mark)) break;
-          writeKey(sink, keys[i], histories[i], at, this.readValue); // again, into the buffer grown to its size
+          this.writeKey(sink, keys[i], histories[i], at); // again, into the buffer grown to its size
         }
+        this.place++;
         if (settled && sink === this.writer) settled(keys[i], histories[i]);
       }
       if (i < keys.length) {
@@ -519,6 +695,14 @@ export class SnapshotEncoder {
       this.sizer = undefined;
       this.chunk = -1;
       return false;
+    }
+    if (this.base) {
+      // Every copy is made: the base must prove to be the image its layout describes before this one is complete.
+      try {
+        this.base.reader.verify();
+      } catch (e) {
+        throw e instanceof SnapshotBaseError ? e : new SnapshotBaseError((e as Error)?.message ?? String(e), { cause: e });
+      }
     }
     if (chunked) {
       this.writer!.seal();
@@ -594,7 +778,86 @@ export class SnapshotEncoder {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.base?.reader.close();
     this.source.release?.();
+  }
+
+  /**
+   * writeKey writes one key and the revisions of its history up to revision
+   * `at` (those appended later are not part of the image), copying from the
+   * base image those it holds; returns the work done (revisions encoded + 1,
+   * and a revision's worth per 4 KiB copied).
+   */
+  private writeKey(w: Sink, key: string, history: History, at: number): number {
+    let count = history.length;
+    while (count > 0 && history[count - 1].main > at) count--;
+    if (count === 0) throw new Error(`kv snapshot: a key has no revision at or before the snapshot's revision ${at}`);
+    w.latin1(key);
+    w.uvarint(count);
+    const start = w.written;
+    let from = 0;
+    let work = 1;
+    const base = this.base;
+    if (base) {
+      const j = this.baseMatch(key);
+      const l = base.layout;
+      // The base's revisions of this key are still the first of its history (the
+      // store gives a base only while histories were only appended to): copy them.
+      const n = j >= 0 ? l.counts[j] : 0;
+      if (n > 0 && n <= count && history[n - 1].main === l.lastMain[j]) {
+        w.copied(l.offsets[j], l.lengths[j], base.reader);
+        if (w === this.writer) this.copiedBytes += l.lengths[j];
+        from = n;
+        work += Math.floor(l.lengths[j] / 4096);
+      }
+    }
+    const copySpilled = this.copySpilled;
+    for (let j = from; j < count; j++) {
+      const rev = history[j];
+      w.uvarint(rev.main);
+      w.uvarint(rev.sub);
+      const value = rev.stored;
+      if (value === null) {
+        w.u8(0);
+      } else {
+        w.u8(1);
+        w.uvarint(rev.createRevision);
+        w.uvarint(rev.version);
+        if (typeof value === 'string') w.latin1(value);
+        else w.spilled(value, copySpilled);
+      }
+    }
+    const r = this.record;
+    if (r && w === this.writer) {
+      const p = this.place;
+      const length = w.written - start;
+      r.offsets[p] = start;
+      r.lengths[p] = length;
+      r.counts[p] = length < 2 ** 32 ? count : 0; // a history of 4 GiB or more is never copied
+      r.lastMain[p] = history[count - 1].main;
+    }
+    return work + count - from;
+  }
+
+  /** baseMatch moves the base cursor up to `key` (keys come in ascending order) and returns its place in the base image, or -1. */
+  private baseMatch(key: string): number {
+    const chunks = this.base!.layout.keyChunks;
+    while (this.baseChunk < chunks.length) {
+      const keys = chunks[this.baseChunk];
+      if (this.baseAt >= keys.length) {
+        this.baseChunk++;
+        this.baseAt = 0;
+        continue;
+      }
+      const k = keys[this.baseAt];
+      if (k < key) {
+        this.baseAt++;
+        this.basePlace++;
+        continue;
+      }
+      return k === key ? this.basePlace : -1;
+    }
+    return -1;
   }
 
   /** result is the complete buffer (headroom, then the image); throws before the encoder is done. */
@@ -618,34 +881,6 @@ function writeHeader(w: Sink, src: SnapshotSource, keyCount: number): void {
     w.u32(parseInt(cp.digest.slice(8, 16), 16));
   }
   w.uvarint(keyCount);
-}
-
-/**
- * writeKey writes one key and the revisions of its history up to revision
- * `at` (those appended later are not part of the image); returns the work
- * done (revisions + 1).
- */
-function writeKey(w: Sink, key: string, history: History, at: number, readValue: (rev: Revision) => string | null): number {
-  let count = history.length;
-  while (count > 0 && history[count - 1].main > at) count--;
-  if (count === 0) throw new Error(`kv snapshot: a key has no revision at or before the snapshot's revision ${at}`);
-  w.latin1(key);
-  w.uvarint(count);
-  for (let j = 0; j < count; j++) {
-    const rev = history[j];
-    w.uvarint(rev.main);
-    w.uvarint(rev.sub);
-    const value = readValue(rev);
-    if (value === null) {
-      w.u8(0);
-    } else {
-      w.u8(1);
-      w.uvarint(rev.createRevision);
-      w.uvarint(rev.version);
-      w.latin1(value);
-    }
-  }
-  return count + 1;
 }
 
 /**

@@ -8,6 +8,7 @@
 // This module holds the contract, the reference format and the
 // implementations that keep everything in memory; the file-backed one, which
 // does I/O, lives in replica/storage/value-spill.ts. Nothing here may do I/O.
+import { Buffer } from 'node:buffer';
 
 /**
  * ValueSpill stores latin1 strings (every char < 256) and returns them by
@@ -21,6 +22,13 @@ export interface ValueSpill {
   put(value: string): number | undefined;
   /** get returns the value stored under `ref`; a reference never stored or already released throws. */
   get(ref: number): string;
+  /**
+   * copyInto writes the latin1 bytes of the value stored under `ref` into
+   * `into` from `at` (which must have spilledLength(ref) bytes of room there)
+   * without making a string of them: a snapshot encode copies every old
+   * value. Throws as get does.
+   */
+  copyInto(ref: number, into: Uint8Array, at: number): void;
   /** drop says the keyspace no longer refers to `ref` (its revision was compacted away). */
   drop(ref: number): void;
   /** retireAll says the keyspace no longer refers to any reference handed out so far (a restore replaced it). */
@@ -61,6 +69,9 @@ export const KEEP_IN_MEMORY: ValueSpill = {
   get: (ref) => {
     throw new Error(`value spill: reference ${ref} was never stored (this keyspace spills nothing)`);
   },
+  copyInto: (ref) => {
+    throw new Error(`value spill: reference ${ref} was never stored (this keyspace spills nothing)`);
+  },
   drop: () => {},
   retireAll: () => {},
   hold: () => () => {},
@@ -96,6 +107,10 @@ export class MemorySpill implements ValueSpill {
     const v = this.values.get(ref);
     if (v === undefined) throw new Error(`value spill: reference ${ref} is not held (dropped, retired or never stored)`);
     return v;
+  }
+
+  copyInto(ref: number, into: Uint8Array, at: number): void {
+    Buffer.from(into.buffer, into.byteOffset, into.byteLength).write(this.get(ref), at, 'latin1');
   }
 
   drop(ref: number): void {

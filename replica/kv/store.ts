@@ -13,10 +13,16 @@ import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
 import { KEEP_IN_MEMORY, type ValueSpill } from './spill.ts';
 import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
-import type { SnapshotSource } from './snapshot.ts';
+import type { SnapshotBase, SnapshotSource } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
 import type { Checkpoint, HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from './types.ts';
 import { checkCommand, checkRange } from './validate.ts';
+
+/** KeyspaceTag identifies the state a snapshot layout was made from: a keyspace, and how many of its history arrays had been replaced then. */
+interface KeyspaceTag {
+  keyspace: Keyspace;
+  replacements: number;
+}
 
 /** KvStoreOptions must be identical on every member of a group. */
 export interface KvStoreOptions {
@@ -197,15 +203,28 @@ export class KvStore {
    * encoder that hands the image out in chunks of about `chunkBytes` (see
    * SnapshotEncoder): the bytes of snapshot() taken now, never whole in memory.
    */
-  streamSnapshot(chunkBytes: number): SnapshotEncoder {
+  /**
+   * With `base` (an image an earlier streamSnapshot of this store wrote: its
+   * encoder's layout, and a reader of it), the revisions it holds are copied
+   * from it instead of encoded again, when it is of this keyspace as it is
+   * now (no restore, compaction or rewritten value since; else it is closed
+   * and not used). The bytes are the same either way.
+   */
+  streamSnapshot(chunkBytes: number, base?: SnapshotBase): SnapshotEncoder {
     if (!(chunkBytes > 0)) throw new Error(`kv: streamSnapshot needs a positive chunk size, got ${chunkBytes}`);
-    return new SnapshotEncoder(this.captureSource(), 0, chunkBytes);
+    const source = this.captureSource();
+    const tag = base?.layout.tag as KeyspaceTag | undefined;
+    if (base && tag?.keyspace === this.ks && tag.replacements === (source.tag as KeyspaceTag).replacements) source.base = base;
+    else base?.reader.close();
+    return new SnapshotEncoder(source, 0, chunkBytes);
   }
 
   private captureSource(): SnapshotSource {
     const ks = this.ks;
     const { revision, keys, histories, totals, replacements, release } = ks.capture();
+    const tag: KeyspaceTag = { keyspace: ks, replacements };
     return {
+      tag,
       appliedIndex: this.applied,
       currentRevision: revision,
       compactRevision: this.ks.compactRevision,
@@ -213,7 +232,7 @@ export class KvStore {
       keyChunks: keys,
       historyChunks: histories,
       totals,
-      readValue: (rev) => ks.readValue(rev),
+      copySpilled: (ref, into, at) => ks.spill.copyInto(ref, into, at),
       release,
       // Only while this keyspace is the store's: after a restore its values are no longer referred to.
       settled: (key, history) => {

@@ -73,6 +73,11 @@ export function createReplicaMetrics(labels: { member: string }) {
       buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
       registers: r,
     }),
+    snapshotCopiedBytes: new Counter({
+      name: 'replicant_snapshot_copied_bytes_total',
+      help: 'Bytes of own snapshots copied from the snapshot before instead of encoded from the store.',
+      registers: r,
+    }),
     peerSendFailures: new Counter({
       name: 'replicant_peer_send_failures_total',
       help: 'Raft messages that could not be delivered to a peer.',

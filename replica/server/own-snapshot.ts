@@ -5,12 +5,14 @@
 // the encoder's size range (from the store's totals) fixes how many bytes
 // that length takes, and when the range cannot (its bounds straddle a varint
 // size, or the image fell outside it) the encoder sizes the image exactly
-// first. The result is a finished, fsynced file under its temporary name:
+// first. An encoder copying revisions from the image before (its base) whose
+// reads fail, or prove the file damaged, starts over without it. The result
+// is a finished, fsynced file under its temporary name:
 // the member's loop commits it (DiskStorage.commitSnapshotFile) or aborts it.
 // It owns the encoder and closes it once the stream settled (finished, failed
 // or cancelled). It must never leave a temp file behind on failure or cancel,
 // and never commit anything itself.
-import type { SnapshotEncoder } from '../kv/index.ts';
+import { SnapshotBaseError, type ImageLayout, type SnapshotEncoder } from '../kv/index.ts';
 import type { SnapshotMetadata } from '../raft/types.ts';
 import { DataLengthMismatchError, lengthRangeUsable } from '../storage/index.ts';
 import type { DiskStorage, StreamedSnapshotFile } from '../storage/index.ts';
@@ -24,6 +26,10 @@ export interface OwnSnapshotStats extends SlicedEncodeStats {
   bytes: number;
   /** the encoder sized the image exactly first (its totals could not fix the length's size) */
   sized: boolean;
+  /** how many bytes of the image were copied from the image before, once finished */
+  copiedBytes: number;
+  /** why the base was dropped and the image encoded from the store after all, if it was */
+  baseDropped?: string;
 }
 
 export interface OwnSnapshotStream {
@@ -35,6 +41,8 @@ export interface OwnSnapshotStream {
   /** what failed, if anything did */
   readonly error: unknown;
   readonly stats: OwnSnapshotStats;
+  /** where the image put each key's revisions, once finished: the next own snapshot's base, with this file */
+  readonly layout: ImageLayout | undefined;
   /** cancel stops the encode before its next slice and removes the file (done then settles with no file). */
   cancel(): void;
 }
@@ -52,7 +60,7 @@ export function streamOwnSnapshot(
   onFinished: () => void,
   chunkOptions: { sliceMs?: number; stepRevisions?: number; restFactor?: () => number } = {},
 ): OwnSnapshotStream {
-  const stats: OwnSnapshotStats = { slices: 0, busyMs: 0, longestSliceMs: 0, bytes: 0, sized: false };
+  const stats: OwnSnapshotStats = { slices: 0, busyMs: 0, longestSliceMs: 0, bytes: 0, sized: false, copiedBytes: 0 };
   let slices: SlicedEncode | undefined;
   let cancelled = false;
   const job = {
@@ -61,6 +69,9 @@ export function streamOwnSnapshot(
     file: undefined as StreamedSnapshotFile | undefined,
     error: undefined as unknown,
     stats,
+    get layout(): ImageLayout | undefined {
+      return job.finished && job.file ? encoder.layout : undefined;
+    },
     cancel(): void {
       if (job.finished) return;
       cancelled = true;
@@ -100,20 +111,35 @@ export function streamOwnSnapshot(
   job.done = (async () => {
     try {
       let file: StreamedSnapshotFile | undefined;
-      try {
-        file = await attempt();
-      } catch (e) {
-        if (!(e instanceof DataLengthMismatchError) || cancelled) throw e;
-        // The totals' range did not hold (it always should): size exactly, write again.
-        encoder.sizeExactly();
-        stats.sized = true;
-        file = await attempt();
+      let resized = false;
+      for (;;) {
+        try {
+          file = await attempt();
+          break;
+        } catch (e) {
+          if (cancelled) throw e;
+          if (e instanceof SnapshotBaseError && encoder.usesBase) {
+            // The image before is not what its layout says (its file damaged since): encode everything from the store.
+            encoder.dropBase();
+            stats.baseDropped = e.message;
+          } else if (e instanceof DataLengthMismatchError && !resized) {
+            // The totals' range did not hold (it always should): size exactly, write again.
+            encoder.sizeExactly();
+            stats.sized = true;
+            resized = true;
+          } else {
+            throw e;
+          }
+        }
       }
       if (file && cancelled) {
         await file.abort();
         file = undefined;
       }
-      if (file) stats.bytes = file.bytes;
+      if (file) {
+        stats.bytes = file.bytes;
+        stats.copiedBytes = encoder.copied;
+      }
       job.file = file;
     } catch (e) {
       job.error = e ?? new Error('own snapshot failed');

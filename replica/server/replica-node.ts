@@ -26,8 +26,8 @@ import {
   type Snapshot,
   type Status,
 } from '../raft/index.ts';
-import { decodeCommand, type KvCommand, type KvResult, type KvStore } from '../kv/index.ts';
-import type { DiskStorage } from '../storage/index.ts';
+import { decodeCommand, type ImageLayout, type KvCommand, type KvResult, type KvStore, type SnapshotBase } from '../kv/index.ts';
+import { SnapshotImageReader, type DiskStorage } from '../storage/index.ts';
 import { EtcdError } from './etcdapi/index.ts';
 import { decodeEntry, decodeSnapshot, encodeKvEntries, encodePublishEntry, snapshotEnvelope } from './envelope.ts';
 import { MemberTable } from './members.ts';
@@ -147,6 +147,12 @@ export class ReplicaNode {
   private snapshotEncoding: OwnSnapshot | undefined;
   /** the own snapshot being written in the background, if any (see maybeSnapshot) */
   private snapshotInFlight: Promise<void> | undefined;
+  /**
+   * the KV image in this member's last own snapshot file, and where it put
+   * each key's revisions: the next own snapshot copies the revisions it
+   * holds instead of encoding them again (see maybeSnapshot)
+   */
+  private lastImage: { layout: ImageLayout; file: string; offset: number } | undefined;
   private fatalReported = false;
   /** where in each snapshot period this member snapshots (see snapshot-schedule.ts) */
   private readonly snapshotPhase: number;
@@ -576,6 +582,7 @@ export class ReplicaNode {
     const { members, kv } = decodeSnapshot(snap.data);
     const table = MemberTable.decode(members, snap.metadata.confState);
     this.kv.restore(kv);
+    this.lastImage = undefined; // of the keyspace just replaced
     this.kv.advanceTo(snap.metadata.index);
     for (const m of this.members.list()) if (m.id !== this.id && m.peerURLs.length > 0) this.peerHints.set(m.id, m.peerURLs[0]);
     this.members = table;
@@ -658,12 +665,25 @@ export class ReplicaNode {
     const confState = this.raw.raft.trk.confState();
     const metadata = { index: applied, term: this.o.mem.term(applied), confState };
     // The capture holds the store's spilled values until the stream closes the encoder.
-    const encoder = this.kv.streamSnapshot(SNAPSHOT_CHUNK_BYTES);
+    const encoder = this.kv.streamSnapshot(SNAPSHOT_CHUNK_BYTES, this.openLastImage());
     const captureMs = performance.now() - started;
     // A leader's encode slows every write of the group: it rests longer between slices.
     const restFactor = () => (this.raw.raft.state === 'leader' ? LEADER_SNAPSHOT_REST_FACTOR : 1);
     const stream = streamOwnSnapshot(this.o.disk, metadata, envelope, encoder, () => this.kick(), { restFactor });
-    this.snapshotEncoding = { applied, confState, started, captureMs, stream };
+    this.snapshotEncoding = { applied, confState, started, captureMs, stream, envelopeBytes: envelope.length };
+  }
+
+  /** openLastImage opens the image of the last own snapshot for the next to copy from, if there is one and it opens. */
+  private openLastImage(): SnapshotBase | undefined {
+    const last = this.lastImage;
+    if (!last) return undefined;
+    try {
+      return { layout: last.layout, reader: SnapshotImageReader.open(last.file, last.offset, last.layout.imageBytes) };
+    } catch (e) {
+      this.lastImage = undefined;
+      this.log.warn({ err: e, file: last.file }, 'cannot open the last own snapshot to copy from it; encoding every revision');
+      return undefined;
+    }
   }
 
   /** saveOwnSnapshot commits a streamed own snapshot's file and records it (step 3 of maybeSnapshot). */
@@ -690,10 +710,13 @@ export class ReplicaNode {
     if (verdict === 'fail') throw stream.error;
     if (verdict === 'cancelled' || !file) return; // the member is stopping
     const encodedMs = performance.now() - started;
-    const { slices, busyMs, longestSliceMs, bytes, sized } = stream.stats;
+    const { slices, busyMs, longestSliceMs, bytes, sized, copiedBytes, baseDropped } = stream.stats;
+    const layout = stream.layout;
     this.snapshotInFlight = this.o.disk.commitSnapshotFile(file).then(
       () => {
         this.snapshotInFlight = undefined;
+        // Unless a snapshot from the leader replaced the keyspace meanwhile (the store then refuses the layout).
+        if (layout) this.lastImage = { layout, file: file.file, offset: file.dataOffset + job.envelopeBytes };
         if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
         // Raft's storage learns of it only now that it is durable (nothing
         // newer can have replaced it meanwhile: a snapshot from the leader is
@@ -704,6 +727,7 @@ export class ReplicaNode {
         const compactTo = applied - this.o.snapshotCatchupEntries;
         if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
         this.o.metrics.snapshots.inc({ kind: 'taken' });
+        this.o.metrics.snapshotCopiedBytes.inc(copiedBytes);
         this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
         this.log.info(
           {
@@ -715,6 +739,8 @@ export class ReplicaNode {
             slices,
             longestSliceMs: round1(longestSliceMs),
             sizedFirst: sized,
+            copiedFromLast: copiedBytes,
+            ...(baseDropped !== undefined ? { lastDropped: baseDropped } : {}),
             totalMs: Math.round(performance.now() - started),
           },
           'saved snapshot',
@@ -1109,6 +1135,8 @@ interface OwnSnapshot {
   started: number;
   captureMs: number;
   stream: OwnSnapshotStream;
+  /** the envelope's size: the KV image follows it in the file's data */
+  envelopeBytes: number;
 }
 
 function round1(ms: number): number {

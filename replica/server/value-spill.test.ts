@@ -1,7 +1,8 @@
 // A member's own snapshots move the values of overwritten revisions into its
 // data dir's spill files (replica/storage/value-spill.ts): old revisions read
-// back from them, later snapshots encode them, and after a restart (the spill
-// wiped, the store rebuilt from snapshot and WAL) every revision reads the same.
+// back from them, later snapshots copy them from the snapshot before, and
+// after a restart (the spill wiped, the store rebuilt from snapshot and WAL)
+// every revision reads the same.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,6 +47,14 @@ test('old values go to the spill files, read back the same, and survive a restar
   const spilled = Number(/^replicant_store_spilled_bytes\{[^}]*\} (\d+)$/m.exec(scrape)?.[1]);
   assert.ok(spilled >= 1000 && spilled <= 2000 * 1000, `replicant_store_spilled_bytes ${spilled}`);
   await until('an own snapshot was taken (it encoded spilled values)', () => fs.readdirSync(path.join(dir, 'member', 'snap')).some((f) => f.endsWith('.snap')), 20_000);
+  // More writes (to other keys) until later snapshots copied (most of) what the ones before held.
+  let copied = 0;
+  for (let i = 0; copied < 2000 * 500; i++) {
+    if (i === 100) assert.fail(`own snapshots copied ${copied} bytes from the ones before, after 5000 more puts`);
+    await Promise.all(Array.from({ length: 50 }, (_, j) => put(handle, `other-${j}`, valueFor(i * 50 + j))));
+    const metrics = await (await fetch(`http://127.0.0.1:${handle.metricsPort}/metrics`)).text();
+    copied = Number(/^replicant_snapshot_copied_bytes_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  }
   await handle.stop({ transferLeadership: false });
   assert.equal(fs.existsSync(spillDir), false, 'a stopping member removes its spill');
   fs.mkdirSync(spillDir);

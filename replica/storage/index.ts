@@ -6,6 +6,7 @@ export type { OpenedStorage } from './disk-storage.ts';
 export { DataLengthMismatchError, lengthRangeUsable } from './snapshot-file.ts';
 export type { StreamedSnapshotFile } from './snapshot-file.ts';
 export { FileSpill, openValueSpill } from './value-spill.ts';
+export { SnapshotImageReader } from './image-reader.ts';
 export type { FileSpillOptions, FileSpillStats } from './value-spill.ts';
 export type { StorageIds, StorageOptions, RecoveredState, WalStats } from './types.ts';
 export {

@@ -247,6 +247,11 @@ export class StreamedSnapshotFile {
     }
   }
 
+  /** dataOffset is where the data starts in the file (after the head). */
+  get dataOffset(): number {
+    return this.headSize;
+  }
+
   /** bytes is how much data was appended so far. */
   get bytes(): number {
     return this.dataLength;

@@ -4,12 +4,14 @@
 // store spilling into it answers exactly as one keeping everything in memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { FileSpill } from './value-spill.ts';
 import { Driver } from '../kv/testing.ts';
+import { spilledLength } from '../kv/index.ts';
 
 function tempDir(t: { after: (f: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-spill-'));
@@ -28,6 +30,21 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 
 const files = (dir: string) => fs.readdirSync(dir).sort();
 
+/**
+ * readBack reads a value through copyInto (into the middle of a buffer, as
+ * a snapshot encoder does), then through get, and checks they agree and
+ * that copyInto wrote nothing outside the value's place.
+ */
+function readBack(spill: FileSpill, ref: number): string {
+  const length = spilledLength(ref);
+  const into = Buffer.alloc(length + 6, 0xee);
+  spill.copyInto(ref, into, 3);
+  const value = spill.get(ref);
+  assert.equal(into.toString('latin1', 3, 3 + length), value, 'copyInto copies the bytes get decodes');
+  assert.ok(into.subarray(0, 3).every((b) => b === 0xee) && into.subarray(3 + length).every((b) => b === 0xee), 'nothing written around the value');
+  return value;
+}
+
 test('values read back the same from the chunk being filled and from the files; every latin1 char survives', async (t) => {
   const dir = path.join(tempDir(t), 'spill');
   fs.mkdirSync(dir);
@@ -38,9 +55,9 @@ test('values read back the same from the chunk being filled and from the files; 
   const values = Array.from({ length: 40 }, (_, i) => all.slice(i * 5, i * 5 + 10 + (i % 30)));
   const refs = values.map((v) => spill.put(v)!);
   assert.ok(refs.every((r) => r !== undefined));
-  values.forEach((v, i) => assert.equal(spill.get(refs[i]), v, `value ${i} before its chunk was written`));
+  values.forEach((v, i) => assert.equal(readBack(spill, refs[i]), v, `value ${i} before its chunk was written`));
   await until(() => spill.stats().chunksInMemory === 1, 'the full chunks to be written');
-  values.forEach((v, i) => assert.equal(spill.get(refs[i]), v, `value ${i} read back from its file`));
+  values.forEach((v, i) => assert.equal(readBack(spill, refs[i]), v, `value ${i} read back from its file`));
   assert.ok(files(dir).length >= 3, `several segments: ${files(dir)}`);
   assert.equal(spill.put(''), undefined, 'an empty value is not worth a reference');
   assert.equal(spill.put('x'.repeat(65)), undefined, 'a value larger than a chunk stays in memory');
@@ -89,11 +106,11 @@ test('reads in order under a hold come a block at a time, never stale for a chun
   fs.writeSync(fd, 'later', 48);
   fs.closeSync(fd);
   const release = spill.hold();
-  assert.equal(spill.get(a[0]), 'a-val-0', 'in order: a block is read, up to the chunk still in memory');
-  assert.equal(spill.get(a[4]), 'a-val-4', 'from the chunk in memory');
+  assert.equal(readBack(spill, a[0]), 'a-val-0', 'in order: a block is read, up to the chunk still in memory');
+  assert.equal(readBack(spill, a[4]), 'a-val-4', 'from the chunk in memory');
   spill.put('b-val-0'); // a hold began: a new segment; chunk 2 is written out
   await until(() => spill.stats().chunksInMemory === 1, 'chunk 2 to be written');
-  a.forEach((r, i) => assert.equal(spill.get(r), `a-val-${i}`, `value ${i} after its chunk left memory`));
+  a.forEach((r, i) => assert.equal(readBack(spill, r), `a-val-${i}`, `value ${i} after its chunk left memory`));
   release();
   await spill.close();
 });

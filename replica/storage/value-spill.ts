@@ -95,6 +95,8 @@ export class FileSpill implements ValueSpill {
   private current: Chunk | undefined;
   private readonly spare: Buffer[] = [];
   private readonly scratch: Buffer;
+  /** where locate found the last value read */
+  private located: Buffer | undefined;
   private holds = 0;
   private liveBytes = 0;
   private stopped: string | undefined;
@@ -139,20 +141,36 @@ export class FileSpill implements ValueSpill {
   }
 
   get(ref: number): string {
+    const at = this.locate(ref);
+    return this.located!.toString('latin1', at, at + spilledLength(ref));
+  }
+
+  copyInto(ref: number, into: Uint8Array, at: number): void {
+    const from = this.locate(ref);
+    this.located!.copy(into, at, from, from + spilledLength(ref));
+  }
+
+  /**
+   * locate finds the bytes of the value under `ref`: they start at the
+   * returned offset of `located` (a chunk still in memory, a block read
+   * ahead, or the scratch buffer), valid until the next call.
+   */
+  private locate(ref: number): number {
     if (this.closed) throw new Error('value spill: read after close');
     const length = spilledLength(ref);
     const position = spilledPosition(ref);
     const chunk = this.inMemory.get(Math.floor(position / this.chunkBytes));
     if (chunk) {
-      const at = position % this.chunkBytes;
-      return chunk.buf.toString('latin1', at, at + length);
+      this.located = chunk.buf;
+      return position % this.chunkBytes;
     }
     const seg = this.segments.get(Math.floor(position / this.segmentBytes));
     if (!seg) throw new Error(`value spill: reference ${ref} points into a segment that is gone`);
     const offset = position % this.segmentBytes;
     const ahead = seg.ahead;
     if (ahead && offset >= seg.aheadAt && offset + length <= seg.aheadAt + seg.aheadLength) {
-      return ahead.toString('latin1', offset - seg.aheadAt, offset - seg.aheadAt + length);
+      this.located = ahead;
+      return offset - seg.aheadAt;
     }
     // Reads in order while a hold is open (a snapshot encode) take a block at a time.
     const inOrder = this.holds > 0 && offset >= seg.readEnd && offset - seg.readEnd < this.readAheadBytes && length < this.readAheadBytes;
@@ -166,12 +184,14 @@ export class FileSpill implements ValueSpill {
       if (n < length) throw new Error(`value spill: read ${n} of ${length} bytes at ${offset} of ${seg.file}`);
       seg.aheadAt = offset;
       seg.aheadLength = n;
-      return buf.toString('latin1', 0, length);
+      this.located = buf;
+      return 0;
     }
     const buf = length <= this.scratch.length ? this.scratch : Buffer.allocUnsafe(length);
     const n = fs.readSync(seg.fd, buf, 0, length, offset);
     if (n !== length) throw new Error(`value spill: read ${n} of ${length} bytes at ${offset} of ${seg.file}`);
-    return buf.toString('latin1', 0, length);
+    this.located = buf;
+    return 0;
   }
 
   drop(ref: number): void {

@@ -1,0 +1,78 @@
+// Measures what a member's own snapshot encode costs its event loop: a KV
+// store spilling old values into files as a member's does (FileSpill), filled
+// with the put workloads' shape (256-byte values over 100,000 keys), encoded
+// streaming (KvStore.streamSnapshot) into a file after every batch of puts,
+// as the member's snapshot schedule would, each copying what the one before
+// holds from its file (SnapshotImageReader), as a member does, or with
+// --full encoding every revision from the store. Prints, per encode, the
+// revisions held, the image's size, the bytes copied, wall and CPU time,
+// and the collector's pause time.
+// Run: node test/bench/snapshot-encode.ts [--batches N] [--batch PUTS] [--full]
+// A measurement tool: never part of `npm test`.
+import { Buffer } from 'node:buffer';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { KvStore, type ImageLayout } from '../../replica/kv/index.ts';
+import { FileSpill, SnapshotImageReader } from '../../replica/storage/index.ts';
+
+const { values: flags } = parseArgs({ options: { batches: { type: 'string' }, batch: { type: 'string' }, full: { type: 'boolean' } } });
+const BATCHES = Number(flags.batches ?? 5);
+const BATCH = Number(flags.batch ?? 200_000);
+const KEYSPACE = 100_000;
+
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-encode-bench-'));
+const spill = FileSpill.open(path.join(dir, 'spill'));
+const store = new KvStore({ spill });
+const value = Buffer.alloc(256, 'v');
+let index = 0;
+let seed = 1;
+let last: { layout: ImageLayout; file: string } | undefined;
+try {
+  for (let b = 1; b <= BATCHES; b++) {
+    for (let i = 0; i < BATCH; i++) {
+      seed = (seed * 48271) % 2147483647;
+      store.apply(++index, { kind: 'put', requestId: index, request: { key: Buffer.from(`key-${seed % KEYSPACE}`), value } });
+    }
+    await new Promise((r) => setImmediate(r)); // let the spill's writes finish, as between a member's slices
+    const gc0 = gcMs;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const base = last && !flags.full ? { layout: last.layout, reader: SnapshotImageReader.open(last.file, 0, last.layout.imageBytes) } : undefined;
+    const enc = store.streamSnapshot(1 << 20, base);
+    const file = path.join(dir, `image-${b}`);
+    const fd = fs.openSync(file, 'w');
+    let bytes = 0;
+    for (;;) {
+      const done = enc.step(1024);
+      const chunk = enc.takeChunk();
+      if (chunk) {
+        fs.writeSync(fd, chunk);
+        bytes += chunk.length;
+      }
+      if (done && enc.done) break;
+    }
+    fs.closeSync(fd);
+    enc.close();
+    if (last) fs.rmSync(last.file);
+    last = { layout: enc.layout!, file };
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    await new Promise((r) => setImmediate(r));
+    const revs = store.stats().revisions;
+    console.log(
+      `encode ${b}: ${revs.toLocaleString('en')} revisions, ${(bytes / 2 ** 20).toFixed(0)} MiB (${(enc.copied / 2 ** 20).toFixed(0)} MiB copied): wall ${ms.toFixed(0)} ms, ` +
+        `cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${((ms * 1000) / revs).toFixed(2)} us/revision, gc ${(gcMs - gc0).toFixed(0)} ms`,
+    );
+  }
+} finally {
+  await spill.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
