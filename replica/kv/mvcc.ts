@@ -31,7 +31,12 @@ export class Revision {
   readonly sub: number;
   readonly createRevision: number;
   readonly version: number;
-  /** the latin1 value, null for a tombstone, or the ValueSpill reference of a spilled value */
+  /**
+   * the latin1 value, null for a tombstone, or for a spilled value its slot
+   * in the keyspace's table of spill references (Keyspace.spillRef): a small
+   * integer, which V8 keeps in the object, where a reference (up to 53 bits)
+   * would be a heap number of its own, one more object per old revision
+   */
   stored: string | null | number;
 
   constructor(main: number, sub: number, createRevision: number, version: number, value: string | null) {
@@ -47,11 +52,6 @@ export class Revision {
     return this.stored === null;
   }
 
-  /** valueLength is the value's length in latin1 chars (0 for a tombstone), spilled or not. */
-  get valueLength(): number {
-    const s = this.stored;
-    return typeof s === 'string' ? s.length : s === null ? 0 : spilledLength(s);
-  }
 }
 
 /** headHash is the digest contribution of `rev` while it is `key`'s live head (never a tombstone, never spilled). */
@@ -136,6 +136,14 @@ export class Keyspace {
   private valueChars = 0;
   /** counts the times a history array in the index was replaced (compaction, rewriteValue): see spillSettled */
   private replacements = 0;
+  /** the spill reference of each slot a spilled revision holds (Revision.stored) */
+  private slotRefs = new Float64Array(1024);
+  /** slots handed out so far; those free again; those let go while a capture was open (free once none is) */
+  private slotsUsed = 0;
+  private freeSlots: number[] = [];
+  private slotsLetGo: number[] = [];
+  /** captures not yet released: a slot let go meanwhile may still be read by their encoders */
+  private openCaptures = 0;
 
   constructor(spill: ValueSpill = KEEP_IN_MEMORY) {
     this.spill = spill;
@@ -144,7 +152,18 @@ export class Keyspace {
   /** readValue returns a revision's value (null for a tombstone), reading it back from the spill if it was moved there. */
   readValue(rev: Revision): string | null {
     const s = rev.stored;
-    return typeof s === 'number' ? this.spill.get(s) : s;
+    return typeof s === 'number' ? this.spill.get(this.slotRefs[s]) : s;
+  }
+
+  /** spillRef is the spill reference of a spilled revision's slot (its `stored`). */
+  spillRef(slot: number): number {
+    return this.slotRefs[slot];
+  }
+
+  /** valueLength is a revision's value length in latin1 chars (0 for a tombstone), spilled or not. */
+  valueLength(rev: Revision): number {
+    const s = rev.stored;
+    return typeof s === 'string' ? s.length : s === null ? 0 : spilledLength(this.slotRefs[s]);
   }
 
   /** revisions is the number of revisions held (all keys, all history). */
@@ -282,7 +301,7 @@ export class Keyspace {
       for (let i = 0; i < keepFrom; i++) {
         const gone = history[i];
         this.account(key, gone, -1);
-        if (typeof gone.stored === 'number') this.spill.drop(gone.stored);
+        if (typeof gone.stored === 'number') this.dropSlot(gone.stored);
       }
       // A new array, never a splice: a snapshot being encoded may hold the old one (see History).
       const kept = history.slice(keepFrom);
@@ -314,7 +333,19 @@ export class Keyspace {
     }
     const { keys, values } = this.index.capture();
     const totals = { keys: this.index.size, revisions: this.revisionCount, keyAndValueChars: this.bytesHeld - PER_REVISION_OVERHEAD * this.revisionCount, valueChars: this.valueChars };
-    return { revision: this.currentRevision, keys, histories: values, totals, replacements: this.replacements, release: this.spill.hold() };
+    const releaseSpill = this.spill.hold();
+    this.openCaptures++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      releaseSpill();
+      if (--this.openCaptures === 0) {
+        for (const slot of this.slotsLetGo) this.freeSlots.push(slot);
+        this.slotsLetGo = [];
+      }
+    };
+    return { revision: this.currentRevision, keys, histories: values, totals, replacements: this.replacements, release };
   }
 
   /**
@@ -389,8 +420,8 @@ export class Keyspace {
     const rev = head(history);
     if (!history || !rev) return false;
     this.digest.subtract(headHash(key, rev));
-    this.bytesHeld += value.length - rev.valueLength;
-    this.valueChars += value.length - rev.valueLength;
+    this.bytesHeld += value.length - this.valueLength(rev);
+    this.valueChars += value.length - this.valueLength(rev);
     const rewritten = new Revision(rev.main, rev.sub, rev.createRevision, rev.version, value);
     this.digest.add(headHash(key, rewritten));
     const copy = history.slice();
@@ -411,7 +442,7 @@ export class Keyspace {
   }
 
   private account(key: string, rev: Revision, sign: 1 | -1): void {
-    const length = rev.valueLength;
+    const length = this.valueLength(rev);
     this.revisionCount += sign;
     this.bytesHeld += sign * (key.length + length + PER_REVISION_OVERHEAD);
     this.valueChars += sign * length;
@@ -442,7 +473,29 @@ export class Keyspace {
     const s = rev.stored;
     if (typeof s !== 'string') return;
     const ref = this.spill.put(s);
-    if (ref !== undefined) rev.stored = ref;
+    if (ref === undefined) return;
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slotsUsed++;
+      if (slot === this.slotRefs.length) {
+        const grown = new Float64Array(this.slotRefs.length * 2);
+        grown.set(this.slotRefs);
+        this.slotRefs = grown;
+      }
+    }
+    this.slotRefs[slot] = ref;
+    rev.stored = slot;
+  }
+
+  /**
+   * dropSlot tells the spill a spilled value is no longer referred to
+   * (compaction removed its revision) and frees its slot, once no capture
+   * that may still read it is open.
+   */
+  private dropSlot(slot: number): void {
+    this.spill.drop(this.slotRefs[slot]);
+    if (this.openCaptures > 0) this.slotsLetGo.push(slot);
+    else this.freeSlots.push(slot);
   }
 
   private assertAfter(history: History | undefined, rev: Revision): void {

@@ -15,7 +15,6 @@
 import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import { Revision } from './mvcc.ts';
-import { spilledLength } from './spill.ts';
 import type { History, HistoryTotals } from './mvcc.ts';
 import type { Checkpoint } from './types.ts';
 
@@ -57,11 +56,11 @@ export interface SnapshotSource {
    */
   totals?: HistoryTotals;
   /**
-   * copies a spilled value's bytes (its ValueSpill reference) into the image
-   * at `at` (ValueSpill.copyInto, no string made); without it every value
-   * must be in memory
+   * a spilled value's length and bytes, by the slot its revision holds
+   * (Revision.stored): copyInto writes them into the image at `at`
+   * (ValueSpill.copyInto, no string made); without it every value must be in memory
    */
-  copySpilled?: (ref: number, into: Uint8Array, at: number) => void;
+  spilled?: SpilledValues;
   /** lets go of what the capture holds (its hold on the spill); the encoder calls it once, from close() */
   release?: () => void;
   /** told of each key once its history is written (not while sizing): the store spills its old values then (Keyspace.spillSettled) */
@@ -128,10 +127,21 @@ export class SnapshotBaseError extends Error {
   }
 }
 
-/** noSpill is copySpilled for a source that spills nothing. */
-function noSpill(): void {
-  throw new Error('kv snapshot: a spilled value, but the source has no copySpilled to read it');
+/** SpilledValues reads spilled values by their slot (see SnapshotSource.spilled). */
+export interface SpilledValues {
+  length(slot: number): number;
+  copyInto(slot: number, into: Uint8Array, at: number): void;
 }
+
+/** NO_SPILL is what a source that spills nothing reads spilled values with. */
+const NO_SPILL: SpilledValues = {
+  length: () => {
+    throw new Error('kv snapshot: a spilled value, but the source cannot read spilled values');
+  },
+  copyInto: () => {
+    throw new Error('kv snapshot: a spilled value, but the source cannot read spilled values');
+  },
+};
 
 /**
  * Worst cases of the format, per item: a varint of a safe integer takes at
@@ -179,8 +189,8 @@ interface Sink {
   u8(value: number): void;
   u32(value: number): void;
   latin1(value: string): void;
-  /** spilled writes a spilled value as latin1 would its string, its bytes copied by `copy` */
-  spilled(ref: number, copy: (ref: number, into: Uint8Array, at: number) => void): void;
+  /** spilled writes a spilled value as latin1 would its string, its bytes read from `values` */
+  spilled(slot: number, values: SpilledValues): void;
   /** copied writes `length` bytes of the base image from `offset` */
   copied(offset: number, length: number, reader: ImageReader): void;
   /** written is how many bytes of the image are written so far (0 while sizing) */
@@ -216,8 +226,8 @@ class Sizer implements Sink {
     this.size += varintSize(value.length) + value.length;
   }
 
-  spilled(ref: number): void {
-    const length = spilledLength(ref);
+  spilled(slot: number, values: SpilledValues): void {
+    const length = values.length(slot);
     this.size += varintSize(length) + length;
   }
 
@@ -341,11 +351,11 @@ class Writer implements Sink {
     }
   }
 
-  spilled(ref: number, copy: (ref: number, into: Uint8Array, at: number) => void): void {
-    const length = spilledLength(ref);
+  spilled(slot: number, values: SpilledValues): void {
+    const length = values.length(slot);
     this.uvarint(length);
     // Past the end nothing is copied; pos moves on regardless, so an overflow shows.
-    if (this.pos + length <= this.buf.length) copy(ref, this.buf, this.pos);
+    if (this.pos + length <= this.buf.length) values.copyInto(slot, this.buf, this.pos);
     this.pos += length;
   }
 
@@ -482,7 +492,7 @@ export class SnapshotEncoder {
   private streamed = 0;
   /** streaming, after a sizing pass: the image's exact size */
   private exactSize: number | undefined;
-  private readonly copySpilled: (ref: number, into: Uint8Array, at: number) => void;
+  private readonly spilled: SpilledValues;
   private closed = false;
   /** the earlier image revisions are copied from, until dropBase */
   private base: SnapshotBase | undefined;
@@ -508,7 +518,7 @@ export class SnapshotEncoder {
       keyCount += source.keyChunks[c].length;
     }
     this.source = source;
-    this.copySpilled = source.copySpilled ?? noSpill;
+    this.spilled = source.spilled ?? NO_SPILL;
     this.base = source.base;
     this.keyCount = keyCount;
     this.headroom = headroom;
@@ -811,7 +821,7 @@ export class SnapshotEncoder {
         work += Math.floor(l.lengths[j] / 4096);
       }
     }
-    const copySpilled = this.copySpilled;
+    const spilled = this.spilled;
     for (let j = from; j < count; j++) {
       const rev = history[j];
       w.uvarint(rev.main);
@@ -824,7 +834,7 @@ export class SnapshotEncoder {
         w.uvarint(rev.createRevision);
         w.uvarint(rev.version);
         if (typeof value === 'string') w.latin1(value);
-        else w.spilled(value, copySpilled);
+        else w.spilled(value, spilled);
       }
     }
     const r = this.record;

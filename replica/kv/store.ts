@@ -11,7 +11,7 @@ import { decodeCommand } from './codec.ts';
 import { KvError, invalidArgument } from './errors.ts';
 import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
-import { KEEP_IN_MEMORY, type ValueSpill } from './spill.ts';
+import { KEEP_IN_MEMORY, spilledLength, type ValueSpill } from './spill.ts';
 import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
 import type { SnapshotBase, SnapshotSource } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
@@ -232,7 +232,10 @@ export class KvStore {
       keyChunks: keys,
       historyChunks: histories,
       totals,
-      copySpilled: (ref, into, at) => ks.spill.copyInto(ref, into, at),
+      spilled: {
+        length: (slot) => spilledLength(ks.spillRef(slot)),
+        copyInto: (slot, into, at) => ks.spill.copyInto(ks.spillRef(slot), into, at),
+      },
       release,
       // Only while this keyspace is the store's: after a restore its values are no longer referred to.
       settled: (key, history) => {
