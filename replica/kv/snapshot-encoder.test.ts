@@ -339,6 +339,7 @@ for (const { name, spill } of SPILLS) test(`an image that copies revisions from 
         const used = encoder.usesBase;
         const { image, dropped } = streamWith(d, encoder, r.during, other);
         assert.ok(image.equals(expected), 'the image differs from snapshot() at the capture point');
+        assert.ok(encoder.copied <= image.length, `copied ${encoder.copied} bytes of a ${image.length}-byte image (a key written again counted twice)`);
         if (used && r.damage) assert.ok(dropped, 'a damaged base is found out before the image is complete');
         const layout = encoder.layout;
         assert.ok(layout, 'a finished streamed encode has a layout');

@@ -502,8 +502,9 @@ export class SnapshotEncoder {
   private basePlace = 0;
   /** the place in the image of the next key written */
   private place = 0;
-  /** bytes copied from the base in this pass */
+  /** bytes copied from the base in this pass, and by the last writeKey (counted once the key is written for good) */
   private copiedBytes = 0;
+  private keyCopied = 0;
   /** streaming: where each key's revisions go in this image (the layout, once done) */
   private readonly record: { offsets: Float64Array; lengths: Uint32Array; counts: Uint32Array; lastMain: Float64Array } | undefined;
 
@@ -672,6 +673,7 @@ export class SnapshotEncoder {
           this.writeKey(sink, keys[i], histories[i], at); // again, into the buffer grown to its size
         }
         this.place++;
+        if (sink === this.writer) this.copiedBytes += this.keyCopied;
         if (settled && sink === this.writer) settled(keys[i], histories[i]);
       }
       if (i < keys.length) {
@@ -807,6 +809,7 @@ export class SnapshotEncoder {
     const start = w.written;
     let from = 0;
     let work = 1;
+    let copied = 0;
     const base = this.base;
     if (base) {
       const j = this.baseMatch(key);
@@ -816,7 +819,7 @@ export class SnapshotEncoder {
       const n = j >= 0 ? l.counts[j] : 0;
       if (n > 0 && n <= count && history[n - 1].main === l.lastMain[j]) {
         w.copied(l.offsets[j], l.lengths[j], base.reader);
-        if (w === this.writer) this.copiedBytes += l.lengths[j];
+        copied = l.lengths[j];
         from = n;
         work += Math.floor(l.lengths[j] / 4096);
       }
@@ -846,6 +849,7 @@ export class SnapshotEncoder {
       r.counts[p] = length < 2 ** 32 ? count : 0; // a history of 4 GiB or more is never copied
       r.lastMain[p] = history[count - 1].main;
     }
+    this.keyCopied = copied;
     return work + count - from;
   }
 

@@ -212,7 +212,13 @@ export class KvStore {
    */
   streamSnapshot(chunkBytes: number, base?: SnapshotBase): SnapshotEncoder {
     if (!(chunkBytes > 0)) throw new Error(`kv: streamSnapshot needs a positive chunk size, got ${chunkBytes}`);
-    const source = this.captureSource();
+    let source: SnapshotSource;
+    try {
+      source = this.captureSource();
+    } catch (e) {
+      base?.reader.close();
+      throw e;
+    }
     const tag = base?.layout.tag as KeyspaceTag | undefined;
     if (base && tag?.keyspace === this.ks && tag.replacements === (source.tag as KeyspaceTag).replacements) source.base = base;
     else base?.reader.close();

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MemoryStorage, limitSize } from './storage.ts';
+import { Buffer } from 'node:buffer';
+import { MemoryStorage, PACKED_BLOCK_BYTES, limitSize } from './storage.ts';
 import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, UnavailableError } from './errors.ts';
 import type { Entry } from './types.ts';
 import { emptyConfState } from './types.ts';
@@ -172,4 +173,19 @@ test('the packed log answers entries, terms and bounds as a plain array of entri
     }),
     { numRuns: 300 },
   );
+});
+
+test('entry data is copied in, also a large entry given as a Buffer (whose slice() would be a view)', () => {
+  const s = new MemoryStorage();
+  const small = Buffer.alloc(100, 1);
+  const large = Buffer.alloc(PACKED_BLOCK_BYTES / 2, 2);
+  s.append([
+    { index: 1, term: 1, type: 'normal', data: small },
+    { index: 2, term: 1, type: 'normal', data: large },
+  ]);
+  small.fill(9);
+  large.fill(9);
+  const [a, b] = s.entries(1, 3, Infinity);
+  assert.ok(a.data.every((x) => x === 1), 'the small entry kept its bytes');
+  assert.ok(b.data.length === large.length && b.data.every((x) => x === 2), 'the large entry kept its bytes');
 });

@@ -238,7 +238,9 @@ export class MemoryStorage implements Storage {
     let start = 0;
     if (length > PACKED_BLOCK_BYTES / 4) {
       // A block of its own; the next entry starts a new one, so block numbers only grow along the log.
-      this.blocks.push(data.slice());
+      const own = new Uint8Array(length); // a copy even of a Buffer, whose slice() is a view
+      own.set(data);
+      this.blocks.push(own);
       this.fill = PACKED_BLOCK_BYTES;
     } else if (length > 0) {
       if (this.blocks.length === 0 || this.fill + length > PACKED_BLOCK_BYTES) {

@@ -715,8 +715,8 @@ export class ReplicaNode {
     this.snapshotInFlight = this.o.disk.commitSnapshotFile(file).then(
       () => {
         this.snapshotInFlight = undefined;
-        // Unless a snapshot from the leader replaced the keyspace meanwhile (the store then refuses the layout).
-        if (layout) this.lastImage = { layout, file: file.file, offset: file.dataOffset + job.envelopeBytes };
+        // Not when a snapshot from the leader, newer than this one, replaced the keyspace meanwhile.
+        if (layout && this.lastSnapshotIndex < applied) this.lastImage = { layout, file: file.file, offset: file.dataOffset + job.envelopeBytes };
         if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
         // Raft's storage learns of it only now that it is durable (nothing
         // newer can have replaced it meanwhile: a snapshot from the leader is

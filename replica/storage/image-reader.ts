@@ -65,7 +65,8 @@ export class SnapshotImageReader implements ImageReader {
   copy(offset: number, length: number, into: Uint8Array, at: number): void {
     if (offset < 0 || offset + length > this.bodyBytes) throw new RangeError(`snapshot image: ${length} bytes at ${offset} reach past the image (${this.bodyBytes} bytes)`);
     if (offset < this.blockStart) {
-      // Back before the block (a key written again into a fresh chunk): these bytes were folded in already.
+      // Back before the block (a key written again into a fresh chunk): these bytes were folded in
+      // already, read then from the same file, which nothing writes once committed.
       this.readFully(into, at, length, offset);
       return;
     }
