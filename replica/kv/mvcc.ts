@@ -19,9 +19,10 @@ import { KEEP_IN_MEMORY, spilledLength, type ValueSpill } from './spill.ts';
  * A revision never changes what it says once it is in a history (a snapshot
  * being encoded may still be reading it); only where its value is kept may
  * change, once, when it stops being its key's head: the keyspace may move the
- * value into its ValueSpill, leaving a reference (read values with
- * Keyspace.readValue, never `stored` directly; the snapshot encoder alone copies a spilled one by its reference). A key's head always holds its
- * value itself. The digest contribution is not stored on a revision but
+ * value into its ValueSpill, leaving the slot of its reference (read values
+ * with Keyspace.readValue, never `stored` directly; the snapshot encoder
+ * alone copies a spilled one's bytes by its slot). A key's head always holds
+ * its value itself. The digest contribution is not stored on a revision but
  * computed again when needed (headHash): a stored 64-bit hash took a boxed
  * number per revision, one more heap object per revision for the collector
  * to mark (docs/benchmarks.md, Optimisations, item 20).
@@ -51,7 +52,6 @@ export class Revision {
   get tombstone(): boolean {
     return this.stored === null;
   }
-
 }
 
 /** headHash is the digest contribution of `rev` while it is `key`'s live head (never a tombstone, never spilled). */

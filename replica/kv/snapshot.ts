@@ -127,6 +127,12 @@ export class SnapshotBaseError extends Error {
   }
 }
 
+/** asBaseError is what the base's reader threw, as a SnapshotBaseError (`what` says what was being read). */
+function asBaseError(e: unknown, what: string): SnapshotBaseError {
+  if (e instanceof SnapshotBaseError) return e;
+  return new SnapshotBaseError(`${what}${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
 /** SpilledValues reads spilled values by their slot (see SnapshotSource.spilled). */
 export interface SpilledValues {
   length(slot: number): number;
@@ -254,6 +260,8 @@ class Writer implements Sink {
   /** the CRC-32 of the image bytes before crcTo, folded in slice by slice (see checksum) */
   private crc = 0;
   private crcTo: number;
+  /** how many bytes drain handed out before the buffer's current ones */
+  private drained = 0;
 
   constructor(size: number, headroom = 0, bounded = false) {
     this.buf = Buffer.allocUnsafe(headroom + size);
@@ -364,14 +372,11 @@ class Writer implements Sink {
       try {
         reader.copy(offset, length, this.buf, this.pos);
       } catch (e) {
-        throw e instanceof SnapshotBaseError ? e : new SnapshotBaseError(`reading ${length} bytes at ${offset}: ${(e as Error)?.message ?? e}`, { cause: e });
+        throw asBaseError(e, `reading ${length} bytes at ${offset}: `);
       }
     }
     this.pos += length;
   }
-
-  /** drained is how many bytes drain handed out before the buffer's current ones */
-  drained = 0;
 
   get written(): number {
     return this.drained + this.pos - this.start;
@@ -673,8 +678,10 @@ export class SnapshotEncoder {
           this.writeKey(sink, keys[i], histories[i], at); // again, into the buffer grown to its size
         }
         this.place++;
-        if (sink === this.writer) this.copiedBytes += this.keyCopied;
-        if (settled && sink === this.writer) settled(keys[i], histories[i]);
+        if (sink === this.writer) {
+          this.copiedBytes += this.keyCopied;
+          settled?.(keys[i], histories[i]);
+        }
       }
       if (i < keys.length) {
         this.at = i;
@@ -713,7 +720,7 @@ export class SnapshotEncoder {
       try {
         this.base.reader.verify();
       } catch (e) {
-        throw e instanceof SnapshotBaseError ? e : new SnapshotBaseError((e as Error)?.message ?? String(e), { cause: e });
+        throw asBaseError(e, '');
       }
     }
     if (chunked) {

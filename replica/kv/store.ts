@@ -202,8 +202,6 @@ export class KvStore {
    * streamSnapshot captures the state as beginSnapshot does and returns an
    * encoder that hands the image out in chunks of about `chunkBytes` (see
    * SnapshotEncoder): the bytes of snapshot() taken now, never whole in memory.
-   */
-  /**
    * With `base` (an image an earlier streamSnapshot of this store wrote: its
    * encoder's layout, and a reader of it), the revisions it holds are copied
    * from it instead of encoded again, when it is of this keyspace as it is
