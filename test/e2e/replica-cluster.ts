@@ -180,21 +180,38 @@ export class ReplicaCluster {
     return [...this.members.values()].filter((m) => m.proc && m.proc.exitCode === null && m.proc.signalCode === null);
   }
 
-  /** waitLeader waits until the given members agree on one leader; returns its member. */
+  /**
+   * waitLeader waits until the given members agree on one leader; returns its
+   * member. On timeout the error says what each member last answered, whether
+   * its process is still running, and its last log lines.
+   */
   async waitLeader(ms: MemberProcess[] = this.running(), timeoutMs = 60_000): Promise<MemberProcess> {
-    return waitFor(
-      'a leader all members agree on',
-      async () => {
-        const st = await Promise.all(ms.map((m) => this.adminStatus(m).catch(() => undefined)));
-        if (st.some((s) => !s || s.leader === 0)) return undefined;
-        const leaders = new Set(st.map((s) => s!.leader));
-        if (leaders.size !== 1) return undefined;
-        const id = st[0]!.leader;
-        const i = st.findIndex((s) => s!.memberId === id);
-        return i >= 0 ? ms[i] : undefined;
-      },
-      timeoutMs,
-    );
+    let answers: unknown[] = [];
+    try {
+      return await waitFor(
+        'a leader all members agree on',
+        async () => {
+          const st = await Promise.all(ms.map((m) => this.adminStatus(m).catch((e: Error) => ({ error: e.message }))));
+          answers = st;
+          if (st.some((s) => s.error !== undefined || s.leader === 0)) return undefined;
+          const leaders = new Set(st.map((s) => s.leader));
+          if (leaders.size !== 1) return undefined;
+          const id = st[0].leader;
+          const i = st.findIndex((s) => s.memberId === id);
+          return i >= 0 ? ms[i] : undefined;
+        },
+        timeoutMs,
+      );
+    } catch (e) {
+      const state = ms.map((m, i) => {
+        const p = m.proc;
+        const proc = !p ? 'not started' : p.exitCode !== null ? `exited ${p.exitCode}` : p.signalCode !== null ? `killed by ${p.signalCode}` : 'running';
+        const a = answers[i] as { error?: string; leader?: unknown; memberId?: unknown } | undefined;
+        const said = !a ? 'no answer' : a.error !== undefined ? `status failed: ${a.error}` : `member ${a.memberId}, leader ${a.leader}`;
+        return `  ${m.name} (${proc}; ${said}); last log lines:\n${m.log.slice(-5).map((l) => `    ${l}`).join('\n')}`;
+      });
+      throw new Error(`${(e as Error).message}\n${state.join('\n')}`);
+    }
   }
 
   adminStatus(m: MemberProcess): Promise<any> {
