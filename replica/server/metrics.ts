@@ -13,7 +13,12 @@ export function createReplicaMetrics(labels: { member: string }) {
   collectDefaultMetrics({ register: registry, prefix: 'replicant_' });
   const r = [registry];
   // Counts kept where they change (a put must not pay for prom-client's label hashing) and read when scraped.
-  const sources = { proposalsPending: (): number => 0, proposalsCommitted: (): number => 0, spilledBytes: (): number => 0 };
+  const sources = {
+    proposalsPending: (): number => 0,
+    proposalsCommitted: (): number => 0,
+    spilledBytes: (): number => 0,
+    commitNotices: (): { replaced: number; sent: number } => ({ replaced: 0, sent: 0 }),
+  };
   return {
     registry,
     term: new Gauge({ name: 'replicant_raft_term', help: 'Current raft term of this member.', registers: r }),
@@ -38,6 +43,18 @@ export function createReplicaMetrics(labels: { member: string }) {
       collect() {
         this.reset();
         this.inc(sources.proposalsCommitted());
+      },
+    }),
+    commitNotices: new Counter({
+      name: 'replicant_commit_notices_held_total',
+      help: 'Commit notices (appends that only carry the commit index) a leader held for a later append to replace, by outcome: replaced (never sent) or sent once the hold was over.',
+      labelNames: ['outcome'],
+      registers: r,
+      collect() {
+        this.reset();
+        const c = sources.commitNotices();
+        this.inc({ outcome: 'replaced' }, c.replaced);
+        this.inc({ outcome: 'sent' }, c.sent);
       },
     }),
     proposalsFailed: new Counter({

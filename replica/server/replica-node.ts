@@ -36,6 +36,7 @@ import type { ReplicaMetrics } from './metrics.ts';
 import { startTicker, type Ticker } from './ticker.ts';
 import { SNAPSHOT_CHUNK_BYTES, ownSnapshotVerdict, streamOwnSnapshot, type OwnSnapshotStream } from './own-snapshot.ts';
 import { latencyTraceOn, traceMark } from './latency-trace.ts';
+import { COMMIT_NOTICE_HOLD_MS, CommitNoticeHold } from './commit-notices.ts';
 
 export interface PeerSender {
   send(messages: Message[]): void;
@@ -71,6 +72,8 @@ export interface ReplicaNodeOptions {
   joinPeers?: Map<NodeId, string>;
   /** called when the node cannot go on (storage failed): the process must restart. */
   onFatal(err: Error): void;
+  /** how long a leader holds a commit notice for the next append to replace (commit-notices.ts); 0 sends each at once */
+  commitNoticeHoldMs?: number;
 }
 
 interface Waiter<T> {
@@ -121,6 +124,8 @@ export class ReplicaNode {
   private loopDone: Promise<void> = Promise.resolve();
   /** in proposal order, which is deadline order: every proposal waits requestTimeoutMs at most */
   private readonly kvWaiters = new Map<number, ProposalWaiter>();
+  /** what this member sends its peers, holding a leader's commit notices briefly */
+  private readonly outbox: CommitNoticeHold;
   private proposalsCommitted = 0;
   private readonly indexWaiters = new Map<number, IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
@@ -205,6 +210,12 @@ export class ReplicaNode {
     });
     // Every member starts as a follower (onSoftState follows later changes).
     o.disk.setBlockingWrites(this.raw.raft.state !== 'leader');
+    this.outbox = new CommitNoticeHold(
+      o.commitNoticeHoldMs ?? COMMIT_NOTICE_HOLD_MS,
+      (msgs) => this.peers?.send(msgs),
+      (term) => this.running && this.raw.raft.state === 'leader' && this.raw.raft.term === term,
+    );
+    o.metrics.sources.commitNotices = () => this.outbox.counts;
   }
 
   /** start begins ticking and processing; `peers` carries messages out. */
@@ -231,6 +242,7 @@ export class ReplicaNode {
     this.stopping = true;
     this.running = false;
     this.ticker?.stop();
+    this.outbox.clear();
     this.kick();
     await this.loopDone;
     // A snapshot being encoded is dropped (within one slice); one being written
@@ -261,6 +273,8 @@ export class ReplicaNode {
       }
       try {
         this.raw.step(m);
+        // A follower's forwarded proposals: it answers its clients once it learns they are committed.
+        if (m.type === 'prop' && this.raw.raft.state === 'leader') this.outbox.noteForwarded(m.from, this.raw.raft.raftLog.lastIndex());
       } catch (e) {
         this.log.warn({ err: e, type: m.type, from: m.from }, 'dropped a raft message');
       }
@@ -362,6 +376,7 @@ export class ReplicaNode {
   private fatal(e: unknown, msg: string): void {
     this.running = false;
     this.ticker?.stop();
+    this.outbox.clear();
     this.snapshotEncoding?.stream.cancel();
     // The ticker that expires proposals is stopped: fail the waiting ones now
     // (whether each was applied elsewhere is unknown, as after a timeout).
@@ -405,7 +420,7 @@ export class ReplicaNode {
     if (applyFirst) this.applyCommitted(rd.committedEntries);
     // 3. a leader's appends and heartbeats leave now: it writes its own log in
     // parallel with the followers and counts itself only once durable.
-    if (early.length > 0) this.peers?.send(early);
+    if (early.length > 0) this.outbox.send(early);
     if (latencyTraceOn && rd.entries.length > 0 && early.some((msg) => msg.type === 'app' && msg.entries.length > 0)) traceMark('sent-app', rd.entries[rd.entries.length - 1].index);
     // 4. wait for durability
     if (persisted) await persisted;
@@ -418,7 +433,7 @@ export class ReplicaNode {
       m.commitIndex.set(rd.hardState.commit);
     }
     // 5. send what depended on the fsync (votes, acknowledgements)
-    if (late.length > 0) this.peers?.send(late);
+    if (late.length > 0) this.outbox.send(late);
     if (latencyTraceOn) for (const msg of late) if (msg.type === 'appResp' && !msg.reject) traceMark('sent-ack', msg.index);
     // 6. apply the rest
     if (rd.snapshot) {
@@ -516,6 +531,8 @@ export class ReplicaNode {
     if (leader !== 0 && this.awaitingLeader.length > 0) this.kicked = true; // propose what waited for a leader
     if (state === 'leader' && this.becameLeaderAt === 0) this.becameLeaderAt = performance.now();
     if (state !== 'leader') this.becameLeaderAt = 0;
+    // Held notices and what was learnt about followers belong to the leadership that ended (or not yet begun).
+    this.outbox.clear();
     m.isLeader.set(state === 'leader' ? 1 : 0);
     m.hasLeader.set(leader !== 0 ? 1 : 0);
     // A follower's loop has nothing to do during its fsync but wait: it writes without thread-pool trips.

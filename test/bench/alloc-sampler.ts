@@ -7,7 +7,9 @@
 // (node resolves the path from the member's working directory, the
 // repository) and set REPLICANT_ALLOC_DIR (default /tmp),
 // REPLICANT_ALLOC_FROM_MS and REPLICANT_ALLOC_TO_MS (default 12000 and
-// 20000 after the member started). Summarise with
+// 20000 after the member started). With REPLICANT_ALLOC_SURVIVORS=1 it
+// leaves out what scavenges freed: what is left is what survived into the
+// old generation (what makes scavenges slow and majors frequent). Summarise with
 //   node test/bench/alloc-summary.ts FILE.
 // Diagnostics only: nothing else imports it, and it must never change what a
 // member does beyond the profiler's own cost.
@@ -18,10 +20,11 @@ import path from 'node:path';
 const dir = process.env.REPLICANT_ALLOC_DIR ?? '/tmp';
 const from = Number(process.env.REPLICANT_ALLOC_FROM_MS ?? 12_000);
 const to = Number(process.env.REPLICANT_ALLOC_TO_MS ?? 20_000);
+const survivorsOnly = process.env.REPLICANT_ALLOC_SURVIVORS === '1';
 const session = new inspector.Session();
 session.connect();
 setTimeout(() => {
-  session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, (err) => {
+  session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !survivorsOnly }, (err) => {
     if (err) process.stderr.write(`alloc-sampler: ${err.message}\n`);
   });
   setTimeout(() => {
