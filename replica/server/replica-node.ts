@@ -1,7 +1,7 @@
 // The loop that drives the raft core for one replica: ticks (on a fixed schedule), messages and
-// proposals in; for every Ready: start the write → apply what is already
-// durable here → send a leader's appends → wait for the fsync → send what
-// depended on it → apply the rest → advance.
+// proposals in; for every Ready: start the write → (a leader) apply what is
+// already durable here → send a leader's appends → wait for the fsync → send
+// what depended on it → apply the rest → advance.
 // It matches apply results to waiting client requests, runs ReadIndex
 // barriers for linearizable reads, applies configuration changes to raft, the
 // member table and the transport, and takes snapshots (captured in the loop at
@@ -416,7 +416,10 @@ export class ReplicaNode {
     // run, as etcd applies concurrently with persisting: committed means a
     // majority holds them, and this member's own copy is on disk too.
     // Configuration changes and snapshots keep the strict order.
-    const applyFirst = this.canApplyBeforePersist(rd);
+    // Only a leader: a follower's save returns with its fsync done (blocking
+    // writes), so applying first would only hold back its acknowledgements,
+    // which step 5 sends before it applies.
+    const applyFirst = this.raw.raft.state === 'leader' && this.canApplyBeforePersist(rd);
     if (applyFirst) this.applyCommitted(rd.committedEntries);
     // 3. a leader's appends and heartbeats leave now: it writes its own log in
     // parallel with the followers and counts itself only once durable.
