@@ -160,7 +160,7 @@ export class RawNode {
     const hs = r.hardState();
     if (!hardStateEqual(hs, this.prevHardState)) return true;
     if (r.raftLog.hasPendingSnapshot()) return true;
-    if (r.msgs.length > 0 || r.raftLog.unstable.entries.length > 0 || r.raftLog.hasNextCommittedEnts()) return true;
+    if (r.msgs.length > 0 || r.raftLog.hasUnstableEntries() || r.raftLog.hasNextCommittedEnts()) return true;
     return r.readStates.length > 0;
   }
 
@@ -190,6 +190,8 @@ export class RawNode {
       (rd.hardState !== undefined && (rd.hardState.vote !== this.prevHardState.vote || rd.hardState.term !== this.prevHardState.term));
     r.msgs = [];
     r.readStates = [];
+    // Its entries are the host's to persist now: no later Ready carries them again.
+    r.raftLog.unstable.acceptInProgress();
     this.pendingReady = rd;
     return rd;
   }
@@ -204,8 +206,13 @@ export class RawNode {
     return m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap';
   }
 
-  /** advance tells the core the last Ready was persisted, sent and applied. */
-  advance(): void {
+  /**
+   * advance tells the core the last Ready was persisted, sent and applied.
+   * With entriesPersistedLater, everything but its entries was: the host
+   * calls persisted() once they are durable (a leader may, as it counts
+   * itself for them only then; it never sent anything that depends on them).
+   */
+  advance(opts?: { entriesPersistedLater?: boolean }): void {
     const rd = this.pendingReady;
     invariant(rd !== undefined, 'advance called without ready');
     this.pendingReady = undefined;
@@ -215,7 +222,7 @@ export class RawNode {
       r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
       r.raftLog.appliedSnapshot(rd.snapshot.metadata.index);
     }
-    if (rd.entries.length > 0) {
+    if (rd.entries.length > 0 && !opts?.entriesPersistedLater) {
       const last = rd.entries[rd.entries.length - 1];
       r.raftLog.stableTo(last.index, last.term);
       r.onPersisted();
@@ -227,6 +234,17 @@ export class RawNode {
       r.maybeAutoLeave();
       r.maybeCampaignAfterApply();
     }
+  }
+
+  /**
+   * persisted tells the core that the entries of an earlier Ready advanced
+   * with entriesPersistedLater are durable up to (index, term): a leader
+   * counts itself for them and may commit. Ignored for entries replaced
+   * meanwhile. Calls must follow the order of the writes.
+   */
+  persisted(index: number, term: number): void {
+    this.raft.raftLog.stableTo(index, term);
+    this.raft.onPersisted();
   }
 
   /** status reports the member's view; progress only when leader. */

@@ -3,15 +3,10 @@
 // first would only hold back the acknowledgement the leader's commit waits
 // on. Three members in this process, each on its own loopback address.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import pino from 'pino';
 import type { Message } from '../raft/index.ts';
-import { parseFlags } from './flags.ts';
-import { startReplica, type ReplicaHandle } from './server.ts';
-import { proposePut, until } from './testing.ts';
+import type { ReplicaHandle } from './server.ts';
+import { proposePut, startGroup, until } from './testing.ts';
 
 interface Event {
   ready: number;
@@ -48,31 +43,7 @@ function watch(handle: ReplicaHandle): Event[] {
 }
 
 test('a follower sends its acknowledgement before applying the entries the same append committed', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-ack-order-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  // Random loopback addresses, so that parallel test files never share a port.
-  const net = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
-  const names = ['a1', 'a2', 'a3'];
-  const cluster = names.map((n, i) => `${n}=http://${net}.${i + 1}:2380`).join(',');
-  const handles: ReplicaHandle[] = [];
-  t.after(async () => {
-    for (const h of handles) await h.stop({ transferLeadership: false }).catch(() => {});
-  });
-  for (const [i, name] of names.entries()) {
-    const config = parseFlags([
-      '--name', name,
-      '--data-dir', path.join(dir, name),
-      '--listen-client-urls', `http://${net}.${i + 1}:0`,
-      '--listen-peer-urls', `http://${net}.${i + 1}:2380`,
-      '--listen-metrics-urls', `http://${net}.${i + 1}:0`,
-      '--initial-cluster', cluster,
-      '--heartbeat-interval', '20',
-      '--election-timeout', '200',
-    ])!;
-    handles.push(await startReplica(config, { logger: pino({ level: 'silent' }) }));
-  }
-  await until('one member leads', () => handles.some((h) => h.node.status().state === 'leader'));
-  const leader = handles.find((h) => h.node.status().state === 'leader')!;
+  const { handles, leader } = await startGroup(t, 3);
   const followers = handles.filter((h) => h !== leader);
   const watched = followers.map(watch);
 

@@ -1,14 +1,18 @@
 // The loop that drives the raft core for one replica: ticks (on a fixed schedule), messages and
 // proposals in; for every Ready: start the write → (a leader) apply what is
 // already durable here → send a leader's appends → wait for the fsync → send
-// what depended on it → apply the rest → advance.
+// what depended on it → apply the rest → advance. A leader's Ready of new
+// entries that nothing in it waits on skips the wait: its entries are told
+// to raft as persisted once durable (appendLater).
 // It matches apply results to waiting client requests, runs ReadIndex
 // barriers for linearizable reads, applies configuration changes to raft, the
 // member table and the transport, and takes snapshots (captured in the loop at
 // the applied index, encoded in slices between the loop's turns, written to
 // disk beside it).
 // It must never send a message or acknowledge a client before what they
-// depend on is durable, and never apply an entry twice or out of order.
+// depend on is durable (on a majority: a leader may answer for entries its
+// followers made durable before its own write of them is done), and never
+// apply an entry twice or out of order.
 import type { Logger } from 'pino';
 import {
   ConfChangeRejectedError,
@@ -124,6 +128,8 @@ export class ReplicaNode {
   private loopDone: Promise<void> = Promise.resolve();
   /** in proposal order, which is deadline order: every proposal waits requestTimeoutMs at most */
   private readonly kvWaiters = new Map<number, ProposalWaiter>();
+  /** a leader's writes of its own entries that the loop did not wait for (appendLater) */
+  private readonly appendsInFlight = new Set<Promise<void>>();
   /** what this member sends its peers, holding a leader's commit notices briefly */
   private readonly outbox: CommitNoticeHold;
   private proposalsCommitted = 0;
@@ -245,6 +251,7 @@ export class ReplicaNode {
     this.outbox.clear();
     this.kick();
     await this.loopDone;
+    await Promise.allSettled([...this.appendsInFlight]);
     // A snapshot being encoded is dropped (within one slice); one being written
     // finishes before the storage may be closed.
     await this.dropSnapshotEncoding();
@@ -359,13 +366,14 @@ export class ReplicaNode {
         continue;
       }
       const rd = this.raw.ready();
+      let entriesPersistedLater: boolean;
       try {
-        await this.handleReady(rd);
+        entriesPersistedLater = await this.handleReady(rd);
       } catch (e) {
         this.fatal(e, 'fatal error while handling raft ready; the member must restart');
         return;
       }
-      this.raw.advance();
+      this.raw.advance({ entriesPersistedLater });
       if (latencyTraceOn) traceMark('advanced', this.raw.raft.raftLog.committed);
       this.afterAdvance();
       // (the next turn starts with maybeSnapshot, at the applied index just reached)
@@ -387,7 +395,8 @@ export class ReplicaNode {
     this.o.onFatal(e as Error);
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** handleReady handles one Ready; true when its entries are still being written (appendLater). */
+  private async handleReady(rd: Ready): Promise<boolean> {
     const m = this.o.metrics;
     if (rd.softState) this.onSoftState(rd.softState.leader, rd.softState.state);
     // Messages that do not depend on this Ready's durability (step 3) and those that do (step 5).
@@ -401,6 +410,10 @@ export class ReplicaNode {
     }
     if (latencyTraceOn && rd.entries.length > 0) traceMark('ready', rd.entries[rd.entries.length - 1].index);
     if (latencyTraceOn && rd.committedEntries.length > 0) traceMark('committed', rd.committedEntries[rd.committedEntries.length - 1].index);
+    if (this.canAppendLater(rd, late)) {
+      this.appendLater(rd, early);
+      return true;
+    }
     // 1. persist, started before anything else so the disk works while the
     // rest of this turn runs (the write is submitted before save returns):
     // snapshot file first, then the hard state and entries (fsync when
@@ -444,6 +457,58 @@ export class ReplicaNode {
       this.releaseSnapshotImage(rd.snapshot.metadata);
     }
     if (!applyFirst) this.applyCommitted(rd.committedEntries);
+    for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+    return false;
+  }
+
+  /**
+   * canAppendLater: a leader's Ready of new entries need not hold the loop
+   * until its own fdatasync (appendLater) when nothing in it waits on that
+   * write: no snapshot, no message that must follow it (votes, answers), no
+   * change of leadership or term, no configuration change to apply.
+   */
+  private canAppendLater(rd: Ready, late: Message[]): boolean {
+    if (this.raw.raft.state !== 'leader' || rd.softState || rd.snapshot || rd.entries.length === 0 || late.length > 0) return false;
+    for (const e of rd.committedEntries) if (e.type === 'confChange') return false;
+    return true;
+  }
+
+  /**
+   * appendLater handles a leader's Ready without waiting for its own write:
+   * the write starts, the appends leave, what is committed is applied (a
+   * majority holds it durably: its followers, or this member's earlier
+   * writes) and the loop goes on to the next Ready, so that a slow local
+   * fdatasync holds neither the next round's proposals nor a commit the two
+   * followers' acknowledgements already make. Once the write is durable the
+   * entries go into raft's storage and raft counts this member for them
+   * (persisted); the writes complete in order. A failed write is fatal.
+   */
+  private appendLater(rd: Ready, early: Message[]): void {
+    const m = this.o.metrics;
+    const { entries, hardState } = rd;
+    const last = entries[entries.length - 1];
+    const written = this.o.disk.save(hardState, entries, rd.mustSync);
+    if (early.length > 0) this.outbox.send(early);
+    if (latencyTraceOn && early.some((msg) => msg.type === 'app' && msg.entries.length > 0)) traceMark('sent-app', last.index);
+    this.applyCommitted(rd.committedEntries);
+    const done = written.then(
+      () => {
+        if (latencyTraceOn) traceMark('persisted', last.index);
+        this.o.mem.append(entries);
+        // (a later hard state may have been set since, by a Ready that moved only the commit index or after a step down: never go back)
+        const current = this.o.mem.getHardState();
+        if (hardState && (hardState.term > current.term || (hardState.term === current.term && hardState.commit >= current.commit))) {
+          this.o.mem.setHardState(hardState);
+          m.term.set(hardState.term);
+          m.commitIndex.set(hardState.commit);
+        }
+        this.raw.persisted(last.index, last.term);
+        this.kick(true);
+      },
+      (e) => this.fatal(e, 'fatal error while writing the log; the member must restart'),
+    );
+    this.appendsInFlight.add(done);
+    void done.finally(() => this.appendsInFlight.delete(done));
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
   }
 
@@ -680,6 +745,9 @@ export class ReplicaNode {
     if (this.snapshotInFlight) return;
     const applied = this.kv.appliedIndex;
     if (!snapshotDueAt(applied, this.lastSnapshotIndex, this.o.snapshotCount, this.snapshotPhase)) return;
+    // A leader may apply what its followers made durable before its own write
+    // of it is done (appendLater): a snapshot waits until its own log holds it.
+    if (applied > this.o.mem.lastIndex()) return;
     const started = performance.now();
     const envelope = snapshotEnvelope(this.members.encode());
     const confState = this.raw.raft.trk.confState();

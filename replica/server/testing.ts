@@ -1,6 +1,10 @@
 // Test helpers: a one-member group started in this process (its own fsync is
-// the whole quorum), puts proposed straight to its node, and polling with a
-// deadline. For tests only; nothing in the product imports it.
+// the whole quorum), a group of several members in this process (each on its
+// own loopback address), puts proposed straight to a node, and polling with
+// a deadline. For tests only; nothing in the product imports it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { TestContext } from 'node:test';
 import pino from 'pino';
 import { encodeCommand, type KvCommand, type KvResult } from '../kv/index.ts';
@@ -37,6 +41,39 @@ export async function startOneMember(t: TestContext, dir: string, onFatal: (e: E
   t.after(() => handle.stop({ transferLeadership: false }));
   await until('the one member leads', () => handle.node.status().state === 'leader');
   return handle;
+}
+
+/**
+ * startGroup starts a group of `size` members in this process, each on its
+ * own address of a random 127.x.y.0/24 (so that test files running in
+ * parallel never share a port), in a temporary directory; they are stopped
+ * and the directory removed when the test ends. Resolves once one of them leads.
+ */
+export async function startGroup(t: TestContext, size: number): Promise<{ handles: ReplicaHandle[]; leader: ReplicaHandle }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-group-'));
+  const net = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
+  const names = Array.from({ length: size }, (_, i) => `m${i + 1}`);
+  const cluster = names.map((n, i) => `${n}=http://${net}.${i + 1}:2380`).join(',');
+  const handles: ReplicaHandle[] = [];
+  t.after(async () => {
+    for (const h of handles) await h.stop({ transferLeadership: false }).catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  for (const [i, name] of names.entries()) {
+    const config = parseFlags([
+      '--name', name,
+      '--data-dir', path.join(dir, name),
+      '--listen-client-urls', `http://${net}.${i + 1}:0`,
+      '--listen-peer-urls', `http://${net}.${i + 1}:2380`,
+      '--listen-metrics-urls', `http://${net}.${i + 1}:0`,
+      '--initial-cluster', cluster,
+      '--heartbeat-interval', '20',
+      '--election-timeout', '200',
+    ])!;
+    handles.push(await startReplica(config, { logger: pino({ level: 'silent' }) }));
+  }
+  await until('one member leads', () => handles.some((h) => h.node.status().state === 'leader'));
+  return { handles, leader: handles.find((h) => h.node.status().state === 'leader')! };
 }
 
 let nextRequest = 1;

@@ -76,8 +76,13 @@ export class RaftLog {
     return index;
   }
 
+  /** unstableEntries: the entries the host has yet to be handed to persist (not those already in progress). */
   unstableEntries(): Entry[] {
-    return this.unstable.entries.slice();
+    return this.unstable.nextEntries();
+  }
+
+  hasUnstableEntries(): boolean {
+    return this.unstable.hasNextEntries();
   }
 
   /** hasNextOrInProgressSnapshot: a snapshot is waiting to be persisted/applied. */

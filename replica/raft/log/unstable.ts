@@ -1,5 +1,7 @@
 // Entries and a snapshot the core has accepted but the host has not yet made
-// durable. `offset` is the index of entries[0]. Must never be read as durable.
+// durable. `offset` is the index of entries[0]; entries below
+// `offsetInProgress` were handed to the host to persist (a Ready) and are not
+// handed out again. Must never be read as durable.
 import type { Entry, Snapshot } from '../types.ts';
 import { invariant } from '../errors.ts';
 
@@ -7,9 +9,27 @@ export class Unstable {
   snapshot: Snapshot | undefined;
   entries: Entry[] = [];
   offset: number;
+  /** the index of the first entry not yet handed to the host (offset ≤ offsetInProgress ≤ offset + entries.length) */
+  offsetInProgress: number;
 
   constructor(offset: number) {
     this.offset = offset;
+    this.offsetInProgress = offset;
+  }
+
+  /** nextEntries: the entries not yet handed to the host to persist. */
+  nextEntries(): Entry[] {
+    return this.entries.slice(this.offsetInProgress - this.offset);
+  }
+
+  /** hasNextEntries: nextEntries() would not be empty. */
+  hasNextEntries(): boolean {
+    return this.offsetInProgress < this.offset + this.entries.length;
+  }
+
+  /** acceptInProgress marks every entry handed to the host (a Ready carries them). */
+  acceptInProgress(): void {
+    this.offsetInProgress = this.offset + this.entries.length;
   }
 
   maybeFirstIndex(): number | undefined {
@@ -38,6 +58,7 @@ export class Unstable {
     if (gt === t && i >= this.offset) {
       this.entries = this.entries.slice(i + 1 - this.offset);
       this.offset = i + 1;
+      if (this.offsetInProgress < this.offset) this.offsetInProgress = this.offset;
     }
   }
 
@@ -47,6 +68,7 @@ export class Unstable {
 
   restore(s: Snapshot): void {
     this.offset = s.metadata.index + 1;
+    this.offsetInProgress = this.offset;
     this.entries = [];
     this.snapshot = s;
   }
@@ -58,10 +80,13 @@ export class Unstable {
     } else if (after <= this.offset) {
       // The log is being replaced from `after` on.
       this.offset = after;
+      this.offsetInProgress = after;
       this.entries = ents.slice();
     } else {
       this.entries = this.entries.slice(0, after - this.offset);
       for (const e of ents) this.entries.push(e);
+      // What replaced entries handed out must be handed out again.
+      if (this.offsetInProgress > after) this.offsetInProgress = after;
     }
   }
 
