@@ -1,7 +1,9 @@
 // A leader does not hold its loop on its own fdatasync: while its write of
 // new entries is held back, its two followers' acknowledgements commit them
 // and the client is answered; its later writes wait in order behind the held
-// one, and nothing is lost once it completes. Three members in this process.
+// one, and nothing is lost once it completes. A leader whose disk is slower
+// than its followers' still takes its own snapshots under load. Three
+// members in this process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReplicaHandle } from './server.ts';
@@ -45,4 +47,57 @@ test("a leader answers a put its followers made durable while its own write of i
   assert.equal(leader.node.status().state, 'leader');
   const raft = leader.node.raw.raft;
   await until('the leader counts itself for everything committed once its writes are done', () => (raft.trk.progress.get(leader.memberId)?.match ?? 0) >= raft.raftLog.committed);
+});
+
+/** slowDisk makes the member's saves complete in call order, in rounds of `ms` (a group commit whose fdatasync takes that long; white-box). */
+function slowDisk(handle: ReplicaHandle, ms: number): void {
+  const disk = (handle.node as unknown as { o: { disk: { save: Save } } }).o.disk;
+  const save = disk.save.bind(disk);
+  let pending: (() => void)[] = [];
+  let busy = false;
+  const round = () => {
+    if (busy || pending.length === 0) return;
+    busy = true;
+    const batch = pending;
+    pending = [];
+    setTimeout(() => {
+      busy = false;
+      for (const done of batch) done();
+      round();
+    }, ms);
+  };
+  disk.save = (hs, entries, sync) => {
+    const written = save(hs, entries, sync);
+    return new Promise<void>((resolve, reject) => {
+      pending.push(() => written.then(resolve, reject));
+      round();
+    });
+  };
+}
+
+test('a leader whose disk is slower than its followers’ still takes its own snapshots under load', async (t) => {
+  const { handles, leader } = await startGroup(t, 3, ['--snapshot-count', '300', '--snapshot-catchup-entries', '50']);
+  await proposePut(leader, 'warm', 'up');
+  const start = leader.node.kv.appliedIndex;
+  slowDisk(leader, 40);
+  let stop = false;
+  const clients = Array.from({ length: 32 }, async (_, c) => {
+    while (!stop) {
+      await proposePut(leader, `k${c}`, 'x'.repeat(100));
+    }
+  });
+  try {
+    // Under load, as a member does when its disk keeps up: about one own
+    // snapshot per 300 entries (at most 1.5 × 300 apart, plus the encode's time).
+    await until('the leader applied 3000 entries more', () => leader.node.kv.appliedIndex >= start + 3000, 30_000);
+    await until(
+      'the leader’s own snapshot within 900 entries of what it applied, while the load goes on',
+      () => leader.node.kv.appliedIndex - leader.node.snapshotIndex <= 900,
+      5_000,
+    );
+    assert.ok(handles.every((h) => h.node.snapshotIndex > start), 'every member took its own snapshots');
+  } finally {
+    stop = true;
+    await Promise.all(clients);
+  }
 });

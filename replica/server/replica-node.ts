@@ -130,6 +130,8 @@ export class ReplicaNode {
   private readonly kvWaiters = new Map<number, ProposalWaiter>();
   /** a leader's writes of its own entries that the loop did not wait for (appendLater) */
   private readonly appendsInFlight = new Set<Promise<void>>();
+  /** a due own snapshot waits for this member's log to hold the applied index: the next appends wait for their write */
+  private snapshotWaitsForOwnLog = false;
   /** what this member sends its peers, holding a leader's commit notices briefly */
   private readonly outbox: CommitNoticeHold;
   private proposalsCommitted = 0;
@@ -465,9 +467,12 @@ export class ReplicaNode {
    * canAppendLater: a leader's Ready of new entries need not hold the loop
    * until its own fdatasync (appendLater) when nothing in it waits on that
    * write: no snapshot, no message that must follow it (votes, answers), no
-   * change of leadership or term, no configuration change to apply.
+   * change of leadership or term, no configuration change to apply; and
+   * not while a due snapshot waits for this member's log to hold what it
+   * applied (maybeSnapshot).
    */
   private canAppendLater(rd: Ready, late: Message[]): boolean {
+    if (this.snapshotWaitsForOwnLog) return false;
     if (this.raw.raft.state !== 'leader' || rd.softState || rd.snapshot || rd.entries.length === 0 || late.length > 0) return false;
     for (const e of rd.committedEntries) if (e.type === 'confChange') return false;
     return true;
@@ -484,7 +489,6 @@ export class ReplicaNode {
    * (persisted); the writes complete in order. A failed write is fatal.
    */
   private appendLater(rd: Ready, early: Message[]): void {
-    const m = this.o.metrics;
     const { entries, hardState } = rd;
     const last = entries[entries.length - 1];
     const written = this.o.disk.save(hardState, entries, rd.mustSync);
@@ -493,23 +497,33 @@ export class ReplicaNode {
     this.applyCommitted(rd.committedEntries);
     const done = written.then(
       () => {
-        if (latencyTraceOn) traceMark('persisted', last.index);
-        this.o.mem.append(entries);
-        // (a later hard state may have been set since, by a Ready that moved only the commit index or after a step down: never go back)
-        const current = this.o.mem.getHardState();
-        if (hardState && (hardState.term > current.term || (hardState.term === current.term && hardState.commit >= current.commit))) {
-          this.o.mem.setHardState(hardState);
-          m.term.set(hardState.term);
-          m.commitIndex.set(hardState.commit);
+        try {
+          this.persistedLater(entries, hardState, last);
+        } catch (e) {
+          this.fatal(e, 'fatal error after writing the log; the member must restart');
         }
-        this.raw.persisted(last.index, last.term);
-        this.kick(true);
       },
       (e) => this.fatal(e, 'fatal error while writing the log; the member must restart'),
     );
     this.appendsInFlight.add(done);
     void done.finally(() => this.appendsInFlight.delete(done));
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+  }
+
+  /** persistedLater: an appendLater write is durable — its entries go into raft's storage and raft counts this member for them. */
+  private persistedLater(entries: Entry[], hardState: Ready['hardState'], last: Entry): void {
+    const m = this.o.metrics;
+    if (latencyTraceOn) traceMark('persisted', last.index);
+    this.o.mem.append(entries);
+    // (a later hard state may have been set since, by a Ready that moved only the commit index or after a step down: never go back)
+    const current = this.o.mem.getHardState();
+    if (hardState && (hardState.term > current.term || (hardState.term === current.term && hardState.commit >= current.commit))) {
+      this.o.mem.setHardState(hardState);
+      m.term.set(hardState.term);
+      m.commitIndex.set(hardState.commit);
+    }
+    this.raw.persisted(last.index, last.term);
+    this.kick(true);
   }
 
   /** persistWithSnapshot saves a Ready that carries a snapshot: the snapshot file first, then the hard state and entries after it. */
@@ -746,8 +760,15 @@ export class ReplicaNode {
     const applied = this.kv.appliedIndex;
     if (!snapshotDueAt(applied, this.lastSnapshotIndex, this.o.snapshotCount, this.snapshotPhase)) return;
     // A leader may apply what its followers made durable before its own write
-    // of it is done (appendLater): a snapshot waits until its own log holds it.
-    if (applied > this.o.mem.lastIndex()) return;
+    // of it is done (appendLater): a snapshot waits until its own log holds
+    // it, and so that a leader whose disk is slower than its followers' does
+    // not wait for ever under load, its next Ready of new entries waits for
+    // its write (canAppendLater) and so catches its log up.
+    if (applied > this.o.mem.lastIndex()) {
+      this.snapshotWaitsForOwnLog = true;
+      return;
+    }
+    this.snapshotWaitsForOwnLog = false;
     const started = performance.now();
     const envelope = snapshotEnvelope(this.members.encode());
     const confState = this.raw.raft.trk.confState();

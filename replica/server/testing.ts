@@ -47,9 +47,10 @@ export async function startOneMember(t: TestContext, dir: string, onFatal: (e: E
  * startGroup starts a group of `size` members in this process, each on its
  * own address of a random 127.x.y.0/24 (so that test files running in
  * parallel never share a port), in a temporary directory; they are stopped
- * and the directory removed when the test ends. Resolves once one of them leads.
+ * and the directory removed when the test ends (`extraFlags` go to every
+ * member). Resolves once one of them leads.
  */
-export async function startGroup(t: TestContext, size: number): Promise<{ handles: ReplicaHandle[]; leader: ReplicaHandle }> {
+export async function startGroup(t: TestContext, size: number, extraFlags: string[] = []): Promise<{ handles: ReplicaHandle[]; leader: ReplicaHandle }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicant-group-'));
   const net = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
   const names = Array.from({ length: size }, (_, i) => `m${i + 1}`);
@@ -69,6 +70,7 @@ export async function startGroup(t: TestContext, size: number): Promise<{ handle
       '--initial-cluster', cluster,
       '--heartbeat-interval', '20',
       '--election-timeout', '200',
+      ...extraFlags,
     ])!;
     handles.push(await startReplica(config, { logger: pino({ level: 'silent' }) }));
   }
