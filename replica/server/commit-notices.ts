@@ -13,6 +13,7 @@
 // not yet told it are committed), and never send a notice of a term the
 // member no longer leads.
 import type { Message, NodeId } from '../raft/index.ts';
+import { REAL_CLOCK, type TickerClock } from './ticker.ts';
 
 /**
  * COMMIT_NOTICE_HOLD_MS is how long a commit notice waits for an append to
@@ -22,15 +23,8 @@ import type { Message, NodeId } from '../raft/index.ts';
  */
 export const COMMIT_NOTICE_HOLD_MS = 4;
 
-export interface CommitNoticeClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const REAL_CLOCK: CommitNoticeClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+/** CommitNoticeClock: the timers of the ticker's clock (ticker.ts), which is all the hold needs. */
+export type CommitNoticeClock = Pick<TickerClock, 'setTimeout' | 'clearTimeout'>;
 
 export class CommitNoticeHold {
   readonly #holdMs: number;

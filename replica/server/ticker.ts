@@ -14,7 +14,8 @@ export interface TickerClock {
   clearTimeout(handle: unknown): void;
 }
 
-const REAL_CLOCK: TickerClock = {
+/** REAL_CLOCK is the process's own clock and timers (tests pass their own). */
+export const REAL_CLOCK: TickerClock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
