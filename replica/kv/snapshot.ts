@@ -12,6 +12,15 @@
 // kind is 0 for a tombstone, 1 for a live revision (which carries the bracket).
 // Keys are in strictly ascending byte order. Decoding checks the checksum
 // first and every bound after, and must never return a partial state.
+//
+// A delta image (version 2) holds what a whole one holds except the
+// revisions at or before the image it extends (its base revision):
+//
+//   "RKVS" u8(version=2) baseRevision
+//   then as version 1, every key listed, its revCount that of its new revisions (may be 0)
+//
+// It is never restored alone: image-merge.ts lays it onto the image it
+// extends, byte for byte the whole image an encode would have written.
 import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import { Revision } from './mvcc.ts';
@@ -20,6 +29,8 @@ import type { Checkpoint } from './types.ts';
 
 const MAGIC = 'RKVS';
 const FORMAT_VERSION = 1;
+/** the version byte of a delta image (see the top of this file) */
+export const DELTA_FORMAT_VERSION = 2;
 
 /** SnapshotContents is everything a snapshot holds. */
 export interface SnapshotContents {
@@ -74,6 +85,25 @@ export interface SnapshotSource {
   base?: SnapshotBase;
   /** what the store says identifies this keyspace and its histories' arrays; kept in the layout (ImageLayout.tag) */
   tag?: unknown;
+  /**
+   * makes the image a delta (version 2): only the revisions after this
+   * earlier capture's revision are written. Only for a capture of the same
+   * keyspace whose histories were only appended to since (the store checks
+   * the tag); never with a base.
+   */
+  since?: DeltaBase;
+}
+
+/**
+ * DeltaBase is what a later delta image of the same store starts after: a
+ * capture's tag, revision, compaction point and totals (an encoder's
+ * deltaBase, kept by the host with the image it wrote).
+ */
+export interface DeltaBase {
+  readonly tag: unknown;
+  readonly revision: number;
+  readonly compactRevision: number;
+  readonly totals: HistoryTotals;
 }
 
 /**
@@ -166,7 +196,15 @@ const MAX_REVISION_OVERHEAD = 5 * MAX_VARINT_BYTES + 1;
  * it are never touched.
  */
 function imageSizeBound(src: SnapshotSource, totals: HistoryTotals): number {
-  const header = MAGIC.length + 1 + 5 * MAX_VARINT_BYTES + src.checkpoints.length * (2 * MAX_VARINT_BYTES + 8);
+  const header = MAGIC.length + 1 + 6 * MAX_VARINT_BYTES + src.checkpoints.length * (2 * MAX_VARINT_BYTES + 8);
+  const since = src.since;
+  if (since) {
+    // Every key is listed; the key characters of all revisions bound those of the keys.
+    const keyChars = totals.keyAndValueChars - totals.valueChars;
+    const revisions = totals.revisions - since.totals.revisions;
+    const valueChars = totals.valueChars - since.totals.valueChars;
+    return header + totals.keys * MAX_KEY_OVERHEAD + keyChars + revisions * MAX_REVISION_OVERHEAD + valueChars + 4;
+  }
   return header + totals.keys * MAX_KEY_OVERHEAD + totals.revisions * MAX_REVISION_OVERHEAD + totals.keyAndValueChars + 4;
 }
 
@@ -185,8 +223,11 @@ const MIN_REVISION_OVERHEAD = 3;
  * the image once per key).
  */
 function imageSizeFloor(src: SnapshotSource, totals: HistoryTotals): number {
-  const header = MAGIC.length + 1 + 5 + src.checkpoints.length * (2 + 8);
-  return header + totals.keys * MIN_KEY_OVERHEAD + totals.revisions * MIN_REVISION_OVERHEAD + totals.valueChars + 4;
+  const since = src.since;
+  const header = MAGIC.length + 1 + (since ? 6 : 5) + src.checkpoints.length * (2 + 8);
+  const revisions = since ? totals.revisions - since.totals.revisions : totals.revisions;
+  const valueChars = since ? totals.valueChars - since.totals.valueChars : totals.valueChars;
+  return header + totals.keys * MIN_KEY_OVERHEAD + revisions * MIN_REVISION_OVERHEAD + valueChars + 4;
 }
 
 /** Sink is where the encoder writes: first a Sizer to learn the exact size, then a Writer. */
@@ -510,6 +551,8 @@ export class SnapshotEncoder {
   /** bytes copied from the base in this pass, and by the last writeKey (counted once the key is written for good) */
   private copiedBytes = 0;
   private keyCopied = 0;
+  /** a delta image's base revision: only revisions after it are written */
+  private readonly since: number | undefined;
   /** streaming: where each key's revisions go in this image (the layout, once done) */
   private readonly record: { offsets: Float64Array; lengths: Uint32Array; counts: Uint32Array; lastMain: Float64Array } | undefined;
 
@@ -523,9 +566,14 @@ export class SnapshotEncoder {
       if (source.keyChunks[c].length !== source.historyChunks[c].length) throw new Error('kv snapshot: a key chunk and its history chunk differ in length');
       keyCount += source.keyChunks[c].length;
     }
+    if (source.since && source.base) throw new Error('kv snapshot: a delta image copies nothing from a base image');
+    if (source.since && !(source.since.revision <= source.currentRevision && source.since.compactRevision === source.compactRevision)) {
+      throw new Error(`kv snapshot: a delta cannot extend revision ${source.since.revision} (compacted at ${source.since.compactRevision}) with revision ${source.currentRevision} (compacted at ${source.compactRevision})`);
+    }
     this.source = source;
     this.spilled = source.spilled ?? NO_SPILL;
     this.base = source.base;
+    this.since = source.since?.revision;
     this.keyCount = keyCount;
     this.headroom = headroom;
     this.chunkBytes = chunkBytes;
@@ -533,7 +581,8 @@ export class SnapshotEncoder {
       // Streaming: no size needed to start writing.
       this.sizer = undefined;
       this.writer = this.chunkWriter();
-      this.record = {
+      // A delta's layout is of no use to a later encode: only whole images are copied from.
+      this.record = source.since ? undefined : {
         offsets: new Float64Array(keyCount),
         lengths: new Uint32Array(keyCount),
         counts: new Uint32Array(keyCount),
@@ -548,7 +597,7 @@ export class SnapshotEncoder {
 
   /** chunkSize is a streaming encoder's buffer size: a chunk, never too small for the header. */
   private get chunkSize(): number {
-    const header = MAGIC.length + 1 + 5 * MAX_VARINT_BYTES + this.source.checkpoints.length * (2 * MAX_VARINT_BYTES + 8);
+    const header = MAGIC.length + 1 + 6 * MAX_VARINT_BYTES + this.source.checkpoints.length * (2 * MAX_VARINT_BYTES + 8);
     return Math.max(this.chunkBytes, header + 4);
   }
 
@@ -614,6 +663,18 @@ export class SnapshotEncoder {
     return this.base !== undefined;
   }
 
+  /** delta tells whether this image is a delta (version 2: only the revisions after SnapshotSource.since). */
+  get delta(): boolean {
+    return this.since !== undefined;
+  }
+
+  /** deltaBase is what a delta image of a later capture of the same store may start after: this capture (undefined without totals). */
+  get deltaBase(): DeltaBase | undefined {
+    const src = this.source;
+    if (!src.totals) return undefined;
+    return { tag: src.tag, revision: src.currentRevision, compactRevision: src.compactRevision, totals: src.totals };
+  }
+
   /** copied is how many bytes of the image so far were copied from the base (the whole image's, once done). */
   get copied(): number {
     return this.copiedBytes;
@@ -655,7 +716,7 @@ export class SnapshotEncoder {
     const at = src.currentRevision;
     const settled = src.settled;
     if (this.chunk < 0) {
-      writeHeader(sink, src, this.keyCount);
+      writeHeader(sink, src, this.keyCount, this.since);
       this.chunk = 0;
       this.at = 0;
       this.place = 0;
@@ -811,10 +872,16 @@ export class SnapshotEncoder {
     let count = history.length;
     while (count > 0 && history[count - 1].main > at) count--;
     if (count === 0) throw new Error(`kv snapshot: a key has no revision at or before the snapshot's revision ${at}`);
-    w.latin1(key);
-    w.uvarint(count);
-    const start = w.written;
     let from = 0;
+    const since = this.since;
+    if (since !== undefined) {
+      // A delta: only the revisions after its base's (the last ones of the history).
+      from = count;
+      while (from > 0 && history[from - 1].main > since) from--;
+    }
+    w.latin1(key);
+    w.uvarint(count - from);
+    const start = w.written;
     let work = 1;
     let copied = 0;
     const base = this.base;
@@ -888,9 +955,14 @@ export class SnapshotEncoder {
   }
 }
 
-function writeHeader(w: Sink, src: SnapshotSource, keyCount: number): void {
+function writeHeader(w: Sink, src: SnapshotSource, keyCount: number, since: number | undefined): void {
   for (let i = 0; i < MAGIC.length; i++) w.u8(MAGIC.charCodeAt(i));
-  w.u8(FORMAT_VERSION);
+  if (since === undefined) {
+    w.u8(FORMAT_VERSION);
+  } else {
+    w.u8(DELTA_FORMAT_VERSION);
+    w.uvarint(since);
+  }
   w.uvarint(src.appliedIndex);
   w.uvarint(src.currentRevision);
   w.uvarint(src.compactRevision + 1);
@@ -914,6 +986,9 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotContents {
   if (buf.length < MAGIC.length + 1 + 4) throw new Error(`kv snapshot: ${buf.length} bytes is too short to be a snapshot`);
   if (buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('kv snapshot: not a replicant KV snapshot (bad magic)');
   const version = buf[MAGIC.length];
+  if (version === DELTA_FORMAT_VERSION) {
+    throw new Error('kv snapshot: a delta image cannot be restored alone: lay it onto the image it extends first (mergeImages)');
+  }
   if (version !== FORMAT_VERSION) {
     throw new Error(`kv snapshot: format version ${version} is not supported (this build reads version ${FORMAT_VERSION})`);
   }

@@ -13,7 +13,7 @@ import { toLatin1 } from './keys.ts';
 import { Keyspace } from './mvcc.ts';
 import { KEEP_IN_MEMORY, spilledLength, type ValueSpill } from './spill.ts';
 import { SnapshotEncoder, decodeSnapshot } from './snapshot.ts';
-import type { SnapshotBase, SnapshotSource } from './snapshot.ts';
+import type { DeltaBase, SnapshotBase, SnapshotSource } from './snapshot.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, readRange } from './txn.ts';
 import type { Checkpoint, HashKVResult, KvCommand, KvResult, RangeRequest, RangeResponse } from './types.ts';
 import { checkCommand, checkRange } from './validate.ts';
@@ -207,8 +207,12 @@ export class KvStore {
    * from it instead of encoded again, when it is of this keyspace as it is
    * now (no restore, compaction or rewritten value since; else it is closed
    * and not used). The bytes are the same either way.
+   * With `since` (an earlier encoder's deltaBase) the image is a delta of
+   * the revisions after that capture (SnapshotEncoder.delta), when that
+   * capture was of this keyspace as it is now (else `since` is ignored and
+   * the image is whole); a delta copies nothing from `base`.
    */
-  streamSnapshot(chunkBytes: number, base?: SnapshotBase): SnapshotEncoder {
+  streamSnapshot(chunkBytes: number, base?: SnapshotBase, since?: DeltaBase): SnapshotEncoder {
     if (!(chunkBytes > 0)) throw new Error(`kv: streamSnapshot needs a positive chunk size, got ${chunkBytes}`);
     let source: SnapshotSource;
     try {
@@ -217,8 +221,12 @@ export class KvStore {
       base?.reader.close();
       throw e;
     }
-    const tag = base?.layout.tag as KeyspaceTag | undefined;
-    if (base && tag?.keyspace === this.ks && tag.replacements === (source.tag as KeyspaceTag).replacements) source.base = base;
+    const now = source.tag as KeyspaceTag;
+    const same = (t: unknown): boolean => (t as KeyspaceTag | undefined)?.keyspace === this.ks && (t as KeyspaceTag).replacements === now.replacements;
+    if (since && same(since.tag) && since.compactRevision === source.compactRevision && since.revision <= source.currentRevision) {
+      source.since = since;
+      base?.reader.close();
+    } else if (base && same(base.layout.tag)) source.base = base;
     else base?.reader.close();
     return new SnapshotEncoder(source, 0, chunkBytes);
   }

@@ -2,6 +2,8 @@
 // (a KV command with its proposer, or a member publishing its attributes) and
 // the snapshot payload (member table + KV snapshot). Versioned and checked on
 // decode. Must never change an existing kind's layout: logs outlive versions.
+import { mergeImages } from '../kv/index.ts';
+
 const KIND_KV = 1;
 const KIND_PUBLISH = 2;
 const SNAPSHOT_MAGIC = 0x52504e31; // "RPN1"
@@ -99,6 +101,21 @@ export function encodeSnapshot(members: Uint8Array, kv: Uint8Array): Uint8Array 
   const out = new Uint8Array(envelope.length + kv.length);
   out.set(envelope, 0);
   out.set(kv, envelope.length);
+  return out;
+}
+
+/**
+ * mergeSnapshotData lays a delta snapshot's data (the member table as of the
+ * delta, then a delta KV image) onto the data it extends (the storage's
+ * merge, see replica/storage/snapshot-chain.ts): the delta's member table,
+ * then the KV images merged. Throws if they do not fit together.
+ */
+export function mergeSnapshotData(base: Uint8Array, delta: Uint8Array): Uint8Array {
+  const b = decodeSnapshot(base);
+  const d = decodeSnapshot(delta);
+  const envelope = snapshotEnvelope(d.members);
+  const out = mergeImages(b.kv, d.kv, envelope.length);
+  out.set(envelope, 0);
   return out;
 }
 

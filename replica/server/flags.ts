@@ -30,6 +30,8 @@ export interface ReplicaConfig {
   snapshotCount: number;
   /** entries kept behind a snapshot for slow followers */
   snapshotCatchupEntries: number;
+  /** own snapshots after a whole one that are deltas (0: all whole) */
+  snapshotDeltas: number;
   /** digest checkpoint every this many applied entries (same on every member) */
   checkpointInterval: number;
   maxRequestBytes: number;
@@ -89,6 +91,7 @@ export const USAGE = `usage: replicant replica [flags]
   --election-timeout MS                election timeout in milliseconds (default 1000)
   --snapshot-count N                   applied entries between snapshots (default 100000, as etcd's; each member at its own point of the period)
   --snapshot-catchup-entries N         entries kept after a snapshot for slow followers (default 5000)
+  --snapshot-deltas N                  own snapshots after a whole one that write only what changed since the one before (default 8; 0: every one whole)
   --checkpoint-interval N              applied entries between state digests (default 1000)
   --max-request-bytes N                largest client request (default 1572864)
   --max-txn-ops N                      most operations in one txn (default 128)
@@ -126,6 +129,9 @@ function urls(flag: string, value: string): URL[] {
   if (out.length === 0) throw new FlagError(`--${flag}: at least one URL is required`);
   return out;
 }
+
+/** DEFAULT_SNAPSHOT_DELTAS: how many delta snapshots may follow a whole one (see extendsChain in snapshot-schedule.ts). */
+export const DEFAULT_SNAPSHOT_DELTAS = 8;
 
 function positive(flag: string, value: string | undefined, def: number, min = 1): number {
   if (value === undefined) return def;
@@ -296,6 +302,7 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
         'election-timeout': opt,
         'snapshot-count': opt,
         'snapshot-catchup-entries': opt,
+        'snapshot-deltas': opt,
         'checkpoint-interval': opt,
         'max-request-bytes': opt,
         'max-txn-ops': opt,
@@ -382,6 +389,7 @@ export function parseFlags(argv: string[]): ReplicaConfig | undefined {
     electionTimeoutMs,
     snapshotCount: positive('snapshot-count', s('snapshot-count'), 100000),
     snapshotCatchupEntries: positive('snapshot-catchup-entries', s('snapshot-catchup-entries'), 5000, 0),
+    snapshotDeltas: positive('snapshot-deltas', s('snapshot-deltas'), DEFAULT_SNAPSHOT_DELTAS, 0),
     checkpointInterval: positive('checkpoint-interval', s('checkpoint-interval'), 1000),
     maxRequestBytes: positive('max-request-bytes', s('max-request-bytes'), 1572864, 1024),
     maxTxnOps: positive('max-txn-ops', s('max-txn-ops'), 128),

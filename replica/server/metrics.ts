@@ -95,6 +95,12 @@ export function createReplicaMetrics(labels: { member: string }) {
       help: 'Bytes of own snapshots copied from the snapshot before instead of encoded from the store.',
       registers: r,
     }),
+    snapshotWrittenBytes: new Counter({
+      name: 'replicant_snapshot_written_bytes_total',
+      help: 'Bytes of own snapshot files written, by kind: whole, or delta (only what changed since the snapshot before).',
+      labelNames: ['kind'],
+      registers: r,
+    }),
     peerSendFailures: new Counter({
       name: 'replicant_peer_send_failures_total',
       help: 'Raft messages that could not be delivered to a peer.',

@@ -7,12 +7,13 @@
 // size, or the image fell outside it) the encoder sizes the image exactly
 // first. An encoder copying revisions from the image before (its base) whose
 // reads fail, or prove the file damaged, starts over without it. The result
-// is a finished, fsynced file under its temporary name:
+// is a finished, fsynced file under its temporary name (a delta file of the
+// snapshot it is told to extend when the encoder writes a delta image):
 // the member's loop commits it (DiskStorage.commitSnapshotFile) or aborts it.
 // It owns the encoder and closes it once the stream settled (finished, failed
 // or cancelled). It must never leave a temp file behind on failure or cancel,
 // and never commit anything itself.
-import { SnapshotBaseError, type ImageLayout, type SnapshotEncoder } from '../kv/index.ts';
+import { SnapshotBaseError, type DeltaBase, type ImageLayout, type SnapshotEncoder } from '../kv/index.ts';
 import type { SnapshotMetadata } from '../raft/types.ts';
 import { DataLengthMismatchError, lengthRangeUsable } from '../storage/index.ts';
 import type { DiskStorage, StreamedSnapshotFile } from '../storage/index.ts';
@@ -41,8 +42,12 @@ export interface OwnSnapshotStream {
   /** what failed, if anything did */
   readonly error: unknown;
   readonly stats: OwnSnapshotStats;
-  /** where the image put each key's revisions, once finished: the next own snapshot's base, with this file */
+  /** where the image put each key's revisions, once finished: the next own snapshot's base, with this file (not for a delta) */
   readonly layout: ImageLayout | undefined;
+  /** the file is a delta of the snapshot it was told to extend (the encoder writes a delta image) */
+  readonly delta: boolean;
+  /** what a delta of a later capture may start after: this one's capture */
+  readonly deltaBase: DeltaBase | undefined;
   /** cancel stops the encode before its next slice and removes the file (done then settles with no file). */
   cancel(): void;
 }
@@ -58,8 +63,10 @@ export function streamOwnSnapshot(
   envelope: Uint8Array,
   encoder: SnapshotEncoder,
   onFinished: () => void,
-  chunkOptions: { sliceMs?: number; stepRevisions?: number; restFactor?: () => number } = {},
+  chunkOptions: { sliceMs?: number; stepRevisions?: number; restFactor?: () => number; extend?: { index: number; term: number } } = {},
 ): OwnSnapshotStream {
+  if (encoder.delta && !chunkOptions.extend) throw new Error('own snapshot: a delta image needs the snapshot it extends');
+  const extend = encoder.delta ? chunkOptions.extend : undefined;
   const stats: OwnSnapshotStats = { slices: 0, busyMs: 0, longestSliceMs: 0, bytes: 0, sized: false, copiedBytes: 0 };
   let slices: SlicedEncode | undefined;
   let cancelled = false;
@@ -72,6 +79,8 @@ export function streamOwnSnapshot(
     get layout(): ImageLayout | undefined {
       return job.finished && job.file ? encoder.layout : undefined;
     },
+    delta: encoder.delta,
+    deltaBase: encoder.deltaBase,
     cancel(): void {
       if (job.finished) return;
       cancelled = true;
@@ -93,7 +102,7 @@ export function streamOwnSnapshot(
     const write = async (chunk: Uint8Array): Promise<void> => {
       if (!file) {
         // The first chunk comes after any sizing pass: the range is final now.
-        file = await disk.beginSnapshotFile(metadata, dataRange()!);
+        file = await disk.beginSnapshotFile(metadata, dataRange()!, extend);
         await file.append(envelope);
       }
       await file.append(chunk);

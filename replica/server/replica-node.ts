@@ -30,12 +30,12 @@ import {
   type Snapshot,
   type Status,
 } from '../raft/index.ts';
-import { decodeCommand, type ImageLayout, type KvCommand, type KvResult, type KvStore, type SnapshotBase } from '../kv/index.ts';
+import { decodeCommand, type DeltaBase, type ImageLayout, type KvCommand, type KvResult, type KvStore, type SnapshotBase } from '../kv/index.ts';
 import { SnapshotImageReader, type DiskStorage } from '../storage/index.ts';
 import { EtcdError } from './etcdapi/index.ts';
 import { decodeEntry, decodeSnapshot, encodeKvEntries, encodePublishEntry, snapshotEnvelope } from './envelope.ts';
 import { MemberTable } from './members.ts';
-import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
+import { extendsChain, snapshotDueAt, snapshotPhase, type OwnChain } from './snapshot-schedule.ts';
 import type { ReplicaMetrics } from './metrics.ts';
 import { startTicker, type Ticker } from './ticker.ts';
 import { SNAPSHOT_CHUNK_BYTES, ownSnapshotVerdict, streamOwnSnapshot, type OwnSnapshotStream } from './own-snapshot.ts';
@@ -64,6 +64,8 @@ export interface ReplicaNodeOptions {
   metrics: ReplicaMetrics;
   snapshotCount: number;
   snapshotCatchupEntries: number;
+  /** own snapshots after a whole one that may be deltas (0: every one whole; see extendsChain) */
+  snapshotDeltas: number;
   requestTimeoutMs: number;
   /** test-only negative control: reads skip ReadIndex. */
   unsafeLocalReads: boolean;
@@ -166,6 +168,12 @@ export class ReplicaNode {
    * holds instead of encoding them again (see maybeSnapshot)
    */
   private lastImage: { layout: ImageLayout; file: string; offset: number } | undefined;
+  /**
+   * the chain this member's last own snapshot ends (its last whole one and
+   * the deltas since), and the capture the next delta starts after (see
+   * maybeSnapshot)
+   */
+  private ownChain: (OwnChain & { tipTerm: number; since: DeltaBase }) | undefined;
   private fatalReported = false;
   /** where in each snapshot period this member snapshots (see snapshot-schedule.ts) */
   private readonly snapshotPhase: number;
@@ -773,12 +781,20 @@ export class ReplicaNode {
     const envelope = snapshotEnvelope(this.members.encode());
     const confState = this.raw.raft.trk.confState();
     const metadata = { index: applied, term: this.o.mem.term(applied), confState };
+    // A delta of the last own snapshot while the chain is short and the
+    // storage can extend it (the store still decides: none after a compaction
+    // or restore); else a whole image, copying what the last whole one holds.
+    const chain = this.ownChain;
+    const extend =
+      chain && extendsChain(chain, this.lastSnapshotIndex, this.o.snapshotDeltas) && this.o.disk.canExtend({ index: chain.tipIndex, term: chain.tipTerm })
+        ? { index: chain.tipIndex, term: chain.tipTerm }
+        : undefined;
     // The capture holds the store's spilled values until the stream closes the encoder.
-    const encoder = this.kv.streamSnapshot(SNAPSHOT_CHUNK_BYTES, this.openLastImage());
+    const encoder = this.kv.streamSnapshot(SNAPSHOT_CHUNK_BYTES, this.openLastImage(), extend && chain!.since);
     const captureMs = performance.now() - started;
     // A leader's encode slows every write of the group: it rests longer between slices.
     const restFactor = () => (this.raw.raft.state === 'leader' ? LEADER_SNAPSHOT_REST_FACTOR : 1);
-    const stream = streamOwnSnapshot(this.o.disk, metadata, envelope, encoder, () => this.kick(), { restFactor });
+    const stream = streamOwnSnapshot(this.o.disk, metadata, envelope, encoder, () => this.kick(), { restFactor, extend });
     this.snapshotEncoding = { applied, confState, started, captureMs, stream, envelopeBytes: envelope.length };
   }
 
@@ -821,11 +837,21 @@ export class ReplicaNode {
     const encodedMs = performance.now() - started;
     const { slices, busyMs, longestSliceMs, bytes, sized, copiedBytes, baseDropped } = stream.stats;
     const layout = stream.layout;
+    const { delta, deltaBase } = stream;
     this.snapshotInFlight = this.o.disk.commitSnapshotFile(file).then(
       () => {
         this.snapshotInFlight = undefined;
         // Not when a snapshot from the leader, newer than this one, replaced the keyspace meanwhile.
-        if (layout && this.lastSnapshotIndex < applied) this.lastImage = { layout, file: file.file, offset: file.dataOffset + job.envelopeBytes };
+        if (this.lastSnapshotIndex < applied) {
+          if (layout) this.lastImage = { layout, file: file.file, offset: file.dataOffset + job.envelopeBytes };
+          const chain = this.ownChain;
+          const tip = { tipIndex: applied, tipTerm: file.metadata.term };
+          if (!deltaBase) this.ownChain = undefined;
+          else if (delta && chain) this.ownChain = { ...tip, since: deltaBase, deltas: chain.deltas + 1, deltaBytes: chain.deltaBytes + bytes, rootBytes: chain.rootBytes };
+          else this.ownChain = { ...tip, since: deltaBase, deltas: 0, deltaBytes: 0, rootBytes: bytes };
+        } else {
+          this.ownChain = undefined;
+        }
         if (applied > this.lastSnapshotIndex) this.lastSnapshotIndex = applied;
         // Raft's storage learns of it only now that it is durable (nothing
         // newer can have replaced it meanwhile: a snapshot from the leader is
@@ -837,6 +863,7 @@ export class ReplicaNode {
         if (compactTo > this.o.mem.firstIndex()) this.o.mem.compact(compactTo);
         this.o.metrics.snapshots.inc({ kind: 'taken' });
         this.o.metrics.snapshotCopiedBytes.inc(copiedBytes);
+        this.o.metrics.snapshotWrittenBytes.inc({ kind: delta ? 'delta' : 'whole' }, bytes);
         this.o.metrics.snapshotSeconds.observe((performance.now() - started) / 1000);
         this.log.info(
           {
@@ -848,7 +875,7 @@ export class ReplicaNode {
             slices,
             longestSliceMs: round1(longestSliceMs),
             sizedFirst: sized,
-            copiedFromLast: copiedBytes,
+            ...(delta ? { delta: true, extends: file.extends?.index } : { copiedFromLast: copiedBytes }),
             ...(baseDropped !== undefined ? { lastDropped: baseDropped } : {}),
             totalMs: Math.round(performance.now() - started),
           },

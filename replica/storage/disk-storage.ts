@@ -4,8 +4,9 @@
 // state raft restarts from. save() validates what raft hands over against the log
 // it extends, encodes it into one buffer and queues it on the group-commit writer;
 // saveSnapshot() writes the snapshot file atomically (or beginSnapshotFile +
-// commitSnapshotFile, for one streamed into its file), records its marker in
-// the WAL, then deletes what the retained snapshots make redundant.
+// commitSnapshotFile, for one streamed into its file, whole or a delta of the
+// newest: snapshot-chain.ts), records its marker in the WAL, then deletes what
+// the retained snapshots and their chains make redundant.
 // Must never acknowledge (resolve a sync save) before the bytes are fsynced, never
 // write a record that a replay would reject, and never delete a segment or
 // snapshot file a replay from a retained snapshot still needs.
@@ -24,7 +25,9 @@ import { LogShape } from './log-shape.ts';
 import type { SnapshotMarker } from './records.ts';
 import { encodeBatch, encodeMarker } from './records.ts';
 import { BROKEN_SUFFIX, listSegments, recover } from './recovery.ts';
-import { StreamedSnapshotFile, checkMetadata, checkSnapshot, readSnapshotFileSync, writeSnapshotFile } from './snapshot-file.ts';
+import { chainOf, readSnapshotChain, type SnapshotLink } from './snapshot-chain.ts';
+import { StreamedSnapshotFile, checkMetadata, checkSnapshot, writeSnapshotFile } from './snapshot-file.ts';
+import type { SnapshotRef } from './snapshot-file.ts';
 import type { RecoveredState, StorageIds, StorageOptions, WalStats } from './types.ts';
 import { checkUint } from './varint.ts';
 import type { CutState } from './wal-writer.ts';
@@ -62,7 +65,7 @@ function mkdirDurable(dir: string): void {
   fsyncDirSync(parent);
 }
 
-function resolveOptions(opts: StorageOptions | undefined): Required<Omit<StorageOptions, 'onFsync'>> & Pick<StorageOptions, 'onFsync'> {
+function resolveOptions(opts: StorageOptions | undefined): Required<Omit<StorageOptions, 'onFsync' | 'mergeSnapshotData'>> & Pick<StorageOptions, 'onFsync' | 'mergeSnapshotData'> {
   const segmentBytes = opts?.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   const keepSnapshots = opts?.keepSnapshots ?? DEFAULT_KEEP_SNAPSHOTS;
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES) {
@@ -73,7 +76,7 @@ function resolveOptions(opts: StorageOptions | undefined): Required<Omit<Storage
   }
   const durableWrites = opts?.durableWrites ?? 'fdatasync';
   if (durableWrites !== 'fdatasync' && durableWrites !== 'o_dsync') throw new RangeError(`durableWrites must be 'fdatasync' or 'o_dsync', got ${String(durableWrites)}`);
-  return { segmentBytes, keepSnapshots, preallocate: opts?.preallocate ?? true, durableWrites, onFsync: opts?.onFsync };
+  return { segmentBytes, keepSnapshots, preallocate: opts?.preallocate ?? true, durableWrites, onFsync: opts?.onFsync, mergeSnapshotData: opts?.mergeSnapshotData };
 }
 
 /**
@@ -92,7 +95,7 @@ export async function openStorage(dataDir: string, ids: StorageIds, opts?: Stora
   const lock = acquireDirLock(layout.lockFile);
   try {
     const cfg = { walDir: layout.walDir, ids, segmentBytes: o.segmentBytes, preallocate: o.preallocate, oDsync: o.durableWrites === 'o_dsync', onFsync: o.onFsync };
-    const rec = await recover(layout, ids);
+    const rec = await recover(layout, ids, o.mergeSnapshotData);
     // Temp files are never acknowledged data (a segment being prepared, a snapshot
     // being written); removed only once recovery accepted the dir.
     for (const tmp of listSegments(layout.walDir).temps) fs.rmSync(tmp, { force: true });
@@ -100,7 +103,7 @@ export async function openStorage(dataDir: string, ids: StorageIds, opts?: Stora
       const hardState: HardState = { term: 0, vote: 0, commit: 0 };
       const writer = await WalWriter.create(cfg, { lastIndex: 0, lastTerm: 0, hardState, marker: undefined });
       const shape = new LogShape({ index: 0, term: 0 }, false);
-      const storage = new DiskStorage(layout, ids, o.keepSnapshots, lock, writer, shape, hardState, undefined, []);
+      const storage = new DiskStorage(layout, ids, o, lock, writer, shape, hardState, undefined, [], new Map());
       return { storage, state: { hardState: { ...hardState }, entries: [] }, warnings: [] };
     }
     // Repairs, now that recovery accepted the dir.
@@ -123,13 +126,14 @@ export async function openStorage(dataDir: string, ids: StorageIds, opts?: Stora
     const storage = new DiskStorage(
       layout,
       ids,
-      o.keepSnapshots,
+      o,
       lock,
       writer,
       rec.shape,
       rec.hardState,
       rec.latestMarker,
       rec.retainedSnapshots,
+      rec.snapshotLinks,
     );
     try {
       await storage.purge();
@@ -163,25 +167,31 @@ export class DiskStorage {
   private readonly shape: LogShape;
   private hardState: HardState;
   private latestMarker: SnapshotMarker | undefined;
-  /** snapshots recorded in the WAL whose files exist, oldest first */
+  /** snapshots recorded in the WAL whose files exist, oldest first (the ones a restart may start from) */
   private readonly snapshots: SnapshotMarker[];
+  /** every snapshot file kept (those, and the files their chains need), by name */
+  private readonly links: Map<string, SnapshotLink>;
+  private readonly merge: StorageOptions['mergeSnapshotData'];
   private snapshotChain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   constructor(
     layout: DataDirLayout,
     ids: StorageIds,
-    keepSnapshots: number,
+    opts: { keepSnapshots: number; mergeSnapshotData?: StorageOptions['mergeSnapshotData'] },
     lock: DirLock,
     writer: WalWriter,
     shape: LogShape,
     hardState: HardState,
     latestMarker: SnapshotMarker | undefined,
     snapshots: SnapshotMarker[],
+    links: Map<string, SnapshotLink>,
   ) {
     this.layout = layout;
     this.ids = ids;
-    this.keepSnapshots = keepSnapshots;
+    this.keepSnapshots = opts.keepSnapshots;
+    this.merge = opts.mergeSnapshotData;
+    this.links = new Map(links);
     this.lock = lock;
     this.writer = writer;
     this.shape = shape;
@@ -315,7 +325,7 @@ export class DiskStorage {
     const m: SnapshotMarker = { index: snapshot.metadata.index, term: snapshot.metadata.term };
     if (this.latestMarker && this.latestMarker.index === m.index && this.latestMarker.term === m.term) return;
     this.checkMarker(m);
-    const file = await writeSnapshotFile(this.layout.snapDir, this.ids, snapshot);
+    const { file, crc } = await writeSnapshotFile(this.layout.snapDir, this.ids, snapshot);
     // Saves may have moved the log while the file was written.
     try {
       this.checkMarker(m);
@@ -323,18 +333,22 @@ export class DiskStorage {
       await fsp.rm(file, { force: true });
       throw err;
     }
-    await this.recordSnapshot(m);
+    await this.recordSnapshot(m, { extends: undefined, crc });
   }
 
   /**
    * beginSnapshotFile starts the file of a snapshot whose data the caller
    * streams into it (StreamedSnapshotFile: append, then finish), with a data
    * length in `range`; commitSnapshotFile then makes it this storage's
-   * newest snapshot. Nothing changes until the commit: the caller aborts a
-   * file it does not commit. Throws StorageMisuseError for a snapshot that
-   * is not newer than the saved one or contradicts the committed log.
+   * newest snapshot. With `extend` (the newest snapshot, see canExtend), a
+   * delta file: its data only extends that snapshot's (the merge the
+   * storage was opened with lays it on when it is read). Nothing changes
+   * until the commit: the caller aborts a file it does not commit. Throws
+   * StorageMisuseError for a snapshot that is not newer than the saved one
+   * or contradicts the committed log, and for a delta of anything but the
+   * newest snapshot or without a merge.
    */
-  async beginSnapshotFile(metadata: SnapshotMetadata, range: { min: number; max: number }): Promise<StreamedSnapshotFile> {
+  async beginSnapshotFile(metadata: SnapshotMetadata, range: { min: number; max: number }, extend?: { index: number; term: number }): Promise<StreamedSnapshotFile> {
     this.checkUsable('beginSnapshotFile');
     try {
       checkMetadata(metadata);
@@ -342,7 +356,20 @@ export class DiskStorage {
       throw new StorageMisuseError((err as Error).message);
     }
     this.checkMarker({ index: metadata.index, term: metadata.term });
-    return StreamedSnapshotFile.create(this.layout.snapDir, this.ids, metadata, range);
+    let base: SnapshotRef | undefined;
+    if (extend) {
+      if (!this.canExtend(extend)) {
+        throw new StorageMisuseError(`a delta snapshot can only extend the newest snapshot (${this.latestMarker?.index ?? 'none'}), of a storage opened with a merge; not index ${extend.index} term ${extend.term}`);
+      }
+      base = { index: extend.index, term: extend.term, crc: this.links.get(snapshotFileName(extend))!.crc };
+    }
+    return StreamedSnapshotFile.create(this.layout.snapDir, this.ids, metadata, range, base);
+  }
+
+  /** canExtend tells whether a delta snapshot file may extend the snapshot at `m` now: it is the newest, its file is kept, and this storage can merge. */
+  canExtend(m: { index: number; term: number }): boolean {
+    const latest = this.latestMarker;
+    return this.merge !== undefined && latest !== undefined && latest.index === m.index && latest.term === m.term && this.links.has(snapshotFileName(m));
   }
 
   /**
@@ -359,12 +386,16 @@ export class DiskStorage {
         this.checkUsable('commitSnapshotFile');
         if (!f.finished) throw new StorageMisuseError(`snapshot file ${f.tmp} is not finished`);
         this.checkMarker(m);
+        const base = f.extends;
+        if (base && this.links.get(snapshotFileName(base))?.crc !== base.crc) {
+          throw new StorageMisuseError(`snapshot file ${f.tmp} extends the snapshot at index ${base.index}, which this storage no longer keeps`);
+        }
       } catch (err) {
         await f.abort();
         throw err;
       }
       await renameDurable(f.tmp, f.file);
-      await this.recordSnapshot(m);
+      await this.recordSnapshot(m, { extends: f.extends, crc: f.crc });
     });
     this.snapshotChain = run.catch(() => {});
     return run;
@@ -376,7 +407,8 @@ export class DiskStorage {
   }
 
   /** recordSnapshot records a snapshot whose file is in place: its marker in the WAL, then the purge. */
-  private async recordSnapshot(m: SnapshotMarker): Promise<void> {
+  private async recordSnapshot(m: SnapshotMarker, link: SnapshotLink): Promise<void> {
+    this.links.set(snapshotFileName(m), link);
     this.shape.applyMarker(m);
     this.latestMarker = m;
     await this.writer.enqueue(encodeMarker(m), true, this.cutState());
@@ -395,12 +427,16 @@ export class DiskStorage {
     }
   }
 
-  /** purge keeps the newest snapshot files and deletes the segments none of them needs. */
+  /** purge keeps the newest snapshot files and the files their chains need, and deletes the segments none of them needs. */
   async purge(): Promise<void> {
+    while (this.snapshots.length > this.keepSnapshots) this.snapshots.shift();
+    const needed = new Set<string>();
+    for (const s of this.snapshots) for (const name of chainOf(snapshotFileName(s), this.links)) needed.add(name);
     let deleted = false;
-    while (this.snapshots.length > this.keepSnapshots) {
-      const old = this.snapshots.shift()!;
-      await fsp.rm(path.join(this.layout.snapDir, snapshotFileName(old)), { force: true });
+    for (const name of [...this.links.keys()]) {
+      if (needed.has(name)) continue;
+      this.links.delete(name);
+      await fsp.rm(path.join(this.layout.snapDir, name), { force: true });
       deleted = true;
     }
     if (deleted) await fsyncDir(this.layout.snapDir);
@@ -409,7 +445,8 @@ export class DiskStorage {
 
   /**
    * readSnapshot reads back the data of a durable snapshot this storage still
-   * keeps (one of the newest `keepSnapshots`), verified as at recovery, so the
+   * keeps (one of the newest `keepSnapshots`), verified as at recovery (a
+   * delta file laid onto its chain: the whole data), so the
    * caller need not hold the image in memory meanwhile. Synchronous because
    * raft asks for a snapshot synchronously; it is asked only when a follower
    * is too far behind for entries. Throws SnapshotCorruptError (file + what is
@@ -420,7 +457,7 @@ export class DiskStorage {
     if (!this.snapshots.some((k) => k.index === m.index && k.term === m.term)) {
       throw new StorageMisuseError(`no durable snapshot at index ${m.index} term ${m.term} is kept (kept: ${this.snapshots.map((k) => k.index).join(', ') || 'none'})`);
     }
-    return readSnapshotFileSync(path.join(this.layout.snapDir, snapshotFileName(m)), this.ids, m);
+    return readSnapshotChain(this.layout.snapDir, this.ids, m, this.merge);
   }
 
   /** lastSnapshotIndex is the index of the newest durable snapshot (0 if none). */

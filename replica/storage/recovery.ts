@@ -1,7 +1,8 @@
 // Crash recovery: reads every WAL segment and the snapshot directory and works out
 // the state raft restarts from (hard state, newest usable snapshot, entries after
 // it), plus the repairs that are safe to make (truncating a torn tail, removing
-// snapshot files the WAL never recorded). It only reads: the caller performs the
+// snapshot files the WAL never recorded and no kept snapshot's chain needs).
+// It only reads: the caller performs the
 // repairs after recovery succeeded, so a refusal leaves the data dir untouched.
 // Must never drop an acknowledged record: anything that is neither a clean end nor
 // a torn tail of the last segment is a refusal naming the file and offset.
@@ -9,14 +10,15 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry, HardState, Snapshot } from '../raft/types.ts';
-import { DataDirMismatchError, SnapshotCorruptError, WalCorruptError, hexId } from './errors.ts';
+import { DataDirMismatchError, SnapshotCorruptError, StorageMisuseError, WalCorruptError, hexId } from './errors.ts';
 import type { DataDirLayout } from './layout.ts';
 import { isTempFileName, parseSegmentFileName, parseSnapshotFileName, snapshotFileName } from './layout.ts';
 import { LogShape } from './log-shape.ts';
 import type { SnapshotMarker } from './records.ts';
 import type { SegmentTail } from './segment-scan.ts';
 import { scanSegment } from './segment-scan.ts';
-import { readSnapshotFile } from './snapshot-file.ts';
+import { chainOf, readSnapshotChain, type MergeSnapshotData, type SnapshotLink } from './snapshot-chain.ts';
+import { readSnapshotFileHead } from './snapshot-file.ts';
 import type { RecoveredState, StorageIds } from './types.ts';
 
 /** SegmentInfo is what the writer needs to know about each retained segment. */
@@ -42,6 +44,8 @@ export interface Recovery {
   tail: { file: string; end: number; size: number; kind: SegmentTail['kind'] };
   /** snapshots with a marker in the WAL and a file on disk (not known to be broken), oldest first */
   retainedSnapshots: SnapshotMarker[];
+  /** every snapshot file kept (the retained ones and the files their chains need), by name: what it extends and its checksum */
+  snapshotLinks: Map<string, SnapshotLink>;
   /** repairs to make once recovery is accepted */
   snapshotFilesToDelete: string[];
   snapshotFilesToSetAside: string[];
@@ -78,7 +82,7 @@ const BROKEN_SUFFIX = '.broken';
  * segment at all (a new data dir). Throws WalCorruptError, SnapshotCorruptError or
  * DataDirMismatchError with a one-line message when it refuses.
  */
-export async function recover(layout: DataDirLayout, ids: StorageIds): Promise<Recovery | undefined> {
+export async function recover(layout: DataDirLayout, ids: StorageIds, merge?: MergeSnapshotData): Promise<Recovery | undefined> {
   const warnings: string[] = [];
   const { segments: found, unknown } = listSegments(layout.walDir);
   for (const name of unknown) warnings.push(`ignoring unexpected file ${path.join(layout.walDir, name)}`);
@@ -217,12 +221,15 @@ export async function recover(layout: DataDirLayout, ids: StorageIds): Promise<R
       reason = 'file is missing';
     } else {
       try {
-        chosen = await readSnapshotFile(file, ids, m);
+        chosen = readSnapshotChain(layout.snapDir, ids, m, merge);
         break;
       } catch (err) {
         if (!(err instanceof SnapshotCorruptError)) throw err;
+        if (!merge && /without a way to merge/.test(err.message)) throw new StorageMisuseError(err.message);
         reason = err.message;
-        snapshotFilesToSetAside.push(file);
+        // The file at fault: this one, or one down its chain (which older snapshots may need too).
+        const bad = snapOnDisk.has(path.basename(err.file)) ? err.file : file;
+        if (!snapshotFilesToSetAside.includes(bad)) snapshotFilesToSetAside.push(bad);
       }
     }
     newestProblem ??= { file, reason };
@@ -285,20 +292,31 @@ export async function recover(layout: DataDirLayout, ids: StorageIds): Promise<R
     out.push({ term: e.term, index: e.index, type: e.type, data: new Uint8Array(span.copy!, e.data.byteOffset - span.lo, e.data.length) });
   }
 
-  // ---- snapshot files: keep the recorded ones, drop the ones the WAL never recorded ----
+  // ---- snapshot files: keep the recorded ones and what their chains need, drop the ones the WAL never recorded ----
   const newestMarker = markers[markers.length - 1];
   const marked = new Set(markers.map((m) => snapshotFileName(m)));
   const setAside = new Set(snapshotFilesToSetAside);
   const retainedSnapshots: SnapshotMarker[] = [];
+  const links = new Map<string, SnapshotLink>();
   for (const [name, file] of snapOnDisk) {
     if (setAside.has(file)) continue;
-    const pos = parseSnapshotFileName(name)!;
-    if (marked.has(name)) {
-      if (pos.index <= snapIndex) retainedSnapshots.push(pos);
-      continue;
+    try {
+      links.set(name, readSnapshotFileHead(file, ids));
+    } catch {
+      // Unreadable: nothing is known to depend on it; read in full (and refused) only if it is ever needed.
     }
+    const pos = parseSnapshotFileName(name)!;
+    if (marked.has(name) && pos.index <= snapIndex) retainedSnapshots.push(pos);
+  }
+  const needed = new Set<string>();
+  for (const s of retainedSnapshots) for (const n of chainOf(snapshotFileName(s), links)) needed.add(n);
+  for (const [name, file] of snapOnDisk) {
+    if (setAside.has(file)) continue;
+    if (needed.has(name)) continue;
+    links.delete(name);
+    if (marked.has(name)) continue; // recorded, but newer than the snapshot recovered from: left as it is
     snapshotFilesToDelete.push(file);
-    if (!newestMarker || pos.index > newestMarker.index) {
+    if (!newestMarker || parseSnapshotFileName(name)!.index > newestMarker.index) {
       warnings.push(`removing snapshot ${file}: the WAL never recorded it (a crash interrupted saving it)`);
     }
   }
@@ -313,6 +331,7 @@ export async function recover(layout: DataDirLayout, ids: StorageIds): Promise<R
     segments,
     tail: tail!,
     retainedSnapshots,
+    snapshotLinks: links,
     snapshotFilesToDelete,
     snapshotFilesToSetAside,
   };

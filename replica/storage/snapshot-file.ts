@@ -2,12 +2,16 @@
 // stamped with the cluster and member they belong to and checksummed as a whole.
 //   "replsnap" (8 bytes) | body | u32le crc32(body)
 //   body = varints version, clusterId, memberId, index, term,
+//          [version 2: baseIndex, baseTerm, baseCrc]
 //          4 id lists (voters, learners, votersOutgoing, learnersNext: count then ids),
 //          autoLeave byte, data length, data
-// Written atomically (temp file, fsync, rename, fsync dir), whole from memory
-// or streamed (StreamedSnapshotFile: the data in parts, the head last). Must
-// never return a snapshot it has not fully verified, and never write over a
-// file in place.
+// Version 1 holds the whole data; version 2 (a delta file) holds data that
+// extends the data of the file it names (its index, term and checksum): the
+// snapshot is that file's data with this one laid onto it by the caller's
+// merge (snapshot-chain.ts). Written atomically (temp file, fsync, rename,
+// fsync dir), whole from memory or streamed (StreamedSnapshotFile: the data
+// in parts, the head last). Must never return a snapshot it has not fully
+// verified, and never write over a file in place.
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import fsp from 'node:fs/promises';
@@ -23,6 +27,23 @@ import { VarintReader, checkUint, putVarint, varintSize } from './varint.ts';
 
 const MAGIC = Buffer.from('replsnap', 'latin1');
 export const SNAPSHOT_FORMAT_VERSION = 1;
+/** the version of a delta file: its data extends another file's */
+export const DELTA_SNAPSHOT_FORMAT_VERSION = 2;
+
+/** SnapshotRef names the snapshot file a delta file extends: its position and its checksum (the body CRC-32 its trailer holds). */
+export interface SnapshotRef {
+  index: number;
+  term: number;
+  crc: number;
+}
+
+/** SnapshotFileParts is one file as read: its snapshot's metadata and data (a delta's only extends `extends`), and its checksum. */
+export interface SnapshotFileParts {
+  metadata: SnapshotMetadata;
+  data: Uint8Array;
+  extends: SnapshotRef | undefined;
+  crc: number;
+}
 
 function confLists(cs: ConfState): NodeId[][] {
   return [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext];
@@ -43,9 +64,11 @@ export function checkSnapshot(s: Snapshot): void {
 }
 
 /** encodeHead returns the magic and the body up to and including the data's length (the bytes before the data). */
-function encodeHead(ids: StorageIds, m: SnapshotMetadata, dataLength: number): Buffer {
+function encodeHead(ids: StorageIds, m: SnapshotMetadata, dataLength: number, base?: SnapshotRef): Buffer {
   const lists = confLists(m.confState);
-  const fields = [SNAPSHOT_FORMAT_VERSION, ids.clusterId, ids.memberId, m.index, m.term];
+  const fields = base
+    ? [DELTA_SNAPSHOT_FORMAT_VERSION, ids.clusterId, ids.memberId, m.index, m.term, base.index, base.term, base.crc]
+    : [SNAPSHOT_FORMAT_VERSION, ids.clusterId, ids.memberId, m.index, m.term];
   let size = MAGIC.length + 1 + varintSize(dataLength);
   for (const v of fields) size += varintSize(v);
   for (const list of lists) {
@@ -78,33 +101,44 @@ export function encodeSnapshotFile(ids: StorageIds, s: Snapshot): Uint8Array[] {
   return [head, s.data, trailer(head, crc32(s.data), s.data.length)];
 }
 
+/** readIdentity reads a body's fields up to the base reference: version, ids (checked), position, and what a delta extends. */
+function readIdentity(file: string, r: VarintReader, ids: StorageIds): { index: number; term: number; extends: SnapshotRef | undefined } {
+  const version = r.uint('format version');
+  if (version !== SNAPSHOT_FORMAT_VERSION && version !== DELTA_SNAPSHOT_FORMAT_VERSION) {
+    throw new DataDirMismatchError(file, `snapshot format version ${version} is not supported (this build reads ${SNAPSHOT_FORMAT_VERSION} and ${DELTA_SNAPSHOT_FORMAT_VERSION})`);
+  }
+  const clusterId = r.uint('cluster id');
+  const memberId = r.uint('member id');
+  if (clusterId !== ids.clusterId || memberId !== ids.memberId) {
+    throw new DataDirMismatchError(
+      file,
+      `snapshot belongs to cluster ${hexId(clusterId)} member ${hexId(memberId)}, not cluster ${hexId(ids.clusterId)} member ${hexId(ids.memberId)}`,
+    );
+  }
+  const index = r.uint('index');
+  const term = r.uint('term');
+  if (version === SNAPSHOT_FORMAT_VERSION) return { index, term, extends: undefined };
+  const base = { index: r.uint('base index'), term: r.uint('base term'), crc: r.uint('base checksum') };
+  if (base.index >= index || base.crc > 0xffffffff) throw new RangeError(`extends the snapshot at index ${base.index}, which is not before its own ${index}`);
+  return { index, term, extends: base };
+}
+
 /**
  * decodeSnapshotFile verifies and parses a snapshot file's bytes. Corruption
  * throws SnapshotCorruptError; a file of another cluster or member throws
- * DataDirMismatchError.
+ * DataDirMismatchError. A delta file's data extends another file's
+ * (`extends`): only readSnapshotChain makes a snapshot of it.
  */
-export function decodeSnapshotFile(file: string, buf: Buffer, ids: StorageIds): Snapshot {
+export function decodeSnapshotFile(file: string, buf: Buffer, ids: StorageIds): SnapshotFileParts {
   if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new SnapshotCorruptError(file, 'not a snapshot file (bad magic)');
   }
   const body = buf.subarray(MAGIC.length, buf.length - 4);
-  if (crc32(body) !== buf.readUInt32LE(buf.length - 4)) throw new SnapshotCorruptError(file, 'checksum mismatch');
+  const crc = buf.readUInt32LE(buf.length - 4);
+  if (crc32(body) !== crc) throw new SnapshotCorruptError(file, 'checksum mismatch');
   try {
     const r = new VarintReader(body);
-    const version = r.uint('format version');
-    if (version !== SNAPSHOT_FORMAT_VERSION) {
-      throw new DataDirMismatchError(file, `snapshot format version ${version} is not supported (this build reads ${SNAPSHOT_FORMAT_VERSION})`);
-    }
-    const clusterId = r.uint('cluster id');
-    const memberId = r.uint('member id');
-    if (clusterId !== ids.clusterId || memberId !== ids.memberId) {
-      throw new DataDirMismatchError(
-        file,
-        `snapshot belongs to cluster ${hexId(clusterId)} member ${hexId(memberId)}, not cluster ${hexId(ids.clusterId)} member ${hexId(ids.memberId)}`,
-      );
-    }
-    const index = r.uint('index');
-    const term = r.uint('term');
+    const { index, term, extends: base } = readIdentity(file, r, ids);
     const readList = (what: string): NodeId[] => {
       const n = r.uint(`${what} count`);
       if (n > r.remaining) throw new RangeError(`${what} count ${n} exceeds the file`);
@@ -124,6 +158,8 @@ export function decodeSnapshotFile(file: string, buf: Buffer, ids: StorageIds): 
     return {
       metadata: { index, term, confState: { voters, learners, votersOutgoing, learnersNext, autoLeave: autoLeaveByte === 1 } },
       data,
+      extends: base,
+      crc,
     };
   } catch (err) {
     if (err instanceof RangeError) throw new SnapshotCorruptError(file, `malformed (${err.message})`);
@@ -131,24 +167,51 @@ export function decodeSnapshotFile(file: string, buf: Buffer, ids: StorageIds): 
   }
 }
 
-/** writeSnapshotFile durably writes the snapshot under snapDir and returns its path. */
-export async function writeSnapshotFile(snapDir: string, ids: StorageIds, s: Snapshot): Promise<string> {
+/** writeSnapshotFile durably writes the (whole) snapshot under snapDir and returns its path and checksum. */
+export async function writeSnapshotFile(snapDir: string, ids: StorageIds, s: Snapshot): Promise<{ file: string; crc: number }> {
   const file = path.join(snapDir, snapshotFileName(s.metadata));
-  await writeFileAtomic(file, encodeSnapshotFile(ids, s));
-  return file;
+  const parts = encodeSnapshotFile(ids, s);
+  await writeFileAtomic(file, parts);
+  return { file, crc: Buffer.from(parts[2]).readUInt32LE(0) };
 }
 
-/** readSnapshotFile loads and verifies one snapshot file, checking it is the one its name says. */
-export async function readSnapshotFile(file: string, ids: StorageIds, expect: { index: number; term: number }): Promise<Snapshot> {
-  return checkNamed(file, decodeSnapshotFile(file, await fsp.readFile(file), ids), expect);
-}
-
-/** readSnapshotFileSync is readSnapshotFile for a caller that cannot wait (raft reading back a released snapshot image). */
-export function readSnapshotFileSync(file: string, ids: StorageIds, expect: { index: number; term: number }): Snapshot {
+/** readSnapshotFileSync loads and verifies one snapshot file, checking it is the one its name says. */
+export function readSnapshotFileSync(file: string, ids: StorageIds, expect: { index: number; term: number }): SnapshotFileParts {
   return checkNamed(file, decodeSnapshotFile(file, fs.readFileSync(file), ids), expect);
 }
 
-function checkNamed(file: string, s: Snapshot, expect: { index: number; term: number }): Snapshot {
+/** HEAD_READ_BYTES covers a head up to the base reference (magic and eight varints of at most 8 bytes). */
+const HEAD_READ_BYTES = 128;
+
+/**
+ * readSnapshotFileHead reads what a file says it extends and its stored
+ * checksum, without reading or verifying the rest (for deciding which files a
+ * chain needs; readSnapshotFileSync verifies before any data is used). Throws
+ * SnapshotCorruptError if the head cannot be parsed, DataDirMismatchError for
+ * a file of another member or version.
+ */
+export function readSnapshotFileHead(file: string, ids: StorageIds): { extends: SnapshotRef | undefined; crc: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(HEAD_READ_BYTES, size));
+    fs.readSync(fd, head, 0, head.length, 0);
+    const tail = Buffer.alloc(4);
+    if (size < MAGIC.length + 4 || fs.readSync(fd, tail, 0, 4, size - 4) !== 4 || !head.subarray(0, MAGIC.length).equals(MAGIC)) {
+      throw new SnapshotCorruptError(file, 'not a snapshot file (bad magic or too short)');
+    }
+    try {
+      return { extends: readIdentity(file, new VarintReader(head.subarray(MAGIC.length)), ids).extends, crc: tail.readUInt32LE(0) };
+    } catch (err) {
+      if (err instanceof RangeError) throw new SnapshotCorruptError(file, `malformed head (${err.message})`);
+      throw err;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function checkNamed(file: string, s: SnapshotFileParts, expect: { index: number; term: number }): SnapshotFileParts {
   if (s.metadata.index !== expect.index || s.metadata.term !== expect.term) {
     throw new SnapshotCorruptError(
       file,
@@ -193,32 +256,57 @@ export class StreamedSnapshotFile {
   /** where it is written meanwhile (a temp file recovery removes) */
   readonly tmp: string;
   readonly metadata: SnapshotMetadata;
+  /** the file a delta file's data extends (undefined: the data is whole) */
+  readonly extends: SnapshotRef | undefined;
   private readonly ids: StorageIds;
   private readonly range: { min: number; max: number };
   private readonly headSize: number;
   private fh: FileHandle | undefined;
   private dataLength = 0;
   private dataCrc = 0;
+  private bodyCrc: number | undefined;
   private unsynced = 0;
   private state: 'open' | 'finished' | 'aborted' = 'open';
 
-  private constructor(snapDir: string, ids: StorageIds, metadata: SnapshotMetadata, range: { min: number; max: number }, fh: FileHandle) {
+  private constructor(
+    snapDir: string,
+    ids: StorageIds,
+    metadata: SnapshotMetadata,
+    range: { min: number; max: number },
+    fh: FileHandle,
+    base: SnapshotRef | undefined,
+  ) {
     this.file = path.join(snapDir, snapshotFileName(metadata));
     this.tmp = `${this.file}.tmp`;
     this.ids = ids;
     this.metadata = metadata;
+    this.extends = base;
     this.range = range;
-    this.headSize = encodeHead(ids, metadata, range.max).length;
+    this.headSize = encodeHead(ids, metadata, range.max, base).length;
     this.fh = fh;
   }
 
   /**
    * create starts the temp file of the snapshot with this metadata, whose
    * data will be between range.min and range.max bytes long (bounds of the
-   * same varint size, else RangeError).
+   * same varint size, else RangeError); with `base`, a delta file whose data
+   * extends that file's.
    */
-  static async create(snapDir: string, ids: StorageIds, metadata: SnapshotMetadata, range: { min: number; max: number }): Promise<StreamedSnapshotFile> {
+  static async create(
+    snapDir: string,
+    ids: StorageIds,
+    metadata: SnapshotMetadata,
+    range: { min: number; max: number },
+    base?: SnapshotRef,
+  ): Promise<StreamedSnapshotFile> {
     checkMetadata(metadata);
+    if (base) {
+      checkUint(base.index, 'base snapshot index');
+      checkUint(base.term, 'base snapshot term');
+      if (!(base.index < metadata.index) || !(base.crc >= 0 && base.crc <= 0xffffffff && Number.isInteger(base.crc))) {
+        throw new RangeError(`a delta snapshot at index ${metadata.index} cannot extend the snapshot at index ${base.index} (checksum ${base.crc})`);
+      }
+    }
     checkUint(range.min, 'data length floor');
     checkUint(range.max, 'data length bound');
     if (!lengthRangeUsable(range)) {
@@ -226,7 +314,7 @@ export class StreamedSnapshotFile {
     }
     const tmp = `${path.join(snapDir, snapshotFileName(metadata))}.tmp`;
     const fh = await fsp.open(tmp, 'w', 0o600);
-    return new StreamedSnapshotFile(snapDir, ids, metadata, range, fh);
+    return new StreamedSnapshotFile(snapDir, ids, metadata, range, fh, base);
   }
 
   /** append writes the next part of the data (it may be reused once this resolves). */
@@ -264,14 +352,16 @@ export class StreamedSnapshotFile {
    */
   async finish(): Promise<void> {
     const fh = this.openHandle();
-    const head = encodeHead(this.ids, this.metadata, this.dataLength);
+    const head = encodeHead(this.ids, this.metadata, this.dataLength, this.extends);
     if (head.length !== this.headSize) {
       await this.abort();
       throw new DataLengthMismatchError(this.dataLength, this.range);
     }
     try {
       await writeAll(fh, [head], 0);
-      await writeAll(fh, [trailer(head, this.dataCrc, this.dataLength)], this.headSize + this.dataLength);
+      const end = trailer(head, this.dataCrc, this.dataLength);
+      await writeAll(fh, [end], this.headSize + this.dataLength);
+      this.bodyCrc = end.readUInt32LE(0);
       await fh.sync();
       this.fh = undefined;
       await fh.close();
@@ -294,6 +384,12 @@ export class StreamedSnapshotFile {
   /** finished: complete and fsynced under the temporary name. */
   get finished(): boolean {
     return this.state === 'finished';
+  }
+
+  /** crc is the file's checksum (what a delta file extending it names), once finished. */
+  get crc(): number {
+    if (this.bodyCrc === undefined || this.state !== 'finished') throw new Error(`snapshot file ${this.tmp} is not finished`);
+    return this.bodyCrc;
   }
 
   private openHandle(): FileHandle {

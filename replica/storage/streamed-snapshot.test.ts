@@ -29,7 +29,7 @@ test('a streamed snapshot file is byte for byte the file written from memory, fo
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 1, max: 5000 }), fc.nat(), fc.nat(), async (size, part, below, above) => {
       const snap = snapshotAt(7, 3, size);
-      const expected = fs.readFileSync(await writeSnapshotFile(wholeDir, ids, snap));
+      const expected = fs.readFileSync((await writeSnapshotFile(wholeDir, ids, snap)).file);
       // A range around the length whose bounds take as many varint bytes as it.
       const lo = size < 128 ? 0 : size < 16384 ? 128 : 16384;
       const hi = size < 128 ? 127 : size < 16384 ? 16383 : 2_097_151;
@@ -62,7 +62,7 @@ test('a length range the head cannot hold is refused; data of a length outside i
   await g.finish();
   const wholeDir = path.join(dir, 'whole');
   fs.mkdirSync(wholeDir);
-  const whole = fs.readFileSync(await writeSnapshotFile(wholeDir, ids, { metadata: meta, data: new Uint8Array(5000).fill(1) }));
+  const whole = fs.readFileSync((await writeSnapshotFile(wholeDir, ids, { metadata: meta, data: new Uint8Array(5000).fill(1) })).file);
   assert.ok(fs.readFileSync(g.tmp).equals(whole));
 });
 

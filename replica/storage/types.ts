@@ -28,6 +28,12 @@ export interface StorageOptions {
   keepSnapshots?: number;
   /** Called with the duration of every WAL fsync, in seconds (for the fsync histogram). */
   onFsync?: (seconds: number) => void;
+  /**
+   * Lays a delta snapshot file's data onto the data it extends (see
+   * snapshot-chain.ts). Without it, a data dir holding delta files cannot
+   * be opened (nothing in it is changed) and no delta file can be begun.
+   */
+  mergeSnapshotData?: (base: Uint8Array, delta: Uint8Array) => Uint8Array;
 }
 
 /** RecoveredState is everything the host needs to rebuild raft after a restart. */

@@ -119,7 +119,7 @@ test('a snapshot file the WAL never recorded (crash before its marker) is remove
   await storage.save({ term: 1, vote: 1, commit: 20 }, entries(1, 20, 1), true);
   await storage.saveSnapshot(snapshotAt(10, 1));
   await storage.close();
-  const orphan = await writeSnapshotFile(snapDir(dir), ids, snapshotAt(18, 1));
+  const { file: orphan } = await writeSnapshotFile(snapDir(dir), ids, snapshotAt(18, 1));
   fs.writeFileSync(path.join(snapDir(dir), 'x.snap.tmp'), 'half written');
   const r = await openStorage(dir, ids, { preallocate: false });
   await r.storage.close();

@@ -1,0 +1,99 @@
+// Snapshot chains: a delta file (snapshot-file.ts, version 2) holds data that
+// extends another file's, which may itself be a delta, down to a whole file
+// (the chain's root). readSnapshotChain reads a snapshot through its chain and
+// gives its whole data: the deltas folded together oldest first, then laid
+// onto the root's data, by the merge the storage's owner supplies (storage
+// does not know the data's format). chainOf says which files a snapshot
+// needs, from their heads alone, so the storage never deletes one still
+// needed. Must never return data it could not verify link by link: each file
+// checked as a whole, each link's checksum the one the delta names.
+import path from 'node:path';
+import type { Snapshot } from '../raft/types.ts';
+import { SnapshotCorruptError } from './errors.ts';
+import { snapshotFileName } from './layout.ts';
+import type { SnapshotFileParts, SnapshotRef } from './snapshot-file.ts';
+import { readSnapshotFileSync } from './snapshot-file.ts';
+import type { StorageIds } from './types.ts';
+
+/** MergeSnapshotData lays `delta` (a delta file's data) onto `base` (the data it extends, whole or a delta itself); throws if it does not extend it. */
+export type MergeSnapshotData = (base: Uint8Array, delta: Uint8Array) => Uint8Array;
+
+/** MAX_CHAIN_FILES bounds a chain's length: a longer one is taken for a loop in damaged files. */
+export const MAX_CHAIN_FILES = 256;
+
+/** SnapshotLink is what the storage knows of one of its snapshot files: what it extends, if anything, and its checksum. */
+export interface SnapshotLink {
+  extends: SnapshotRef | undefined;
+  crc: number;
+}
+
+/**
+ * chainOf lists the files (by name) the snapshot named `name` needs: itself,
+ * then each file it extends down to its root, as `links` describes them
+ * (names it has no link for end the list: the chain is broken there).
+ */
+export function chainOf(name: string, links: ReadonlyMap<string, SnapshotLink>): string[] {
+  const out: string[] = [];
+  let at: string | undefined = name;
+  while (at !== undefined && out.length < MAX_CHAIN_FILES && !out.includes(at)) {
+    out.push(at);
+    const base: SnapshotRef | undefined = links.get(at)?.extends;
+    at = base ? snapshotFileName(base) : undefined;
+  }
+  return out;
+}
+
+/**
+ * readSnapshotChain reads the snapshot at `m` (its file under snapDir) and,
+ * for a delta file, every file down its chain, and returns the whole
+ * snapshot. Throws SnapshotCorruptError naming the file at fault: damaged,
+ * missing, not the checksum its delta names, or its data refused by `merge`
+ * (then the delta's file is named); and when a delta must be read without a
+ * merge.
+ */
+export function readSnapshotChain(snapDir: string, ids: StorageIds, m: { index: number; term: number }, merge?: MergeSnapshotData): Snapshot {
+  const tipFile = path.join(snapDir, snapshotFileName(m));
+  const tip = readSnapshotFileSync(tipFile, ids, m);
+  if (!tip.extends) return { metadata: tip.metadata, data: tip.data };
+  if (!merge) throw new SnapshotCorruptError(tipFile, 'a delta snapshot file, but this storage was opened without a way to merge snapshot data');
+  // deltas[0] is the tip; each next one the file the one before extends.
+  const deltas: { file: string; parts: SnapshotFileParts }[] = [{ file: tipFile, parts: tip }];
+  let root: SnapshotFileParts | undefined;
+  while (!root) {
+    const last = deltas[deltas.length - 1];
+    const ref = last.parts.extends!;
+    if (deltas.length >= MAX_CHAIN_FILES) throw new SnapshotCorruptError(last.file, `a chain of more than ${MAX_CHAIN_FILES} delta files`);
+    const file = path.join(snapDir, snapshotFileName(ref));
+    let parts: SnapshotFileParts;
+    try {
+      parts = readSnapshotFileSync(file, ids, ref);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new SnapshotCorruptError(last.file, `extends the snapshot at index ${ref.index} term ${ref.term}, whose file is missing`);
+      }
+      throw err;
+    }
+    if (parts.crc !== ref.crc) {
+      throw new SnapshotCorruptError(file, `is not the file the delta ${path.basename(last.file)} extends (checksum ${hex(parts.crc)}, the delta names ${hex(ref.crc)})`);
+    }
+    if (parts.extends) deltas.push({ file, parts });
+    else root = parts;
+  }
+  // Fold the deltas oldest first, then lay them onto the root: small merges first, one pass over the root.
+  let acc = deltas[deltas.length - 1].parts.data;
+  for (let k = deltas.length - 2; k >= 0; k--) acc = mergeOrThrow(merge, acc, deltas[k].parts.data, deltas[k].file);
+  const data = mergeOrThrow(merge, root.data, acc, deltas[deltas.length - 1].file);
+  return { metadata: tip.metadata, data };
+}
+
+function mergeOrThrow(merge: MergeSnapshotData, base: Uint8Array, delta: Uint8Array, file: string): Uint8Array {
+  try {
+    return merge(base, delta);
+  } catch (err) {
+    throw new SnapshotCorruptError(file, `its data does not extend the snapshot it names (${(err as Error).message})`);
+  }
+}
+
+function hex(crc: number): string {
+  return crc.toString(16).padStart(8, '0');
+}
