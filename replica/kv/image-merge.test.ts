@@ -1,7 +1,7 @@
 // Delta images (SnapshotSource.since, version 2) and mergeImages: a delta laid
 // onto the image it extends is byte for byte the whole image snapshot() gives
 // at the delta's capture point, however many deltas are chained and whether
-// they are folded together first; a store that was compacted, restored or had
+// they are folded together first or laid on in one pass; a store that was compacted, restored or had
 // a value rewritten since gives a whole image instead; a delta laid onto
 // anything but the image it extends is refused.
 import { test } from 'node:test';
@@ -108,6 +108,8 @@ for (const spilled of [false, true]) test(`a chain of deltas laid onto its whole
           const folded = deltas.slice(1).reduce((acc, dl) => Buffer.from(mergeImages(acc, dl)), deltas[0]);
           assert.deepEqual(imageKind(folded).delta, true);
           assert.ok(Buffer.from(mergeImages(root!, folded)).equals(expected), 'the folded deltas laid onto the image differ from snapshot()');
+          assert.ok(Buffer.from(mergeImages(root!, deltas)).equals(expected), 'the chain laid on in one pass differs from snapshot()');
+          if (deltas.length > 1) assert.ok(Buffer.from(mergeImages(deltas[0], deltas.slice(1))).equals(folded), 'deltas merged in one pass differ from folding them');
         } else {
           assert.ok(since === undefined || mayRefuse, 'a store only appended to since the last capture gives a delta');
           assert.ok(image.equals(expected), 'a whole image differs from snapshot()');
@@ -161,7 +163,7 @@ test('a delta laid onto another image, a non-delta, or damaged bytes is refused'
   assert.throws(() => mergeImages(whole, delta2), /extends revision 22, not this image's revision 21/);
   assert.throws(() => mergeImages(whole, later), /is not a delta/);
   assert.throws(() => mergeImages(delta2, delta), /extends revision 21, not this image's revision 23/);
-  for (const [at, what] of [[10, 'the delta image'], [delta.length - 2, 'the delta image']] as const) {
+  for (const [at, what] of [[10, 'delta image 1'], [delta.length - 2, 'delta image 1']] as const) {
     const bad = Buffer.from(delta);
     bad[at] ^= 1;
     assert.throws(() => mergeImages(whole, bad), new RegExp(`${what}: checksum mismatch`));
@@ -180,9 +182,12 @@ test('a delta laid onto another image, a non-delta, or damaged bytes is refused'
   const o2 = other.store.streamSnapshot(1 << 16, undefined, o1.deltaBase);
   const otherDelta = stream(other, o2, [], new Uint8Array());
   assert.ok(Buffer.from(mergeImages(otherWhole, otherDelta)).equals(Buffer.from(other.store.snapshot())));
-  assert.throws(() => mergeImages(otherWhole, delta), /a key of the base image is missing from the delta/);
+  assert.throws(() => mergeImages(otherWhole, delta), /a key of an earlier image is missing from a later delta/);
   d.put('k3', 'z');
   assert.ok(Buffer.from(mergeImages(mergeImages(whole, delta), delta2)).equals(later));
+  assert.ok(Buffer.from(mergeImages(whole, [delta, delta2])).equals(later), 'a chain in one pass');
+  assert.throws(() => mergeImages(whole, [delta2, delta]), /extends revision 22, not this image's revision 21/);
+  assert.throws(() => mergeImages(whole, []), /no delta/);
   const headroom = mergeImages(whole, delta, 5);
   assert.ok(Buffer.from(headroom.subarray(5)).equals(Buffer.from(mergeImages(whole, delta))), 'headroom goes before the image');
 });

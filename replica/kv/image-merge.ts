@@ -133,88 +133,122 @@ export function imageKind(bytes: Uint8Array): { delta: false } | { delta: true; 
   return { delta: true, baseRevision: new Cursor(buf, MAGIC.length + 1, buf.length, 'image').uvarint('base revision') };
 }
 
-/**
- * mergeImages returns the image `delta` makes of `base` (the image it
- * extends: whole, or a delta itself, giving one delta over both): with
- * `headroom`, the returned buffer starts with that many unwritten bytes for
- * the caller's own header. Throws an Error starting "kv snapshot:" when
- * either is corrupt, `delta` is no delta, or it extends another image (its
- * base revision is not `base`'s revision, a compaction lies between, or a
- * key of `base` is missing from it).
- */
-export function mergeImages(base: Uint8Array, delta: Uint8Array, headroom = 0): Uint8Array {
-  const a = Buffer.from(base.buffer, base.byteOffset, base.byteLength);
-  const b = Buffer.from(delta.buffer, delta.byteOffset, delta.byteLength);
-  const ha = readHead(a, 'the base image');
-  const hb = readHead(b, 'the delta image');
-  if (hb.version !== DELTA_FORMAT_VERSION) throw new Error('kv snapshot: the image laid onto another is not a delta');
-  if (hb.baseRevision !== ha.currentRevision) {
-    throw new Error(`kv snapshot: the delta extends revision ${hb.baseRevision}, not this image's revision ${ha.currentRevision}`);
+/** Source walks one image's keys in order: each key's bytes, then its revisions' range (checked as it goes). */
+class Source {
+  readonly buf: Buffer;
+  readonly head: ImageHead;
+  readonly cursor: Cursor;
+  private left: number;
+  /** the current key (undefined once every key was read), where its entry starts, and its revisions' count and bytes */
+  key: Buffer | undefined;
+  keyStart = 0;
+  keyEnd = 0;
+  count = 0;
+  revsStart = 0;
+  revsEnd = 0;
+  private prev: Buffer | undefined;
+
+  constructor(buf: Buffer, head: ImageHead, what: string) {
+    this.buf = buf;
+    this.head = head;
+    this.cursor = new Cursor(buf, head.keysStart, head.end, what);
+    this.left = head.keyCount;
+    this.next();
   }
-  if (hb.compactPlusOne !== ha.compactPlusOne) throw new Error('kv snapshot: a compaction lies between the delta and the image it would extend');
+
+  next(): void {
+    if (this.left === 0) {
+      this.key = undefined;
+      if (this.cursor.pos !== this.head.end) this.cursor.fail('trailing bytes after the last key');
+      return;
+    }
+    this.left--;
+    const c = this.cursor;
+    this.keyStart = c.pos;
+    const len = c.uvarint('key length');
+    if (len === 0) c.fail('empty key');
+    const at = c.pos;
+    c.skip(len, 'key');
+    this.keyEnd = c.pos;
+    const key = this.buf.subarray(at, at + len);
+    if (this.prev && Buffer.compare(this.prev, key) >= 0) c.fail('keys are not in ascending order');
+    this.prev = this.key = key;
+    this.count = c.uvarint('revision count');
+    this.revsStart = c.pos;
+    const first = skipRevisions(c, this.count);
+    this.revsEnd = c.pos;
+    if (this.head.version === DELTA_FORMAT_VERSION && this.count > 0 && first <= this.head.baseRevision) {
+      c.fail(`a revision at or before its base revision ${this.head.baseRevision}`);
+    }
+  }
+}
+
+/**
+ * mergeImages returns the image `deltas` make of `base` (the image the
+ * first extends, each next one extending the one before; `base` whole, or
+ * a delta itself, giving one delta over all): with `headroom`, the returned
+ * buffer starts with that many unwritten bytes for the caller's own header.
+ * One pass over all of them, each byte copied once. Throws an Error
+ * starting "kv snapshot:" when any is corrupt, one of `deltas` is no delta,
+ * or one extends another image (its base revision is not the revision of
+ * the image before it, a compaction lies between, or a key of an earlier
+ * image is missing from it).
+ */
+export function mergeImages(base: Uint8Array, deltas: Uint8Array | readonly Uint8Array[], headroom = 0): Uint8Array {
+  const list = deltas instanceof Uint8Array ? [deltas] : deltas;
+  if (list.length === 0) throw new Error('kv snapshot: no delta to lay onto the image');
+  const bufs = [base, ...list].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+  const heads = bufs.map((b, i) => readHead(b, i === 0 ? 'the base image' : `delta image ${i}`));
+  for (let i = 1; i < heads.length; i++) {
+    const h = heads[i];
+    if (h.version !== DELTA_FORMAT_VERSION) throw new Error('kv snapshot: the image laid onto another is not a delta');
+    if (h.baseRevision !== heads[i - 1].currentRevision) {
+      throw new Error(`kv snapshot: the delta extends revision ${h.baseRevision}, not this image's revision ${heads[i - 1].currentRevision}`);
+    }
+    if (h.compactPlusOne !== heads[i - 1].compactPlusOne) throw new Error('kv snapshot: a compaction lies between the delta and the image it would extend');
+  }
+  const ha = heads[0];
+  const last = heads[heads.length - 1];
   const whole = ha.version === WHOLE_FORMAT_VERSION;
-  // The merged image is never larger than both together (each key and count once, every revision once).
-  const out = Buffer.allocUnsafe(headroom + a.length + b.length);
+  // The merged image is never larger than all of them together (each key and count once, every revision once).
+  let total = headroom;
+  for (const b of bufs) total += b.length;
+  const out = Buffer.allocUnsafe(total);
   let o = headroom;
   o += out.write(MAGIC, o, 'latin1');
   out[o++] = ha.version;
   if (!whole) o = putVarint(out, o, ha.baseRevision);
-  o += b.copy(out, o, hb.fieldsStart, hb.fieldsEnd);
-  o = putVarint(out, o, hb.keyCount);
-  const ca = new Cursor(a, ha.keysStart, ha.end, 'the base image');
-  const cb = new Cursor(b, hb.keysStart, hb.end, 'the delta image');
-  let aLeft = ha.keyCount;
-  let aKey: Buffer | undefined;
-  const nextA = (): void => {
-    if (aLeft === 0) {
-      aKey = undefined;
-      return;
-    }
-    aLeft--;
-    const len = ca.uvarint('key length');
-    const at = ca.pos;
-    ca.skip(len, 'key');
-    aKey = a.subarray(at, at + len);
-  };
-  nextA();
-  let prevKey: Buffer | undefined;
-  for (let k = 0; k < hb.keyCount; k++) {
-    const keyStart = cb.pos;
-    const len = cb.uvarint('key length');
-    const at = cb.pos;
-    cb.skip(len, 'key');
-    const key = b.subarray(at, at + len);
-    if (len === 0) cb.fail('empty key');
-    if (prevKey && Buffer.compare(prevKey, key) >= 0) cb.fail('keys are not in ascending order');
-    prevKey = key;
-    const bCount = cb.uvarint('revision count');
-    const bRevs = cb.pos;
-    const firstNew = skipRevisions(cb, bCount);
-    if (bCount > 0 && firstNew <= hb.baseRevision) cb.fail(`a revision at or before its base revision ${hb.baseRevision}`);
-    let aCount = 0;
-    let aRevs = 0;
-    let aEnd = 0;
-    if (aKey) {
-      const order = Buffer.compare(aKey, key);
-      if (order < 0) throw new Error('kv snapshot: a key of the base image is missing from the delta: it extends another image');
+  const lb = bufs[bufs.length - 1];
+  o += lb.copy(out, o, last.fieldsStart, last.fieldsEnd);
+  o = putVarint(out, o, last.keyCount);
+  const sources = bufs.map((b, i) => new Source(b, heads[i], i === 0 ? 'the base image' : `delta image ${i}`));
+  const driver = sources[sources.length - 1];
+  const earlier = sources.slice(0, -1);
+  const taken: Source[] = [];
+  while (driver.key) {
+    const key = driver.key;
+    let count = driver.count;
+    taken.length = 0;
+    for (const src of earlier) {
+      if (!src.key) continue;
+      const order = Buffer.compare(src.key, key);
+      if (order < 0) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
       if (order === 0) {
-        aCount = ca.uvarint('revision count');
-        aRevs = ca.pos;
-        skipRevisions(ca, aCount);
-        aEnd = ca.pos;
-        nextA();
+        count += src.count;
+        taken.push(src);
       }
     }
-    const count = aCount + bCount;
-    if (whole && count === 0) cb.fail('a key with no revisions');
-    o += b.copy(out, o, keyStart, at + len);
+    if (whole && count === 0) driver.cursor.fail('a key with no revisions');
+    o += lb.copy(out, o, driver.keyStart, driver.keyEnd);
     o = putVarint(out, o, count);
-    if (aCount > 0) o += a.copy(out, o, aRevs, aEnd);
-    o += b.copy(out, o, bRevs, cb.pos);
+    for (const src of taken) {
+      o += src.buf.copy(out, o, src.revsStart, src.revsEnd);
+      src.next();
+    }
+    o += lb.copy(out, o, driver.revsStart, driver.revsEnd);
+    driver.next();
   }
-  if (aKey) throw new Error('kv snapshot: a key of the base image is missing from the delta: it extends another image');
-  if (ca.pos !== ha.end) ca.fail('trailing bytes after the last key');
-  if (cb.pos !== hb.end) cb.fail('trailing bytes after the last key');
+  for (const src of earlier) if (src.key) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
   out.writeUInt32BE(zlib.crc32(out.subarray(headroom, o)) >>> 0, o);
   o += 4;
   return out.subarray(0, o);

@@ -105,16 +105,18 @@ export function encodeSnapshot(members: Uint8Array, kv: Uint8Array): Uint8Array 
 }
 
 /**
- * mergeSnapshotData lays a delta snapshot's data (the member table as of the
- * delta, then a delta KV image) onto the data it extends (the storage's
- * merge, see replica/storage/snapshot-chain.ts): the delta's member table,
- * then the KV images merged. Throws if they do not fit together.
+ * mergeSnapshotData lays delta snapshots' data (each the member table as of
+ * the delta, then a delta KV image), oldest first, onto the data they
+ * extend (the storage's merge, see replica/storage/snapshot-chain.ts): the
+ * newest delta's member table, then the KV images merged. Throws if they
+ * do not fit together.
  */
-export function mergeSnapshotData(base: Uint8Array, delta: Uint8Array): Uint8Array {
+export function mergeSnapshotData(base: Uint8Array, deltas: Uint8Array[]): Uint8Array {
+  if (deltas.length === 0) throw new Error('no delta snapshot to lay onto the snapshot');
   const b = decodeSnapshot(base);
-  const d = decodeSnapshot(delta);
-  const envelope = snapshotEnvelope(d.members);
-  const out = mergeImages(b.kv, d.kv, envelope.length);
+  const ds = deltas.map(decodeSnapshot);
+  const envelope = snapshotEnvelope(ds[ds.length - 1].members);
+  const out = mergeImages(b.kv, ds.map((d) => d.kv), envelope.length);
   out.set(envelope, 0);
   return out;
 }

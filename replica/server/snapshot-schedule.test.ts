@@ -1,9 +1,10 @@
 // The snapshot schedule: one snapshot per period at the member's own phase,
 // never closer than half a period, never further apart than 1.5 periods, and
-// members with different ids spread over the period.
+// members with different ids spread over the period; and when the next one
+// may be a delta of the chain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { snapshotDueAt, snapshotPhase } from './snapshot-schedule.ts';
+import { extendsChain, snapshotDueAt, snapshotPhase, type OwnChain } from './snapshot-schedule.ts';
 
 function snapshotsOver(entries: number, every: number, phase: number, start = 0): number[] {
   const taken: number[] = [];
@@ -45,4 +46,14 @@ test('phases of different members differ and stay within the period', () => {
   for (const p of phases) assert.ok(Number.isInteger(p) && p >= 0 && p < 10_000, `phase ${p}`);
   assert.equal(new Set(phases).size, phases.length, `phases ${phases.join(', ')}`);
   assert.equal(snapshotPhase(12345, 10_000), snapshotPhase(12345, 10_000), 'deterministic');
+});
+
+test('a delta extends the chain while it is the newest, short and smaller than the whole one', () => {
+  const chain: OwnChain = { tipIndex: 500, deltas: 3, deltaBytes: 90, rootBytes: 100 };
+  assert.equal(extendsChain(chain, 500, 8), true);
+  assert.equal(extendsChain(undefined, 500, 8), false, 'no chain: whole');
+  assert.equal(extendsChain(chain, 600, 8), false, 'a snapshot from the leader is newer: whole');
+  assert.equal(extendsChain(chain, 500, 3), false, 'as many deltas as allowed: whole');
+  assert.equal(extendsChain(chain, 500, 0), false, '--snapshot-deltas 0: always whole');
+  assert.equal(extendsChain({ ...chain, deltaBytes: 100 }, 500, 8), false, 'deltas as large as the whole one: whole');
 });

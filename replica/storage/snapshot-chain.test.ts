@@ -16,10 +16,10 @@ import { dirFingerprint, entries, flipByte, snapDir, snapshotAt, tempDataDir } f
 
 const ids = { clusterId: 0x77, memberId: 0x3 };
 
-/** The toy data format: a delta is "D" and bytes appended to what it extends; a merge checks the marker and appends. */
-function merge(base: Uint8Array, delta: Uint8Array): Uint8Array {
-  if (delta[0] !== 0x44) throw new Error('not a delta');
-  return Buffer.concat([base, delta.subarray(1)]);
+/** The toy data format: a delta is "D" and bytes appended to what it extends; a merge checks the markers and appends. */
+function merge(base: Uint8Array, deltas: Uint8Array[]): Uint8Array {
+  if (deltas.some((d) => d[0] !== 0x44)) throw new Error('not a delta');
+  return Buffer.concat([base, ...deltas.map((d) => d.subarray(1))]);
 }
 
 function deltaData(text: string): Uint8Array {
@@ -119,7 +119,7 @@ test('a damaged or replaced file down a chain is found out: recovery refuses rat
     const refusing = damage === 'refused' ? { ...opts, mergeSnapshotData: () => { throw new Error('no'); } } : opts;
     await assert.rejects(openStorage(dir, ids, refusing), (e: Error) => {
       assert.ok(e instanceof SnapshotCorruptError, `${damage}: ${e.message}`);
-      const why = { flip: /checksum mismatch/, replace: /is not the file the delta .* extends/, remove: /whose file is missing/, refused: /does not extend the snapshot it names/ }[damage];
+      const why = { flip: /checksum mismatch/, replace: /is not the file the delta .* extends/, remove: /whose file is missing/, refused: /does not fit together/ }[damage];
       assert.match(e.message, why, damage);
       return true;
     });

@@ -1,9 +1,9 @@
 // Snapshot chains: a delta file (snapshot-file.ts, version 2) holds data that
 // extends another file's, which may itself be a delta, down to a whole file
 // (the chain's root). readSnapshotChain reads a snapshot through its chain and
-// gives its whole data: the deltas folded together oldest first, then laid
-// onto the root's data, by the merge the storage's owner supplies (storage
-// does not know the data's format). chainOf says which files a snapshot
+// gives its whole data: the deltas, oldest first, laid onto the root's data
+// in one call to the merge the storage's owner supplies (storage does not
+// know the data's format). chainOf says which files a snapshot
 // needs, from their heads alone, so the storage never deletes one still
 // needed. Must never return data it could not verify link by link: each file
 // checked as a whole, each link's checksum the one the delta names.
@@ -15,8 +15,12 @@ import type { SnapshotFileParts, SnapshotRef } from './snapshot-file.ts';
 import { readSnapshotFileSync } from './snapshot-file.ts';
 import type { StorageIds } from './types.ts';
 
-/** MergeSnapshotData lays `delta` (a delta file's data) onto `base` (the data it extends, whole or a delta itself); throws if it does not extend it. */
-export type MergeSnapshotData = (base: Uint8Array, delta: Uint8Array) => Uint8Array;
+/**
+ * MergeSnapshotData lays `deltas` (delta files' data, the first extending
+ * `base`, each next one the one before) onto `base` (a whole file's data);
+ * throws if they do not extend it so.
+ */
+export type MergeSnapshotData = (base: Uint8Array, deltas: Uint8Array[]) => Uint8Array;
 
 /** MAX_CHAIN_FILES bounds a chain's length: a longer one is taken for a loop in damaged files. */
 export const MAX_CHAIN_FILES = 256;
@@ -79,18 +83,12 @@ export function readSnapshotChain(snapDir: string, ids: StorageIds, m: { index: 
     if (parts.extends) deltas.push({ file, parts });
     else root = parts;
   }
-  // Fold the deltas oldest first, then lay them onto the root: small merges first, one pass over the root.
-  let acc = deltas[deltas.length - 1].parts.data;
-  for (let k = deltas.length - 2; k >= 0; k--) acc = mergeOrThrow(merge, acc, deltas[k].parts.data, deltas[k].file);
-  const data = mergeOrThrow(merge, root.data, acc, deltas[deltas.length - 1].file);
-  return { metadata: tip.metadata, data };
-}
-
-function mergeOrThrow(merge: MergeSnapshotData, base: Uint8Array, delta: Uint8Array, file: string): Uint8Array {
+  // All at once, oldest first: one pass that copies each byte once (folding them pairwise copied the growing result again and again).
+  deltas.reverse();
   try {
-    return merge(base, delta);
+    return { metadata: tip.metadata, data: merge(root.data, deltas.map((d) => d.parts.data)) };
   } catch (err) {
-    throw new SnapshotCorruptError(file, `its data does not extend the snapshot it names (${(err as Error).message})`);
+    throw new SnapshotCorruptError(tipFile, `its chain's data does not fit together (${(err as Error).message})`);
   }
 }
 

@@ -154,7 +154,9 @@ export function decodeSnapshotFile(file: string, buf: Buffer, ids: StorageIds): 
     if (autoLeaveByte > 1) throw new RangeError(`auto leave flag ${autoLeaveByte} is invalid`);
     const dataLength = r.uint('data length');
     if (dataLength !== r.remaining) throw new RangeError(`data length ${dataLength} does not match the ${r.remaining} bytes present`);
-    const data = new Uint8Array(r.bytes(dataLength, 'data'));
+    // A view of the file's bytes, not a copy: a snapshot read back may be as large as the whole state.
+    const view = r.bytes(dataLength, 'data');
+    const data = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     return {
       metadata: { index, term, confState: { voters, learners, votersOutgoing, learnersNext, autoLeave: autoLeaveByte === 1 } },
       data,

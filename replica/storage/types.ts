@@ -29,11 +29,11 @@ export interface StorageOptions {
   /** Called with the duration of every WAL fsync, in seconds (for the fsync histogram). */
   onFsync?: (seconds: number) => void;
   /**
-   * Lays a delta snapshot file's data onto the data it extends (see
+   * Lays delta snapshot files' data, oldest first, onto the whole data they extend (see
    * snapshot-chain.ts). Without it, a data dir holding delta files cannot
    * be opened (nothing in it is changed) and no delta file can be begun.
    */
-  mergeSnapshotData?: (base: Uint8Array, delta: Uint8Array) => Uint8Array;
+  mergeSnapshotData?: (base: Uint8Array, deltas: Uint8Array[]) => Uint8Array;
 }
 
 /** RecoveredState is everything the host needs to rebuild raft after a restart. */

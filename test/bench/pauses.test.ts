@@ -13,7 +13,7 @@ test('slow requests are matched with the pauses and snapshots that overlapped th
   assert.equal(leader.member, 'replicant-1');
   assert.deepEqual(leader.pauses.map((p) => p.ms), [0.5, 12.5]);
   const follower = parseGcLog('# replica/main.js --name replicant-2\n1201.0 8 major\n', 'gc-2.txt');
-  const r = tailReport(requests, [leader, follower], [{ member: 'replicant-2', start: 1900, end: 1945 }], 0.01, 2);
+  const r = tailReport(requests, [leader, follower], [{ member: 'replicant-2', kind: 'whole', start: 1900, end: 1945 }], 0.01, 2);
   assert.equal(r.slow, 1);
   assert.equal(r.threshold, 50);
   const [one, two] = r.members;

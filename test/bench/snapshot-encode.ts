@@ -4,10 +4,13 @@
 // streaming (KvStore.streamSnapshot) into a file after every batch of puts,
 // as the member's snapshot schedule would, each copying what the one before
 // holds from its file (SnapshotImageReader), as a member does, or with
-// --full encoding every revision from the store. Prints, per encode, the
+// --full encoding every revision from the store, or with --deltas writing a
+// whole image first and then deltas of the one before (item 36), and at
+// the end laying the chain onto the whole one as a restart or a follower's
+// catch-up does (mergeImages, one pass). Prints, per encode, the
 // revisions held, the image's size, the bytes copied, wall and CPU time,
-// and the collector's pause time.
-// Run: node test/bench/snapshot-encode.ts [--batches N] [--batch PUTS] [--full]
+// and the collector's pause time; with --deltas, the merge's time.
+// Run: node test/bench/snapshot-encode.ts [--batches N] [--batch PUTS] [--full | --deltas]
 // A measurement tool: never part of `npm test`.
 import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
@@ -15,10 +18,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { KvStore, type ImageLayout } from '../../replica/kv/index.ts';
+import { KvStore, mergeImages, type DeltaBase, type ImageLayout } from '../../replica/kv/index.ts';
 import { FileSpill, SnapshotImageReader } from '../../replica/storage/index.ts';
 
-const { values: flags } = parseArgs({ options: { batches: { type: 'string' }, batch: { type: 'string' }, full: { type: 'boolean' } } });
+const { values: flags } = parseArgs({ options: { batches: { type: 'string' }, batch: { type: 'string' }, full: { type: 'boolean' }, deltas: { type: 'boolean' } } });
 const BATCHES = Number(flags.batches ?? 5);
 const BATCH = Number(flags.batch ?? 200_000);
 const KEYSPACE = 100_000;
@@ -35,6 +38,9 @@ const value = Buffer.alloc(256, 'v');
 let index = 0;
 let seed = 1;
 let last: { layout: ImageLayout; file: string } | undefined;
+let since: DeltaBase | undefined;
+/** --deltas: the whole image's file, then each delta's */
+const chain: string[] = [];
 try {
   for (let b = 1; b <= BATCHES; b++) {
     for (let i = 0; i < BATCH; i++) {
@@ -46,7 +52,7 @@ try {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const base = last && !flags.full ? { layout: last.layout, reader: SnapshotImageReader.open(last.file, 0, last.layout.imageBytes) } : undefined;
-    const enc = store.streamSnapshot(1 << 20, base);
+    const enc = store.streamSnapshot(1 << 20, base, flags.deltas ? since : undefined);
     const file = path.join(dir, `image-${b}`);
     const fd = fs.openSync(file, 'w');
     let bytes = 0;
@@ -61,16 +67,33 @@ try {
     }
     fs.closeSync(fd);
     enc.close();
-    if (last) fs.rmSync(last.file);
-    last = { layout: enc.layout!, file };
+    if (flags.deltas) {
+      chain.push(file);
+      since = enc.deltaBase;
+    } else {
+      if (last) fs.rmSync(last.file);
+      last = { layout: enc.layout!, file };
+    }
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     await new Promise((r) => setImmediate(r));
     const revs = store.stats().revisions;
     console.log(
       `encode ${b}: ${revs.toLocaleString('en')} revisions, ${(bytes / 2 ** 20).toFixed(0)} MiB (${(enc.copied / 2 ** 20).toFixed(0)} MiB copied): wall ${ms.toFixed(0)} ms, ` +
-        `cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${((ms * 1000) / revs).toFixed(2)} us/revision, gc ${(gcMs - gc0).toFixed(0)} ms`,
+        `cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${((ms * 1000) / revs).toFixed(2)} us/revision, gc ${(gcMs - gc0).toFixed(0)} ms${enc.delta ? ' (delta)' : ''}`,
     );
+  }
+  if (flags.deltas && chain.length > 1) {
+    const t0 = performance.now();
+    const images = chain.map((f) => fs.readFileSync(f));
+    const read = performance.now() - t0;
+    const whole = mergeImages(images[0], images.slice(1));
+    const ms = performance.now() - t0;
+    console.log(
+      `merge of 1 whole + ${chain.length - 1} delta files (${(images.reduce((n, b) => n + b.length, 0) / 2 ** 20).toFixed(0)} MiB read) into ${(whole.length / 2 ** 20).toFixed(0)} MiB: ` +
+        `read ${read.toFixed(0)} ms, merged ${(ms - read).toFixed(0)} ms, in all ${ms.toFixed(0)} ms`,
+    );
+    if (!Buffer.from(whole).equals(Buffer.from(store.snapshot()))) throw new Error('the merged chain differs from snapshot()');
   }
 } finally {
   await spill.close();

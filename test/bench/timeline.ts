@@ -3,7 +3,10 @@
 // latency in ms) and prints, per file, the p99 of each half second, marking
 // the half-seconds a member's snapshot overlapped (from the "saved snapshot"
 // lines of a kept run's member logs, --logs DIR): to see whether a run's slow
-// requests came with snapshots or without them (docs/benchmarks.md, item 19).
+// requests came with snapshots or without them (docs/benchmarks.md, item 19);
+// and per file, how the time, the slowest 1 % of requests and the p99 split
+// between spans when some member wrote a whole snapshot, only deltas, or
+// none (item 36).
 // Usage: node test/bench/timeline.ts DIR [--logs DATA_DIR] [--bucket-ms 500]
 // A measurement tool: it must never be part of a test's pass/fail on timings.
 import fs from 'node:fs';
@@ -21,6 +24,8 @@ export interface Bucket {
 
 export interface SnapshotWindow {
   member: string;
+  /** a whole snapshot, or a delta of the one before (item 36) */
+  kind: 'whole' | 'delta';
   /** Unix ms */
   start: number;
   end: number;
@@ -43,14 +48,14 @@ export function snapshotWindows(logText: string): SnapshotWindow[] {
   const out: SnapshotWindow[] = [];
   for (const line of logText.split('\n')) {
     if (!line.includes('"saved snapshot"')) continue;
-    let j: { time?: number; totalMs?: number; member?: string; msg?: string };
+    let j: { time?: number; totalMs?: number; member?: string; msg?: string; delta?: boolean };
     try {
       j = JSON.parse(line);
     } catch {
       continue; // a line of another kind (e.g. --trace-gc output) that mentions it
     }
     if (j.msg !== 'saved snapshot' || typeof j.time !== 'number' || typeof j.totalMs !== 'number') continue;
-    out.push({ member: String(j.member ?? '?'), start: j.time - j.totalMs, end: j.time });
+    out.push({ member: String(j.member ?? '?'), kind: j.delta === true ? 'delta' : 'whole', start: j.time - j.totalMs, end: j.time });
   }
   return out;
 }
@@ -77,6 +82,63 @@ export function buckets(requests: [number, number][], windows: SnapshotWindow[],
   });
 }
 
+/** SnapshotSpan: what a request's end time fell in: some member writing a whole snapshot, only deltas, or none. */
+export type SnapshotSpan = 'whole' | 'delta' | 'none';
+
+export interface SpanShare {
+  span: SnapshotSpan;
+  /** share of the time from the first request's end to the last's */
+  timeShare: number;
+  /** share of the slowest 1 % of requests (those above the file's p99) */
+  slowShare: number;
+  /** p99 of the requests that ended in such spans (NaN if none did) */
+  p99: number;
+}
+
+function p99Of(sorted: number[]): number {
+  return sorted.length > 0 ? sorted[Math.ceil(0.99 * sorted.length) - 1] : NaN;
+}
+
+/** splitBySnapshot says, for whole / delta / none, how much of the time and of the slowest 1 % of requests fell there, and the p99 there. */
+export function splitBySnapshot(requests: [number, number][], windows: SnapshotWindow[]): SpanShare[] {
+  const spanAt = (t: number): SnapshotSpan => {
+    let delta = false;
+    for (const w of windows) {
+      if (t < w.start || t > w.end) continue;
+      if (w.kind === 'whole') return 'whole';
+      delta = true;
+    }
+    return delta ? 'delta' : 'none';
+  };
+  const spans: SnapshotSpan[] = ['whole', 'delta', 'none'];
+  const p99 = p99Of(requests.map(([, ms]) => ms).sort((a, b) => a - b));
+  const latencies = new Map<SnapshotSpan, number[]>(spans.map((s) => [s, []]));
+  const slow = new Map<SnapshotSpan, number>(spans.map((s) => [s, 0]));
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  let slowTotal = 0;
+  for (const [t, ms] of requests) {
+    const s = spanAt(t);
+    latencies.get(s)!.push(ms);
+    if (ms > p99) {
+      slow.set(s, slow.get(s)! + 1);
+      slowTotal++;
+    }
+    if (t < t0) t0 = t;
+    if (t > t1) t1 = t;
+  }
+  // Time shares on a 1 ms grid over the requests' span.
+  const time = new Map<SnapshotSpan, number>(spans.map((s) => [s, 0]));
+  for (let t = t0; t < t1; t++) time.set(spanAt(t), time.get(spanAt(t))! + 1);
+  const total = Math.max(1, t1 - t0);
+  return spans.map((span) => ({
+    span,
+    timeShare: time.get(span)! / total,
+    slowShare: slowTotal > 0 ? slow.get(span)! / slowTotal : 0,
+    p99: p99Of(latencies.get(span)!.sort((a, b) => a - b)),
+  }));
+}
+
 function main(): void {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { logs: { type: 'string' }, 'bucket-ms': { type: 'string' } } });
   const dir = positionals[0];
@@ -97,6 +159,15 @@ function main(): void {
         .map((b) => `${b.p99.toFixed(0)}${b.snapshots.length > 0 ? `*${b.snapshots.join('+')}` : ''}`)
         .join(' '),
     );
+    if (values.logs) {
+      const pct = (x: number) => `${Math.round(100 * x)} %`;
+      console.log(
+        '  by snapshot: ' +
+          splitBySnapshot(requests, windows)
+            .map((s) => `${s.span}: ${pct(s.timeShare)} of the time, ${pct(s.slowShare)} of the slowest 1 %, p99 ${Number.isNaN(s.p99) ? '-' : s.p99.toFixed(1)} ms`)
+            .join('; '),
+      );
+    }
   }
 }
 
