@@ -912,18 +912,46 @@ export class ReplicaNode {
     return this.o.mem.releaseSnapshotData(m.index, this.snapshotLoader(m));
   }
 
-  /** snapshotLoader reads the image of the durable snapshot `m` back from its file, for raft's storage to send to a follower. */
+  /**
+   * snapshotLoader gives raft's storage the image of the durable snapshot
+   * `m` for a follower that needs it, read back from its file (and, for a
+   * delta, its chain) off the loop (DiskStorage.readSnapshotAsync): a large
+   * state read and merged in one synchronous call held the leader's loop,
+   * and so its heartbeats, for about a second. Until the image is here the
+   * loader throws, which raft's storage turns into "temporarily
+   * unavailable", and raft tries again at a later send (every heartbeat
+   * response). The image is handed over once, then dropped; one not taken
+   * within SNAPSHOT_READY_MS is dropped too.
+   */
   private snapshotLoader(m: { index: number; term: number }): () => Uint8Array {
+    let reading = false;
+    let ready: Uint8Array | undefined;
+    let expiry: ReturnType<typeof setTimeout> | undefined;
     return () => {
-      try {
-        const started = performance.now();
-        const data = this.o.disk.readSnapshot(m).data;
-        this.log.info({ index: m.index, bytes: data.length, readMs: Math.round(performance.now() - started) }, 'read the snapshot back from its file to send it to a follower');
+      if (ready) {
+        const data = ready;
+        ready = undefined;
+        clearTimeout(expiry);
         return data;
-      } catch (e) {
-        this.log.error({ err: e, index: m.index, term: m.term }, 'cannot read back the snapshot file for a follower that needs it');
-        throw e;
       }
+      if (!reading) {
+        reading = true;
+        const started = performance.now();
+        this.o.disk.readSnapshotAsync(m).then(
+          (s) => {
+            reading = false;
+            ready = s.data;
+            expiry = setTimeout(() => (ready = undefined), SNAPSHOT_READY_MS);
+            expiry.unref();
+            this.log.info({ index: m.index, bytes: s.data.length, readMs: Math.round(performance.now() - started) }, 'read the snapshot back from its file to send it to a follower');
+          },
+          (e) => {
+            reading = false;
+            if (this.running) this.log.error({ err: e, index: m.index, term: m.term }, 'cannot read back the snapshot file for a follower that needs it');
+          },
+        );
+      }
+      throw new Error(`snapshot ${m.index} is being read back from its file`);
     };
   }
 
@@ -1255,6 +1283,9 @@ export class ReplicaNode {
  * (docs/benchmarks.md, item 27).
  */
 const LEADER_SNAPSHOT_REST_FACTOR = 3;
+
+/** SNAPSHOT_READY_MS: how long a snapshot image read back for a follower waits for raft to take it (see snapshotLoader). */
+const SNAPSHOT_READY_MS = 10_000;
 
 /** MAX_AWAITING_LEADER bounds the proposals held while no leader is known (each also ends at its deadline). */
 const MAX_AWAITING_LEADER = 16_384;

@@ -25,7 +25,7 @@ import { LogShape } from './log-shape.ts';
 import type { SnapshotMarker } from './records.ts';
 import { encodeBatch, encodeMarker } from './records.ts';
 import { BROKEN_SUFFIX, listSegments, recover } from './recovery.ts';
-import { chainOf, readSnapshotChain, type SnapshotLink } from './snapshot-chain.ts';
+import { chainOf, readSnapshotChain, readSnapshotChainAsync, type SnapshotLink } from './snapshot-chain.ts';
 import { StreamedSnapshotFile, checkMetadata, checkSnapshot, writeSnapshotFile } from './snapshot-file.ts';
 import type { SnapshotRef } from './snapshot-file.ts';
 import type { RecoveredState, StorageIds, StorageOptions, WalStats } from './types.ts';
@@ -453,11 +453,30 @@ export class DiskStorage {
    * wrong) or StorageMisuseError (a snapshot this storage does not keep).
    */
   readSnapshot(m: { index: number; term: number }): Snapshot {
-    if (this.closed) throw new StorageMisuseError('readSnapshot after close');
+    return readSnapshotChain(this.layout.snapDir, this.ids, this.checkKept('readSnapshot', m), this.merge);
+  }
+
+  /**
+   * readSnapshotAsync is readSnapshot with the files read off the event
+   * loop (their checks and a chain's merge still run on it), for a caller
+   * that can wait: raft's storage then answers "temporarily unavailable"
+   * until the data is here (see the replica's snapshot loader).
+   */
+  readSnapshotAsync(m: { index: number; term: number }): Promise<Snapshot> {
+    try {
+      return readSnapshotChainAsync(this.layout.snapDir, this.ids, this.checkKept('readSnapshotAsync', m), this.merge);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** checkKept returns `m` if it is a durable snapshot this storage keeps, else throws StorageMisuseError. */
+  private checkKept(what: string, m: { index: number; term: number }): { index: number; term: number } {
+    if (this.closed) throw new StorageMisuseError(`${what} after close`);
     if (!this.snapshots.some((k) => k.index === m.index && k.term === m.term)) {
       throw new StorageMisuseError(`no durable snapshot at index ${m.index} term ${m.term} is kept (kept: ${this.snapshots.map((k) => k.index).join(', ') || 'none'})`);
     }
-    return readSnapshotChain(this.layout.snapDir, this.ids, m, this.merge);
+    return m;
   }
 
   /** lastSnapshotIndex is the index of the newest durable snapshot (0 if none). */

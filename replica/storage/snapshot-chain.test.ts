@@ -56,6 +56,10 @@ test('deltas of the newest snapshot read back and recover as the chain merged; t
   await saveDelta(storage, 30, 20, 'two');
   const expected = Buffer.concat([root.data, Buffer.from('onetwo', 'latin1')]);
   assert.ok(Buffer.from(storage.readSnapshot({ index: 30, term: 1 }).data).equals(expected));
+  const read = await storage.readSnapshotAsync({ index: 30, term: 1 });
+  assert.ok(Buffer.from(read.data).equals(expected), 'read off the loop: the same data');
+  assert.deepEqual(read.metadata, storage.readSnapshot({ index: 30, term: 1 }).metadata);
+  await assert.rejects(storage.readSnapshotAsync({ index: 10, term: 1 }), StorageMisuseError);
   assert.ok(Buffer.from(storage.readSnapshot({ index: 20, term: 1 }).data).equals(Buffer.concat([root.data, Buffer.from('one')])));
   // Two kept (20 and 30); 10 is no snapshot to restart from any more but their chain needs it.
   assert.deepEqual(files(dir), [10, 20, 30]);
@@ -74,6 +78,11 @@ test('deltas of the newest snapshot read back and recover as the chain merged; t
   await saveDelta(r.storage, 50, 40, 'three');
   assert.deepEqual(files(dir), [40, 50]);
   assert.ok(Buffer.from(r.storage.readSnapshot({ index: 50, term: 1 }).data).equals(Buffer.concat([snapshotAt(40, 1, 20).data, Buffer.from('three')])));
+  // A chain file damaged under an open storage: reading the snapshot back (for a follower) names it, either way.
+  const whole40 = path.join(snapDir(dir), snapshotFileName({ index: 40, term: 1 }));
+  flipByte(whole40, 30);
+  assert.throws(() => r.storage.readSnapshot({ index: 50, term: 1 }), (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(whole40));
+  await assert.rejects(r.storage.readSnapshotAsync({ index: 50, term: 1 }), (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(whole40));
   await r.storage.close();
 });
 

@@ -7,12 +7,14 @@
 // needs, from their heads alone, so the storage never deletes one still
 // needed. Must never return data it could not verify link by link: each file
 // checked as a whole, each link's checksum the one the delta names.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Snapshot } from '../raft/types.ts';
 import { SnapshotCorruptError } from './errors.ts';
 import { snapshotFileName } from './layout.ts';
 import type { SnapshotFileParts, SnapshotRef } from './snapshot-file.ts';
-import { readSnapshotFileSync } from './snapshot-file.ts';
+import { decodeNamedSnapshotFile } from './snapshot-file.ts';
 import type { StorageIds } from './types.ts';
 
 /**
@@ -53,11 +55,49 @@ export function chainOf(name: string, links: ReadonlyMap<string, SnapshotLink>):
  * snapshot. Throws SnapshotCorruptError naming the file at fault: damaged,
  * missing, not the checksum its delta names, or its data refused by `merge`
  * (then the delta's file is named); and when a delta must be read without a
- * merge.
+ * merge. The tip's own file missing throws the file system's error.
  */
 export function readSnapshotChain(snapDir: string, ids: StorageIds, m: { index: number; term: number }, merge?: MergeSnapshotData): Snapshot {
+  const walk = walkChain(snapDir, ids, m, merge);
+  let step = walk.next();
+  while (!step.done) {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(step.value);
+    } catch (err) {
+      step = walk.throw(err);
+      continue;
+    }
+    step = walk.next(buf);
+  }
+  return step.value;
+}
+
+/**
+ * readSnapshotChainAsync is readSnapshotChain with the files read off the
+ * event loop (their checks and the merge still run on it): for a host that
+ * must not hold its loop while a large chain is read.
+ */
+export async function readSnapshotChainAsync(snapDir: string, ids: StorageIds, m: { index: number; term: number }, merge?: MergeSnapshotData): Promise<Snapshot> {
+  const walk = walkChain(snapDir, ids, m, merge);
+  let step = walk.next();
+  while (!step.done) {
+    let buf: Buffer;
+    try {
+      buf = await fsp.readFile(step.value);
+    } catch (err) {
+      step = walk.throw(err);
+      continue;
+    }
+    step = walk.next(buf);
+  }
+  return step.value;
+}
+
+/** walkChain is the chain's reading and checking, asking its driver for each file's bytes (yield the path, get the bytes or the read's error). */
+function* walkChain(snapDir: string, ids: StorageIds, m: { index: number; term: number }, merge?: MergeSnapshotData): Generator<string, Snapshot, Buffer> {
   const tipFile = path.join(snapDir, snapshotFileName(m));
-  const tip = readSnapshotFileSync(tipFile, ids, m);
+  const tip = decodeNamedSnapshotFile(tipFile, yield tipFile, ids, m);
   if (!tip.extends) return { metadata: tip.metadata, data: tip.data };
   if (!merge) throw new SnapshotCorruptError(tipFile, 'a delta snapshot file, but this storage was opened without a way to merge snapshot data');
   // deltas[0] is the tip; each next one the file the one before extends.
@@ -68,15 +108,16 @@ export function readSnapshotChain(snapDir: string, ids: StorageIds, m: { index: 
     const ref = last.parts.extends!;
     if (deltas.length >= MAX_CHAIN_FILES) throw new SnapshotCorruptError(last.file, `a chain of more than ${MAX_CHAIN_FILES} delta files`);
     const file = path.join(snapDir, snapshotFileName(ref));
-    let parts: SnapshotFileParts;
+    let bytes: Buffer;
     try {
-      parts = readSnapshotFileSync(file, ids, ref);
+      bytes = yield file;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new SnapshotCorruptError(last.file, `extends the snapshot at index ${ref.index} term ${ref.term}, whose file is missing`);
       }
       throw err;
     }
+    const parts = decodeNamedSnapshotFile(file, bytes, ids, ref);
     if (parts.crc !== ref.crc) {
       throw new SnapshotCorruptError(file, `is not the file the delta ${path.basename(last.file)} extends (checksum ${hex(parts.crc)}, the delta names ${hex(ref.crc)})`);
     }

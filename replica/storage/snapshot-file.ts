@@ -179,7 +179,12 @@ export async function writeSnapshotFile(snapDir: string, ids: StorageIds, s: Sna
 
 /** readSnapshotFileSync loads and verifies one snapshot file, checking it is the one its name says. */
 export function readSnapshotFileSync(file: string, ids: StorageIds, expect: { index: number; term: number }): SnapshotFileParts {
-  return checkNamed(file, decodeSnapshotFile(file, fs.readFileSync(file), ids), expect);
+  return decodeNamedSnapshotFile(file, fs.readFileSync(file), ids, expect);
+}
+
+/** decodeNamedSnapshotFile verifies and parses a file's bytes (decodeSnapshotFile), checking it is the one its name says. */
+export function decodeNamedSnapshotFile(file: string, buf: Buffer, ids: StorageIds, expect: { index: number; term: number }): SnapshotFileParts {
+  return checkNamed(file, decodeSnapshotFile(file, buf, ids), expect);
 }
 
 /** HEAD_READ_BYTES covers a head up to the base reference (magic and eight varints of at most 8 bytes). */
