@@ -8,7 +8,7 @@
 // return an image the two do not make together.
 import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
-import { DELTA_FORMAT_VERSION } from './snapshot.ts';
+import { ByteReader, DELTA_FORMAT_VERSION } from './snapshot.ts';
 
 const MAGIC = 'RKVS';
 const WHOLE_FORMAT_VERSION = 1;
@@ -30,42 +30,6 @@ interface ImageHead {
   end: number;
 }
 
-class Cursor {
-  readonly buf: Buffer;
-  pos: number;
-  private readonly end: number;
-  private readonly what: string;
-
-  constructor(buf: Buffer, start: number, end: number, what: string) {
-    this.buf = buf;
-    this.pos = start;
-    this.end = end;
-    this.what = what;
-  }
-
-  fail(problem: string): never {
-    throw new Error(`kv snapshot: ${this.what}: ${problem}`);
-  }
-
-  uvarint(field: string): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      if (this.pos >= this.end) this.fail(`truncated while reading ${field}`);
-      const byte = this.buf[this.pos++];
-      result += (byte & 0x7f) * scale;
-      if (byte < 0x80) return result;
-      scale *= 0x80;
-    }
-    return this.fail(`${field} is not a valid integer`);
-  }
-
-  skip(n: number, field: string): void {
-    if (n > this.end - this.pos) this.fail(`truncated while reading ${field}`);
-    this.pos += n;
-  }
-}
-
 function readHead(buf: Buffer, what: string): ImageHead {
   if (buf.length < MAGIC.length + 1 + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) {
     throw new Error(`kv snapshot: ${what} is not a replicant KV snapshot`);
@@ -76,7 +40,7 @@ function readHead(buf: Buffer, what: string): ImageHead {
   if (stored !== actual) throw new Error(`kv snapshot: ${what}: checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`);
   const version = buf[MAGIC.length];
   if (version !== WHOLE_FORMAT_VERSION && version !== DELTA_FORMAT_VERSION) throw new Error(`kv snapshot: ${what}: format version ${version} is not supported`);
-  const c = new Cursor(buf, MAGIC.length + 1, end, what);
+  const c = new ByteReader(buf, MAGIC.length + 1, end, what);
   const baseRevision = version === DELTA_FORMAT_VERSION ? c.uvarint('base revision') : 0;
   const fieldsStart = c.pos;
   c.uvarint('applied index');
@@ -94,7 +58,7 @@ function readHead(buf: Buffer, what: string): ImageHead {
 }
 
 /** skipRevisions moves past `count` encoded revisions and returns the main revision of the first (0 if none); checks they ascend. */
-function skipRevisions(c: Cursor, count: number): number {
+function skipRevisions(c: ByteReader, count: number): number {
   let first = 0;
   let last = -1;
   for (let j = 0; j < count; j++) {
@@ -103,8 +67,7 @@ function skipRevisions(c: Cursor, count: number): number {
     if (main < last) c.fail('a key\'s revisions are not in ascending order');
     last = main;
     if (j === 0) first = main;
-    c.skip(1, 'revision kind');
-    const kind = c.buf[c.pos - 1];
+    const kind = c.u8('revision kind');
     if (kind === 1) {
       c.uvarint('create revision');
       c.uvarint('version');
@@ -130,14 +93,14 @@ export function imageKind(bytes: Uint8Array): { delta: false } | { delta: true; 
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < MAGIC.length + 1 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('kv snapshot: not a replicant KV snapshot');
   if (buf[MAGIC.length] !== DELTA_FORMAT_VERSION) return { delta: false };
-  return { delta: true, baseRevision: new Cursor(buf, MAGIC.length + 1, buf.length, 'image').uvarint('base revision') };
+  return { delta: true, baseRevision: new ByteReader(buf, MAGIC.length + 1, buf.length, 'image').uvarint('base revision') };
 }
 
 /** Source walks one image's keys in order: each key's bytes, then its revisions' range (checked as it goes). */
 class Source {
   readonly buf: Buffer;
   readonly head: ImageHead;
-  readonly cursor: Cursor;
+  readonly cursor: ByteReader;
   private left: number;
   /** the current key (undefined once every key was read), where its entry starts, and its revisions' count and bytes */
   key: Buffer | undefined;
@@ -151,7 +114,7 @@ class Source {
   constructor(buf: Buffer, head: ImageHead, what: string) {
     this.buf = buf;
     this.head = head;
-    this.cursor = new Cursor(buf, head.keysStart, head.end, what);
+    this.cursor = new ByteReader(buf, head.keysStart, head.end, what);
     this.left = head.keyCount;
     this.next();
   }

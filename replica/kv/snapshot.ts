@@ -433,19 +433,32 @@ class Writer implements Sink {
   }
 }
 
-class Reader {
-  private readonly buf: Buffer;
-  private pos: number;
+/**
+ * ByteReader reads an image's varints and bytes between `start` and `end`,
+ * checking every bound; its errors start "kv snapshot:" (then `label`, which
+ * names the image when several are read at once: image-merge.ts).
+ */
+export class ByteReader {
+  readonly buf: Buffer;
+  /** where the next read starts */
+  pos: number;
   private readonly end: number;
+  private readonly label: string;
 
-  constructor(buf: Buffer, start: number, end: number) {
+  constructor(buf: Buffer, start: number, end: number, label = '') {
     this.buf = buf;
     this.pos = start;
     this.end = end;
+    this.label = label === '' ? '' : `${label}: `;
+  }
+
+  /** fail throws the reader's error for `problem`. */
+  fail(problem: string): never {
+    throw new Error(`kv snapshot: ${this.label}${problem}`);
   }
 
   private need(n: number, what: string): void {
-    if (this.pos + n > this.end) throw new Error(`kv snapshot: truncated while reading ${what}`);
+    if (n > this.end - this.pos) this.fail(`truncated while reading ${what}`);
   }
 
   uvarint(what: string): number {
@@ -461,7 +474,7 @@ class Reader {
       }
       scale *= 0x80;
     }
-    throw new Error(`kv snapshot: ${what} is not a valid integer`);
+    return this.fail(`${what} is not a valid integer`);
   }
 
   u8(what: string): number {
@@ -474,6 +487,12 @@ class Reader {
     const v = this.buf.readUInt32BE(this.pos);
     this.pos += 4;
     return v;
+  }
+
+  /** skip moves past `n` bytes of `what`. */
+  skip(n: number, what: string): void {
+    this.need(n, what);
+    this.pos += n;
   }
 
   latin1(what: string): string {
@@ -998,7 +1017,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotContents {
   if (expected !== actual) {
     throw new Error(`kv snapshot: checksum mismatch (stored ${expected.toString(16)}, computed ${actual.toString(16)}): the snapshot is corrupt or truncated`);
   }
-  const r = new Reader(buf, MAGIC.length + 1, bodyEnd);
+  const r = new ByteReader(buf, MAGIC.length + 1, bodyEnd);
   const appliedIndex = r.uvarint('applied index');
   const currentRevision = r.uvarint('current revision');
   const compactRevision = r.uvarint('compact revision') - 1;

@@ -6,16 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Group } from '../../test/sim/harness.ts';
+import type { RawNode } from './rawnode.ts';
 import type { Entry, Ready } from './types.ts';
 
 /** leaderTurn handles one Ready of member 1 like appendLater: messages out, committed entries applied, entries not yet durable. */
 function leaderTurn(g: Group): Ready {
   const m = g.member(1);
   const rd = m.raw.ready();
-  for (const msg of rd.messages) {
-    g.sent.push(msg);
-    (g as unknown as { inflight: unknown[] }).inflight.push(msg);
-  }
+  g.send(rd.messages);
   for (const e of rd.committedEntries) m.applied.push(e);
   m.raw.advance({ entriesPersistedLater: true });
   return rd;
@@ -29,11 +27,16 @@ function persistLeader(g: Group, entries: Entry[]): void {
   m.raw.persisted(last.index, last.term);
 }
 
-test('entries advanced before they are durable are not handed out again, and commit on the followers alone', () => {
+/** electedTrio is a group of three members led by member 1, settled. */
+function electedTrio(): { g: Group; leader: RawNode } {
   const g = new Group([1, 2, 3]);
   g.elect(1);
   g.stabilize();
-  const leader = g.member(1).raw;
+  return { g, leader: g.member(1).raw };
+}
+
+test('entries advanced before they are durable are not handed out again, and commit on the followers alone', () => {
+  const { g, leader } = electedTrio();
   const before = leader.raft.raftLog.committed;
   g.propose(1, 'a');
   const rd = leaderTurn(g);
@@ -58,10 +61,7 @@ test('entries advanced before they are durable are not handed out again, and com
 });
 
 test('with one follower answering, nothing commits until the leader persisted', () => {
-  const g = new Group([1, 2, 3]);
-  g.elect(1);
-  g.stabilize();
-  const leader = g.member(1).raw;
+  const { g, leader } = electedTrio();
   const before = leader.raft.raftLog.committed;
   g.isolate(3);
   g.propose(1, 'b');
@@ -76,10 +76,7 @@ test('with one follower answering, nothing commits until the leader persisted', 
 });
 
 test('several Readies in flight persist in order; entries replaced meanwhile are handed out again', () => {
-  const g = new Group([1, 2, 3]);
-  g.elect(1);
-  g.stabilize();
-  const leader = g.member(1).raw;
+  const { g, leader } = electedTrio();
   g.propose(1, 'c');
   const first = leaderTurn(g);
   g.propose(1, 'd');

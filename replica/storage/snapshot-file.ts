@@ -177,11 +177,6 @@ export async function writeSnapshotFile(snapDir: string, ids: StorageIds, s: Sna
   return { file, crc: Buffer.from(parts[2]).readUInt32LE(0) };
 }
 
-/** readSnapshotFileSync loads and verifies one snapshot file, checking it is the one its name says. */
-export function readSnapshotFileSync(file: string, ids: StorageIds, expect: { index: number; term: number }): SnapshotFileParts {
-  return decodeNamedSnapshotFile(file, fs.readFileSync(file), ids, expect);
-}
-
 /** decodeNamedSnapshotFile verifies and parses a file's bytes (decodeSnapshotFile), checking it is the one its name says. */
 export function decodeNamedSnapshotFile(file: string, buf: Buffer, ids: StorageIds, expect: { index: number; term: number }): SnapshotFileParts {
   return checkNamed(file, decodeSnapshotFile(file, buf, ids), expect);

@@ -78,7 +78,7 @@ export function buckets(requests: [number, number][], windows: SnapshotWindow[],
     const from = t0 + k * bucketMs;
     const to = from + bucketMs;
     const snapshots = windows.filter((w) => w.start < to && w.end > from).map((w) => w.member);
-    return { from: k * bucketMs, requests: lat.length, p99: lat[Math.min(lat.length - 1, Math.ceil(0.99 * lat.length) - 1)], snapshots };
+    return { from: k * bucketMs, requests: lat.length, p99: p99Of(lat), snapshots };
   });
 }
 
@@ -129,7 +129,10 @@ export function splitBySnapshot(requests: [number, number][], windows: SnapshotW
   }
   // Time shares on a 1 ms grid over the requests' span.
   const time = new Map<SnapshotSpan, number>(spans.map((s) => [s, 0]));
-  for (let t = t0; t < t1; t++) time.set(spanAt(t), time.get(spanAt(t))! + 1);
+  for (let t = t0; t < t1; t++) {
+    const s = spanAt(t);
+    time.set(s, time.get(s)! + 1);
+  }
   const total = Math.max(1, t1 - t0);
   return spans.map((span) => ({
     span,
@@ -151,8 +154,7 @@ function main(): void {
   }
   for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.txt')).sort()) {
     const requests = parseTimeline(fs.readFileSync(path.join(dir, f), 'utf8'), f);
-    const sorted = requests.map(([, ms]) => ms).sort((a, b) => a - b);
-    const p99 = sorted.length > 0 ? sorted[Math.ceil(0.99 * sorted.length) - 1] : NaN;
+    const p99 = p99Of(requests.map(([, ms]) => ms).sort((a, b) => a - b));
     console.log(`${f}: ${requests.length} requests, p99 ${p99.toFixed(1)} ms; p99 per ${bucketMs} ms (* = a snapshot was being taken):`);
     console.log(
       buckets(requests, windows, bucketMs)

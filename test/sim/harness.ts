@@ -111,10 +111,7 @@ export class Group {
       }
       m.storage.append(rd.entries);
       if (rd.hardState) m.storage.setHardState(rd.hardState);
-      for (const msg of rd.messages) {
-        this.sent.push(msg);
-        this.inflight.push(msg);
-      }
+      this.send(rd.messages);
       for (const e of rd.committedEntries) {
         if (e.type === 'confChange') m.confState = m.raw.applyConfChange(decodeConfChange(e.data));
         m.applied.push(e);
@@ -123,6 +120,14 @@ export class Group {
       m.raw.advance();
     }
     return any;
+  }
+
+  /** send puts messages a member's Ready carries in flight (and in `sent`). */
+  send(msgs: Message[]): void {
+    for (const msg of msgs) {
+      this.sent.push(msg);
+      this.inflight.push(msg);
+    }
   }
 
   /** deliver hands every in-flight message to its member (dropping those across a cut). */
