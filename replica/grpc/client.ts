@@ -16,6 +16,7 @@ import { bareHost } from './host.ts';
 import { H2Connection, type H2Stream, type KeepaliveOptions } from './h2/connection.ts';
 import { encodeHeaderBlock, type HeaderField } from './h2/hpack.ts';
 import { MessageSplitter, describeFrameProblem } from './message-splitter.ts';
+import { IdTable } from '../util/id-table.ts';
 
 const Status = grpc.status;
 
@@ -48,7 +49,8 @@ export class GrpcChannel {
   readonly #conn: H2Connection;
   readonly #authority: string;
   readonly #scheme: string;
-  readonly #calls = new Set<ClientCall<unknown, unknown>>();
+  /** open calls by stream id (an IdTable, not a Set: see ../util/id-table.ts) */
+  readonly #calls = new IdTable<ClientCall<unknown, unknown>>();
   /** why the connection failed, for the status of the calls it takes down */
   #error: string | undefined;
 
@@ -69,7 +71,7 @@ export class GrpcChannel {
       role: 'client',
       keepalive: o.keepalive,
       onWritable: () => {
-        for (const c of this.#calls) c.drained();
+        for (const c of this.#calls.valuesNow()) c.drained();
       },
       // socket errors ("connect ECONNREFUSED ...", TLS refusals) and protocol errors alike
       onError: (err) => {
@@ -107,7 +109,7 @@ export class GrpcChannel {
       queueMicrotask(() => call.ended(Status.UNAVAILABLE, this.#error ?? 'the connection is closed'));
       return call;
     }
-    this.#calls.add(call as ClientCall<unknown, unknown>);
+    this.#calls.set(stream.id, call as ClientCall<unknown, unknown>);
     return call;
   }
 
@@ -121,8 +123,9 @@ export class GrpcChannel {
     return this.#error;
   }
 
-  forget(call: ClientCall<unknown, unknown>): void {
-    this.#calls.delete(call);
+  /** forget drops an ended call (by its stream's id; a call that never had a stream was never held). */
+  forget(streamId: number | undefined): void {
+    if (streamId !== undefined) this.#calls.delete(streamId);
   }
 
   /** close drops the connection at once; open calls end UNAVAILABLE (or CANCELLED where cancelled). */
@@ -230,7 +233,7 @@ export class ClientCall<Req, Res> {
   ended(code: grpc.status, details: string): void {
     if (this.#done) return;
     this.#done = true;
-    this.#channel.forget(this as ClientCall<unknown, unknown>);
+    this.#channel.forget(this.#stream?.id);
     this.onStatus?.(code, details);
   }
 

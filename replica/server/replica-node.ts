@@ -41,6 +41,7 @@ import { startTicker, type Ticker } from './ticker.ts';
 import { SNAPSHOT_CHUNK_BYTES, ownSnapshotVerdict, streamOwnSnapshot, type OwnSnapshotStream } from './own-snapshot.ts';
 import { latencyTraceOn, traceMark } from './latency-trace.ts';
 import { COMMIT_NOTICE_HOLD_MS, CommitNoticeHold } from './commit-notices.ts';
+import { IdTable } from '../util/id-table.ts';
 
 export interface PeerSender {
   send(messages: Message[]): void;
@@ -128,16 +129,22 @@ export class ReplicaNode {
   private kicked = false;
   private ticker: Ticker | undefined;
   private loopDone: Promise<void> = Promise.resolve();
-  /** in proposal order, which is deadline order: every proposal waits requestTimeoutMs at most */
-  private readonly kvWaiters = new Map<number, ProposalWaiter>();
-  /** a leader's writes of its own entries that the loop did not wait for (appendLater) */
-  private readonly appendsInFlight = new Set<Promise<void>>();
+  /**
+   * proposals waiting for their apply, by request id. These three tables come
+   * and go at the rate of requests and rounds: IdTables, not Maps, so that
+   * what they held is garbage for the young collector as soon as it left
+   * (../util/id-table.ts).
+   */
+  private readonly kvWaiters = new IdTable<ProposalWaiter>();
+  /** a leader's writes of its own entries that the loop did not wait for (appendLater), by a counter */
+  private readonly appendsInFlight = new IdTable<Promise<void>>();
+  private appendsStarted = 0;
   /** a due own snapshot waits for this member's log to hold the applied index: the next appends wait for their write */
   private snapshotWaitsForOwnLog = false;
   /** what this member sends its peers, holding a leader's commit notices briefly */
   private readonly outbox: CommitNoticeHold;
   private proposalsCommitted = 0;
-  private readonly indexWaiters = new Map<number, IndexWaiter[]>();
+  private readonly indexWaiters = new IdTable<IndexWaiter[]>();
   private readonly appliedWaiters: { index: number; resolve(): void }[] = [];
   /**
    * KV proposals not yet handed to raft (each its encoded command, without
@@ -261,7 +268,7 @@ export class ReplicaNode {
     this.outbox.clear();
     this.kick();
     await this.loopDone;
-    await Promise.allSettled([...this.appendsInFlight]);
+    await Promise.allSettled(this.appendsInFlight.valuesNow());
     // A snapshot being encoded is dropped (within one slice); one being written
     // finishes before the storage may be closed.
     await this.dropSnapshotEncoding();
@@ -270,7 +277,7 @@ export class ReplicaNode {
     this.rejectWaitingProposals(stopped);
     this.proposalBatch = [];
     this.awaitingLeader = [];
-    for (const ws of this.indexWaiters.values()) for (const w of ws) w.reject(stopped);
+    for (const ws of this.indexWaiters.valuesNow()) for (const w of ws) w.reject(stopped);
     this.indexWaiters.clear();
     this.failReads(stopped);
   }
@@ -513,8 +520,9 @@ export class ReplicaNode {
       },
       (e) => this.fatal(e, 'fatal error while writing the log; the member must restart'),
     );
-    this.appendsInFlight.add(done);
-    void done.finally(() => this.appendsInFlight.delete(done));
+    const seq = ++this.appendsStarted;
+    this.appendsInFlight.set(seq, done);
+    void done.finally(() => this.appendsInFlight.delete(seq));
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
   }
 
@@ -990,18 +998,22 @@ export class ReplicaNode {
 
   /** rejectWaitingProposals fails every proposal still waiting for its apply with `err`. */
   private rejectWaitingProposals(err: Error): void {
-    for (const w of this.kvWaiters.values()) w.reject(err);
+    const waiting = this.kvWaiters.valuesNow();
     this.kvWaiters.clear();
+    for (const w of waiting) w.reject(err);
   }
 
   /**
    * expireProposals fails the proposals whose deadline passed (on every tick:
-   * at most a tick late). The map is in deadline order, so it stops at the
-   * first one still in time.
+   * at most a tick late), oldest deadline first.
    */
   private expireProposals(now: number): void {
-    for (const [id, w] of this.kvWaiters) {
-      if (w.deadline > now) return;
+    const expired: [number, ProposalWaiter][] = [];
+    this.kvWaiters.forEach((w, id) => {
+      if (w.deadline <= now) expired.push([id, w]);
+    });
+    expired.sort((a, b) => a[1].deadline - b[1].deadline);
+    for (const [id, w] of expired) {
       this.kvWaiters.delete(id);
       this.o.metrics.proposalsFailed.inc({ reason: 'timeout' });
       w.reject(new EtcdError(this.leader === 0 ? 'timeoutDueToLeaderFail' : 'timeout'));

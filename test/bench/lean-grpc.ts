@@ -8,6 +8,7 @@
 // failure means) and never dial outside 127.0.0.0/8.
 import net from 'node:net';
 import { GrpcChannel, type ClientCall, type MethodCodec } from '../../replica/grpc/client.ts';
+import { IdTable } from '../../replica/util/id-table.ts';
 
 /** GrpcCallError is a failed call: a gRPC status code (or -1 for transport trouble) and a message. */
 export class GrpcCallError extends Error {
@@ -62,7 +63,9 @@ const MAX_RESPONSE_BYTES = 64 << 20;
 export class LeanChannel {
   readonly endpoint: string;
   private channel: GrpcChannel | undefined;
-  private readonly pending = new Set<PendingCall>();
+  /** calls in flight by a counter (an IdTable, not a Set: see replica/util/id-table.ts) */
+  private readonly pending = new IdTable<PendingCall>();
+  private calls = 0;
   private readonly codecs = new Map<string, MethodCodec<Uint8Array, Buffer>>();
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
@@ -89,7 +92,7 @@ export class LeanChannel {
     if (this.sweeper) return;
     this.sweeper = setInterval(() => {
       const now = performance.now();
-      for (const p of this.pending) {
+      for (const p of this.pending.valuesNow()) {
         if (p.deadline <= now) p.fail(new GrpcCallError(4, 'deadline exceeded (client side)'));
       }
       if (this.pending.size === 0) {
@@ -109,18 +112,19 @@ export class LeanChannel {
       const call = channel.call(this.codec(path), [['grpc-timeout', `${Math.max(1, Math.ceil(timeoutMs))}m`]]);
       let response: Buffer | undefined;
       let done = false;
+      const seq = ++this.calls;
       const pending: PendingCall = {
         call,
         deadline: performance.now() + timeoutMs,
         fail: (err) => {
           if (done) return;
           done = true;
-          this.pending.delete(pending);
+          this.pending.delete(seq);
           call.cancel();
           reject(err);
         },
       };
-      this.pending.add(pending);
+      this.pending.set(seq, pending);
       this.ensureSweeper();
       call.onMessage = (bytes) => {
         if (response === undefined) response = bytes;
@@ -129,7 +133,7 @@ export class LeanChannel {
       call.onStatus = (code, details) => {
         if (done) return;
         done = true;
-        this.pending.delete(pending);
+        this.pending.delete(seq);
         if (code === 0) {
           if (response === undefined) reject(new GrpcCallError(13, `${this.endpoint}: response without a message`));
           else resolve(response);
@@ -149,7 +153,7 @@ export class LeanChannel {
   /** close fails every pending call and closes the connection. */
   close(): void {
     this.closed = true;
-    for (const p of [...this.pending]) p.fail(new GrpcCallError(1, 'channel closed'));
+    for (const p of this.pending.valuesNow()) p.fail(new GrpcCallError(1, 'channel closed'));
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     const c = this.channel;

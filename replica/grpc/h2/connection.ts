@@ -22,6 +22,7 @@
 // its END_STREAM.
 import type { Socket } from 'node:net';
 import { HeaderListTooLarge, HpackDecoder, HpackError, type HeaderField } from './hpack.ts';
+import { IdTable } from '../../util/id-table.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -242,7 +243,8 @@ export class H2Connection {
   readonly #other: string;
   #nextStreamId = 1;
   readonly #decoder = new HpackDecoder();
-  readonly #streams = new Map<number, H2Stream>();
+  /** open streams by id: an IdTable, not a Map, so that streams never outlive their requests in the collector's eyes (../../util/id-table.ts) */
+  readonly #streams = new IdTable<H2Stream>();
   /** streams with an answer waiting for window: for the connection's (only these are walked when it grows) or their own */
   readonly #connBlocked = new Set<H2Stream>();
   readonly #streamBlocked = new Set<H2Stream>();
@@ -715,7 +717,7 @@ export class H2Connection {
     if (initialWindow !== undefined && initialWindow !== this.#peerInitialWindow) {
       const delta = initialWindow - this.#peerInitialWindow;
       this.#peerInitialWindow = initialWindow;
-      for (const st of this.#streams.values()) {
+      for (const st of this.#streams.valuesNow()) {
         st.sendWindow += delta;
         if (st.sendWindow > MAX_WINDOW) return this.#connectionError(H2Error.FLOW_CONTROL_ERROR, new Error('HTTP/2: a stream window over 2^31-1'));
       }
@@ -852,7 +854,7 @@ export class H2Connection {
   }
 
   #closeAllStreams(): void {
-    for (const s of [...this.#streams.values()]) this.#closeStream(s);
+    for (const s of this.#streams.valuesNow()) this.#closeStream(s);
   }
 
   #closeIfIdle(): void {
