@@ -10,7 +10,7 @@ import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { KvStore } from './store.ts';
 import { decodeSnapshot, type DeltaBase, type SnapshotEncoder } from './snapshot.ts';
-import { imageKind, mergeImages } from './image-merge.ts';
+import { ImageMerge, imageKind, mergeImages } from './image-merge.ts';
 import { b, Driver } from './testing.ts';
 import { MemorySpill } from './spill.ts';
 
@@ -109,6 +109,12 @@ for (const spilled of [false, true]) test(`a chain of deltas laid onto its whole
           assert.deepEqual(imageKind(folded).delta, true);
           assert.ok(Buffer.from(mergeImages(root!, folded)).equals(expected), 'the folded deltas laid onto the image differ from snapshot()');
           assert.ok(Buffer.from(mergeImages(root!, deltas)).equals(expected), 'the chain laid on in one pass differs from snapshot()');
+          // the same merge a key or two per step (as a member runs it in slices), after 3 bytes of headroom
+          const stepped = new ImageMerge(root!, deltas, 3);
+          assert.throws(() => stepped.result(), /not finished/);
+          let steps = 0;
+          while (!stepped.step(1 + (steps % 2))) steps++;
+          assert.ok(Buffer.from(stepped.result()).subarray(3).equals(expected), 'the chain merged step by step differs from snapshot()');
           if (deltas.length > 1) assert.ok(Buffer.from(mergeImages(deltas[0], deltas.slice(1))).equals(folded), 'deltas merged in one pass differ from folding them');
         } else {
           assert.ok(since === undefined || mayRefuse, 'a store only appended to since the last capture gives a delta');

@@ -3,9 +3,10 @@
 // the image an encode of the later state would have written, byte for byte:
 // a whole image from a whole one, or one delta spanning two from two
 // deltas. Works on the encoded bytes (each revision's encoding does not
-// depend on what precedes it), so no value is decoded. Checks both
-// checksums first and that the delta extends exactly this image; must never
-// return an image the two do not make together.
+// depend on what precedes it), so no value is decoded. Checks every
+// checksum first and that each delta extends exactly the image before it;
+// must never return an image they do not make together. ImageMerge does it a
+// step at a time (a host runs the steps in slices); it reads no clock.
 import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 import { ByteReader, DELTA_FORMAT_VERSION } from './snapshot.ts';
@@ -30,14 +31,22 @@ interface ImageHead {
   end: number;
 }
 
-function readHead(buf: Buffer, what: string): ImageHead {
+/** checkMagic refuses bytes that cannot be an image (too short, or another format). */
+function checkMagic(buf: Buffer, what: string): void {
   if (buf.length < MAGIC.length + 1 + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) {
     throw new Error(`kv snapshot: ${what} is not a replicant KV snapshot`);
   }
-  const end = buf.length - 4;
-  const stored = buf.readUInt32BE(end);
-  const actual = zlib.crc32(buf.subarray(0, end)) >>> 0;
+}
+
+/** checkSum compares an image's stored checksum with `actual`, the CRC-32 of everything before it. */
+function checkSum(buf: Buffer, actual: number, what: string): void {
+  const stored = buf.readUInt32BE(buf.length - 4);
   if (stored !== actual) throw new Error(`kv snapshot: ${what}: checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`);
+}
+
+/** readHead reads an image's head (its magic and checksum already checked). */
+function readHead(buf: Buffer, what: string): ImageHead {
+  const end = buf.length - 4;
   const version = buf[MAGIC.length];
   if (version !== WHOLE_FORMAT_VERSION && version !== DELTA_FORMAT_VERSION) throw new Error(`kv snapshot: ${what}: format version ${version} is not supported`);
   const c = new ByteReader(buf, MAGIC.length + 1, end, what);
@@ -147,6 +156,148 @@ class Source {
 }
 
 /**
+ * ImageMerge lays deltas onto an image a step at a time (mergeImages runs
+ * it to the end at once; a host that must not hold its loop that long, such
+ * as a leader reading a chain back for a follower, runs its steps in
+ * slices). The heads are checked when it is made; `step` merges the next
+ * keys and checksums what it wrote; `result` is the image once a step said
+ * it is complete. Throws as mergeImages does, from the constructor or a step.
+ */
+export class ImageMerge {
+  private readonly bufs: Buffer[];
+  private readonly names: string[];
+  private readonly headroom: number;
+  /** checksums first, a block at a time: the image being checked, how far, the CRC so far */
+  private checking = 0;
+  private checkedTo = 0;
+  private checkCrc = 0;
+  private out: Buffer | undefined;
+  private o = 0;
+  private whole = false;
+  private lb: Buffer | undefined;
+  private driver: Source | undefined;
+  private earlier: Source[] = [];
+  private readonly taken: Source[] = [];
+  private crc = 0;
+  private crcAt = 0;
+  private done = false;
+
+  constructor(base: Uint8Array, deltas: Uint8Array | readonly Uint8Array[], headroom = 0) {
+    const list = deltas instanceof Uint8Array ? [deltas] : deltas;
+    if (list.length === 0) throw new Error('kv snapshot: no delta to lay onto the image');
+    this.bufs = [base, ...list].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+    this.names = this.bufs.map((_, i) => (i === 0 ? 'the base image' : `delta image ${i}`));
+    this.bufs.forEach((b, i) => checkMagic(b, this.names[i]));
+    this.headroom = headroom;
+  }
+
+  /**
+   * step does the next part of the merge: it checks up to `keys` × 2 KiB of
+   * the images' checksums, or, once they are checked, merges up to `keys`
+   * keys (of the newest delta); true once the image is complete.
+   */
+  step(keys: number): boolean {
+    if (this.done) return true;
+    if (this.checking < this.bufs.length) {
+      this.check(keys * 2048);
+      if (this.checking < this.bufs.length) return false;
+    }
+    if (!this.driver) this.begin();
+    const out = this.out!;
+    const lb = this.lb!;
+    const driver = this.driver!;
+    const { earlier, taken } = this;
+    let o = this.o;
+    for (let n = 0; n < keys && driver.key; n++) {
+      const key = driver.key;
+      let count = driver.count;
+      taken.length = 0;
+      for (const src of earlier) {
+        if (!src.key) continue;
+        const order = Buffer.compare(src.key, key);
+        if (order < 0) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
+        if (order === 0) {
+          count += src.count;
+          taken.push(src);
+        }
+      }
+      if (this.whole && count === 0) driver.cursor.fail('a key with no revisions');
+      o += lb.copy(out, o, driver.keyStart, driver.keyEnd);
+      o = putVarint(out, o, count);
+      for (const src of taken) {
+        o += src.buf.copy(out, o, src.revsStart, src.revsEnd);
+        src.next();
+      }
+      o += lb.copy(out, o, driver.revsStart, driver.revsEnd);
+      driver.next();
+    }
+    this.crc = zlib.crc32(out.subarray(this.crcAt, o), this.crc) >>> 0;
+    this.crcAt = this.o = o;
+    if (driver.key) return false;
+    for (const src of earlier) if (src.key) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
+    out.writeUInt32BE(this.crc, o);
+    this.o = o + 4;
+    this.done = true;
+    return true;
+  }
+
+  /** result is the merged image (after `headroom` unwritten bytes), once step returned true. */
+  result(): Uint8Array {
+    if (!this.done) throw new Error('kv snapshot: the merge is not finished');
+    return this.out!.subarray(0, this.o);
+  }
+
+  /** check runs the images' checksums on by up to `budget` bytes, throwing at the first that does not match. */
+  private check(budget: number): void {
+    while (budget > 0 && this.checking < this.bufs.length) {
+      const buf = this.bufs[this.checking];
+      const end = buf.length - 4;
+      const to = Math.min(end, this.checkedTo + budget);
+      this.checkCrc = zlib.crc32(buf.subarray(this.checkedTo, to), this.checkCrc) >>> 0;
+      budget -= to - this.checkedTo;
+      this.checkedTo = to;
+      if (to < end) return;
+      checkSum(buf, this.checkCrc, this.names[this.checking]);
+      this.checking++;
+      this.checkedTo = 0;
+      this.checkCrc = 0;
+    }
+  }
+
+  /** begin reads the checked images' heads, checks that each delta extends the image before it, and writes the merged image's head. */
+  private begin(): void {
+    const bufs = this.bufs;
+    const heads = bufs.map((b, i) => readHead(b, this.names[i]));
+    for (let i = 1; i < heads.length; i++) {
+      const h = heads[i];
+      if (h.version !== DELTA_FORMAT_VERSION) throw new Error('kv snapshot: the image laid onto another is not a delta');
+      if (h.baseRevision !== heads[i - 1].currentRevision) {
+        throw new Error(`kv snapshot: the delta extends revision ${h.baseRevision}, not this image's revision ${heads[i - 1].currentRevision}`);
+      }
+      if (h.compactPlusOne !== heads[i - 1].compactPlusOne) throw new Error('kv snapshot: a compaction lies between the delta and the image it would extend');
+    }
+    const ha = heads[0];
+    const last = heads[heads.length - 1];
+    this.whole = ha.version === WHOLE_FORMAT_VERSION;
+    // The merged image is never larger than all of them together (each key and count once, every revision once).
+    let total = this.headroom;
+    for (const b of bufs) total += b.length;
+    const out = (this.out = Buffer.allocUnsafe(total));
+    let o = this.headroom;
+    o += out.write(MAGIC, o, 'latin1');
+    out[o++] = ha.version;
+    if (!this.whole) o = putVarint(out, o, ha.baseRevision);
+    const lb = (this.lb = bufs[bufs.length - 1]);
+    o += lb.copy(out, o, last.fieldsStart, last.fieldsEnd);
+    this.o = putVarint(out, o, last.keyCount);
+    this.crcAt = this.headroom;
+    const sources = bufs.map((b, i) => new Source(b, heads[i], this.names[i]));
+    this.driver = sources[sources.length - 1];
+    this.earlier = sources.slice(0, -1);
+  }
+}
+
+/**
  * mergeImages returns the image `deltas` make of `base` (the image the
  * first extends, each next one extending the one before; `base` whole, or
  * a delta itself, giving one delta over all): with `headroom`, the returned
@@ -158,61 +309,7 @@ class Source {
  * image is missing from it).
  */
 export function mergeImages(base: Uint8Array, deltas: Uint8Array | readonly Uint8Array[], headroom = 0): Uint8Array {
-  const list = deltas instanceof Uint8Array ? [deltas] : deltas;
-  if (list.length === 0) throw new Error('kv snapshot: no delta to lay onto the image');
-  const bufs = [base, ...list].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength));
-  const heads = bufs.map((b, i) => readHead(b, i === 0 ? 'the base image' : `delta image ${i}`));
-  for (let i = 1; i < heads.length; i++) {
-    const h = heads[i];
-    if (h.version !== DELTA_FORMAT_VERSION) throw new Error('kv snapshot: the image laid onto another is not a delta');
-    if (h.baseRevision !== heads[i - 1].currentRevision) {
-      throw new Error(`kv snapshot: the delta extends revision ${h.baseRevision}, not this image's revision ${heads[i - 1].currentRevision}`);
-    }
-    if (h.compactPlusOne !== heads[i - 1].compactPlusOne) throw new Error('kv snapshot: a compaction lies between the delta and the image it would extend');
-  }
-  const ha = heads[0];
-  const last = heads[heads.length - 1];
-  const whole = ha.version === WHOLE_FORMAT_VERSION;
-  // The merged image is never larger than all of them together (each key and count once, every revision once).
-  let total = headroom;
-  for (const b of bufs) total += b.length;
-  const out = Buffer.allocUnsafe(total);
-  let o = headroom;
-  o += out.write(MAGIC, o, 'latin1');
-  out[o++] = ha.version;
-  if (!whole) o = putVarint(out, o, ha.baseRevision);
-  const lb = bufs[bufs.length - 1];
-  o += lb.copy(out, o, last.fieldsStart, last.fieldsEnd);
-  o = putVarint(out, o, last.keyCount);
-  const sources = bufs.map((b, i) => new Source(b, heads[i], i === 0 ? 'the base image' : `delta image ${i}`));
-  const driver = sources[sources.length - 1];
-  const earlier = sources.slice(0, -1);
-  const taken: Source[] = [];
-  while (driver.key) {
-    const key = driver.key;
-    let count = driver.count;
-    taken.length = 0;
-    for (const src of earlier) {
-      if (!src.key) continue;
-      const order = Buffer.compare(src.key, key);
-      if (order < 0) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
-      if (order === 0) {
-        count += src.count;
-        taken.push(src);
-      }
-    }
-    if (whole && count === 0) driver.cursor.fail('a key with no revisions');
-    o += lb.copy(out, o, driver.keyStart, driver.keyEnd);
-    o = putVarint(out, o, count);
-    for (const src of taken) {
-      o += src.buf.copy(out, o, src.revsStart, src.revsEnd);
-      src.next();
-    }
-    o += lb.copy(out, o, driver.revsStart, driver.revsEnd);
-    driver.next();
-  }
-  for (const src of earlier) if (src.key) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
-  out.writeUInt32BE(zlib.crc32(out.subarray(headroom, o)) >>> 0, o);
-  o += 4;
-  return out.subarray(0, o);
+  const merge = new ImageMerge(base, deltas, headroom);
+  merge.step(Infinity);
+  return merge.result();
 }

@@ -6,7 +6,7 @@ export type { KvStoreOptions, StoreStats } from './store.ts';
 export type { SnapshotEncoder, ImageLayout, ImageReader, SnapshotBase } from './snapshot.ts';
 export { SnapshotBaseError } from './snapshot.ts';
 export type { DeltaBase } from './snapshot.ts';
-export { mergeImages } from './image-merge.ts';
+export { ImageMerge, mergeImages } from './image-merge.ts';
 export { MAX_SPILLED_LENGTH, MAX_SPILL_POSITION, spillRef, spilledLength, spilledPosition } from './spill.ts';
 export type { ValueSpill } from './spill.ts';
 export { encodeCommand, decodeCommand, encodedSize } from './codec.ts';

@@ -1,9 +1,11 @@
 // A snapshot's data is its envelope then the KV image, and decodes to the
-// same parts; a batch of KV entries is packed into one buffer of exactly their bytes.
+// same parts; a batch of KV entries is packed into one buffer of exactly their bytes;
+// delta snapshots' data merged in slices is the data merged at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Driver } from '../kv/testing.ts';
-import { decodeEntry, decodeSnapshot, encodeKvEntries, encodeKvEntry, encodeSnapshot, snapshotEnvelope } from './envelope.ts';
+import type { DeltaBase } from '../kv/snapshot.ts';
+import { decodeEntry, decodeSnapshot, encodeKvEntries, encodeKvEntry, encodeSnapshot, mergeSnapshotData, mergeSnapshotDataInSlices, snapshotEnvelope } from './envelope.ts';
 
 test('a snapshot is the envelope then the KV image, and decodes to its parts', () => {
   const d = new Driver();
@@ -62,4 +64,47 @@ test('a publish entry whose JSON is not the shape a member writes is refused wit
   ] as const) {
     assert.throws(() => decodeEntry(publish(json)), (e: unknown) => e instanceof Error && !(e instanceof TypeError) && why.test(e.message), json);
   }
+});
+
+/** image runs a streaming encode of the store to its end (a delta of `since` when given) and returns it with what a next delta may extend. */
+function image(d: Driver, since?: DeltaBase): { bytes: Uint8Array; base: DeltaBase | undefined } {
+  const encoder = d.store.streamSnapshot(1 << 16, undefined, since);
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const complete = encoder.step(1000);
+    const chunk = encoder.takeChunk();
+    if (chunk) chunks.push(Buffer.from(chunk));
+    if (complete && encoder.done) break;
+  }
+  encoder.close();
+  return { bytes: Buffer.concat(chunks), base: encoder.deltaBase };
+}
+
+test('a chain merged in slices is the chain merged at once, and the loop runs between the slices', async () => {
+  const d = new Driver();
+  for (let i = 0; i < 3000; i++) d.put(`k/${i}`, `v${i}`);
+  const whole = image(d);
+  const root = encodeSnapshot(Uint8Array.from([1]), whole.bytes);
+  const deltas: Uint8Array[] = [];
+  let since = whole.base;
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 3000; i += 3) d.put(`k/${i}`, `w${round}/${i}`);
+    const delta = image(d, since);
+    since = delta.base;
+    deltas.push(encodeSnapshot(Uint8Array.from([2, round]), delta.bytes));
+  }
+  const atOnce = Buffer.from(mergeSnapshotData(root, deltas));
+  assert.deepEqual(Buffer.from(decodeSnapshot(atOnce).kv), Buffer.from(d.store.snapshot()));
+  let turns = 0;
+  let merging = true;
+  const count = () => {
+    turns++;
+    if (merging) setImmediate(count);
+  };
+  setImmediate(count);
+  const sliced = Buffer.from(await mergeSnapshotDataInSlices(root, deltas, 0));
+  merging = false;
+  assert.ok(sliced.equals(atOnce), 'merged in slices, the data differs');
+  assert.ok(turns >= 3, `the loop turned ${turns} times during the merge`);
+  await assert.rejects(mergeSnapshotDataInSlices(root, [deltas[1]], 0), /extends revision/);
 });

@@ -1,8 +1,10 @@
 // The byte formats the server puts into raft: the data of normal log entries
 // (a KV command with its proposer, or a member publishing its attributes) and
 // the snapshot payload (member table + KV snapshot). Versioned and checked on
-// decode. Must never change an existing kind's layout: logs outlive versions.
-import { mergeImages } from '../kv/index.ts';
+// decode. Also lays delta snapshots' data onto the data they extend, at once
+// or in slices between turns of the event loop. Must never change an
+// existing kind's layout: logs outlive versions.
+import { ImageMerge } from '../kv/index.ts';
 
 const KIND_KV = 1;
 const KIND_PUBLISH = 2;
@@ -112,13 +114,45 @@ export function encodeSnapshot(members: Uint8Array, kv: Uint8Array): Uint8Array 
  * do not fit together.
  */
 export function mergeSnapshotData(base: Uint8Array, deltas: Uint8Array[]): Uint8Array {
+  const { merge, envelope } = startMerge(base, deltas);
+  merge.step(Infinity);
+  const out = merge.result();
+  out.set(envelope, 0);
+  return out;
+}
+
+/** MERGE_SLICE_MS: how long one slice of mergeSnapshotDataInSlices may hold the loop (about). */
+export const MERGE_SLICE_MS = 4;
+/** MERGE_STEP_KEYS: keys merged between two looks at the clock. */
+const MERGE_STEP_KEYS = 512;
+
+/**
+ * mergeSnapshotDataInSlices is mergeSnapshotData run a slice of about
+ * `sliceMs` at a time, the loop free between slices: for a leader reading a
+ * chain back for a follower while it serves (a 306 MiB state took 0.7 s in
+ * one piece; docs/benchmarks.md, item 39).
+ */
+export async function mergeSnapshotDataInSlices(base: Uint8Array, deltas: Uint8Array[], sliceMs = MERGE_SLICE_MS): Promise<Uint8Array> {
+  const { merge, envelope } = startMerge(base, deltas);
+  for (;;) {
+    const until = performance.now() + sliceMs;
+    let complete: boolean;
+    do complete = merge.step(MERGE_STEP_KEYS);
+    while (!complete && performance.now() < until);
+    if (complete) break;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const out = merge.result();
+  out.set(envelope, 0);
+  return out;
+}
+
+function startMerge(base: Uint8Array, deltas: Uint8Array[]): { merge: ImageMerge; envelope: Uint8Array } {
   if (deltas.length === 0) throw new Error('no delta snapshot to lay onto the snapshot');
   const b = decodeSnapshot(base);
   const ds = deltas.map(decodeSnapshot);
   const envelope = snapshotEnvelope(ds[ds.length - 1].members);
-  const out = mergeImages(b.kv, ds.map((d) => d.kv), envelope.length);
-  out.set(envelope, 0);
-  return out;
+  return { merge: new ImageMerge(b.kv, ds.map((d) => d.kv), envelope.length), envelope };
 }
 
 export function decodeSnapshot(data: Uint8Array): { members: Uint8Array; kv: Uint8Array } {

@@ -20,7 +20,7 @@ import type { ReplicaConfig } from './flags.ts';
 import { clusterIdFor, hexId, memberIdFor } from './ids.ts';
 import { readIdentity, writeIdentity, type Identity } from './identity.ts';
 import { MemberTable, type MemberRecord } from './members.ts';
-import { decodeSnapshot, encodeSnapshot, mergeSnapshotData } from './envelope.ts';
+import { decodeSnapshot, encodeSnapshot, mergeSnapshotData, mergeSnapshotDataInSlices } from './envelope.ts';
 import { createReplicaMetrics } from './metrics.ts';
 import { ReplicaNode } from './replica-node.ts';
 import { Reconfigurer } from './reconfigure.ts';
@@ -177,7 +177,7 @@ async function serve(
   const { clusterId, memberId } = identity;
 
   // ---- storage -------------------------------------------------------------------
-  const opened = await openStorage(config.dataDir, { clusterId, memberId }, { onFsync: (s) => metrics.walFsyncSeconds.observe(s), mergeSnapshotData });
+  const opened = await openStorage(config.dataDir, { clusterId, memberId }, { onFsync: (s) => metrics.walFsyncSeconds.observe(s), mergeSnapshotData, mergeSnapshotDataInSlices });
   const disk: DiskStorage = opened.storage;
   for (const w of opened.warnings) log.warn(w);
   // Old values leave the heap for files in the data dir (under its lock, taken above).

@@ -65,7 +65,9 @@ function mkdirDurable(dir: string): void {
   fsyncDirSync(parent);
 }
 
-function resolveOptions(opts: StorageOptions | undefined): Required<Omit<StorageOptions, 'onFsync' | 'mergeSnapshotData'>> & Pick<StorageOptions, 'onFsync' | 'mergeSnapshotData'> {
+type OptionalHooks = 'onFsync' | 'mergeSnapshotData' | 'mergeSnapshotDataInSlices';
+
+function resolveOptions(opts: StorageOptions | undefined): Required<Omit<StorageOptions, OptionalHooks>> & Pick<StorageOptions, OptionalHooks> {
   const segmentBytes = opts?.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   const keepSnapshots = opts?.keepSnapshots ?? DEFAULT_KEEP_SNAPSHOTS;
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES) {
@@ -76,7 +78,7 @@ function resolveOptions(opts: StorageOptions | undefined): Required<Omit<Storage
   }
   const durableWrites = opts?.durableWrites ?? 'fdatasync';
   if (durableWrites !== 'fdatasync' && durableWrites !== 'o_dsync') throw new RangeError(`durableWrites must be 'fdatasync' or 'o_dsync', got ${String(durableWrites)}`);
-  return { segmentBytes, keepSnapshots, preallocate: opts?.preallocate ?? true, durableWrites, onFsync: opts?.onFsync, mergeSnapshotData: opts?.mergeSnapshotData };
+  return { segmentBytes, keepSnapshots, preallocate: opts?.preallocate ?? true, durableWrites, onFsync: opts?.onFsync, mergeSnapshotData: opts?.mergeSnapshotData, mergeSnapshotDataInSlices: opts?.mergeSnapshotDataInSlices };
 }
 
 /**
@@ -172,13 +174,14 @@ export class DiskStorage {
   /** every snapshot file kept (those, and the files their chains need), by name */
   private readonly links: Map<string, SnapshotLink>;
   private readonly merge: StorageOptions['mergeSnapshotData'];
+  private readonly mergeInSlices: StorageOptions['mergeSnapshotDataInSlices'];
   private snapshotChain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   constructor(
     layout: DataDirLayout,
     ids: StorageIds,
-    opts: { keepSnapshots: number; mergeSnapshotData?: StorageOptions['mergeSnapshotData'] },
+    opts: Pick<StorageOptions, 'mergeSnapshotData' | 'mergeSnapshotDataInSlices'> & { keepSnapshots: number },
     lock: DirLock,
     writer: WalWriter,
     shape: LogShape,
@@ -191,6 +194,7 @@ export class DiskStorage {
     this.ids = ids;
     this.keepSnapshots = opts.keepSnapshots;
     this.merge = opts.mergeSnapshotData;
+    this.mergeInSlices = opts.mergeSnapshotDataInSlices;
     this.links = new Map(links);
     this.lock = lock;
     this.writer = writer;
@@ -458,13 +462,14 @@ export class DiskStorage {
 
   /**
    * readSnapshotAsync is readSnapshot with the files read off the event
-   * loop (their checks and a chain's merge still run on it), for a caller
+   * loop and a chain's merge run in slices when the storage was given
+   * mergeSnapshotDataInSlices (each file's check still runs on it), for a caller
    * that can wait: raft's storage then answers "temporarily unavailable"
    * until the data is here (see the replica's snapshot loader).
    */
   readSnapshotAsync(m: { index: number; term: number }): Promise<Snapshot> {
     try {
-      return readSnapshotChainAsync(this.layout.snapDir, this.ids, this.checkKept('readSnapshotAsync', m), this.merge);
+      return readSnapshotChainAsync(this.layout.snapDir, this.ids, this.checkKept('readSnapshotAsync', m), this.merge, this.mergeInSlices);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -86,6 +86,34 @@ test('deltas of the newest snapshot read back and recover as the chain merged; t
   await r.storage.close();
 });
 
+test('reading a chain back off the loop merges through mergeSnapshotDataInSlices when given, and names the tip when it refuses', async (t) => {
+  const dir = tempDataDir(t);
+  const calls: string[] = [];
+  const mergeInSlices = async (base: Uint8Array, deltas: Uint8Array[]): Promise<Uint8Array> => {
+    calls.push(`${deltas.length}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    return merge(base, deltas);
+  };
+  const opts = { preallocate: false, mergeSnapshotData: merge, mergeSnapshotDataInSlices: mergeInSlices, segmentBytes: 4096 };
+  const { storage } = await openStorage(dir, ids, opts);
+  await storage.save({ term: 1, vote: 1, commit: 40 }, entries(1, 40, 1), true);
+  const root = snapshotAt(10, 1, 50);
+  await storage.saveSnapshot(root);
+  await saveDelta(storage, 20, 10, 'one');
+  await saveDelta(storage, 30, 20, 'two');
+  const read = await storage.readSnapshotAsync({ index: 30, term: 1 });
+  assert.ok(Buffer.from(read.data).equals(Buffer.concat([root.data, Buffer.from('onetwo', 'latin1')])));
+  assert.deepEqual(calls, ['2'], 'one call with both deltas, oldest first');
+  assert.equal(storage.readSnapshot({ index: 30, term: 1 }).data.length, read.data.length, 'the synchronous read merges at once');
+  assert.deepEqual(calls, ['2']);
+  await storage.close();
+  const refusing = { ...opts, mergeSnapshotDataInSlices: () => Promise.reject(new Error('no')) };
+  const r = await openStorage(dir, ids, refusing);
+  const tip = path.join(snapDir(dir), snapshotFileName({ index: 30, term: 1 }));
+  await assert.rejects(r.storage.readSnapshotAsync({ index: 30, term: 1 }), (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(tip) && /does not fit together \(no\)/.test(e.message));
+  await r.storage.close();
+});
+
 test('a data dir with delta files opened without a merge is refused and left as it was; no delta is begun without one', async (t) => {
   const dir = tempDataDir(t);
   const { storage } = await openStorage(dir, ids, { preallocate: false, mergeSnapshotData: merge });

@@ -23,6 +23,8 @@ import type { StorageIds } from './types.ts';
  * throws if they do not extend it so.
  */
 export type MergeSnapshotData = (base: Uint8Array, deltas: Uint8Array[]) => Uint8Array;
+/** MergeSnapshotDataAsync is the same merge run so that it does not hold the event loop throughout (in slices). */
+export type MergeSnapshotDataAsync = (base: Uint8Array, deltas: Uint8Array[]) => Promise<Uint8Array>;
 
 /** MAX_CHAIN_FILES bounds a chain's length: a longer one is taken for a loop in damaged files. */
 export const MAX_CHAIN_FILES = 256;
@@ -70,15 +72,22 @@ export function readSnapshotChain(snapDir: string, ids: StorageIds, m: { index: 
     }
     step = walk.next(buf);
   }
-  return step.value;
+  return finish(step.value, merge);
 }
 
 /**
  * readSnapshotChainAsync is readSnapshotChain with the files read off the
- * event loop (their checks and the merge still run on it): for a host that
- * must not hold its loop while a large chain is read.
+ * event loop and, given `mergeAsync`, the merge run through it (in slices);
+ * each file's check still runs on the loop: for a host that must not hold
+ * its loop while a large chain is read.
  */
-export async function readSnapshotChainAsync(snapDir: string, ids: StorageIds, m: { index: number; term: number }, merge?: MergeSnapshotData): Promise<Snapshot> {
+export async function readSnapshotChainAsync(
+  snapDir: string,
+  ids: StorageIds,
+  m: { index: number; term: number },
+  merge?: MergeSnapshotData,
+  mergeAsync?: MergeSnapshotDataAsync,
+): Promise<Snapshot> {
   const walk = walkChain(snapDir, ids, m, merge);
   let step = walk.next();
   while (!step.done) {
@@ -91,11 +100,36 @@ export async function readSnapshotChainAsync(snapDir: string, ids: StorageIds, m
     }
     step = walk.next(buf);
   }
-  return step.value;
+  const plan = step.value;
+  if (!('root' in plan) || !mergeAsync) return finish(plan, merge);
+  let data: Uint8Array;
+  try {
+    data = await mergeAsync(plan.root, plan.deltas);
+  } catch (err) {
+    throw notTogether(plan.tipFile, err);
+  }
+  return { metadata: plan.metadata, data };
+}
+
+/** ChainPlan is a checked chain: a whole file's snapshot as it is, or a root's data and its deltas' (oldest first) still to be merged. */
+type ChainPlan = Snapshot | { metadata: Snapshot['metadata']; tipFile: string; root: Uint8Array; deltas: Uint8Array[] };
+
+/** finish merges a plan's deltas onto its root with `merge` (the walk refused a delta without one). */
+function finish(plan: ChainPlan, merge: MergeSnapshotData | undefined): Snapshot {
+  if (!('root' in plan)) return plan;
+  try {
+    return { metadata: plan.metadata, data: merge!(plan.root, plan.deltas) };
+  } catch (err) {
+    throw notTogether(plan.tipFile, err);
+  }
+}
+
+function notTogether(tipFile: string, err: unknown): SnapshotCorruptError {
+  return new SnapshotCorruptError(tipFile, `its chain's data does not fit together (${(err as Error).message})`);
 }
 
 /** walkChain is the chain's reading and checking, asking its driver for each file's bytes (yield the path, get the bytes or the read's error). */
-function* walkChain(snapDir: string, ids: StorageIds, m: { index: number; term: number }, merge?: MergeSnapshotData): Generator<string, Snapshot, Buffer> {
+function* walkChain(snapDir: string, ids: StorageIds, m: { index: number; term: number }, merge?: MergeSnapshotData): Generator<string, ChainPlan, Buffer> {
   const tipFile = path.join(snapDir, snapshotFileName(m));
   const tip = decodeNamedSnapshotFile(tipFile, yield tipFile, ids, m);
   if (!tip.extends) return { metadata: tip.metadata, data: tip.data };
@@ -126,11 +160,7 @@ function* walkChain(snapDir: string, ids: StorageIds, m: { index: number; term: 
   }
   // All at once, oldest first: one pass that copies each byte once (folding them pairwise copied the growing result again and again).
   deltas.reverse();
-  try {
-    return { metadata: tip.metadata, data: merge(root.data, deltas.map((d) => d.parts.data)) };
-  } catch (err) {
-    throw new SnapshotCorruptError(tipFile, `its chain's data does not fit together (${(err as Error).message})`);
-  }
+  return { metadata: tip.metadata, tipFile, root: root.data, deltas: deltas.map((d) => d.parts.data) };
 }
 
 function hex(crc: number): string {

@@ -34,6 +34,12 @@ export interface StorageOptions {
    * be opened (nothing in it is changed) and no delta file can be begun.
    */
   mergeSnapshotData?: (base: Uint8Array, deltas: Uint8Array[]) => Uint8Array;
+  /**
+   * The same merge run so that it does not hold the event loop throughout
+   * (in slices): readSnapshotAsync uses it when given (a leader reading a
+   * chain back for a follower); recovery at open always merges at once.
+   */
+  mergeSnapshotDataInSlices?: (base: Uint8Array, deltas: Uint8Array[]) => Promise<Uint8Array>;
 }
 
 /** RecoveredState is everything the host needs to rebuild raft after a restart. */
