@@ -13,6 +13,7 @@ import { ByteReader, DELTA_FORMAT_VERSION } from './snapshot.ts';
 
 const MAGIC = 'RKVS';
 const WHOLE_FORMAT_VERSION = 1;
+const MISSING_KEY = 'kv snapshot: a key of an earlier image is missing from a later delta: it extends another image';
 
 /** ImageHead is what mergeImages reads of an image before its keys. */
 interface ImageHead {
@@ -178,8 +179,8 @@ export class ImageMerge {
   private driver: Source | undefined;
   private earlier: Source[] = [];
   private readonly taken: Source[] = [];
+  /** the CRC-32 of what was written so far (the head, then each step's keys) */
   private crc = 0;
-  private crcAt = 0;
   private done = false;
 
   constructor(base: Uint8Array, deltas: Uint8Array | readonly Uint8Array[], headroom = 0) {
@@ -207,7 +208,8 @@ export class ImageMerge {
     const lb = this.lb!;
     const driver = this.driver!;
     const { earlier, taken } = this;
-    let o = this.o;
+    const from = this.o;
+    let o = from;
     for (let n = 0; n < keys && driver.key; n++) {
       const key = driver.key;
       let count = driver.count;
@@ -215,7 +217,7 @@ export class ImageMerge {
       for (const src of earlier) {
         if (!src.key) continue;
         const order = Buffer.compare(src.key, key);
-        if (order < 0) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
+        if (order < 0) throw new Error(MISSING_KEY);
         if (order === 0) {
           count += src.count;
           taken.push(src);
@@ -231,10 +233,10 @@ export class ImageMerge {
       o += lb.copy(out, o, driver.revsStart, driver.revsEnd);
       driver.next();
     }
-    this.crc = zlib.crc32(out.subarray(this.crcAt, o), this.crc) >>> 0;
-    this.crcAt = this.o = o;
+    this.crc = zlib.crc32(out.subarray(from, o), this.crc) >>> 0;
+    this.o = o;
     if (driver.key) return false;
-    for (const src of earlier) if (src.key) throw new Error('kv snapshot: a key of an earlier image is missing from a later delta: it extends another image');
+    for (const src of earlier) if (src.key) throw new Error(MISSING_KEY);
     out.writeUInt32BE(this.crc, o);
     this.o = o + 4;
     this.done = true;
@@ -290,7 +292,7 @@ export class ImageMerge {
     const lb = (this.lb = bufs[bufs.length - 1]);
     o += lb.copy(out, o, last.fieldsStart, last.fieldsEnd);
     this.o = putVarint(out, o, last.keyCount);
-    this.crcAt = this.headroom;
+    this.crc = zlib.crc32(out.subarray(this.headroom, this.o)) >>> 0;
     const sources = bufs.map((b, i) => new Source(b, heads[i], this.names[i]));
     this.driver = sources[sources.length - 1];
     this.earlier = sources.slice(0, -1);

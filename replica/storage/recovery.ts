@@ -17,9 +17,9 @@ import { LogShape } from './log-shape.ts';
 import type { SnapshotMarker } from './records.ts';
 import type { SegmentTail } from './segment-scan.ts';
 import { scanSegment } from './segment-scan.ts';
-import { chainOf, readSnapshotChain, type MergeSnapshotData, type SnapshotLink } from './snapshot-chain.ts';
+import { chainOf, readSnapshotChain, type SnapshotLink } from './snapshot-chain.ts';
 import { readSnapshotFileHead } from './snapshot-file.ts';
-import type { RecoveredState, StorageIds } from './types.ts';
+import type { MergeSnapshotData, RecoveredState, StorageIds } from './types.ts';
 
 /** SegmentInfo is what the writer needs to know about each retained segment. */
 export interface SegmentInfo {

@@ -15,16 +15,8 @@ import { SnapshotCorruptError } from './errors.ts';
 import { snapshotFileName } from './layout.ts';
 import type { SnapshotFileParts, SnapshotRef } from './snapshot-file.ts';
 import { decodeNamedSnapshotFile } from './snapshot-file.ts';
-import type { StorageIds } from './types.ts';
+import type { MergeSnapshotData, MergeSnapshotDataAsync, StorageIds } from './types.ts';
 
-/**
- * MergeSnapshotData lays `deltas` (delta files' data, the first extending
- * `base`, each next one the one before) onto `base` (a whole file's data);
- * throws if they do not extend it so.
- */
-export type MergeSnapshotData = (base: Uint8Array, deltas: Uint8Array[]) => Uint8Array;
-/** MergeSnapshotDataAsync is the same merge run so that it does not hold the event loop throughout (in slices). */
-export type MergeSnapshotDataAsync = (base: Uint8Array, deltas: Uint8Array[]) => Promise<Uint8Array>;
 
 /** MAX_CHAIN_FILES bounds a chain's length: a longer one is taken for a loop in damaged files. */
 export const MAX_CHAIN_FILES = 256;

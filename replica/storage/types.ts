@@ -33,14 +33,23 @@ export interface StorageOptions {
    * snapshot-chain.ts). Without it, a data dir holding delta files cannot
    * be opened (nothing in it is changed) and no delta file can be begun.
    */
-  mergeSnapshotData?: (base: Uint8Array, deltas: Uint8Array[]) => Uint8Array;
+  mergeSnapshotData?: MergeSnapshotData;
   /**
    * The same merge run so that it does not hold the event loop throughout
    * (in slices): readSnapshotAsync uses it when given (a leader reading a
    * chain back for a follower); recovery at open always merges at once.
    */
-  mergeSnapshotDataInSlices?: (base: Uint8Array, deltas: Uint8Array[]) => Promise<Uint8Array>;
+  mergeSnapshotDataInSlices?: MergeSnapshotDataAsync;
 }
+
+/**
+ * MergeSnapshotData lays `deltas` (delta files' data, the first extending
+ * `base`, each next one the one before) onto `base` (a whole file's data);
+ * throws if they do not extend it so.
+ */
+export type MergeSnapshotData = (base: Uint8Array, deltas: Uint8Array[]) => Uint8Array;
+/** MergeSnapshotDataAsync is the same merge run so that it does not hold the event loop throughout (in slices). */
+export type MergeSnapshotDataAsync = (base: Uint8Array, deltas: Uint8Array[]) => Promise<Uint8Array>;
 
 /** RecoveredState is everything the host needs to rebuild raft after a restart. */
 export interface RecoveredState {

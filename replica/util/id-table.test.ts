@@ -21,7 +21,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 function check(table: IdTable<{ v: number }>, model: Map<number, { v: number }>): void {
   assert.equal(table.size, model.size);
   for (const [k, v] of model) assert.equal(table.get(k), v, `id ${k}`);
-  const entries = table.entriesNow().sort((a, b) => a[0] - b[0]);
+  const entries: [number, { v: number }][] = [];
+  table.forEach((v, id) => entries.push([id, v]));
+  entries.sort((a, b) => a[0] - b[0]);
   assert.deepEqual(entries, [...model].sort((a, b) => a[0] - b[0]));
 }
 

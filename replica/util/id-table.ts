@@ -25,20 +25,12 @@ const MIN_CAPACITY = 16;
 const SHRINK_FROM = 1024;
 
 export class IdTable<V> {
-  #ids: Float64Array;
-  #values: (V | undefined)[];
-  #mask: number;
-  #shift: number;
+  /** the ids and the values, slot by slot (a power of two of them) */
+  #ids = new Float64Array(MIN_CAPACITY);
+  #values: (V | undefined)[] = new Array<V | undefined>(MIN_CAPACITY).fill(undefined);
+  /** 32 - log2(capacity): an id's hash shifted right by it is the id's home slot */
+  #shift = 32 - Math.log2(MIN_CAPACITY);
   #size = 0;
-
-  constructor(capacity = MIN_CAPACITY) {
-    let cap = MIN_CAPACITY;
-    while (cap < capacity) cap *= 2;
-    this.#ids = new Float64Array(cap);
-    this.#values = new Array<V | undefined>(cap).fill(undefined);
-    this.#mask = cap - 1;
-    this.#shift = 32 - Math.log2(cap);
-  }
 
   /** size is the number of ids held. */
   get size(): number {
@@ -46,13 +38,7 @@ export class IdTable<V> {
   }
 
   get(id: number): V | undefined {
-    const values = this.#values;
-    const ids = this.#ids;
-    for (let i = this.#home(id); ; i = (i + 1) & this.#mask) {
-      const v = values[i];
-      if (v === undefined) return undefined;
-      if (ids[i] === id) return v;
-    }
+    return this.#values[this.#find(id)];
   }
 
   has(id: number): boolean {
@@ -63,11 +49,11 @@ export class IdTable<V> {
   set(id: number, value: V): this {
     if (value === undefined) throw new Error('IdTable: undefined is not a value');
     if (!Number.isSafeInteger(id)) throw new Error(`IdTable: id ${id} is not a safe integer`);
-    const i = this.#find(id);
+    let i = this.#find(id);
     if (this.#values[i] === undefined) {
       if (2 * (this.#size + 1) > this.#values.length) {
         this.#resize(this.#values.length * 2);
-        return this.set(id, value);
+        i = this.#find(id);
       }
       this.#ids[i] = id;
       this.#size++;
@@ -87,7 +73,7 @@ export class IdTable<V> {
     // whose home slot is not cyclically in (hole, j], so lookups never cross
     // an empty slot before reaching their entry.
     const ids = this.#ids;
-    const mask = this.#mask;
+    const mask = values.length - 1;
     for (let j = (hole + 1) & mask; values[j] !== undefined; j = (j + 1) & mask) {
       const home = this.#home(ids[j]);
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
@@ -107,21 +93,10 @@ export class IdTable<V> {
     this.#size = 0;
   }
 
-  /** values returns the values held, in slot order, as a new array (safe to change the table while walking it). */
+  /** valuesNow returns the values held, in slot order, as a new array (safe to change the table while walking it). */
   valuesNow(): V[] {
     const out: V[] = [];
     for (const v of this.#values) if (v !== undefined) out.push(v);
-    return out;
-  }
-
-  /** entriesNow returns [id, value] pairs, in slot order, as a new array. */
-  entriesNow(): [number, V][] {
-    const out: [number, V][] = [];
-    const values = this.#values;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (v !== undefined) out.push([this.#ids[i], v]);
-    }
     return out;
   }
 
@@ -146,8 +121,9 @@ export class IdTable<V> {
   #find(id: number): number {
     const values = this.#values;
     const ids = this.#ids;
+    const mask = values.length - 1;
     let i = this.#home(id);
-    while (values[i] !== undefined && ids[i] !== id) i = (i + 1) & this.#mask;
+    while (values[i] !== undefined && ids[i] !== id) i = (i + 1) & mask;
     return i;
   }
 
@@ -156,7 +132,6 @@ export class IdTable<V> {
     const oldValues = this.#values;
     this.#ids = new Float64Array(capacity);
     this.#values = new Array<V | undefined>(capacity).fill(undefined);
-    this.#mask = capacity - 1;
     this.#shift = 32 - Math.log2(capacity);
     for (let i = 0; i < oldValues.length; i++) {
       const v = oldValues[i];
